@@ -1,0 +1,187 @@
+"""The ``reelscript`` command: the app (default), ``transcribe``, ``watch`` and ``serve``.
+
+Kept small on purpose: each command parses its options and hands them to the
+module that does the work, imported lazily so that ``reelscript --help`` is
+instant and ``transcribe`` never loads Textual.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tui import __version__
+
+FORMATS_HELP = "comma-separated: md,txt,srt,vtt,json,docx,fountain,mp4"
+
+
+class _AppByDefault(click.Group):
+    """A group where ``reelscript [PATH]`` (no command name) opens the app."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+        if args and args[0] not in self.commands:
+            return "open", self.commands["open"], args
+        return super().resolve_command(ctx, args)
+
+
+@click.group(
+    cls=_AppByDefault,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--server",
+    metavar="URL",
+    envvar="REELSCRIPT_SERVER",
+    help="Use this backend instead of starting one.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the API token is kept.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="REELSCRIPT_HOME",
+    help="Data folder (default: the platform's data dir).",
+)
+@click.version_option(__version__, prog_name="reelscript")
+@click.pass_context
+def main(
+    ctx: click.Context, server: str | None, token_file: Path | None, data_dir: Path | None
+) -> None:
+    """reelscript: turn videos into speaker-labelled scripts, offline.
+
+    With no command, opens the terminal app (on PATH, a folder or a video).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(server=server, token_file=token_file, data_dir=data_dir)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(open_app, path=None)
+
+
+@main.command("open", hidden=True)
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.pass_context
+def open_app(ctx: click.Context, path: Path | None) -> None:
+    """Open the app on PATH (a folder to browse, or a video to script at once)."""
+    from tui.app import run_app
+
+    sys.exit(run_app(path=path, **ctx.obj))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: next to each input).",
+)
+@click.option("-f", "--format", "formats", default="md", show_default=True, help=FORMATS_HELP)
+@click.option(
+    "--speakers", type=click.IntRange(1, 20), help="Exact number of speakers (default: estimate)."
+)
+@click.option("--min-speakers", type=click.IntRange(1, 20))
+@click.option("--max-speakers", type=click.IntRange(1, 20))
+@click.option(
+    "--language", default="auto", show_default=True, help="Whisper language code, or auto."
+)
+@click.option(
+    "--model",
+    help="faster-whisper model name (base, small, large-v3, ...) or a local model folder. Default: bundled tiny.en.",
+)
+@click.option(
+    "--diarizer",
+    default="builtin",
+    show_default=True,
+    type=click.Choice(["builtin", "pyannote", "none"]),
+)
+@click.option("--timestamps/--no-timestamps", default=True, show_default=True)
+@click.option(
+    "--max-size-mb",
+    type=click.IntRange(1),
+    default=500,
+    show_default=True,
+    help="Refuse inputs larger than this.",
+)
+@click.option(
+    "--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"])
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar; errors only.")
+def transcribe(files: tuple[Path, ...], **options: object) -> None:
+    """Transcribe FILES into speaker-labelled scripts."""
+    from tui.transcribe_cmd import run
+
+    sys.exit(run(list(files), **options))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--max-upload-mb", type=click.IntRange(1), default=500, show_default=True)
+@click.option(
+    "--starting-credits",
+    default="100",
+    show_default=True,
+    help="Credits of a new token, or 'unlimited'.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Job worker processes.",
+)
+@click.option(
+    "--allow-private-urls/--no-allow-private-urls",
+    default=None,
+    help="Let URL uploads reach private/loopback addresses (default: only when bound to loopback).",
+)
+@click.option("--model", help="Default ASR model for jobs (default: bundled tiny.en).")
+@click.pass_context
+def serve(ctx: click.Context, **options: object) -> None:
+    """Run the backend service alone (for a GPU box or a shared machine)."""
+    from tui.backend.server import serve as run_server
+
+    sys.exit(run_server(data_dir=ctx.obj["data_dir"], **options))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write scripts here (default: next to each video).",
+)
+@click.option("-f", "--format", "formats", default="md", show_default=True, help=FORMATS_HELP)
+@click.option("-r", "--recursive", is_flag=True, help="Watch sub-folders too.")
+@click.option(
+    "--settle",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    help="Seconds a file must stay unchanged before it is submitted.",
+)
+@click.option("--new-only", is_flag=True, help="Ignore files already in the folder.")
+@click.option("--force", is_flag=True, help="Redo files the ledger says are done.")
+@click.option(
+    "--server", "watch_server", metavar="URL", help="Use this backend instead of starting one."
+)
+@click.option("-q", "--quiet", is_flag=True)
+@click.pass_context
+def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options: object) -> None:
+    """Watch FOLDER and write a script for every new video."""
+    from tui.watch import run_headless
+
+    obj = dict(ctx.obj)
+    obj["server"] = watch_server or obj["server"]
+    sys.exit(run_headless(folder, **obj, **options))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

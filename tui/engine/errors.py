@@ -1,0 +1,66 @@
+"""Errors the engine raises for bad input, each with an API code and a CLI exit code.
+
+Every error carries a one-line, human message that names the file and the
+reason; callers show ``str(error)`` and never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class: a problem with the user's input or environment, not a bug."""
+
+    #: The error code of shared/API.md that the backend answers with.
+    api_code = 500
+    #: The process exit code of ``reelscript transcribe``.
+    exit_code = 1
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class MediaNotFound(EngineError):
+    api_code = 1002
+    exit_code = 3
+
+
+class EmptyMedia(EngineError):
+    api_code = 4001
+    exit_code = 4
+
+
+class UnsupportedMedia(EngineError):
+    """Not a media file we can decode (text named .mp4, truncated/corrupt file)."""
+
+    api_code = 4001
+    exit_code = 5
+
+
+class NoAudioStream(EngineError):
+    """A video without any audio stream: accepted, but cannot be scripted."""
+
+    api_code = 4001
+    exit_code = 6
+
+
+class MediaTooLarge(EngineError):
+    api_code = 4002
+    exit_code = 7
+
+
+class OutputNotWritable(EngineError):
+    api_code = 500
+    exit_code = 8
+
+
+class ModelUnavailable(EngineError):
+    """The asked-for model is neither bundled, nor a local folder, nor downloadable."""
+
+    api_code = 422
+    exit_code = 9
+
+
+class Cancelled(EngineError):
+    api_code = 499
+    exit_code = 130
