@@ -214,7 +214,7 @@ def build_turns(words: Sequence[Word], speakers: Sequence[str]) -> list[Turn]:
         if current:
             turns.append(_make_turn(current_speaker, current))
 
-    for word, spk in zip(words, speakers):
+    for word, spk in zip(words, speakers, strict=True):
         if current:
             pause = word.s - current[-1].e
             new_para = (

@@ -1,0 +1,1 @@
+"""The Textual app (issue 4)."""

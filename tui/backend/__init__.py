@@ -1,0 +1,1 @@
+"""The backend service of shared/API.md (issue 3)."""

@@ -1,0 +1,1 @@
+"""The API client of shared/API.md: httpx + httpx-sse (issue 3/4)."""

@@ -1,0 +1,1 @@
+"""Folder watch on watchfiles (issue 5)."""
