@@ -1,0 +1,163 @@
+"""The watcher's parts on real files and a real SQLite ledger: arrival, ledger, outputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.watch.media import write_tone_mp4
+from tui.watch.ledger import Ledger, sha256_file
+from tui.watch.outputs import OutputWriter, Staged, output_target, parse_formats
+from tui.watch.stable import ArrivalTracker, is_watched_name, probe
+
+
+def _age(path: Path, seconds: float) -> None:
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_only_visible_media_names_are_watched() -> None:
+    assert is_watched_name(Path("/x/talk.MP4"))
+    assert is_watched_name(Path("/x/a b.mkv"))
+    assert not is_watched_name(Path("/x/talk.md"))
+    assert not is_watched_name(Path("/x/.talk.mp4"))  # rsync / our own temp files
+    assert not is_watched_name(Path("/x/talk.mp4.part"))
+    assert not is_watched_name(Path("/x/still.png"))
+
+
+def test_probe_tells_media_from_partial_and_junk(tmp_path: Path) -> None:
+    clip = write_tone_mp4(tmp_path / "clip.mp4")
+    assert probe(clip) is None
+    partial = tmp_path / "partial.mp4"
+    partial.write_bytes(clip.read_bytes()[: clip.stat().st_size // 3])
+    assert probe(partial) is not None
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("this is not a video\n" * 50)
+    assert probe(junk) is not None
+
+
+def test_growing_file_is_ready_only_after_settle(tmp_path: Path) -> None:
+    tracker = ArrivalTracker(settle=2.0)
+    path = tmp_path / "in.mp4"
+    path.write_bytes(b"x" * 100)
+    tracker.see(path, now=100.0)
+    assert tracker.settled(now=101.0) == []
+    with path.open("ab") as handle:  # still being copied
+        handle.write(b"y" * 100)
+    assert tracker.settled(now=101.5) == []  # the change restarts the clock
+    assert tracker.settled(now=103.0) == []
+    assert tracker.settled(now=103.6) == [(path, False)]
+
+
+def test_renamed_in_file_is_ready_at_once(tmp_path: Path) -> None:
+    tracker = ArrivalTracker(settle=2.0)
+    staging = tmp_path / "elsewhere.mp4"
+    staging.write_bytes(b"x" * 100)
+    _age(staging, 60)
+    moved = tmp_path / "in.mp4"
+    staging.rename(moved)  # a rename keeps the old mtime
+    tracker.see(moved, now=100.0)
+    assert tracker.settled(now=100.0) == [(moved, False)]
+
+
+def test_unreadable_file_is_handed_on_after_grace(tmp_path: Path) -> None:
+    tracker = ArrivalTracker(settle=1.0)
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(b"junk")
+    start = time.monotonic()
+    tracker.see(path, now=start)
+    assert tracker.settled(now=start + 1.1) == [(path, False)]
+    tracker.undecodable(path, "moov atom not found", now=start + 1.1)
+    assert "moov atom" in tracker.waiting_reason(path)
+    assert tracker.settled(now=start + 1.2) == []  # not re-probed at once
+    assert tracker.settled(now=start + tracker.grace + 0.1) == [(path, True)]
+
+
+def test_arrival_order_is_kept(tmp_path: Path) -> None:
+    tracker = ArrivalTracker(settle=0.5)
+    paths = [tmp_path / f"{name}.mp4" for name in ("c", "a", "b")]
+    for i, path in enumerate(paths):
+        path.write_bytes(b"x")
+        tracker.see(path, now=10.0 + i * 0.01)
+    assert [p for p, _ in tracker.settled(now=20.0)] == paths
+
+
+def test_ledger_survives_restart_and_knows_content_not_names(tmp_path: Path) -> None:
+    video = write_tone_mp4(tmp_path / "a.mp4")
+    ledger = Ledger(tmp_path / "home" / "watch.db")
+    digest = ledger.content_hash(video)
+    ledger.mark_done(digest, video, [tmp_path / "a.md"])
+    ledger.close()
+
+    copy = tmp_path / "renamed.mp4"
+    shutil.copy(video, copy)
+    video.touch()
+    again = Ledger(tmp_path / "home" / "watch.db")
+    assert again.content_hash(video) == digest
+    assert again.content_hash(copy) == digest
+    record = again.get(digest)
+    assert record is not None and record.status == "done"
+    assert record.outputs == (tmp_path / "a.md",)
+    again.mark_failed("0" * 64, copy, "no audio stream", 4001)
+    failed = again.get("0" * 64)
+    assert failed is not None and (failed.status, failed.reason, failed.code) == (
+        "failed",
+        "no audio stream",
+        4001,
+    )
+
+
+def _stage(writer: OutputWriter, target: Path, text: str) -> Staged:
+    temp = writer.temp_for(target)
+    temp.write_text(text)
+    return Staged(temp, target, target.suffix.lstrip("."))
+
+
+def test_outputs_are_replaced_only_when_unedited(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "watch.db")
+    writer = OutputWriter(ledger)
+    video = tmp_path / "talk.mp4"
+    target = output_target(video, "md", tmp_path, None)
+    assert target == tmp_path / "talk.md"
+
+    written, notes = writer.commit([_stage(writer, target, "first\n")], video, "h1")
+    assert written == [target] and notes == []
+    written, notes = writer.commit([_stage(writer, target, "second\n")], video, "h1")
+    assert written == [target] and target.read_text() == "second\n"  # ours, unchanged: replace
+
+    target.write_text("second, edited by hand\n")
+    written, notes = writer.commit([_stage(writer, target, "third\n")], video, "h1")
+    assert written == [tmp_path / "talk.2.md"]
+    assert target.read_text() == "second, edited by hand\n"
+    assert "talk.md" in notes[0] and "talk.2.md" in notes[0]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]  # no temp left
+    assert ledger.output_record(tmp_path / "talk.2.md") == (
+        sha256_file(tmp_path / "talk.2.md"),
+        video,
+    )
+
+
+def test_another_video_with_the_same_stem_does_not_take_the_name(tmp_path: Path) -> None:
+    writer = OutputWriter(Ledger(tmp_path / "watch.db"))
+    target = tmp_path / "talk.md"
+    writer.commit([_stage(writer, target, "from mp4\n")], tmp_path / "talk.mp4", "h1")
+    written, _ = writer.commit([_stage(writer, target, "from mov\n")], tmp_path / "talk.mov", "h2")
+    assert written == [tmp_path / "talk.2.md"]
+    assert target.read_text() == "from mp4\n"
+
+
+def test_out_folder_mirrors_sub_folders_and_mp4_keeps_the_video(tmp_path: Path) -> None:
+    folder, out = tmp_path / "in", tmp_path / "out"
+    video = folder / "day1" / "talk.mp4"
+    assert output_target(video, "srt", folder, out) == out / "day1" / "talk.srt"
+    assert output_target(video, "mp4", folder, None) == folder / "day1" / "talk.script.mp4"
+
+
+def test_formats_are_checked() -> None:
+    assert parse_formats("md, SRT,md,docx") == ("md", "srt", "docx")
+    with pytest.raises(ValueError, match="unknown format 'pdf'"):
+        parse_formats("md,pdf")

@@ -1,1 +1,0 @@
-"""Folder watch on watchfiles (issue 5)."""

@@ -1,0 +1,145 @@
+"""Where a video's outputs go, and writing them so that nothing half-written or edited is lost.
+
+Each output is first written to a hidden temp file in its target folder, then
+renamed into place (atomic on one filesystem), all outputs of one video
+together at the end, so an interrupted run leaves either the old files or the
+new ones.  An output is only ever replaced when it still holds exactly what
+we wrote there for the same video; one the user edited since (or a file that
+was never ours) is left alone and the new one is written as ``<stem>.2.<ext>``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.watch.ledger import Ledger, sha256_file
+
+#: Export formats of API.md's render call.
+FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4")
+
+
+def parse_formats(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``"md,srt"`` -> ``("md", "srt")``, validated, in the order given, without repeats."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    formats: list[str] = []
+    for item in items:
+        fmt = item.strip().lower().lstrip(".")
+        if not fmt:
+            continue
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; choose from {','.join(FORMATS)}")
+        if fmt not in formats:
+            formats.append(fmt)
+    if not formats:
+        raise ValueError("no output format given")
+    return tuple(formats)
+
+
+def output_suffix(fmt: str) -> str:
+    """``.md`` for md; the mp4 export is ``.script.mp4`` so it never replaces the video."""
+    return ".script.mp4" if fmt == "mp4" else f".{fmt}"
+
+
+def output_target(video: Path, fmt: str, folder: Path, out: Path | None) -> Path:
+    """``<stem>.<ext>`` next to the video, or under ``out`` mirroring sub-folders of ``folder``."""
+    name = video.stem + output_suffix(fmt)
+    if out is None:
+        return video.parent / name
+    try:
+        relative = video.parent.relative_to(folder)
+    except ValueError:
+        relative = Path()
+    return out / relative / name
+
+
+def _numbered(target: Path, fmt: str, n: int) -> Path:
+    suffix = output_suffix(fmt)
+    stem = target.name[: -len(suffix)]
+    return target.with_name(f"{stem}.{n}{suffix}")
+
+
+@dataclass
+class Staged:
+    """One output written to its temp file, waiting to be renamed into ``target``."""
+
+    temp: Path
+    target: Path  # the default name; the final one is chosen at commit
+    fmt: str
+
+
+class OutputWriter:
+    """Stages outputs in temp files and commits them, consulting the ledger."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def temp_for(self, target: Path) -> Path:
+        """A hidden temp path next to ``target`` (hidden, so no watcher picks it up)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+
+    def choose(self, target: Path, fmt: str, source: Path) -> tuple[Path, str | None]:
+        """The path to write for ``target``, and a note when it is not ``target`` itself."""
+        for n in range(1, 1000):
+            candidate = target if n == 1 else _numbered(target, fmt, n)
+            if self._replaceable(candidate, source):
+                if n == 1:
+                    return candidate, None
+                return candidate, (
+                    f"{target.name} was changed since it was written, so kept;"
+                    f" wrote {candidate.name}"
+                )
+        raise OSError(f"{target}: too many edited copies")
+
+    def _replaceable(self, path: Path, source: Path) -> bool:
+        if not path.exists():
+            return True
+        record = self.ledger.output_record(path)
+        if record is None or record[1] != source:
+            return False  # not ours, or another video's script with the same name
+        try:
+            return sha256_file(path) == record[0]
+        except OSError:
+            return False
+
+    def commit(
+        self, staged: list[Staged], source: Path, source_sha256: str
+    ) -> tuple[list[Path], list[str]]:
+        """Rename every staged output into place and record it; returns (paths, notes).
+
+        The final name is chosen here, not when staging, so that an output the user
+        edits while the video is being processed is still kept.  Synchronous on
+        purpose: a cancelled watcher cannot stop between two renames.
+        """
+        written: list[Path] = []
+        notes: list[str] = []
+        for item in staged:
+            target, note = self.choose(item.target, item.fmt, source)
+            digest = sha256_file(item.temp)
+            os.replace(item.temp, target)
+            self.ledger.record_output(target, digest, source_sha256, source)
+            written.append(target)
+            if note:
+                notes.append(note)
+        return written, notes
+
+    @staticmethod
+    def discard(staged: list[Staged]) -> None:
+        """Remove temp files of an abandoned or failed video."""
+        for item in staged:
+            try:
+                item.temp.unlink()
+            except FileNotFoundError:
+                pass
+
+    @staticmethod
+    def fsync(path: Path) -> None:
+        """Flush a finished temp file to disk before it may be renamed into place."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,141 @@
+"""Watch progress on a terminal: live lines on a TTY, plain log lines elsewhere, errors with -q.
+
+On a terminal (also over SSH and in tmux) a small live region shows one line
+per file still in play — arriving, queued, working with stage and percent —
+and the summary line; finished files scroll above it.  When the output is not
+a terminal (systemd's journal, a log file, cron) every change is one plain,
+timestamped line, and progress is only logged per stage, so logs stay short.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.text import Text
+
+from tui.watch.events import (
+    FileDone,
+    FileFailed,
+    FileQueued,
+    FileSkipped,
+    FileWaiting,
+    FileWorking,
+    WatchEvent,
+    WatchStats,
+)
+
+
+def _name(path: Path, folder: Path) -> str:
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return str(path)
+
+
+def _eta(eta_s: float | None) -> str:
+    if eta_s is None or eta_s < 0:
+        return ""
+    minutes, seconds = divmod(int(eta_s + 0.5), 60)
+    return f"  eta {minutes}:{seconds:02d}" if minutes else f"  eta {seconds}s"
+
+
+class TerminalReport:
+    """Turns watch events into terminal output. Use as a context manager around the watch."""
+
+    def __init__(
+        self, folder: Path, stats: WatchStats, *, quiet: bool, console: Console | None = None
+    ) -> None:
+        self.folder = folder
+        self.stats = stats
+        self.quiet = quiet
+        self.console = console or Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+        self.live_mode = self.console.is_terminal and not quiet
+        self._lines: dict[Path, str] = {}  # files in play -> their live line
+        self._last_stage: dict[Path, str] = {}
+        self._live: Live | None = None
+
+    def __enter__(self) -> TerminalReport:
+        if self.live_mode:
+            self._live = Live(
+                self._render(), console=self.console, refresh_per_second=4, transient=True
+            )
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def say(self, message: str, *, error: bool = False) -> None:
+        """A line above the live region (or a log line)."""
+        if error:
+            if self._live is not None:
+                self._live.console.print(Text(message, style="bold red"))
+            else:
+                self.err.print(self._stamp(message), markup=False)
+            return
+        if self.quiet:
+            return
+        if self._live is not None:
+            self._live.console.print(message, markup=False)
+        else:
+            self.console.print(self._stamp(message), markup=False)
+
+    def _stamp(self, message: str) -> str:
+        return message if self.live_mode else f"{time.strftime('%H:%M:%S')} {message}"
+
+    def event(self, event: WatchEvent) -> None:
+        """Show one watcher event."""
+        name = _name(event.path, self.folder)
+        if isinstance(event, FileWaiting):
+            self._lines[event.path] = f"… {name}  {event.reason}"
+            if not self.live_mode:
+                self.say(f"arriving {name}: {event.reason}")
+        elif isinstance(event, FileQueued):
+            self._lines[event.path] = f"· {name}  queued"
+            if not self.live_mode:
+                self.say(f"queued   {name}")
+        elif isinstance(event, FileWorking):
+            percent = int(event.progress * 100)
+            self._lines[event.path] = f"▶ {name}  {event.stage} {percent:3d}%{_eta(event.eta_s)}"
+            if not self.live_mode and self._last_stage.get(event.path) != event.stage:
+                self._last_stage[event.path] = event.stage
+                self.say(f"working  {name}: {event.stage}")
+        elif isinstance(event, FileDone):
+            self._finish(event.path)
+            outputs = ", ".join(_name(p, self.folder) for p in event.outputs)
+            self.say(f"done     {name} -> {outputs}")
+            for note in event.notes:
+                self.say(f"         note: {note}")
+            self._summary()
+        elif isinstance(event, FileFailed):
+            self._finish(event.path)
+            self.say(f"FAILED   {name}: {event.reason}", error=True)
+            self._summary()
+        elif isinstance(event, FileSkipped):
+            self._finish(event.path)
+            self.say(f"skipped  {name}: {event.reason}")
+        self._refresh()
+
+    def _finish(self, path: Path) -> None:
+        self._lines.pop(path, None)
+        self._last_stage.pop(path, None)
+
+    def _summary(self) -> None:
+        if not self.live_mode:
+            self.say(self.stats.summary())
+
+    def _refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _render(self) -> Group:
+        lines = [Text(line, no_wrap=True, overflow="ellipsis") for line in self._lines.values()]
+        lines.append(Text.from_markup(f"[dim]{escape(self.stats.summary())}  ·  Ctrl+C stops[/]"))
+        return Group(*lines)

@@ -1,0 +1,271 @@
+""":class:`FolderWatcher`: watch a folder, script every new video once, report as it goes.
+
+Three tasks share one asyncio loop: the watchfiles ``awatch`` reader notes
+every created or changed media file; the settle loop decides when a file has
+fully arrived, hashes it and queues it unless the ledger already has it; the
+worker takes the queue in arrival order, one video at a time, through the
+backend (:mod:`tui.watch.submit`) and writes the outputs
+(:mod:`tui.watch.outputs`).  See :mod:`tui.watch` for how to use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from watchfiles import Change, awatch
+
+from tui.watch.events import (
+    FileDone,
+    FileFailed,
+    FileQueued,
+    FileSkipped,
+    FileWaiting,
+    FileWorking,
+    WatchEvent,
+    WatchStats,
+)
+from tui.watch.ledger import Ledger
+from tui.watch.outputs import OutputWriter, Staged, output_target, parse_formats
+from tui.watch.stable import ArrivalTracker, is_watched_name, probe
+from tui.watch.submit import EXTRACT_PROMPT, VideoFailed, script_video
+
+log = logging.getLogger(__name__)
+
+#: How often the settle loop looks at arriving files (seconds).
+POLL_INTERVAL = 0.2
+
+
+class FolderWatcher:
+    """Watch ``folder`` and script each new video through ``client`` (a :class:`tui.client` client).
+
+    ``on_event`` is called (on the loop, synchronously) with every
+    :data:`~tui.watch.events.WatchEvent`; it must not block.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        client: Any,
+        *,
+        out: Path | None = None,
+        formats: str | tuple[str, ...] = ("md",),
+        recursive: bool = False,
+        settle: float = 2.0,
+        new_only: bool = False,
+        force: bool = False,
+        language: str = "auto",
+        prompt: str = EXTRACT_PROMPT,
+        data_dir: Path | None = None,
+        ledger: Ledger | None = None,
+        on_event: Callable[[WatchEvent], None] | None = None,
+    ) -> None:
+        self.folder = Path(folder).expanduser().resolve()
+        self.client = client
+        self.out = Path(out).expanduser().resolve() if out is not None else None
+        self.formats = parse_formats(formats)
+        self.recursive = recursive
+        self.new_only = new_only
+        self.force = force
+        self.language = language
+        self.prompt = prompt
+        self.ledger = ledger if ledger is not None else Ledger.open(data_dir)
+        self.writer = OutputWriter(self.ledger)
+        self.on_event = on_event
+        self.stats = WatchStats()
+        self.tracker = ArrivalTracker(settle)
+        self._queue: asyncio.Queue[tuple[Path, str]] = asyncio.Queue()
+        self._inflight: dict[str, Path] = {}  # content hash -> path, queued or working
+        self._said_waiting: dict[Path, str] = {}
+        self._stop = asyncio.Event()
+        self._started_at = time.time()
+
+    # -- public -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return: the current video is abandoned, nothing half-written."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Watch until :meth:`stop` is called or the task is cancelled."""
+        self._started_at = time.time()
+        tasks = [
+            asyncio.create_task(self._read_changes(), name="watch-changes"),
+            asyncio.create_task(self._settle_loop(), name="watch-settle"),
+            asyncio.create_task(self._work_loop(), name="watch-work"),
+        ]
+        # Let awatch register its watches before we list the folder, so nothing
+        # created in between is missed (seeing a file twice is harmless).
+        await asyncio.sleep(0.1)
+        if not self.new_only:
+            self._scan()
+        stopper = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            self._stop.set()
+            for task in [stopper, *tasks]:
+                task.cancel()
+            for task in [stopper, *tasks]:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # -- arrival ----------------------------------------------------------------------------
+
+    def _wanted(self, path: Path) -> bool:
+        if not is_watched_name(path):
+            return False
+        return self.recursive or path.parent == self.folder
+
+    def _scan(self) -> None:
+        """The files already there, oldest first (the order they arrived in)."""
+        pattern = self.folder.rglob("*") if self.recursive else self.folder.iterdir()
+        found = []
+        for path in pattern:
+            with contextlib.suppress(OSError):
+                if self._wanted(path) and path.is_file():
+                    found.append((path.stat().st_mtime, str(path), path))
+        for _, _, path in sorted(found):
+            self.tracker.see(path)
+
+    async def _read_changes(self) -> None:
+        async for changes in awatch(
+            self.folder,
+            watch_filter=lambda change, raw: self._wanted(Path(raw)),
+            stop_event=self._stop,
+            recursive=self.recursive,
+            debounce=400,
+            step=50,
+            ignore_permission_denied=True,
+        ):
+            # watchfiles gives a set; sort so that a burst of files keeps its name order
+            for change, raw in sorted(changes, key=lambda item: item[1]):
+                path = Path(raw)
+                if change == Change.deleted:
+                    self.tracker.forget(path)
+                    self._said_waiting.pop(path, None)
+                    self.stats.waiting.discard(path)
+                else:
+                    self.tracker.see(path)
+
+    async def _settle_loop(self) -> None:
+        while True:
+            for path in list(self.stats.waiting):
+                if path not in self.tracker:
+                    self.stats.waiting.discard(path)
+            for path, must_submit in self.tracker.settled():
+                reason = None if must_submit else await asyncio.to_thread(probe, path)
+                if reason is not None:
+                    self.tracker.undecodable(path, reason)
+                    self._say_waiting(path)
+                    continue
+                self.tracker.forget(path)
+                self._said_waiting.pop(path, None)
+                await self._arrived(path)
+            for path in self._arriving_unannounced():
+                self._say_waiting(path)
+            await asyncio.sleep(POLL_INTERVAL)
+
+    def _arriving_unannounced(self) -> list[Path]:
+        return [p for p in list(self.tracker._arrivals) if p not in self._said_waiting]
+
+    def _say_waiting(self, path: Path) -> None:
+        reason = self.tracker.waiting_reason(path)
+        if self._said_waiting.get(path) != reason:
+            self._said_waiting[path] = reason
+            self._emit(FileWaiting(path, reason))
+
+    async def _arrived(self, path: Path) -> None:
+        """A file is complete: queue it unless it is known, in flight, or our own output."""
+        try:
+            digest = await asyncio.to_thread(self.ledger.content_hash, path)
+        except OSError:
+            return  # removed while we looked
+        if self.ledger.is_our_output(path, digest):
+            self.stats.waiting.discard(path)
+            return
+        if digest in self._inflight:
+            other = self._inflight[digest]
+            if other != path:
+                self._emit(FileSkipped(path, f"same content as {other.name}, already queued"))
+            return
+        record = self.ledger.get(digest)
+        redo = self.force and record is not None and record.updated_at < self._started_at
+        if record is not None and not redo:
+            if record.status == "done":
+                where = ", ".join(p.name for p in record.outputs) or "no outputs"
+                same = "" if record.source == path else f" as {record.source.name}"
+                self._emit(FileSkipped(path, f"already done{same} ({where})"))
+            else:
+                self._emit(FileSkipped(path, f"failed before: {record.reason} (--force retries)"))
+            return
+        self._inflight[digest] = path
+        await self._queue.put((path, digest))
+        self.stats.queued = self._queue.qsize()
+        self._emit(FileQueued(path, self._queue.qsize()))
+
+    # -- work -------------------------------------------------------------------------------
+
+    async def _work_loop(self) -> None:
+        while True:
+            path, digest = await self._queue.get()
+            self.stats.queued = self._queue.qsize()
+            try:
+                await self._process(path, digest)
+            finally:
+                self._inflight.pop(digest, None)
+
+    async def _process(self, path: Path, digest: str) -> None:
+        staged = [
+            Staged(self.writer.temp_for(target), target, fmt)
+            for fmt in self.formats
+            for target in [output_target(path, fmt, self.folder, self.out)]
+        ]
+
+        def progress(stage: str, fraction: float, eta_s: float | None) -> None:
+            self._emit(FileWorking(path, stage, max(0.0, min(1.0, fraction)), eta_s))
+
+        progress("uploading", 0.0, None)
+        try:
+            await script_video(
+                self.client,
+                path,
+                {item.fmt: item.temp for item in staged},
+                language=self.language,
+                prompt=self.prompt,
+                progress=progress,
+            )
+            for item in staged:
+                await asyncio.to_thread(self.writer.fsync, item.temp)
+            written, notes = self.writer.commit(staged, path, digest)
+        except VideoFailed as failure:
+            self.writer.discard(staged)
+            if failure.permanent:
+                self.ledger.mark_failed(digest, path, failure.reason, failure.code)
+            self._emit(FileFailed(path, failure.reason, failure.code))
+            return
+        except asyncio.CancelledError:
+            self.writer.discard(staged)
+            raise
+        except OSError as error:  # our side: output folder not writable, disk full
+            self.writer.discard(staged)
+            self._emit(FileFailed(path, f"cannot write the outputs: {error}"))
+            return
+        self.ledger.mark_done(digest, path, written)
+        self._emit(FileDone(path, tuple(written), tuple(notes)))
+
+    def _emit(self, event: WatchEvent) -> None:
+        self.stats.count(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # a broken display must not stop the watcher
+                log.exception("watch event handler failed")
