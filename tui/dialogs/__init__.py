@@ -1,0 +1,1 @@
+"""Modal dialogs of the app: confirm, speakers, export, save conflict."""

@@ -1,0 +1,258 @@
+"""The Files pane: a folder tree of the media reelscript can script.
+
+Only audio/video files are listed (by extension; the backend judges the
+content when the file is uploaded).  Each file shows its size, its duration
+(probed lazily, in a thread, when the line is first drawn) and a status
+badge — new, queued, working, done or failed — that the app sets as jobs go.
+Enter submits the highlighted file (or every marked one), Space marks, ``w``
+asks the app to watch the highlighted folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DirectoryTree
+from textual.widgets._directory_tree import DirEntry
+from textual.widgets.tree import TreeNode
+
+#: What the file browser lists; stills (jpg/png/...) are accepted by the backend
+#: but have no speech to script, so they are not offered here.
+MEDIA_SUFFIXES = frozenset(
+    {".mp4", ".mov", ".avi", ".webm", ".mkv", ".mp3", ".wav", ".m4a", ".aac"}
+)
+
+STATUSES = ("new", "queued", "working", "done", "failed")
+_GLYPHS = {"new": "·", "queued": "…", "working": "⟳", "done": "✓", "failed": "✗"}
+
+
+def is_media(path: Path) -> bool:
+    return path.suffix.lower() in MEDIA_SUFFIXES
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "K", "M", "G"):
+        if value < 1024 or unit == "G":
+            return f"{value:.0f}{unit}" if unit == "B" or value >= 10 else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.0f}G"  # pragma: no cover - loop always returns
+
+
+def human_duration(ms: int) -> str:
+    seconds = round(ms / 1000)
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def probe_duration_ms(path: Path) -> int | None:
+    """The media's duration for display, from the engine's probe (blocking)."""
+    from tui.engine import media  # imported lazily: PyAV is slow to import
+
+    info = media.probe(path)
+    duration = getattr(info, "duration_ms", None)
+    if duration is None and isinstance(info, dict):
+        duration = info.get("duration_ms")
+    return int(duration) if duration is not None else None
+
+
+class FileBrowser(DirectoryTree):
+    """The Files pane."""
+
+    ICON_FILE = ""  # the status glyph stands where the file icon would be
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"file-browser--{status}" for status in STATUSES}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "submit",
+            "Script",
+            id="files.submit",
+            tooltip="Upload the highlighted file (or the marked ones) and script it",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            id="files.mark",
+            tooltip="Mark or unmark the highlighted file for a batch",
+        ),
+        Binding(
+            "w",
+            "watch_folder",
+            "Watch",
+            id="files.watch",
+            tooltip="Start or stop watching the highlighted folder for new videos",
+        ),
+        Binding(
+            "r", "reload", "Reload", id="files.reload", show=False, tooltip="Read the folder again"
+        ),
+    ]
+
+    @dataclass
+    class Submitted(Message):
+        """The user asked to script these files."""
+
+        browser: FileBrowser
+        paths: list[Path]
+
+        @property
+        def control(self) -> FileBrowser:
+            return self.browser
+
+    @dataclass
+    class WatchToggled(Message):
+        """The user asked to start or stop watching a folder."""
+
+        browser: FileBrowser
+        folder: Path
+
+        @property
+        def control(self) -> FileBrowser:
+            return self.browser
+
+    def __init__(self, path: str | Path, *, id: str | None = None) -> None:
+        super().__init__(path, id=id)
+        self.marked: set[Path] = set()
+        self.statuses: dict[Path, str] = {}
+        self.durations: dict[Path, int | None] = {}
+        self.watched: set[Path] = set()
+        self._probing: set[Path] = set()
+        self._path_nodes: dict[Path, TreeNode[DirEntry]] = {}
+
+    # -- what is listed --------------------------------------------------------
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return [
+            p for p in paths if not p.name.startswith(".") and (self._safe_is_dir(p) or is_media(p))
+        ]
+
+    def render_label(self, node: TreeNode[DirEntry], base_style: Style, style: Style) -> Text:
+        label = super().render_label(node, base_style, style)
+        if node.data is None:
+            return label
+        path = node.data.path
+        if node.allow_expand:
+            if path.resolve() in self.watched:
+                label.append(" 👁 watching", style="italic")
+            return label
+        key = path.resolve()
+        self._path_nodes[key] = node
+        status = self.statuses.get(key, "new")
+        style = (
+            self.get_component_rich_style(f"file-browser--{status}", partial=True)
+            if self.is_mounted
+            else Style()
+        )
+        # The glyph first, so the status shows even in a narrow pane; the word
+        # last, for whoever has the room (and for screen readers).
+        glyph = Text(_GLYPHS[status] + " ", style=style + Style(bold=True))
+        mark = Text("● " if key in self.marked else "", style="bold")
+        details = [human_size(_size(path))]
+        if key in self.durations:
+            duration = self.durations[key]
+            details.append(human_duration(duration) if duration is not None else "?")
+        else:
+            self._probe_later(key)
+        return Text.assemble(
+            mark,
+            glyph,
+            label,
+            Text(" " + " ".join(details), style="dim"),
+            Text(" " + status, style=style),
+        )
+
+    # -- state set by the app ---------------------------------------------------
+    def set_status(self, path: Path, status: str) -> None:
+        """Show ``status`` (one of :data:`STATUSES`) on the file's line."""
+        self.statuses[path.resolve()] = status
+        self._refresh_path(path.resolve())
+
+    def set_watched(self, folder: Path, watching: bool) -> None:
+        key = folder.resolve()
+        (self.watched.add if watching else self.watched.discard)(key)
+        self._refresh_path(key)
+
+    def highlighted_path(self) -> Path | None:
+        node = self.cursor_node
+        return node.data.path if node is not None and node.data is not None else None
+
+    # -- actions ----------------------------------------------------------------
+    def action_submit(self) -> None:
+        path = self.highlighted_path()
+        if path is not None and self._safe_is_dir(path) and not self.marked:
+            self.action_select_cursor()  # Enter on a folder opens it, as in any tree
+            return
+        paths = sorted(self.marked) or ([path.resolve()] if path is not None else [])
+        if paths:
+            self.marked.clear()
+            self.post_message(self.Submitted(self, paths))
+            self._invalidate()
+
+    def action_mark(self) -> None:
+        path = self.highlighted_path()
+        if path is None:
+            return
+        if self._safe_is_dir(path):
+            self.action_toggle_node()
+            return
+        key = path.resolve()
+        (self.marked.discard if key in self.marked else self.marked.add)(key)
+        self._refresh_path(key)
+        self.action_cursor_down()
+
+    def action_watch_folder(self) -> None:
+        path = self.highlighted_path()
+        if path is None:
+            return
+        folder = path if self._safe_is_dir(path) else path.parent
+        self.post_message(self.WatchToggled(self, folder.resolve()))
+
+    async def action_reload(self) -> None:
+        await self.reload()
+
+    # -- lazy probing -----------------------------------------------------------
+    def _probe_later(self, path: Path) -> None:
+        if path not in self._probing:
+            self._probing.add(path)
+            self.call_later(self._probe, path)
+
+    @work(thread=True, exit_on_error=False, group="probe")
+    def _probe(self, path: Path) -> None:
+        try:
+            duration = probe_duration_ms(path)
+        except Exception:  # noqa: BLE001 - an unreadable file just shows "?"
+            duration = None
+        self.call_from_thread(self._set_duration, path, duration)
+
+    def _set_duration(self, path: Path, duration: int | None) -> None:
+        self.durations[path] = duration
+        self._refresh_path(path)
+
+    def _refresh_path(self, key: Path) -> None:
+        node = self._path_nodes.get(key)
+        if node is not None and node.tree is self and node.line >= 0:
+            node.refresh()
+        else:
+            self._invalidate()
+
+    @on(DirectoryTree.FileSelected)
+    def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        # Enter on a file is handled by action_submit; a mouse click only highlights.
+        event.stop()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

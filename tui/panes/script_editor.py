@@ -1,0 +1,112 @@
+"""The Script pane: the script as editable text, one turn per paragraph.
+
+The text reads ``[00:01:23] Diane: ...`` (see :mod:`tui.script_text`).  The
+pane keeps the script it was loaded with, says whether the text has changed
+since (``dirty``), and turns the edited text back into a :class:`Script` for
+saving.  Moving the cursor into another paragraph posts
+:class:`ScriptEditor.CursorTime` so the timeline follows; :meth:`go_to_time`
+moves the cursor to the turn at a time (the timeline driving the editor).
+Undo/redo are the TextArea's own (Ctrl+Z / Ctrl+Y).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import TextArea
+
+from tui.engine.script import Script
+from tui.script_text import paragraph_starts, script_to_text, text_to_script
+
+
+class ScriptEditor(TextArea):
+    """The Script pane."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+z", "undo", "Undo", id="script.undo", tooltip="Undo the last edit"),
+        Binding(
+            "ctrl+y", "redo", "Redo", show=False, id="script.redo", tooltip="Redo what was undone"
+        ),
+    ]
+
+    @dataclass
+    class CursorTime(Message):
+        """The editor's cursor moved into the turn starting at ``time_ms``."""
+
+        editor: ScriptEditor
+        time_ms: int
+
+        @property
+        def control(self) -> ScriptEditor:
+            return self.editor
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False)
+        self.script: Script | None = None
+        self.saved_text = ""
+        self._starts: list[tuple[int, int]] = []
+        self._last_time: int | None = None
+        self._following = False
+
+    # -- loading and reading back ---------------------------------------------------
+    def load_script(self, script: Script | None, *, keep_cursor: bool = True) -> None:
+        """Show ``script`` (replacing the text; the undo history starts again)."""
+        location = self.cursor_location
+        self.script = script
+        self.saved_text = script_to_text(script) if script is not None else ""
+        self.load_text(self.saved_text)
+        self._starts = paragraph_starts(self.saved_text)
+        if keep_cursor and location[0] < self.document.line_count:
+            self.move_cursor(location)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the text differs from the last loaded or saved script."""
+        return self.script is not None and self.text != self.saved_text
+
+    def edited_script(self) -> Script:
+        """The script as edited (raises ``ValueError`` if the text can't be read)."""
+        if self.script is None:
+            raise ValueError("there is no script to save yet")
+        return text_to_script(self.text, self.script)
+
+    # -- cursor <-> time ------------------------------------------------------------
+    def time_at_cursor(self) -> int | None:
+        """Start time of the turn the cursor is in."""
+        if not self._starts:
+            return None
+        lines = [line for line, _ in self._starts]
+        index = bisect.bisect_right(lines, self.cursor_location[0]) - 1
+        return self._starts[max(0, index)][1]
+
+    def go_to_time(self, ms: int) -> None:
+        """Put the cursor at the start of the turn playing at ``ms``."""
+        if not self._starts:
+            return
+        times = [time for _, time in self._starts]
+        index = max(0, bisect.bisect_right(times, ms) - 1)
+        line = self._starts[index][0]
+        if self.cursor_location[0] != line:
+            self._following = True
+            self.move_cursor((line, 0), center=True)
+        self._last_time = self._starts[index][1]
+
+    @on(TextArea.Changed)
+    def _text_changed(self) -> None:
+        self._starts = paragraph_starts(self.text)
+
+    @on(TextArea.SelectionChanged)
+    def _selection_changed(self) -> None:
+        if self._following:
+            # The cursor was moved for the timeline: don't echo it back.
+            self._following = False
+            return
+        time = self.time_at_cursor()
+        if time is not None and time != self._last_time:
+            self._last_time = time
+            self.post_message(self.CursorTime(self, time))

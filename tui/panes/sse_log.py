@@ -1,0 +1,134 @@
+"""The Log pane: the live event stream of the running request.
+
+Every event is one time-stamped line coloured by its kind (what you asked,
+the agent's text, tool calls and results, stage changes, errors).  Heartbeats
+are not written line by line: they fold into one status line under the log,
+which says "⏳ Still working..." once two minutes have passed with nothing but
+heartbeats.  The running job's progress shows as a bar with its stage and ETA.
+
+Times are given by the caller (the moment an event arrived), so the pane
+itself never reads a clock and renders the same for the same events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Label, ProgressBar, RichLog
+
+#: After this long with nothing but heartbeats, the status line says so plainly.
+STILL_WORKING_AFTER = timedelta(minutes=2)
+
+#: Kinds of log line; each has a component class ``sse-log--<kind>`` for its colour.
+KINDS = ("you", "text", "call", "result", "stage", "info", "done", "error")
+
+_KIND_LABELS = {
+    "you": "you",
+    "text": "agent",
+    "call": "call",
+    "result": "result",
+    "stage": "stage",
+    "info": "info",
+    "done": "done",
+    "error": "error",
+}
+
+
+def format_eta(eta_s: float | None) -> str:
+    if eta_s is None or eta_s < 0:
+        return ""
+    seconds = round(eta_s)
+    return f"ETA {seconds // 60}:{seconds % 60:02d}"
+
+
+class SSELog(Vertical):
+    """The Log pane: event lines, a progress bar, and a folded heartbeat line."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"sse-log--{kind}" for kind in KINDS}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "clear", "Clear log", id="log.clear", tooltip="Clear the log lines"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.stage = ""
+        self.last_event_at: datetime | None = None
+        self.heartbeats = 0
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(id="log-lines", wrap=True, markup=False, auto_scroll=True, min_width=16)
+        with Vertical(id="log-progress"):
+            yield Label("", id="log-stage")
+            yield ProgressBar(total=100, show_eta=False, show_percentage=True, id="log-bar")
+        yield Label("", id="log-status")
+
+    def on_mount(self) -> None:
+        self.query_one("#log-progress").display = False
+        self.query_one("#log-status").display = False
+        # The RichLog is what gets focus, so that it scrolls with the keys.
+        self.query_one(RichLog).can_focus = True
+
+    @property
+    def lines(self) -> list[str]:
+        """The log's lines as plain text (what a reader of the terminal sees)."""
+        return [strip.text for strip in self.query_one(RichLog).lines]
+
+    # -- writing ------------------------------------------------------------------
+    def add(self, kind: str, message: str, at: datetime) -> None:
+        """Write one event line."""
+        kind = kind if kind in KINDS else "info"
+        line = Text()
+        line.append(at.strftime("%H:%M:%S "), style="dim")
+        label = Text(f"{_KIND_LABELS[kind]:<6} ")
+        label.stylize(self.get_component_rich_style(f"sse-log--{kind}", partial=True))
+        label.stylize("bold")
+        line.append_text(label)
+        line.append(message)
+        self.query_one(RichLog).write(line)
+        self._activity(at)
+
+    def progress(self, stage: str, fraction: float, eta_s: float | None, at: datetime) -> None:
+        """Show the running job's progress; a new stage also gets a log line."""
+        if stage != self.stage:
+            self.stage = stage
+            self.add("stage", stage, at)
+        else:
+            self._activity(at)
+        self.query_one("#log-progress").display = True
+        eta = format_eta(eta_s)
+        self.query_one("#log-stage", Label).update(f"{stage} · {eta}" if eta else stage)
+        self.query_one("#log-bar", ProgressBar).update(progress=round(fraction * 100, 1))
+
+    def heartbeat(self, at: datetime) -> None:
+        """Fold a heartbeat into the status line."""
+        self.heartbeats += 1
+        status = self.query_one("#log-status", Label)
+        status.display = True
+        quiet_since = self.last_event_at or at
+        if at - quiet_since >= STILL_WORKING_AFTER:
+            status.update("⏳ Still working...")
+        else:
+            status.update(f"♥ still working · {at:%H:%M:%S}")
+        if self.last_event_at is None:
+            self.last_event_at = at
+
+    def finish(self) -> None:
+        """The stream ended: hide the progress bar and the heartbeat line."""
+        self.stage = ""
+        self.heartbeats = 0
+        self.query_one("#log-progress").display = False
+        self.query_one("#log-status").display = False
+
+    def action_clear(self) -> None:
+        self.query_one(RichLog).clear()
+
+    def _activity(self, at: datetime) -> None:
+        self.last_event_at = at
+        self.heartbeats = 0
+        self.query_one("#log-status").display = False
