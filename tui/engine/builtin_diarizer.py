@@ -1,0 +1,168 @@
+"""The built-in diarizer: VAD speech -> voice embeddings on windows -> global clustering.
+
+1. Speech regions from Silero VAD (fine settings, see :mod:`tui.engine.vad`),
+   joined with the ASR words' spans.
+2. Inside speech only, uniform 1.6 s windows every 0.8 s (a region shorter
+   than a window gets one window of its own, tiled): resemblyzer embeddings,
+   computed in batches from one mel spectrogram per region, each window
+   level-normalised and band-limited alike (see :mod:`tui.engine.speakers`).
+3. Global clustering with a speaker-count estimate (:mod:`tui.engine.clustering`);
+   windows of very short speech do not shape the clusters but are assigned.
+4. Every 10 ms of speech goes to the speaker whose centroid the windows
+   covering it resemble most; runs of one speaker become segments, and each
+   word goes to the speaker who covers most of it.  A short region between
+   pauses ("Yes.") is scored only by its own window, so it survives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tui.engine import clustering, speakers
+from tui.engine.diarize import (
+    DiarizationResult,
+    Progress,
+    SpeakerSegment,
+    check_counts,
+    finish,
+    speech_regions,
+)
+from tui.engine.script import Word
+from tui.engine.vad import SAMPLE_RATE
+
+FRAME_MS = 10
+WINDOW_FRAMES = speakers.WINDOW_FRAMES  # 1.6 s
+HOP_FRAMES = 80  # 0.8 s between window starts
+#: Windows with less speech than this only get assigned, never shape clusters.
+RELIABLE_FRAMES = 80
+#: Inside one region, a speaker run shorter than this joins its neighbour.
+MIN_RUN_FRAMES = 30
+#: Windows are embedded in batches of this many (bounded memory).
+FLUSH = 256
+
+
+class BuiltinDiarizer:
+    """Speaker labels from the resemblyzer encoder that ships with reelscript."""
+
+    def diarize(
+        self,
+        audio: np.ndarray,
+        words: Sequence[Word],
+        speech: Sequence[tuple[int, int]] | None = None,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        progress: Progress | None = None,
+    ) -> DiarizationResult:
+        check_counts(num_speakers, min_speakers, max_speakers)
+        audio = np.asarray(audio, dtype=np.float32)
+        regions = speech_regions(audio, words, speech)
+        if progress:
+            progress(0.05)
+        # (region index, first frame, frame count) per window
+        spans: list[tuple[int, int, int]] = []
+        pieces: list[np.ndarray] = []
+        chunks: list[np.ndarray] = []
+        total = sum(e - s for s, e in regions) or 1
+        done = 0
+        for r, (start_ms, end_ms) in enumerate(regions):
+            a = start_ms * SAMPLE_RATE // 1000
+            b = end_ms * SAMPLE_RATE // 1000
+            if b - a < SAMPLE_RATE // 50:
+                continue
+            mel = speakers.mel_spectrogram(audio[a:b])
+            for first, count in _layout(len(mel)):
+                spans.append((r, first, count))
+                pieces.append(mel[first : first + count])
+            if len(pieces) >= FLUSH:
+                chunks.append(speakers.embed_windows(pieces))
+                pieces = []
+            done += end_ms - start_ms
+            if progress:
+                progress(0.05 + 0.85 * done / total)
+        chunks.append(speakers.embed_windows(pieces))
+        embeddings = np.concatenate(chunks) if chunks else np.zeros((0, 256), np.float32)
+        if len(embeddings) == 0:
+            if progress:
+                progress(1.0)
+            one = [SpeakerSegment(s, e, 0) for s, e in regions]
+            return finish(words, one, regions)
+        reliable = np.array([count >= RELIABLE_FRAMES for _, _, count in spans])
+        _, centroids = clustering.estimate_labels(
+            embeddings, reliable, num_speakers, min_speakers, max_speakers
+        )
+        sims = embeddings @ centroids.T
+        segments = _segments(regions, spans, sims)
+        if progress:
+            progress(1.0)
+        return finish(words, segments, regions)
+
+
+def _layout(n_frames: int) -> list[tuple[int, int]]:
+    """Windows (first frame, frame count) covering a region of ``n_frames``."""
+    if n_frames <= WINDOW_FRAMES:
+        return [(0, n_frames)]
+    firsts = list(range(0, n_frames - WINDOW_FRAMES + 1, HOP_FRAMES))
+    if firsts[-1] + WINDOW_FRAMES < n_frames:
+        firsts.append(n_frames - WINDOW_FRAMES)
+    return [(f, WINDOW_FRAMES) for f in firsts]
+
+
+def _segments(
+    regions: Sequence[tuple[int, int]],
+    spans: Sequence[tuple[int, int, int]],
+    sims: np.ndarray,
+) -> list[SpeakerSegment]:
+    """Per 10 ms frame, the speaker with the best mean similarity of covering windows."""
+    out: list[SpeakerSegment] = []
+    k = sims.shape[1]
+    i = 0
+    while i < len(spans):
+        r = spans[i][0]
+        j = i
+        while j < len(spans) and spans[j][0] == r:
+            j += 1
+        start_ms, end_ms = regions[r]
+        n = max(1, (end_ms - start_ms) // FRAME_MS)
+        acc = np.zeros((n + 1, k), dtype=np.float32)
+        for w in range(i, j):
+            _, first, count = spans[w]
+            acc[min(first, n)] += sims[w]
+            acc[min(first + count, n)] -= sims[w]
+        labels = np.argmax(np.cumsum(acc, axis=0)[:n], axis=1)
+        labels = _smooth(labels)
+        run_start = 0
+        for f in range(1, n + 1):
+            if f == n or labels[f] != labels[run_start]:
+                end = end_ms if f == n else start_ms + f * FRAME_MS
+                out.append(
+                    SpeakerSegment(start_ms + run_start * FRAME_MS, end, int(labels[run_start]))
+                )
+                run_start = f
+        i = j
+    return out
+
+
+def _smooth(labels: np.ndarray) -> np.ndarray:
+    """Runs shorter than MIN_RUN_FRAMES inside one region join the longer neighbour."""
+    labels = labels.copy()
+    changed = True
+    while changed and len(labels) > MIN_RUN_FRAMES:
+        changed = False
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        bounds = [0, *edges.tolist(), len(labels)]
+        runs = [(bounds[t], bounds[t + 1]) for t in range(len(bounds) - 1)]
+        if len(runs) < 2:
+            break
+        shortest = min(range(len(runs)), key=lambda t: runs[t][1] - runs[t][0])
+        a, b = runs[shortest]
+        if b - a >= MIN_RUN_FRAMES:
+            break
+        left = runs[shortest - 1] if shortest > 0 else None
+        right = runs[shortest + 1] if shortest + 1 < len(runs) else None
+        pick = max((x for x in (left, right) if x is not None), key=lambda x: x[1] - x[0])
+        labels[a:b] = labels[pick[0]]
+        changed = True
+    return labels

@@ -1,0 +1,71 @@
+"""Speech regions for speaker labelling, from the Silero VAD that faster-whisper ships.
+
+The ASR's own VAD settings (2 s minimum silence, 400 ms padding) are made to
+keep sentences whole for the recogniser; for *who* speaks we want the short
+pauses at turn changes, so this module asks Silero for finer regions.  The
+regions are then joined with the ASR words' own spans, so a quiet or
+mis-detected word is still placed on the timeline and labelled.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+#: Silero settings for labelling: split at pauses of 200 ms, keep words of 120 ms.
+MIN_SILENCE_MS = 200
+MIN_SPEECH_MS = 120
+SPEECH_PAD_MS = 40
+THRESHOLD = 0.5
+
+
+def detect_speech(audio: np.ndarray) -> list[tuple[int, int]]:
+    """Speech regions (start_ms, end_ms) of 16 kHz mono float32 ``audio``."""
+    if len(audio) < SAMPLE_RATE // 10:
+        return []
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        threshold=THRESHOLD,
+        min_speech_duration_ms=MIN_SPEECH_MS,
+        min_silence_duration_ms=MIN_SILENCE_MS,
+        speech_pad_ms=SPEECH_PAD_MS,
+    )
+    chunks = get_speech_timestamps(np.asarray(audio, dtype=np.float32), options)
+    regions = [(c["start"] * 1000 // SAMPLE_RATE, c["end"] * 1000 // SAMPLE_RATE) for c in chunks]
+    return merge_regions(regions)
+
+
+def merge_regions(regions: Iterable[tuple[int, int]], gap_ms: int = 0) -> list[tuple[int, int]]:
+    """Sorted union of regions; regions closer than ``gap_ms`` are joined."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted((int(s), int(e)) for s, e in regions if e > s):
+        if out and start <= out[-1][1] + gap_ms:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def with_word_spans(
+    speech: Sequence[tuple[int, int]], spans: Iterable[tuple[int, int]], duration_ms: int
+) -> list[tuple[int, int]]:
+    """``speech`` plus the spans of words that lie (partly) outside it, clipped to the file."""
+    extra = [
+        (max(0, s), min(duration_ms, e)) for s, e in spans if e > s and not _covered(speech, s, e)
+    ]
+    return merge_regions([*speech, *extra])
+
+
+def _covered(speech: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    """True when at least half of [start, end) lies in ``speech`` (sorted, disjoint)."""
+    i = max(0, bisect.bisect_right(speech, (start, 1 << 62)) - 1)
+    inside = 0
+    while i < len(speech) and speech[i][0] < end:
+        inside += max(0, min(speech[i][1], end) - max(speech[i][0], start))
+        i += 1
+    return inside * 2 >= end - start
