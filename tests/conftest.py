@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_server import live_server  # noqa: F401  (the shared live backend fixture)
+
 DATA = Path(__file__).resolve().parent / "data"
 
 

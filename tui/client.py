@@ -1,1 +1,568 @@
-"""The API client of shared/API.md: httpx + httpx-sse (issue 3/4)."""
+"""The API client of shared/API.md (httpx + httpx-sse), used by the app and the folder watcher.
+
+Usage (everything is async; from sync code wrap a coroutine in ``asyncio.run``)::
+
+    from pathlib import Path
+    from tui.client import Client, ApiError, NoCredits
+
+    async with Client("http://127.0.0.1:8765", platform="watch") as api:
+        session = await api.create_session(language="en")           # Session(task_id, session_id)
+        [info] = await api.upload_files(session.session_id, [Path("talk.mp4")])
+        async for event in api.run_sse(session.session_id,
+                                       "extract a full written script from this video with speaker labels"):
+            if event.kind == "progress":      # event.data: {job_id, stage, progress, eta_s}
+                print(event.data["stage"], event.data["progress"])
+            elif event.kind == "message":     # agent event: event.text, event.function_calls, ...
+                print(event.text)
+        state = await api.state(session.session_id)   # {draft, video_infos, scripts, script, jobs, ...}
+        script = state["script"]
+        script["speakers"]["S1"] = "Diane"
+        script = await api.put_script(session.session_id, script)   # RevisionConflict on a stale one
+        await api.export(session.session_id, "srt", Path("talk.srt"))  # render + poll + download
+
+For the app's own embedded backend, see :mod:`tui.local_server` (``start_or_reuse``
+gives the URL).  The token is kept on disk (``token_file``, by default
+``<data dir>/client.json``) per server and renewed once on 1001; a 429 is
+retried once after ``Retry-After``; every other failure raises an
+:class:`ApiError` subclass named after the API.md code, whose ``str()`` is a
+one-line message fit for the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from tui import __version__
+from tui.datadir import default_data_dir
+
+#: Longest Retry-After the client waits by itself (longer ones raise RateLimited).
+MAX_RETRY_WAIT_S = 30.0
+STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # heartbeats come every 15 s at most
+
+
+# -- errors -------------------------------------------------------------------------
+class ApiError(Exception):
+    """An answer with a non-zero ``code``; ``str(error)`` is the server's message."""
+
+    code = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: int = 0,
+        data: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code if code is not None else type(self).code
+        self.status = status
+        self.data = data
+        self.retry_after = retry_after
+
+
+class BadRequest(ApiError):
+    code = 400
+
+
+class ExportRefused(ApiError):
+    code = 402
+
+
+class RevisionConflict(ApiError):
+    """409: the script changed on the server; :attr:`current_script` is the stored one."""
+
+    code = 409
+
+    @property
+    def current_script(self) -> dict[str, Any] | None:
+        return (self.data or {}).get("script")
+
+
+class InvalidRequest(ApiError):
+    code = 422
+
+
+class RateLimited(ApiError):
+    code = 429
+
+
+class AuthError(ApiError):
+    code = 1001
+
+
+class NotFound(ApiError):
+    code = 1002
+
+
+class NoCredits(ApiError):
+    code = 2001
+
+
+class UnsupportedFile(ApiError):
+    code = 4001
+
+
+class FileTooLarge(ApiError):
+    code = 4002
+
+
+class ServerError(ApiError):
+    code = 500
+
+
+class ServerUnreachable(ApiError):
+    """No answer at all (server down, connection lost and not resumable)."""
+
+    code = -1
+
+
+ERRORS: dict[int, type[ApiError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequest,
+        ExportRefused,
+        RevisionConflict,
+        InvalidRequest,
+        RateLimited,
+        AuthError,
+        NotFound,
+        NoCredits,
+        UnsupportedFile,
+        FileTooLarge,
+        ServerError,
+    )
+}
+
+
+def error_from(response: httpx.Response, body: Any) -> ApiError:
+    """The typed error of an answer (envelope or not)."""
+    if isinstance(body, dict) and isinstance(body.get("code"), int):
+        code, message, data = body["code"], str(body.get("message") or ""), body.get("data")
+    else:
+        code, message, data = response.status_code, f"HTTP {response.status_code}", None
+    cls = ERRORS.get(code) or ERRORS.get(response.status_code) or ApiError
+    retry = response.headers.get("retry-after")
+    return cls(
+        message or f"error {code}",
+        code=code,
+        status=response.status_code,
+        data=data,
+        retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
+    )
+
+
+# -- results ------------------------------------------------------------------------
+@dataclass
+class Session:
+    task_id: str
+    session_id: str
+
+
+@dataclass
+class Event:
+    """One event of a ``/run_sse`` stream: ``kind`` is message, progress or heartbeat."""
+
+    kind: str
+    data: dict[str, Any]
+    id: str | None = None
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        return list(((self.data.get("content") or {}).get("parts")) or [])
+
+    @property
+    def text(self) -> str:
+        return "".join(p["text"] for p in self.parts if "text" in p)
+
+    @property
+    def function_calls(self) -> list[dict[str, Any]]:
+        return [p["function_call"] for p in self.parts if "function_call" in p]
+
+    @property
+    def function_responses(self) -> list[dict[str, Any]]:
+        return [p["function_response"] for p in self.parts if "function_response" in p]
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.data.get("partial"))
+
+
+@dataclass
+class TokenStore:
+    """The client id and one token per server, in a small JSON file (mode 0600)."""
+
+    path: Path
+    client_id: str = ""
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> TokenStore:
+        try:
+            raw = json.loads(path.read_text())
+            return cls(path, str(raw.get("client_id") or ""), dict(raw.get("tokens") or {}))
+        except (OSError, ValueError, AttributeError):
+            return cls(path)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".client-", dir=self.path.parent)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"client_id": self.client_id, "tokens": self.tokens}, fh)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+
+# -- the client ------------------------------------------------------------------------
+class Client:
+    """An async client of one backend (see the module docstring)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token_file: Path | None = None,
+        token: str | None = None,
+        platform: str = "tui",
+        source: str = "reelscript",
+        version: str = __version__,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_file = Path(token_file) if token_file else default_data_dir() / "client.json"
+        self._token = token
+        self.attribution = {
+            "X-Skill-Source": source,
+            "X-Skill-Version": version,
+            "X-Skill-Platform": platform,
+        }
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, headers=self.attribution, transport=transport
+        )
+        self._server_key: str | None = None
+        self._health: dict[str, Any] | None = None
+        self._token_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- plumbing --------------------------------------------------------------------
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        build: Callable[[], dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send, retrying once on 1001 (new token) and once on 429 (after Retry-After)."""
+        renewed = waited = False
+        while True:
+            headers = dict(kwargs.pop("headers", None) or {})
+            if auth:
+                headers["Authorization"] = f"Bearer {await self.ensure_token()}"
+            extra = build() if build else {}
+            try:
+                response = await self._http.request(
+                    method, path, headers=headers, **kwargs, **extra
+                )
+            except httpx.TransportError as exc:
+                raise ServerUnreachable(
+                    f"cannot reach the backend at {self.base_url}: {exc}"
+                ) from exc
+            finally:
+                kwargs["headers"] = headers
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if response.status_code == 200 and isinstance(body, dict) and body.get("code") == 0:
+                return body.get("data")
+            error = error_from(response, body)
+            if isinstance(error, AuthError) and auth and not renewed:
+                renewed = True
+                await self.ensure_token(renew=True)
+                continue
+            if (
+                isinstance(error, RateLimited)
+                and not waited
+                and (error.retry_after or 1) <= MAX_RETRY_WAIT_S
+            ):
+                waited = True
+                await asyncio.sleep(error.retry_after or 1)
+                continue
+            raise error
+
+    async def health(self) -> dict[str, Any]:
+        """``{status, version, model, device, server_id, max_upload_bytes, ...}`` (no auth)."""
+        self._health = await self._send("GET", "/api/health", auth=False)
+        return self._health
+
+    async def _key(self) -> str:
+        if self._server_key is None:
+            try:
+                info = self._health or await self.health()
+                self._server_key = str(info.get("server_id") or self.base_url)
+            except ApiError:
+                self._server_key = self.base_url
+        return self._server_key
+
+    async def ensure_token(self, renew: bool = False) -> str:
+        """The token for this server: from memory, the token file, or a new anonymous one."""
+        async with self._token_lock:
+            if self._token and not renew:
+                return self._token
+            key = await self._key()
+            store = TokenStore.load(self.token_file)
+            saved = store.tokens.get(key)
+            if not renew and saved and saved.get("token"):
+                self._token = str(saved["token"])
+                return self._token
+            if not store.client_id:
+                store.client_id = str(uuid.uuid4())
+                store.save()
+            data = await self._send(
+                "POST",
+                "/api/auth/anonymous-token",
+                auth=False,
+                headers={"X-Client-Id": store.client_id},
+            )
+            store = TokenStore.load(self.token_file)  # another process may have written meanwhile
+            store.client_id = store.client_id or str(uuid.uuid4())
+            store.tokens[key] = {
+                "token": data["token"],
+                "expires_at": data.get("expires_at"),
+                "server": self.base_url,
+            }
+            store.save()
+            self._token = str(data["token"])
+            return self._token
+
+    # -- the API ---------------------------------------------------------------------------
+    async def create_session(self, language: str = "en", task_name: str = "project") -> Session:
+        data = await self._send(
+            "POST",
+            "/api/tasks/me/with-session/nemo_agent",
+            json={"task_name": task_name, "language": language},
+        )
+        return Session(task_id=data["task_id"], session_id=data["session_id"])
+
+    async def upload_files(self, session_id: str, paths: list[Path]) -> list[dict[str, Any]]:
+        """Upload files (streamed from disk, multipart); returns their ``files`` entries."""
+        paths = [Path(p) for p in paths]
+        for path in paths:
+            if not path.is_file():
+                raise InvalidRequest(f"{path}: no such file", code=422)
+        limit = (self._health or await self.health()).get("max_upload_bytes")
+        for path in paths:
+            if limit and path.stat().st_size > int(limit):
+                raise FileTooLarge(
+                    f"{path.name} is larger than the server's limit of "
+                    f"{int(limit) // (1024 * 1024)} MB; trim or compress it"
+                )
+        handles: list[Any] = []
+
+        def build() -> dict[str, Any]:
+            for fh in handles:
+                fh.close()
+            handles[:] = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
+            return {
+                "files": [
+                    ("files", (p.name, fh, "application/octet-stream"))
+                    for p, fh in zip(paths, handles, strict=True)
+                ]
+            }
+
+        try:
+            data = await self._send(
+                "POST",
+                f"/api/upload-video/nemo_agent/me/{session_id}",
+                build=build,
+                timeout=httpx.Timeout(30.0, write=300.0),
+            )
+        finally:
+            for fh in handles:
+                fh.close()
+        return list(data["files"])
+
+    async def upload_urls(self, session_id: str, urls: list[str]) -> list[dict[str, Any]]:
+        data = await self._send(
+            "POST",
+            f"/api/upload-video/nemo_agent/me/{session_id}",
+            json={"urls": urls, "source_type": "url"},
+            timeout=httpx.Timeout(30.0, read=600.0),
+        )
+        return list(data["files"])
+
+    async def run_sse(
+        self, session_id: str, text: str, *, last_event_id: str | None = None, max_resumes: int = 5
+    ) -> AsyncIterator[Event]:
+        """Send a message and yield the stream's events until it ends.
+
+        A dropped connection is resumed with ``Last-Event-ID`` (up to
+        ``max_resumes`` times), so no event is lost or repeated.
+        """
+        body = {
+            "app_name": "nemo_agent",
+            "user_id": "me",
+            "session_id": session_id,
+            "new_message": {"role": "user", "parts": [{"text": text}]},
+        }
+        resumes, renewed = 0, False
+        while True:
+            headers = {
+                "Accept": "text/event-stream",
+                "Authorization": f"Bearer {await self.ensure_token()}",
+            }
+            if last_event_id:
+                headers["Last-Event-ID"] = last_event_id
+            try:
+                async with aconnect_sse(
+                    self._http,
+                    "POST",
+                    "/run_sse",
+                    json=body,
+                    headers=headers,
+                    timeout=STREAM_TIMEOUT,
+                ) as source:
+                    response = source.response
+                    if response.status_code != 200:
+                        await response.aread()
+                        try:
+                            error = error_from(response, response.json())
+                        except ValueError:
+                            error = error_from(response, None)
+                        if isinstance(error, AuthError) and not renewed:
+                            renewed = True
+                            await self.ensure_token(renew=True)
+                            continue
+                        raise error
+                    async for sse in source.aiter_sse():
+                        if sse.id:
+                            last_event_id = sse.id
+                        try:
+                            data = json.loads(sse.data) if sse.data else {}
+                        except ValueError:
+                            data = {"raw": sse.data}
+                        yield Event(kind=sse.event or "message", data=data, id=sse.id or None)
+                return
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                if resumes >= max_resumes or last_event_id is None:
+                    raise ServerUnreachable(
+                        f"the event stream from {self.base_url} broke: {exc}"
+                    ) from exc
+                resumes += 1
+                await asyncio.sleep(min(0.25 * 2**resumes, 5.0))
+
+    async def state(self, session_id: str) -> dict[str, Any]:
+        data = await self._send("GET", f"/api/state/nemo_agent/me/{session_id}/latest")
+        return dict(data["state"])
+
+    async def put_script(
+        self, session_id: str, script: dict[str, Any], revision: int | None = None
+    ) -> dict[str, Any]:
+        """Save an edited script (revision: the one it was based on, default its own)."""
+        rev = script.get("revision", 0) if revision is None else revision
+        data = await self._send(
+            "PUT",
+            f"/api/script/nemo_agent/me/{session_id}",
+            json={"revision": rev, "script": script},
+        )
+        return dict(data["script"])
+
+    async def credits(self) -> dict[str, Any]:
+        """``{available, frozen, total, unlimited, display}``; available is None when unlimited."""
+        return dict(await self._send("GET", "/api/credits/balance/simple"))
+
+    async def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return dict((await self._send("POST", f"/api/jobs/{job_id}/cancel"))["job"])
+
+    async def render(
+        self,
+        session_id: str,
+        fmt: str,
+        *,
+        video_id: str | None = None,
+        draft: dict[str, Any] | None = None,
+        timestamps: bool = True,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": f"render_{int(time.time() * 1000)}_{uuid.uuid4().hex[:6]}",
+            "sessionId": session_id,
+            "draft": draft or {},
+            "output": {"format": fmt, "quality": "high", "timestamps": timestamps},
+        }
+        if video_id:
+            body["video_id"] = video_id
+        return dict(await self._send("POST", "/api/render/proxy/lambda", json=body))
+
+    async def render_status(self, render_id: str) -> dict[str, Any]:
+        return dict(await self._send("GET", f"/api/render/proxy/lambda/{render_id}"))
+
+    async def download(self, url: str, dest: Path) -> Path:
+        """Fetch an export's url to ``dest`` (temp file + rename: never half-written)."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        headers = {"Authorization": f"Bearer {await self.ensure_token()}"}
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                async with self._http.stream("GET", url, headers=headers) as response:
+                    if response.status_code != 200:
+                        await response.aread()
+                        try:
+                            raise error_from(response, response.json())
+                        except ValueError:
+                            raise error_from(response, None) from None
+                    async for chunk in response.aiter_bytes():
+                        fh.write(chunk)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return dest
+
+    async def export(
+        self,
+        session_id: str,
+        fmt: str,
+        dest: Path,
+        *,
+        video_id: str | None = None,
+        timestamps: bool = True,
+        poll_s: float = 0.25,
+        timeout_s: float = 600,
+    ) -> Path:
+        """Render ``fmt``, wait for it, download it to ``dest``; returns ``dest``."""
+        render = await self.render(session_id, fmt, video_id=video_id, timestamps=timestamps)
+        deadline = time.monotonic() + timeout_s
+        while render["status"] not in ("completed", "failed"):
+            if time.monotonic() > deadline:
+                raise ServerError(f"the {fmt} export did not finish within {timeout_s:.0f} s")
+            await asyncio.sleep(poll_s)
+            render = await self.render_status(render["id"])
+        if render["status"] == "failed":
+            raise ServerError(f"the {fmt} export failed: {render.get('error')}")
+        return await self.download(render["output"]["url"], dest)

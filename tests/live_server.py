@@ -1,0 +1,112 @@
+"""A real reelscript backend for tests: ``reelscript serve`` in a subprocess on loopback.
+
+``live_server`` (session-scoped, shared by every area's tests) serves a data
+dir of its own with generous credits; tests that need other settings (small
+upload limit, few credits, a server they kill) call :func:`start_server`.
+
+    def test_x(live_server):
+        async with Client(live_server.url, token_file=tmp_path / "t.json") as api: ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+START_TIMEOUT_S = 90.0
+
+
+@dataclass
+class LiveServer:
+    """A running backend: its ``url``, ``data_dir`` and process."""
+
+    data_dir: Path
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    url: str = ""
+
+    @property
+    def log(self) -> str:
+        try:
+            return (self.data_dir / "test-server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self) -> LiveServer:
+        (self.data_dir / "server.json").unlink(missing_ok=True)
+        env = {**os.environ, **self.env}
+        env.pop("REELSCRIPT_HOME", None)
+        with open(self.data_dir / "test-server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tui.cli",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    *self.args,
+                ],
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log}")
+            try:
+                info = json.loads((self.data_dir / "server.json").read_text())
+                if info.get("pid") == self.process.pid:
+                    url = str(info["url"])
+                    if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                        self.url = url
+                        return self
+            except (OSError, ValueError, httpx.HTTPError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not start:\n{self.log}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up at all, as a crash or an OOM kill."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_server(data_dir: Path, *args: str, **env: str) -> LiveServer:
+    """Start a backend on ``data_dir`` with extra ``serve`` options and environment."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return LiveServer(data_dir=data_dir, args=list(args), env=dict(env)).start()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory):
+    """One backend for the whole test session (10,000 credits per token)."""
+    server = start_server(tmp_path_factory.mktemp("live-server"), "--starting-credits", "10000")
+    yield server
+    server.stop()

@@ -1,0 +1,342 @@
+"""The actions ``/run_sse`` can take, each answering with stored stream events.
+
+:func:`perform` opens an invocation, writes a ``function_call`` event, does
+the action (edits happen in the same transaction as their events; an
+extraction queues jobs with their credits frozen) and writes the
+``function_response`` and a short ``text``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sqlite3
+import time
+import uuid
+from typing import Any
+
+from tui.backend import credits, events, exports, jobs
+from tui.backend.config import Backend
+from tui.backend.errors import NoCredits
+from tui.backend.state import build_draft
+from tui.backend.store import Store
+from tui.engine.script import Script
+
+FILLERS = {"um", "umm", "uh", "uhh", "erm", "er", "ah", "hmm", "mm", "mhm", "嗯", "呃", "额", "啊"}
+
+HELP = (
+    'I can: extract a script with speaker labels ("extract a full written script from this '
+    'video with speaker labels", optionally "2 speakers", "in French", "without '
+    'timestamps", "file 2", "all files"); rename a speaker ("rename Speaker 1 to '
+    'Diane"); merge speakers ("merge Speaker 2 into Speaker 1"); remove filler words; '
+    'translate to English; show status and tracks ("status"); show credits ("credits"); '
+    'export ("export srt": md, txt, srt, vtt, json, docx, fountain, mp4).'
+)
+
+
+def perform(
+    backend: Backend, session: sqlite3.Row, token: str, message: str, action: str, args: dict
+) -> str:
+    store = backend.store
+    handler = HANDLERS.get(action)
+    call_id = f"call_{uuid.uuid4().hex[:12]}"
+    after: list[Any] = []
+    with store.tx() as db:
+        invocation = store.create_invocation(db, session["id"], message)
+        if handler is None:
+            events.add(
+                store,
+                db,
+                invocation,
+                [
+                    events.text(
+                        ("Sorry, I did not understand that. " if action == "unknown" else "") + HELP
+                    )
+                ],
+            )
+            return invocation
+        events.add(store, db, invocation, [events.call(call_id, action, args)])
+        ctx = Context(backend, store, db, session, token, invocation, call_id, action, after)
+        handler(ctx, args)
+    for deferred in after:  # work that needs the invocation committed first (exports)
+        deferred()
+    return invocation
+
+
+@dataclasses.dataclass
+class Context:
+    backend: Backend
+    store: Store
+    db: sqlite3.Connection
+    session: sqlite3.Row
+    token: str
+    invocation: str
+    call_id: str
+    action: str
+    after: list[Any]
+
+    def answer(self, result: dict[str, Any], message: str) -> None:
+        events.add(
+            self.store,
+            self.db,
+            self.invocation,
+            [events.response(self.call_id, self.action, result), events.text(message)],
+        )
+
+    def files(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT info FROM files WHERE session_id=? ORDER BY created_at, rowid",
+            (self.session["id"],),
+        ).fetchall()
+        import json
+
+        return [json.loads(r["info"]) for r in rows]
+
+    def script(self) -> Script | None:
+        """The session's latest script (what edits apply to)."""
+        row = self.db.execute(
+            "SELECT s.data FROM scripts s WHERE s.session_id=? ORDER BY"
+            " (s.video_id = (SELECT latest_video_id FROM sessions WHERE id=?)) DESC,"
+            " s.updated_at DESC LIMIT 1",
+            (self.session["id"], self.session["id"]),
+        ).fetchone()
+        return Script.from_dict(__import__("json").loads(row["data"])) if row else None
+
+    def save(self, script: Script) -> dict[str, Any]:
+        saved = self.store.save_script(self.db, self.session["id"], script.to_dict())
+        assert saved is not None
+        return saved
+
+
+def _pick_files(files: list[dict[str, Any]], which: Any) -> list[dict[str, Any]]:
+    if not files:
+        return []
+    if which == "all":
+        return files
+    if isinstance(which, int):
+        index = which - 1 if which > 0 else len(files) + which
+        return [files[index]] if 0 <= index < len(files) else []
+    if isinstance(which, str):
+        wanted = which.lower()
+        return [f for f in files if wanted in str(f.get("name", "")).lower()][-1:]
+    return files[-1:]
+
+
+def extract(ctx: Context, args: dict[str, Any]) -> None:
+    files = _pick_files(ctx.files(), args.get("file"))
+    if not files:
+        which = args.get("file")
+        ctx.answer(
+            {"status": "no_file"},
+            f"There is no uploaded file {which!r} in this session."
+            if which
+            else "Upload a video or audio file first, then ask again.",
+        )
+        return
+    language = args.get("language") or ctx.session["language"]
+    queued, skipped, cost_total = [], [], 0
+    for file in files:
+        if not file.get("has_audio"):
+            skipped.append(f"{file['name']} has no audio stream, so it cannot be scripted")
+            continue
+        cost = credits.cost_of(file.get("duration_ms"))
+        options = {k: v for k, v in args.items() if k in ("speakers", "timestamps")}
+        options["language"] = language
+        try:
+            job_id = jobs.create(
+                ctx.store,
+                ctx.db,
+                session_id=ctx.session["id"],
+                token=ctx.token,
+                invocation_id=ctx.invocation,
+                call_id=ctx.call_id,
+                video_id=file["video_id"],
+                options=options,
+                cost=cost,
+            )
+        except credits.NotEnoughCredits as exc:
+            raise NoCredits(
+                str(exc), data={"needed": exc.needed, "available": exc.available}
+            ) from exc
+        queued.append({"job_id": job_id, "video_id": file["video_id"], "name": file["name"]})
+        cost_total += cost
+    parts = []
+    if queued:
+        names = ", ".join(q["name"] for q in queued)
+        parts.append(
+            f"Extracting the script of {names} ({cost_total} credit(s) frozen until done)."
+        )
+    parts.extend(s + "." for s in skipped)
+    events.add(
+        ctx.store, ctx.db, ctx.invocation, [events.text(" ".join(parts))], partial=bool(queued)
+    )
+    if not queued:
+        ctx.answer({"status": "not_started", "reasons": skipped}, "Nothing to extract.")
+
+
+def _edit(ctx: Context, change: Any, done: str) -> None:
+    script = ctx.script()
+    if script is None:
+        ctx.answer({"status": "no_script"}, "There is no script yet: extract one first.")
+        return
+    try:
+        detail = change(script)
+    except (KeyError, ValueError) as exc:
+        names = ", ".join(f"{sid} ({name})" for sid, name in script.speakers.items())
+        ctx.answer(
+            {"status": "error", "error": str(exc).strip("'\"")},
+            f"{str(exc).strip(chr(34) + chr(39))}. Speakers: {names}.",
+        )
+        return
+    saved = ctx.save(script)
+    ctx.answer(
+        {
+            "status": "ok",
+            "video_id": saved["video_id"],
+            "revision": saved["revision"],
+            "speakers": saved["speakers"],
+        },
+        done.format(detail=detail),
+    )
+
+
+def _speaker(script: Script, said: str) -> str:
+    try:
+        return script.resolve_speaker(said)
+    except KeyError:
+        match = re.fullmatch(r"(?:speaker|说话人|s)\s*(\d+)", said.strip(), re.I)
+        if match:
+            return script.resolve_speaker(match.group(1))
+        raise
+
+
+def rename(ctx: Context, args: dict[str, Any]) -> None:
+    def change(script: Script) -> str:
+        sid = _speaker(script, args["speaker"])
+        old = script.speaker_name(sid)
+        script.rename_speaker(sid, args["name"])
+        return f"{old} is now {script.speaker_name(sid)}"
+
+    _edit(ctx, change, "Renamed: {detail}.")
+
+
+def merge(ctx: Context, args: dict[str, Any]) -> None:
+    def change(script: Script) -> str:
+        src, dst = _speaker(script, args["source"]), _speaker(script, args["target"])
+        label = f"{script.speaker_name(src)} into {script.speaker_name(dst)}"
+        script.merge_speakers(src, dst)
+        return label
+
+    _edit(ctx, change, "Merged {detail}.")
+
+
+def fillers(ctx: Context, args: dict[str, Any]) -> None:
+    def change(script: Script) -> str:
+        removed = 0
+        for index, turn in enumerate(script.turns):
+            kept = [w for w in turn.text.split() if re.sub(r"[^\w]", "", w.lower()) not in FILLERS]
+            if len(kept) != len(turn.text.split()):
+                removed += len(turn.text.split()) - len(kept)
+                script.edit_turn_text(index, " ".join(kept))
+        script.turns = [t for t in script.turns if t.text.strip()]
+        return str(removed)
+
+    _edit(ctx, change, "Removed {detail} filler word(s).")
+
+
+def translate(ctx: Context, args: dict[str, Any]) -> None:
+    script = ctx.script()
+    if script is None:
+        ctx.answer({"status": "no_script"}, "There is no script yet: extract one first.")
+    elif script.language.startswith("en"):
+        ctx.answer({"status": "ok", "language": "en"}, "The script is already in English.")
+    else:
+        ctx.answer(
+            {"status": "unsupported", "language": script.language},
+            "Translation to English needs a multilingual Whisper model; this backend's model "
+            "cannot translate. Start the backend with --model small (or larger) and extract "
+            'again with "extract the script in English".',
+        )
+
+
+def export(ctx: Context, args: dict[str, Any]) -> None:
+    script = ctx.script()
+    if script is None:
+        ctx.answer({"status": "no_script"}, "There is no script to export yet: extract one first.")
+        return
+    render_id = f"render_{int(time.time() * 1000)}_{uuid.uuid4().hex[:6]}"
+    ctx.after.append(
+        lambda: exports.start(
+            ctx.backend,
+            ctx.token,
+            ctx.session["id"],
+            render_id,
+            args["format"],
+            script.video_id,
+            {"timestamps": args.get("timestamps", True)},
+            invocation=(ctx.invocation, ctx.call_id),
+        )
+    )
+    events.add(
+        ctx.store,
+        ctx.db,
+        ctx.invocation,
+        [events.text(f"Exporting {args['format']} ({render_id})...")],
+        partial=True,
+    )
+
+
+def show_credits(ctx: Context, args: dict[str, Any]) -> None:
+    balance = credits.balance(ctx.store, ctx.token)
+    text = (
+        "Credits: unlimited (∞)"
+        if balance["unlimited"]
+        else f"Credits: {balance['available']} available"
+    )
+    ctx.answer(balance, f"{text}, {balance['frozen']} frozen by running jobs.")
+
+
+def status(ctx: Context, args: dict[str, Any]) -> None:
+    files = ctx.files()
+    script = ctx.script()
+    file = next(
+        (f for f in files if script and f["video_id"] == script.video_id),
+        files[-1] if files else None,
+    )
+    draft = build_draft(file, script.to_dict() if script else None)
+    rows = ctx.db.execute(
+        "SELECT * FROM jobs WHERE session_id=? ORDER BY created_at", (ctx.session["id"],)
+    ).fetchall()
+    job_list = [jobs.public(r) for r in rows]
+    tracks = {0: "video", 1: "speech", 7: "text"}
+    lines = [
+        f"{len(files)} file(s); {len(job_list)} job(s)"
+        + (f", last: {job_list[-1]['status']}" if job_list else "")
+    ]
+    for track in draft["t"]:
+        lines.append(f"{tracks.get(track['tt'], track['tt'])} track: {len(track['sg'])} segment(s)")
+    if script:
+        lines.append(
+            f"script: {len(script.turns)} turn(s), speakers {', '.join(script.speakers.values())}"
+        )
+    ctx.answer(
+        {
+            "files": len(files),
+            "jobs": job_list,
+            "draft": {"d": draft["d"], "tracks": [len(t["sg"]) for t in draft["t"]]},
+        },
+        "; ".join(lines) + ".",
+    )
+
+
+HANDLERS = {
+    "extract": extract,
+    "rename": rename,
+    "merge": merge,
+    "fillers": fillers,
+    "translate": translate,
+    "export": export,
+    "credits": show_credits,
+    "status": status,
+    "help": None,
+}

@@ -1,0 +1,165 @@
+"""What ``/run_sse`` understands: plain rules from message text to one action.
+
+Rules are tried in this order (the first that matches wins), English and
+Chinese phrases side by side:
+
+1. help         "help", "?", "what can you do", "帮助"
+2. rename       "rename Speaker 1 to Diane", "Speaker 2 is Sheila", "call speaker 2 Sheila",
+                "把 Speaker 1 改名为 Diane"
+3. merge        "merge Speaker 2 into Speaker 1", "merge speakers 1 and 2", "合并 Speaker 1 和 Speaker 2"
+4. fillers      "remove filler words", "remove ums", "去掉语气词"
+5. translate    "translate to English", "翻译成英文"
+6. export       "export srt", "export the script as docx", "导出 srt" (default format md)
+7. credits      "credits", "balance", "积分", "余额"
+8. status       "status", "show tracks", "jobs", "状态"
+9. extract      "extract a full written script from this video with speaker labels",
+                "transcribe", "提取脚本", with options in words: "2 speakers", "in French",
+                "without timestamps", "file 2", "the second file", "interview.mp4", "all files"
+10. anything else: a short list of what it can do (never an error)
+
+Each action answers in API.md's event format: a ``function_call`` part, then
+its ``function_response`` and a ``text``; an extraction queues a job whose
+progress events and final answer follow on the same stream.  The actions
+themselves live in :mod:`tui.backend.actions`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.backend import actions
+from tui.backend.config import Backend
+
+NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5,
+}  # fmt: skip
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+LANGUAGES = {
+    "english": "en", "chinese": "zh", "mandarin": "zh", "french": "fr", "german": "de",
+    "spanish": "es", "italian": "it", "japanese": "ja", "korean": "ko", "portuguese": "pt",
+    "russian": "ru", "dutch": "nl", "arabic": "ar", "hindi": "hi", "中文": "zh", "英文": "en",
+    "英语": "en", "法语": "fr", "德语": "de", "日语": "ja", "西班牙语": "es",
+}  # fmt: skip
+FORMAT_WORDS = {
+    "srt": "srt", "vtt": "vtt", "webvtt": "vtt", "subtitles": "srt", "subtitle": "srt",
+    "md": "md", "markdown": "md", "txt": "txt", "text": "txt", "json": "json", "docx": "docx",
+    "word": "docx", "fountain": "fountain", "mp4": "mp4", "video": "mp4", "字幕": "srt",
+}  # fmt: skip
+
+SPEAKER = r"(speaker\s*\d+|s\d+|\d+|[^\s,]+)"
+RENAME = [
+    re.compile(rf"\brename\s+{SPEAKER}\s+(?:to|as)\s+(?P<name>.+)", re.I),
+    re.compile(r"\b(?P<who>speaker\s*\d+)\s+(?:is|=)\s+(?P<name>.+)", re.I),
+    re.compile(r"\bcall\s+(?P<who>speaker\s*\d+)\s+(?P<name>.+)", re.I),
+    re.compile(r"把\s*(?P<who>.+?)\s*(?:改名为|改名成|重命名为|改成)\s*(?P<name>.+)"),
+    re.compile(r"(?P<who>speaker\s*\d+|说话人\s*\d+)\s*(?:是|叫)\s*(?P<name>.+)", re.I),
+]
+MERGE = [
+    re.compile(rf"\bmerge\s+(?:speakers?\s+)?{SPEAKER}\s+(?:into|with|and|to)\s+{SPEAKER}", re.I),
+    re.compile(r"合并\s*(\S+?)\s*(?:和|与|到)\s*(\S+)"),
+]
+
+
+@dataclass
+class Intent:
+    """One understood message: the action's name and its arguments."""
+
+    action: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def _has(text: str, *words: str) -> bool:
+    return any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) for w in words)
+
+
+def _clean_name(name: str) -> str:
+    return name.strip().strip(".!。！\"'“”").strip()
+
+
+def understand(text: str) -> Intent:
+    """The rules of the module docstring, in order."""
+    lower = text.strip().lower()
+    if not lower or lower in ("?", "help") or _has(lower, "help", "what can you do", "帮助"):
+        return Intent("help")
+    for pattern in RENAME:
+        match = pattern.search(text)
+        if match:
+            who = match.group("who") if "who" in match.groupdict() else match.group(1)
+            return Intent(
+                "rename", {"speaker": who.strip(), "name": _clean_name(match.group("name"))}
+            )
+    for pattern in MERGE:
+        match = pattern.search(text)
+        if match:
+            return Intent("merge", {"source": match.group(1), "target": match.group(2)})
+    if _has(lower, "filler", "fillers", "ums", "uhs", "语气词", "口头禅", "填充词"):
+        return Intent("fillers")
+    if _has(lower, "translate", "translation", "翻译"):
+        return Intent("translate", {"language": "en"})
+    if _has(lower, "export", "download", "save as", "导出", "下载"):
+        fmt = next((f for w, f in FORMAT_WORDS.items() if _has(lower, w)), "md")
+        return Intent("export", {"format": fmt, "timestamps": not _no_timestamps(lower)})
+    if _has(lower, "credit", "credits", "balance", "积分", "余额"):
+        return Intent("credits")
+    if _has(lower, "status", "track", "tracks", "jobs", "progress", "状态", "轨道"):
+        return Intent("status")
+    if _has(lower, "extract", "transcribe", "transcript", "script", "提取", "脚本", "转录", "转写"):
+        return Intent("extract", extract_options(text))
+    return Intent("unknown")
+
+
+def _no_timestamps(lower: str) -> bool:
+    return bool(
+        re.search(r"(without|no|off|hide)\s+time\s*stamps?|time\s*stamps?\s+off|不要时间", lower)
+    )
+
+
+def extract_options(text: str) -> dict[str, Any]:
+    """Options said in words: speakers, language, timestamps, which file."""
+    lower = text.lower()
+    options: dict[str, Any] = {"timestamps": not _no_timestamps(lower)}
+    match = re.search(
+        r"(\d+|[a-z]+|[一二两三四五])\s*(?:个)?\s*(?:speakers?|people|voices|说话人|人)", lower
+    )
+    if match:
+        word = match.group(1)
+        count = int(word) if word.isdigit() else NUMBERS.get(word)
+        if count:
+            options["speakers"] = count
+    match = re.search(r"speakers?\s*[:=]\s*(\d+)", lower)
+    if match:
+        options["speakers"] = int(match.group(1))
+    match = re.search(r"language\s*[:=]?\s*([a-z]{2,3})\b", lower)
+    if match and match.group(1) not in ("is", "of"):
+        options["language"] = match.group(1)
+    for name, code in LANGUAGES.items():
+        if re.search(rf"\b(in|into|language)\s+{name}\b", lower) or (
+            not name.isascii() and name in lower
+        ):
+            options["language"] = code
+    if _has(lower, "all files", "every file", "each file", "all videos", "所有", "全部"):
+        options["file"] = "all"
+    match = re.search(r"\b(?:file|video|#)\s*(\d+)", lower) or re.search(r"第\s*(\d+)\s*个", lower)
+    if match:
+        options["file"] = int(match.group(1))
+    match = re.search(r"\b(first|second|third|fourth|fifth|last)\s+(?:file|video|one)", lower)
+    if match:
+        options["file"] = ORDINALS[match.group(1)]
+    match = re.search(r"([\w.-]+\.(?:mp4|mov|avi|webm|mkv|mp3|wav|m4a|aac))\b", text, re.I)
+    if match:
+        options["file"] = match.group(1)
+    return options
+
+
+def handle(backend: Backend, session: sqlite3.Row, token: str, text: str) -> str:
+    """Understand ``text``, act on it, store the answer's events; returns the invocation id.
+
+    Raises an API error (e.g. 2001 not enough credits) before anything is
+    stored when the request cannot start at all.
+    """
+    intent = understand(text)
+    return actions.perform(backend, session, token, text, intent.action, intent.args)

@@ -1,0 +1,45 @@
+"""The running backend's settings and shared objects, handed to every route."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.backend.store import Store
+
+DEFAULT_MODEL_LABEL = "tiny.en (bundled)"
+
+
+@dataclass
+class Config:
+    data_dir: Path
+    max_upload_bytes: int = 500 * 1024 * 1024
+    #: Credits of a new token; None: unlimited (the app's own backend).
+    starting_credits: int | None = 100
+    workers: int = 1
+    allow_private_urls: bool = True
+    model: str | None = None
+    device: str = "cpu"
+    #: A heartbeat is sent when nothing else was sent for this long.
+    heartbeat_s: float = 15.0
+    #: A stream ends after this long even if its job still runs (the job goes on).
+    stream_limit_s: float = 15 * 60
+    #: How often an open stream looks for new events.
+    poll_s: float = 0.2
+
+    @property
+    def model_label(self) -> str:
+        return self.model or DEFAULT_MODEL_LABEL
+
+
+@dataclass
+class Backend:
+    config: Config
+    store: Store
+    #: Stable id of this data dir's backend (clients key their token by it).
+    server_id: str = ""
+    #: Exports run here, never on the event loop; they are short and cost no credits.
+    exports: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="export")
+    )

@@ -1,0 +1,207 @@
+"""Exports ("renders"): a script written in one format, kept under ``<data>/exports``.
+
+An export runs on the backend's small export thread pool (never on the event
+loop, never in the ASR worker), writes to a temp file and renames it into
+place, so a failed or interrupted export leaves nothing half-written.
+Exports cost no credits.  One started from ``/run_sse`` also adds its
+result to that stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+
+from tui.backend.config import Backend
+from tui.backend.errors import Invalid, NotFound
+
+FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain")
+
+
+def start(
+    backend: Backend,
+    token: str,
+    session_id: str,
+    render_id: str,
+    fmt: str,
+    video_id: str | None,
+    options: dict[str, Any],
+    invocation: tuple[str, str] | None = None,
+) -> str:
+    """Queue an export of ``video_id``'s script (default: the session's latest script)."""
+    store = backend.store
+    if fmt not in FORMATS:
+        raise Invalid(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    if video_id is None:
+        session = store.db.execute(
+            "SELECT latest_video_id FROM sessions WHERE id=?", (session_id,)
+        ).fetchone()
+        scripts = store.scripts(session_id)
+        video_id = session["latest_video_id"] if session["latest_video_id"] in scripts else None
+        if video_id is None and scripts:
+            video_id = list(scripts)[-1]
+    elif store.file(session_id, video_id) is None:
+        raise NotFound(f"file {video_id} not found in this session")
+    if video_id is None or store.script(video_id) is None:
+        raise Invalid("there is no script to export yet: extract one first")
+    inv_id, call_id = invocation or (None, None)
+    with store.tx() as db:
+        old = db.execute(
+            "SELECT path FROM exports WHERE token=? AND id=?", (token, render_id)
+        ).fetchone()
+        if old is not None and old["path"]:
+            Path(old["path"]).unlink(missing_ok=True)
+        db.execute(
+            "INSERT OR REPLACE INTO exports (id, token, session_id, video_id, format, options,"
+            " invocation_id, call_id, status, created_at) VALUES (?,?,?,?,?,?,?,?,'queued',?)",
+            (
+                render_id,
+                token,
+                session_id,
+                video_id,
+                fmt,
+                json.dumps(options),
+                inv_id,
+                call_id,
+                time.time(),
+            ),
+        )
+    backend.exports.submit(_run, backend, token, render_id)
+    return render_id
+
+
+def _run(backend: Backend, token: str, render_id: str) -> None:
+    from tui.engine import formats
+    from tui.engine.script import Script
+
+    store = backend.store
+    with store.tx() as db:
+        db.execute(
+            "UPDATE exports SET status='rendering', progress=0.1 WHERE token=? AND id=?",
+            (token, render_id),
+        )
+        row = db.execute(
+            "SELECT e.*, f.path AS media, f.info AS info FROM exports e"
+            " JOIN files f ON f.video_id = e.video_id WHERE e.token=? AND e.id=?",
+            (token, render_id),
+        ).fetchone()
+    options = json.loads(row["options"])
+    name = Path(json.loads(row["info"]).get("name") or "script").stem
+    tmp = ""
+    try:
+        script = Script.from_dict(store.script(row["video_id"]) or {})
+        folder = store.exports_dir / render_id
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / f"{name}.{row['format']}"
+        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=f".{row['format']}", dir=folder)
+        os.close(fd)
+        formats.write(
+            script,
+            row["format"],
+            Path(tmp),
+            source_media=Path(row["media"]),
+            timestamps=bool(options.get("timestamps", True)),
+        )
+        os.replace(tmp, dest)
+        _finish(backend, token, render_id, "completed", dest, None)
+    except Exception as exc:  # any failure is reported on the export, never raised away
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        _finish(backend, token, render_id, "failed", None, f"{type(exc).__name__}: {exc}")
+
+
+def _finish(
+    backend: Backend, token: str, render_id: str, status: str, path: Path | None, error: str | None
+) -> None:
+    store = backend.store
+    with store.tx() as db:
+        db.execute(
+            "UPDATE exports SET status=?, progress=?, path=?, size=?, error=?, finished_at=?"
+            " WHERE token=? AND id=?",
+            (
+                status,
+                1.0 if status == "completed" else 0.0,
+                str(path) if path else None,
+                path.stat().st_size if path else None,
+                error,
+                time.time(),
+                token,
+                render_id,
+            ),
+        )
+        row = db.execute(
+            "SELECT * FROM exports WHERE token=? AND id=?", (token, render_id)
+        ).fetchone()
+        if row["invocation_id"]:
+            from tui.backend.events import export_finished
+
+            export_finished(store, db, row)
+
+
+def fail_interrupted(backend: Backend) -> int:
+    """On start: exports left queued/rendering by a killed server are failed (nothing kept)."""
+    with backend.store.tx() as db:
+        cur = db.execute(
+            "UPDATE exports SET status='failed', error='interrupted by a server restart; export again',"
+            " finished_at=? WHERE status IN ('queued', 'rendering')",
+            (time.time(),),
+        )
+    return cur.rowcount
+
+
+def download_path(render_id: str) -> str:
+    return f"/api/render/proxy/lambda/{render_id}/download"
+
+
+def _url(row: sqlite3.Row, request: Request | None) -> str:
+    path = download_path(row["id"])
+    return str(request.base_url).rstrip("/") + path if request is not None else path
+
+
+def describe(backend: Backend, token: str, render_id: str, request: Request | None) -> dict:
+    row = backend.store.db.execute(
+        "SELECT * FROM exports WHERE token=? AND id=?", (token, render_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"export {render_id} not found")
+    done = row["status"] == "completed"
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "progress": row["progress"],
+        "output": {"url": _url(row, request) if done else None},
+        "error": row["error"],
+        "format": row["format"],
+        "video_id": row["video_id"],
+        "size": row["size"],
+    }
+
+
+def media_entry(row: sqlite3.Row, request: Request | None) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "format": row["format"],
+        "url": _url(row, request),
+        "size": row["size"],
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["created_at"])),
+        "video_id": row["video_id"],
+    }
+
+
+def file_of(backend: Backend, token: str, render_id: str) -> tuple[Path, str]:
+    row = backend.store.db.execute(
+        "SELECT path, status FROM exports WHERE token=? AND id=?", (token, render_id)
+    ).fetchone()
+    if row is None or row["status"] != "completed" or not row["path"]:
+        raise NotFound(f"export {render_id} not found or not finished")
+    path = Path(row["path"])
+    if not path.exists():
+        raise NotFound(f"export {render_id}'s file is gone; export again")
+    return path, path.name

@@ -1,0 +1,163 @@
+"""Request and response models of shared/API.md, for validation and /openapi.json.
+
+Every response is the envelope ``{code, message, data}``; the ``data`` models
+name the fields API.md promises (extra fields are additions, never renames).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    code: int = 0
+    message: str = "ok"
+    data: T
+
+
+class ErrorEnvelope(BaseModel):
+    code: int
+    message: str
+    data: dict[str, Any] | None = None
+
+
+class Open(BaseModel):
+    """A model that keeps fields it does not name (API.md objects may grow)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- requests -------------------------------------------------------------------
+class SessionRequest(BaseModel):
+    task_name: str = Field("project", max_length=200)
+    language: str = Field("en", min_length=1, max_length=16, pattern=r"^[A-Za-z-]+$")
+
+
+class UrlUpload(BaseModel):
+    urls: list[str] = Field(min_length=1, max_length=20)
+    source_type: Literal["url"] = "url"
+
+
+class MessagePart(BaseModel):
+    text: str = Field(max_length=4000)
+
+
+class NewMessage(BaseModel):
+    role: str = "user"
+    parts: list[MessagePart] = Field(min_length=1, max_length=20)
+
+
+class RunRequest(BaseModel):
+    app_name: str = "nemo_agent"
+    user_id: str = "me"
+    session_id: str = Field(max_length=100)
+    new_message: NewMessage
+
+
+class ScriptPut(BaseModel):
+    revision: int = Field(ge=0)
+    script: dict[str, Any]
+
+
+class RenderOutput(BaseModel):
+    format: Literal["mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain"]
+    quality: str = "high"
+    timestamps: bool = True
+
+
+class RenderRequest(BaseModel):
+    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    sessionId: str = Field(max_length=100)
+    draft: dict[str, Any] = Field(default_factory=dict)
+    output: RenderOutput
+    video_id: str | None = Field(None, max_length=100)
+
+
+# -- response data ----------------------------------------------------------------
+class TokenData(BaseModel):
+    token: str
+    credits: int | None = Field(description="starting credits; null when unlimited (show ∞)")
+    unlimited: bool = False
+    expires_at: str
+
+
+class SessionData(BaseModel):
+    task_id: str
+    session_id: str
+
+
+class FileInfo(Open):
+    video_id: str
+    name: str
+    size: int
+    duration_ms: int | None
+    width: int | None
+    height: int | None
+    has_audio: bool
+    format: str
+
+
+class UploadData(BaseModel):
+    files: list[FileInfo]
+
+
+class JobInfo(Open):
+    id: str
+    kind: str
+    video_id: str | None
+    status: Literal["queued", "running", "completed", "failed", "cancelled"]
+    stage: str | None
+    progress: float
+    error: str | None
+
+
+class StateBody(Open):
+    draft: dict[str, Any]
+    video_infos: list[FileInfo]
+    generated_media: list[dict[str, Any]]
+    scripts: dict[str, dict[str, Any]]
+    script: dict[str, Any] | None
+    jobs: list[JobInfo]
+
+
+class StateData(BaseModel):
+    state: StateBody
+
+
+class ScriptData(BaseModel):
+    script: dict[str, Any]
+
+
+class CreditsData(BaseModel):
+    available: int | None = Field(description="null when unlimited (show ∞)")
+    frozen: int
+    total: int | None
+    unlimited: bool = False
+    display: str = ""
+
+
+class RenderOutputUrl(BaseModel):
+    url: str | None = None
+
+
+class RenderData(Open):
+    id: str
+    status: Literal["queued", "rendering", "completed", "failed"]
+    progress: float
+    output: RenderOutputUrl
+    error: str | None
+
+
+class HealthData(Open):
+    status: str
+    version: str
+    model: str
+    device: str
+
+
+class CancelData(BaseModel):
+    job: JobInfo

@@ -1,0 +1,320 @@
+"""SQLite storage of the backend: one WAL database under the data dir.
+
+Holds tokens (hashed), sessions, files, scripts with their revisions, jobs,
+stream events, exports and the credits ledger.  The schema is versioned in
+``PRAGMA user_version`` and migrated forward on open; every state change runs
+in one ``BEGIN IMMEDIATE`` transaction, so a killed server never leaves half
+a change behind.  Both the API process and the worker processes open it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+DB_NAME = "reelscript.db"
+
+# Each entry migrates the schema from version i to i+1; never edit a shipped
+# entry, append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE tokens (
+        hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, created_at REAL NOT NULL,
+        expires_at REAL NOT NULL, unlimited INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0, frozen INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX tokens_client ON tokens (client_id, created_at);
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, token TEXT NOT NULL, job_id TEXT,
+        kind TEXT NOT NULL, amount INTEGER NOT NULL, created_at REAL NOT NULL);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY, token TEXT NOT NULL, task_id TEXT NOT NULL,
+        task_name TEXT NOT NULL, language TEXT NOT NULL, created_at REAL NOT NULL,
+        latest_video_id TEXT);
+    CREATE TABLE files (
+        video_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+        path TEXT NOT NULL, info TEXT NOT NULL, created_at REAL NOT NULL);
+    CREATE INDEX files_session ON files (session_id, created_at);
+    CREATE TABLE scripts (
+        video_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, revision INTEGER NOT NULL,
+        data TEXT NOT NULL, updated_at REAL NOT NULL);
+    CREATE TABLE script_revisions (
+        video_id TEXT NOT NULL, revision INTEGER NOT NULL, data TEXT NOT NULL,
+        created_at REAL NOT NULL, PRIMARY KEY (video_id, revision));
+    CREATE TABLE invocations (
+        id TEXT PRIMARY KEY, session_id TEXT NOT NULL, message TEXT NOT NULL,
+        created_at REAL NOT NULL);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, invocation_id TEXT NOT NULL,
+        kind TEXT NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL);
+    CREATE INDEX events_invocation ON events (invocation_id, seq);
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY, session_id TEXT NOT NULL, token TEXT NOT NULL,
+        invocation_id TEXT, call_id TEXT, kind TEXT NOT NULL, video_id TEXT,
+        status TEXT NOT NULL, stage TEXT, progress REAL NOT NULL DEFAULT 0, eta_s REAL,
+        error TEXT, error_code INTEGER, options TEXT NOT NULL DEFAULT '{}',
+        frozen INTEGER NOT NULL DEFAULT 0, charged INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0, claim TEXT, worker_pid INTEGER,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL, started_at REAL, finished_at REAL);
+    CREATE INDEX jobs_status ON jobs (status, created_at);
+    CREATE INDEX jobs_session ON jobs (session_id, created_at);
+    CREATE TABLE exports (
+        id TEXT NOT NULL, token TEXT NOT NULL, session_id TEXT NOT NULL,
+        video_id TEXT NOT NULL, format TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}',
+        invocation_id TEXT, call_id TEXT, status TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0, path TEXT, size INTEGER, error TEXT,
+        created_at REAL NOT NULL, finished_at REAL, PRIMARY KEY (token, id));
+    CREATE INDEX exports_session ON exports (session_id, created_at);
+    """,
+]
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored only as their SHA-256, so a copied database grants nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    """The database of one data dir; one connection per thread (sqlite3 objects are not shared)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self.media_dir = self.data_dir / "media"
+        self.exports_dir = self.data_dir / "exports"
+        self.tmp_dir = self.data_dir / "tmp"
+        for folder in (self.media_dir, self.exports_dir, self.tmp_dir):
+            folder.mkdir(exist_ok=True)
+        self._local = threading.local()
+        self.migrate()
+
+    # -- connections and transactions -----------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: taken at once (IMMEDIATE), committed or rolled back whole."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same committed state."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version; returns that version."""
+        with self.tx() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for index in range(version, len(MIGRATIONS)):
+                for statement in MIGRATIONS[index].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {index + 1}")
+            server_id = db.execute("SELECT value FROM meta WHERE key='server_id'").fetchone()
+            if server_id is None:
+                db.execute("INSERT INTO meta VALUES ('server_id', ?)", (uuid.uuid4().hex,))
+        return len(MIGRATIONS)
+
+    @property
+    def server_id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key='server_id'").fetchone()
+        return str(row[0])
+
+    # -- sessions and files ----------------------------------------------------
+    def create_session(self, token: str, task_name: str, language: str) -> dict[str, str]:
+        session_id, task_id = new_id("ses"), new_id("task")
+        with self.tx() as db:
+            db.execute(
+                "INSERT INTO sessions (id, token, task_id, task_name, language, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, token, task_id, task_name, language, time.time()),
+            )
+        return {"task_id": task_id, "session_id": session_id}
+
+    def session(self, session_id: str, token: str) -> sqlite3.Row | None:
+        """The session if it belongs to ``token``; another token's answers None, like a missing one."""
+        return self.db.execute(
+            "SELECT * FROM sessions WHERE id=? AND token=?", (session_id, token)
+        ).fetchone()
+
+    def add_file(self, session_id: str, sha256: str, path: Path, info: dict[str, Any]) -> dict:
+        """Record an upload in a session; the same content twice in one session is one file."""
+        with self.tx() as db:
+            row = db.execute(
+                "SELECT video_id, info FROM files WHERE session_id=? AND sha256=?",
+                (session_id, sha256),
+            ).fetchone()
+            if row is not None:
+                video_id = row["video_id"]
+                info = {**json.loads(row["info"]), "name": info.get("name")}
+            else:
+                video_id = new_id("vid")
+                info = {"video_id": video_id, **info}
+                db.execute(
+                    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                    (video_id, session_id, sha256, str(path), dumps(info), time.time()),
+                )
+            db.execute("UPDATE sessions SET latest_video_id=? WHERE id=?", (video_id, session_id))
+        return info
+
+    def files(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT info FROM files WHERE session_id=? ORDER BY created_at, rowid", (session_id,)
+        ).fetchall()
+        return [json.loads(r["info"]) for r in rows]
+
+    def file(self, session_id: str, video_id: str) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT * FROM files WHERE session_id=? AND video_id=?", (session_id, video_id)
+        ).fetchone()
+
+    # -- scripts ---------------------------------------------------------------
+    def scripts(self, session_id: str) -> dict[str, dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT video_id, data FROM scripts WHERE session_id=? ORDER BY updated_at",
+            (session_id,),
+        ).fetchall()
+        return {r["video_id"]: json.loads(r["data"]) for r in rows}
+
+    def script(self, video_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT data FROM scripts WHERE video_id=?", (video_id,)).fetchone()
+        return json.loads(row["data"]) if row else None
+
+    def save_script(
+        self,
+        db: sqlite3.Connection,
+        session_id: str,
+        script: dict[str, Any],
+        expected_revision: int | None = None,
+    ) -> dict[str, Any] | None:
+        """Store the next revision of a script inside transaction ``db``.
+
+        With ``expected_revision`` the save only happens when the stored
+        revision equals it; otherwise nothing is written and None comes back
+        (the caller answers 409).  Returns the saved script.
+        """
+        video_id = script["video_id"]
+        row = db.execute("SELECT revision FROM scripts WHERE video_id=?", (video_id,)).fetchone()
+        current = int(row["revision"]) if row else 0
+        if expected_revision is not None and expected_revision != current:
+            return None
+        saved = {**script, "revision": current + 1}
+        now = time.time()
+        db.execute(
+            "INSERT INTO scripts VALUES (?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET"
+            " revision=excluded.revision, data=excluded.data, updated_at=excluded.updated_at",
+            (video_id, session_id, current + 1, dumps(saved), now),
+        )
+        db.execute(
+            "INSERT INTO script_revisions VALUES (?, ?, ?, ?)",
+            (video_id, current + 1, dumps(saved), now),
+        )
+        db.execute("UPDATE sessions SET latest_video_id=? WHERE id=?", (video_id, session_id))
+        return saved
+
+    # -- invocations and their events -----------------------------------------
+    def create_invocation(self, db: sqlite3.Connection, session_id: str, message: str) -> str:
+        invocation_id = new_id("inv")
+        db.execute(
+            "INSERT INTO invocations VALUES (?, ?, ?, ?)",
+            (invocation_id, session_id, message, time.time()),
+        )
+        return invocation_id
+
+    def add_event(
+        self, db: sqlite3.Connection, invocation_id: str, kind: str, data: dict[str, Any]
+    ) -> int:
+        """Append one stream event; its ``seq`` is the SSE ``id:`` a client resumes from."""
+        cur = db.execute(
+            "INSERT INTO events (invocation_id, kind, data, created_at) VALUES (?, ?, ?, ?)",
+            (invocation_id, kind, dumps(data), time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def event_invocation(self, seq: int, session_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT e.invocation_id FROM events e JOIN invocations i ON i.id = e.invocation_id"
+            " WHERE e.seq=? AND i.session_id=?",
+            (seq, session_id),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def poll_invocation(self, invocation_id: str, after: int) -> tuple[list[sqlite3.Row], bool]:
+        """Events after ``after`` and whether the invocation has work still running (one snapshot)."""
+        with self.snapshot() as db:
+            events = db.execute(
+                "SELECT seq, kind, data FROM events WHERE invocation_id=? AND seq>? ORDER BY seq",
+                (invocation_id, after),
+            ).fetchall()
+            busy = db.execute(
+                "SELECT (SELECT COUNT(*) FROM jobs WHERE invocation_id=:i AND status IN"
+                " ('queued','running')) + (SELECT COUNT(*) FROM exports WHERE invocation_id=:i"
+                " AND status IN ('queued','rendering'))",
+                {"i": invocation_id},
+            ).fetchone()[0]
+        return events, bool(busy)
+
+    # -- state -----------------------------------------------------------------
+    def jobs(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, kind, video_id, status, stage, progress, eta_s, error, error_code,"
+            " frozen, charged, created_at, finished_at FROM jobs WHERE session_id=?"
+            " ORDER BY created_at, rowid",
+            (session_id,),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def exports(self, session_id: str) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT * FROM exports WHERE session_id=? AND status='completed' ORDER BY created_at",
+            (session_id,),
+        ).fetchall()

@@ -1,0 +1,260 @@
+"""Uploads: multipart bodies and URLs streamed to temp files, checked, then stored.
+
+A body is never held whole in memory: each file part is written to a temp
+file under ``<data>/tmp`` as it arrives, with a running size check (over the
+limit, writing stops at once, the temp file is removed and the request
+answers 4002) and a running SHA-256.  A complete file is probed (undecodable
+answers 4001) and renamed into the content-addressed store
+``<data>/media/<sha[:2]>/<sha><ext>``, so the same content is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import os
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from tui.backend.errors import Invalid, TooLarge, Unsupported
+from tui.backend.probe import probe_media
+
+#: At most this many files in one request.
+MAX_FILES = 20
+#: After a file goes over the limit, read (and drop) at most this much more of
+#: the body so that an ordinary client still gets the 4002 answer.
+DRAIN_BYTES = 64 * 1024 * 1024
+URL_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_REDIRECTS = 5
+
+
+@dataclass
+class Incoming:
+    """One received file, still in its temp file."""
+
+    name: str
+    tmp: Path
+    size: int = 0
+    sha: Any = field(default_factory=hashlib.sha256)
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"file larger than the limit of {limit // (1024 * 1024)} MB; trim or compress it",
+        data={"limit_bytes": limit},
+    )
+
+
+def _discard(files: list[Incoming]) -> None:
+    for item in files:
+        item.tmp.unlink(missing_ok=True)
+
+
+class _MultipartSink:
+    """python-multipart callbacks that write each file part to its own temp file."""
+
+    def __init__(self, tmp_dir: Path, limit: int) -> None:
+        self.tmp_dir, self.limit = tmp_dir, limit
+        self.files: list[Incoming] = []
+        self.over = False
+        self._current: Incoming | None = None
+        self._fh: Any = None
+        self._header_name = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda d, s, e: setattr(
+                self, "_header_name", self._header_name + d[s:e]
+            ),
+            "on_header_value": lambda d, s, e: setattr(
+                self, "_header_value", self._header_value + d[s:e]
+            ),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _part_begin(self) -> None:
+        self._headers = {}
+
+    def _header_end(self) -> None:
+        self._headers[self._header_name.lower()] = self._header_value
+        self._header_name = self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        filename = params.get(b"filename")
+        if filename is None or self.over:
+            return  # a plain form field, or we stopped storing: ignore its data
+        if len(self.files) >= MAX_FILES:
+            raise Invalid(f"at most {MAX_FILES} files per upload")
+        name = Path(filename.decode("utf-8", "replace").replace("\\", "/")).name or "upload"
+        fd, tmp = tempfile.mkstemp(prefix="upload-", dir=self.tmp_dir)
+        self._fh = os.fdopen(fd, "wb")
+        self._current = Incoming(name=name, tmp=Path(tmp))
+        self.files.append(self._current)
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        item = self._current
+        if item is None or self.over:
+            return
+        chunk = data[start:end]
+        item.size += len(chunk)
+        if item.size > self.limit:
+            # Cut off: stop writing now and remove what was written.
+            self.over = True
+            self._close()
+            _discard(self.files)
+            return
+        item.sha.update(chunk)
+        self._fh.write(chunk)
+
+    def _part_end(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self._current = None
+
+
+async def receive_multipart(request: Request, tmp_dir: Path, limit: int) -> list[Incoming]:
+    """Stream a multipart body's ``files`` parts to temp files (see module doc)."""
+    _, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise Invalid("multipart body without a boundary")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_FILES * limit + DRAIN_BYTES:
+        raise _too_large(limit)
+    sink = _MultipartSink(tmp_dir, limit)
+    parser = MultipartParser(boundary, sink.callbacks())
+    drained = 0
+    try:
+        async for chunk in request.stream():
+            if sink.over:
+                drained += len(chunk)
+                if drained > DRAIN_BYTES:
+                    break
+                continue
+            parser.write(chunk)
+        if not sink.over:
+            parser.finalize()
+    except Invalid:
+        sink._close()
+        _discard(sink.files)
+        raise
+    except Exception as exc:  # a malformed body: python-multipart raises its own errors
+        sink._close()
+        _discard(sink.files)
+        raise Invalid(f"malformed multipart body: {exc}") from exc
+    finally:
+        sink._close()
+    if sink.over:
+        raise _too_large(limit)
+    if not sink.files:
+        raise Invalid("no file in the upload: send one or more 'files' parts")
+    return sink.files
+
+
+def _public_address(host: str) -> bool:
+    """True when every address ``host`` resolves to is a public one."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror as exc:
+        raise Invalid(f"cannot resolve {host}: {exc.strerror}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global or address.is_multicast:
+            return False
+    return True
+
+
+async def _check_url(url: str, allow_private: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(f"only http and https URLs can be fetched: {url}")
+    if not allow_private and not await asyncio.to_thread(_public_address, parts.hostname):
+        raise Invalid(f"{parts.hostname} is a private or loopback address; not fetched")
+
+
+async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) -> Incoming:
+    """Download ``url`` to a temp file under the same limits as a multipart upload."""
+    name = unquote(Path(urlsplit(url).path).name) or "download"
+    fd, tmp = tempfile.mkstemp(prefix="url-", dir=tmp_dir)
+    item = Incoming(name=name, tmp=Path(tmp))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            async with httpx.AsyncClient(timeout=URL_TIMEOUT, follow_redirects=False) as http:
+                for _ in range(MAX_REDIRECTS + 1):
+                    # Every hop is checked, so a redirect cannot lead to a private address.
+                    await _check_url(url, allow_private)
+                    async with http.stream("GET", url) as response:
+                        if response.is_redirect and "location" in response.headers:
+                            url = urljoin(url, response.headers["location"])
+                            continue
+                        if response.status_code != 200:
+                            raise Invalid(f"fetching {url} answered HTTP {response.status_code}")
+                        length = response.headers.get("content-length", "")
+                        if length.isdigit() and int(length) > limit:
+                            raise _too_large(limit)
+                        async for chunk in response.aiter_bytes(1 << 20):
+                            item.size += len(chunk)
+                            if item.size > limit:
+                                raise _too_large(limit)
+                            item.sha.update(chunk)
+                            fh.write(chunk)
+                        return item
+                raise Invalid(f"too many redirects fetching {url}")
+    except httpx.HTTPError as exc:
+        item.tmp.unlink(missing_ok=True)
+        raise Invalid(f"could not fetch {url}: {exc}") from exc
+    except BaseException:
+        item.tmp.unlink(missing_ok=True)
+        raise
+
+
+def admit(media_dir: Path, incoming: list[Incoming]) -> list[tuple[str, Path, dict[str, Any]]]:
+    """Probe each temp file and move it into the content store.
+
+    Returns ``(sha256, stored path, info)`` per file.  On any undecodable
+    file every temp file of the request is removed and 4001 is raised:
+    an upload is taken whole or not at all.
+    """
+    admitted: list[tuple[str, Path, dict[str, Any]]] = []
+    try:
+        probed = []
+        for item in incoming:
+            try:
+                info = probe_media(item.tmp)
+            except Unsupported as exc:
+                raise Unsupported(f"{item.name}: {exc.message}", data=exc.data) from exc
+            probed.append((item, info))
+        for item, info in probed:
+            digest = item.sha.hexdigest()
+            folder = media_dir / digest[:2]
+            folder.mkdir(exist_ok=True)
+            dest = folder / f"{digest}.{info['format']}"
+            if dest.exists():
+                item.tmp.unlink(missing_ok=True)  # same content already stored
+            else:
+                os.replace(item.tmp, dest)
+            info = {**info, "name": item.name, "size": item.size}
+            admitted.append((digest, dest, info))
+    finally:
+        _discard(incoming)
+    return admitted

@@ -1,0 +1,262 @@
+"""Worker processes: each keeps the ASR model loaded and runs one job at a time.
+
+Started with ``multiprocessing`` *spawn* (no forked copy of the server's
+threads or sockets); a worker polls the queue table, runs the engine with
+progress and cancellation wired to the database, and dies with its server
+(``PR_SET_PDEATHSIG`` on Linux, and a parent check otherwise), so a killed
+server leaves no orphan writing behind it.  :class:`WorkerPool` in the
+server process restarts a worker that died and fails or requeues its job.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tui.backend import credits, events, jobs
+from tui.backend.store import Store
+
+log = logging.getLogger("reelscript.worker")
+
+IDLE_POLL_S = 0.3
+CANCEL_POLL_S = 0.5
+PROGRESS_EVERY_S = 0.5
+# Share of the whole job per stage, so ``progress`` grows steadily from 0 to 1.
+STAGE_WEIGHTS = {
+    "probing": 0.02,
+    "decoding": 0.08,
+    "vad": 0.05,
+    "transcribing": 0.6,
+    "diarizing": 0.2,
+    "writing": 0.05,
+}
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _preload(model: str | None) -> None:
+    """Load the model once, so every job of this worker starts warm."""
+    try:
+        from tui.engine import pipeline
+
+        warm = getattr(pipeline, "preload", None)
+        if callable(warm):
+            warm(pipeline.Options(model=model))
+    except Exception as exc:  # a job will report the same problem with its own message
+        log.warning("model preload failed: %s", exc)
+
+
+def worker_main(data_dir: str, model: str | None, parent_pid: int) -> None:
+    """Entry point of a worker process."""
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    store = Store(Path(data_dir))
+    _preload(model)
+    while True:
+        job = jobs.claim(store, os.getpid())
+        if job is None:
+            time.sleep(IDLE_POLL_S)
+            continue
+        run(store, job, model)
+
+
+def _stage_start(stage: str) -> float:
+    total = 0.0
+    for name, weight in STAGE_WEIGHTS.items():
+        if name == stage:
+            return total
+        total += weight
+    return total
+
+
+def run(store: Store, job: sqlite3.Row, model: str | None) -> None:
+    """Run one claimed job to its end: completed, failed or cancelled."""
+    from tui.engine.errors import Cancelled, EngineError
+    from tui.engine.pipeline import Options, transcribe_file
+
+    claim = job["claim"]
+    options: dict[str, Any] = json.loads(job["options"] or "{}")
+    cancel = threading.Event()
+    stop_watch = threading.Event()
+
+    def watch_cancel() -> None:
+        while not stop_watch.wait(CANCEL_POLL_S):
+            if jobs.cancel_requested(store, job["id"], claim):
+                cancel.set()
+                return
+
+    threading.Thread(target=watch_cancel, daemon=True, name="cancel-watch").start()
+    last = {"t": 0.0, "stage": ""}
+
+    def progress(stage: str, fraction: float, eta_s: float | None) -> None:
+        now = time.monotonic()
+        fraction = max(0.0, min(1.0, float(fraction)))
+        if stage == last["stage"] and now - last["t"] < PROGRESS_EVERY_S and fraction < 1.0:
+            return
+        last.update(t=now, stage=stage)
+        overall = _stage_start(stage) + STAGE_WEIGHTS.get(stage, 0.0) * fraction
+        with store.tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET stage=?, progress=?, eta_s=? WHERE id=? AND claim=?",
+                (stage, round(overall, 3), eta_s, job["id"], claim),
+            )
+            if cur.rowcount and job["invocation_id"]:
+                events.add_progress(
+                    store, db, job["invocation_id"], job["id"], stage, overall, eta_s
+                )
+
+    language = options.get("language")
+    engine_options = Options(
+        language=None if language in (None, "", "auto") else language,
+        model=options.get("model") or model,
+        speakers=options.get("speakers"),
+        min_speakers=options.get("min_speakers"),
+        max_speakers=options.get("max_speakers"),
+    )
+    info = json.loads(job["info"])
+    name = info.get("name", job["video_id"])
+    try:
+        script = transcribe_file(
+            Path(job["media"]), engine_options, progress=progress, cancel=cancel
+        )
+    except Cancelled:
+        with store.tx() as db:
+            jobs.finish(
+                store,
+                db,
+                job,
+                "cancelled",
+                claim_token=claim,
+                message="Cancelled; no credits charged.",
+            )
+        return
+    except EngineError as exc:
+        with store.tx() as db:
+            jobs.finish(
+                store,
+                db,
+                job,
+                "failed",
+                claim_token=claim,
+                error=f"{name}: {exc}",
+                error_code=exc.api_code,
+                message=f"Could not script {name}: {exc}",
+            )
+        return
+    except Exception as exc:  # a bug: report it on the job, keep the worker alive
+        log.exception("job %s failed", job["id"])
+        with store.tx() as db:
+            jobs.finish(
+                store,
+                db,
+                job,
+                "failed",
+                claim_token=claim,
+                error=f"internal error: {type(exc).__name__}: {exc}",
+                error_code=500,
+            )
+        return
+    finally:
+        stop_watch.set()
+    data = script.to_dict()
+    data["video_id"] = job["video_id"]
+    duration = int(data.get("duration_ms") or info.get("duration_ms") or 0)
+    with store.tx() as db:
+        if db.execute("SELECT claim FROM jobs WHERE id=?", (job["id"],)).fetchone()[0] != claim:
+            return  # no longer ours (the server restarted and requeued it): write nothing
+        saved = store.save_script(db, job["session_id"], data)
+        assert saved is not None
+        speakers = len({t["speaker"] for t in saved["turns"]})
+        jobs.finish(
+            store,
+            db,
+            job,
+            "completed",
+            claim_token=claim,
+            used=credits.cost_of(duration),
+            result={
+                "video_id": job["video_id"],
+                "revision": saved["revision"],
+                "speakers": speakers,
+                "turns": len(saved["turns"]),
+            },
+            message=(
+                f"The script of {name} is ready: {speakers} speaker(s), "
+                f"{len(saved['turns'])} turn(s)."
+                if saved["turns"]
+                else f"No speech was found in {name}; the script is empty."
+            ),
+        )
+
+
+class WorkerPool:
+    """Keeps ``count`` worker processes alive while the server runs."""
+
+    def __init__(self, data_dir: Path, count: int, model: str | None) -> None:
+        self.data_dir, self.count, self.model = data_dir, count, model
+        self.ctx = multiprocessing.get_context("spawn")
+        self.procs: list[Any] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, daemon=True, name="workers")
+
+    def _spawn(self) -> Any:
+        proc = self.ctx.Process(
+            target=worker_main,
+            args=(str(self.data_dir), self.model, os.getpid()),
+            daemon=True,
+            name="reelscript-worker",
+        )
+        proc.start()
+        return proc
+
+    def start(self) -> None:
+        self.procs = [self._spawn() for _ in range(self.count)]
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        store = Store(self.data_dir)
+        while not self._stop.wait(1.0):
+            for index, proc in enumerate(self.procs):
+                if proc.is_alive() or self._stop.is_set():
+                    continue
+                reason = f"its worker stopped unexpectedly, exit code {proc.exitcode}"
+                log.error("worker %s died (%s)", proc.pid, proc.exitcode)
+                jobs.recover(store, worker_pid=proc.pid, reason=reason)
+                self.procs[index] = self._spawn()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=2)

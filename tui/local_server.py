@@ -1,0 +1,160 @@
+"""The app's own backend: start ``reelscript serve`` as a child process on loopback, or reuse one.
+
+:func:`start_or_reuse` looks for ``<data>/server.json`` (written by a running
+backend, which holds ``server.lock`` while it runs); if that backend answers
+``/api/health`` it is reused.  Otherwise it starts
+``python -m tui.cli serve --host 127.0.0.1 --port 0 --starting-credits unlimited``
+(port 0: the OS picks a free port, which the child writes to ``server.json``),
+waits for health, and returns a :class:`LocalServer` whose :meth:`stop`
+ends the child it started (a reused one is left running).
+
+    with start_or_reuse(data_dir) as server:
+        async with Client(server.url, token_file=server.token_file) as api: ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tui.datadir import resolve_data_dir
+
+INFO_FILE = "server.json"
+LOG_FILE = "server.log"
+START_TIMEOUT_S = 60.0
+
+
+class LocalServerError(RuntimeError):
+    """The embedded backend could not be started (the message says why)."""
+
+
+@dataclass
+class LocalServer:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes] | None = None  # None: reused, not ours to stop
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / "client.json"
+
+    @property
+    def owned(self) -> bool:
+        return self.process is not None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the backend if this object started it (SIGINT, then SIGKILL)."""
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        response = httpx.get(f"{url}/api/health", timeout=timeout)
+        return response.status_code == 200 and response.json().get("code") == 0
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def read_info(data_dir: Path) -> dict[str, Any]:
+    try:
+        value: dict[str, Any] = json.loads((data_dir / INFO_FILE).read_text())
+        return value
+    except (OSError, ValueError):
+        return {}
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def find_running(data_dir: Path) -> str | None:
+    """The URL of a healthy backend already serving ``data_dir``, if any."""
+    info = read_info(data_dir)
+    url = info.get("url")
+    if url and _alive(info.get("pid")) and healthy(str(url)):
+        return str(url)
+    return None
+
+
+def start_or_reuse(
+    data_dir: Path | None = None,
+    *,
+    model: str | None = None,
+    extra_args: list[str] | None = None,
+    timeout: float = START_TIMEOUT_S,
+) -> LocalServer:
+    """Reuse the data dir's running backend, or start one (see module docstring)."""
+    data = resolve_data_dir(data_dir)
+    url = find_running(data)
+    if url:
+        return LocalServer(url=url, data_dir=data)
+    args = [
+        sys.executable,
+        "-m",
+        "tui.cli",
+        "--data-dir",
+        str(data),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--starting-credits",
+        "unlimited",
+    ]
+    if model:
+        args += ["--model", model]
+    args += extra_args or []
+    log = open(data / LOG_FILE, "ab")  # noqa: SIM115 - the child keeps writing to it
+    try:
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    finally:
+        log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            # Lost a race with another app starting the same data dir's backend: use theirs.
+            url = find_running(data)
+            if url:
+                return LocalServer(url=url, data_dir=data)
+            raise LocalServerError(
+                f"the local backend exited with code {proc.returncode}; see {data / LOG_FILE}"
+            )
+        info = read_info(data)
+        if info.get("pid") == proc.pid and info.get("url") and healthy(str(info["url"])):
+            return LocalServer(url=str(info["url"]), data_dir=data, process=proc)
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait(5)
+    raise LocalServerError(
+        f"the local backend did not answer within {timeout:.0f} s; see {data / LOG_FILE}"
+    )
