@@ -64,3 +64,10 @@ class ModelUnavailable(EngineError):
 class Cancelled(EngineError):
     api_code = 499
     exit_code = 130
+
+
+class NoSpeechFound(EngineError):
+    """Only silence (or noise): a script is still written, saying no speech was found."""
+
+    api_code = 0
+    exit_code = 10

@@ -1,0 +1,23 @@
+"""Plain text (``[00:01:23] Speaker 1: text`` paragraphs) and JSON (API.md's script object)."""
+
+from __future__ import annotations
+
+import json
+
+from tui.engine.formats.common import NO_SPEECH, clock
+from tui.engine.script import Script
+
+
+def render(script: Script, *, timestamps: bool = True) -> str:
+    if not script.turns:
+        return NO_SPEECH + "\n"
+    paragraphs = []
+    for turn in script.turns:
+        stamp = f"[{clock(turn.start_ms)}] " if timestamps else ""
+        paragraphs.append(f"{stamp}{script.speaker_name(turn.speaker)}: {turn.text}")
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def render_json(script: Script, *, timestamps: bool = True) -> str:
+    # Timings are the point of the JSON form; ``timestamps`` only affects prose formats.
+    return json.dumps(script.to_dict(), ensure_ascii=False, indent=2) + "\n"

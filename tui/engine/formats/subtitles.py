@@ -1,0 +1,127 @@
+"""SRT and WebVTT subtitles made from the words' timings, following usual practice.
+
+A cue holds at most two lines of about 42 characters, shows for 1 to 7
+seconds, never spans two speakers, and starts with the speaker's name when
+the speaker changes (when the script has more than one speaker).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui.engine.script import Script, Word
+
+MAX_LINE = 42
+MAX_LINES = 2
+MIN_MS = 1000
+MAX_MS = 7000
+# A pause this long, or a sentence end once a cue has this much time, closes a cue
+# so that cues follow the rhythm of speech rather than filling up blindly.
+PAUSE_MS = 800
+SENTENCE_MS = 2500
+
+
+@dataclass
+class Cue:
+    start_ms: int
+    end_ms: int
+    lines: list[str]
+    speaker: str
+
+
+def build_cues(script: Script) -> list[Cue]:
+    """Cut the script's words into subtitle cues."""
+    named = len({t.speaker for t in script.turns}) > 1
+    cues: list[Cue] = []
+    previous_speaker: str | None = None
+    for turn in script.turns:
+        prefix = ""
+        if named and turn.speaker != previous_speaker:
+            prefix = f"{script.speaker_name(turn.speaker)}: "
+        previous_speaker = turn.speaker
+        words = turn.words or []
+        start = 0
+        while start < len(words):
+            end = _cue_end(words, start, prefix)
+            chunk = words[start:end]
+            text = prefix + " ".join(w.w for w in chunk)
+            cues.append(Cue(chunk[0].s, chunk[-1].e, wrap(text), turn.speaker))
+            prefix = ""
+            start = end
+    _fix_durations(cues)
+    return cues
+
+
+def _cue_end(words: list[Word], start: int, prefix: str) -> int:
+    """Index one past the last word of the cue that begins at ``start``."""
+    end = start + 1
+    while end < len(words):
+        nxt = words[end]
+        text = prefix + " ".join(w.w for w in words[start : end + 1])
+        if not _fits(text) or nxt.e - words[start].s > MAX_MS:
+            break
+        last = words[end - 1]
+        if nxt.s - last.e >= PAUSE_MS:
+            break
+        if (
+            last.w.rstrip("\"')").endswith((".", "?", "!"))
+            and last.e - words[start].s >= SENTENCE_MS
+        ):
+            break
+        end += 1
+    return end
+
+
+def _fits(text: str) -> bool:
+    lines = wrap(text)
+    return len(lines) <= MAX_LINES and all(len(line) <= MAX_LINE for line in lines)
+
+
+def wrap(text: str) -> list[str]:
+    """One line if it fits, else two lines split at the most balanced space."""
+    if len(text) <= MAX_LINE:
+        return [text]
+    tokens = text.split(" ")
+    best: list[str] | None = None
+    for i in range(1, len(tokens)):
+        a, b = " ".join(tokens[:i]), " ".join(tokens[i:])
+        if best is None or max(len(a), len(b)) < max(len(best[0]), len(best[1])):
+            best = [a, b]
+    return best or [text]
+
+
+def _fix_durations(cues: list[Cue]) -> None:
+    """Hold each cue at least MIN_MS and at most MAX_MS, never overlapping the next."""
+    for i, cue in enumerate(cues):
+        cue.end_ms = min(max(cue.end_ms, cue.start_ms + MIN_MS), cue.start_ms + MAX_MS)
+        if i + 1 < len(cues):
+            nxt = cues[i + 1]
+            if nxt.start_ms < cue.end_ms:
+                # The next cue waits for this one's minimum time (a few hundred ms at most).
+                shift = cue.end_ms - nxt.start_ms
+                nxt.start_ms += shift
+                nxt.end_ms += shift
+
+
+def _stamp(ms: int, sep: str) -> str:
+    ms = max(0, int(ms))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, milli = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{milli:03d}"
+
+
+def render_srt(script: Script, *, timestamps: bool = True) -> str:
+    blocks = []
+    for n, cue in enumerate(build_cues(script), 1):
+        times = f"{_stamp(cue.start_ms, ',')} --> {_stamp(cue.end_ms, ',')}"
+        blocks.append(f"{n}\n{times}\n" + "\n".join(cue.lines) + "\n")
+    return "\n".join(blocks)
+
+
+def render_vtt(script: Script, *, timestamps: bool = True) -> str:
+    blocks = ["WEBVTT\n"]
+    for cue in build_cues(script):
+        times = f"{_stamp(cue.start_ms, '.')} --> {_stamp(cue.end_ms, '.')}"
+        blocks.append(f"{times}\n" + "\n".join(cue.lines) + "\n")
+    return "\n".join(blocks)

