@@ -9,14 +9,18 @@ import av
 import numpy as np
 
 
-def make_video(path: Path, seconds: float = 2.0, with_audio: bool = True, size: int = 64) -> Path:
+def make_video(
+    path: Path, seconds: float = 2.0, with_audio: bool = True, size: int = 64, fps: int = 10
+) -> Path:
     """An mp4 with a moving picture and (optionally) a tone: decodable, a real container."""
-    rate, fps = 16000, 10
+    rate = 16000
     with av.open(str(path), "w") as out:
         video = out.add_stream("mpeg4", rate=fps)
         video.width = video.height = size
         video.pix_fmt = "yuv420p"
         audio = out.add_stream("aac", rate=rate) if with_audio else None
+        if audio is not None:
+            audio.bit_rate = 16000  # small files, so a long one fits the strict upload limit
         frames = int(seconds * fps)
         for i in range(frames):
             image = np.zeros((size, size, 3), dtype=np.uint8)
@@ -39,4 +43,51 @@ def make_video(path: Path, seconds: float = 2.0, with_audio: bool = True, size: 
                     out.mux(packet)
             for packet in audio.encode():
                 out.mux(packet)
+    return path
+
+
+def _flite(text: str, voice: str, folder: Path, index: int) -> np.ndarray:
+    import subprocess
+    import wave
+
+    out = folder / f"line{index}.wav"
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(out)], check=True)
+    with wave.open(str(out)) as wav:
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16) / 32768.0
+    if rate != 16000:
+        t_new = np.arange(int(len(samples) * 16000 / rate)) / 16000
+        samples = np.interp(t_new, np.arange(len(samples)) / rate, samples)
+    return samples.astype(np.float32)
+
+
+def make_speech_video(path: Path, lines: list[tuple[str, str]]) -> Path:
+    """An mp4 of two flite voices taking turns ((voice, text) per line), with a moving picture."""
+    rate, fps, size = 16000, 5, 64
+    folder = path.parent
+    pieces = []
+    for index, (voice, text) in enumerate(lines):
+        pieces += [_flite(text, voice, folder, index), np.zeros(int(0.6 * rate), np.float32)]
+    audio_data = np.concatenate(pieces)
+    seconds = len(audio_data) / rate
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg4", rate=fps)
+        video.width = video.height = size
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("aac", rate=rate)
+        for i in range(int(seconds * fps)):
+            image = np.full((size, size, 3), (i * 7) % 255, dtype=np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        for start in range(0, len(audio_data), 1024):
+            frame = av.AudioFrame.from_ndarray(
+                audio_data[start : start + 1024].reshape(1, -1), format="flt", layout="mono"
+            )
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            for packet in audio.encode(frame):
+                out.mux(packet)
+        for packet in audio.encode():
+            out.mux(packet)
     return path

@@ -240,7 +240,7 @@ def put_script(
 ) -> dict[str, Any]:
     owned_session(backend, session_id, token)
     try:
-        script = Script.from_dict(body.script).to_dict()
+        script = state.align_edits(Script.from_dict(body.script)).to_dict()
     except ValueError as exc:
         raise Invalid(str(exc)) from exc
     video_id = script["video_id"]

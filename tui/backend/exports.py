@@ -114,7 +114,9 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
     except Exception as exc:  # any failure is reported on the export, never raised away
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        _finish(backend, token, render_id, "failed", None, f"{type(exc).__name__}: {exc}")
+        # The stored media's path means nothing to the user: name their file instead.
+        message = str(exc).replace(str(row["media"]), name)
+        _finish(backend, token, render_id, "failed", None, message)
 
 
 def _finish(

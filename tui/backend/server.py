@@ -92,7 +92,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
                 failed,
                 interrupted,
             )
-        pool = WorkerPool(config.data_dir, config.workers, config.model)
+        pool = WorkerPool(config.data_dir, config.workers, config.model, config.max_upload_bytes)
         if start_workers:
             pool.start()
         try:

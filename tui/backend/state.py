@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from tui.backend import exports
 from tui.backend.config import Backend
+from tui.engine.script import Script, join_words, realign_words
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
 
@@ -66,6 +67,21 @@ def build_draft(file: dict[str, Any] | None, script: dict[str, Any] | None) -> d
         "m": {"name": "script", "speakers": speakers},
     }
     return {"d": total, "t": [video, audio, text], "video_id": file["video_id"]}
+
+
+def align_edits(script: Script) -> Script:
+    """Re-time turns whose text was edited (text no longer matches its words).
+
+    Unchanged words keep their times and new ones take their neighbours',
+    so subtitles from an edited script stay in sync whatever client edited it.
+    """
+    for turn in script.turns:
+        if " ".join(turn.text.split()) != join_words(w.w for w in turn.words):
+            turn.words = realign_words(turn.words, turn.text, turn.start_ms, turn.end_ms)
+            turn.text = " ".join(turn.text.split())
+            if turn.words:
+                turn.start_ms, turn.end_ms = turn.words[0].s, turn.words[-1].e
+    return script
 
 
 def session_state(backend: Backend, session: sqlite3.Row, request: Request) -> dict[str, Any]:

@@ -60,18 +60,21 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _preload(model: str | None) -> None:
-    """Load the model once, so every job of this worker starts warm."""
-    try:
-        from tui.engine import pipeline
+    """Load the ASR model and the speaker encoder once, so every job of this worker starts warm.
 
-        warm = getattr(pipeline, "preload", None)
-        if callable(warm):
-            warm(pipeline.Options(model=model))
+    The engine caches both per process (``transcribe.load_model``,
+    ``speakers.get_encoder``); loading them here moves the cost out of the first job.
+    """
+    try:
+        from tui.engine import speakers, transcribe
+
+        transcribe.load_model(model)
+        speakers.get_encoder()
     except Exception as exc:  # a job will report the same problem with its own message
         log.warning("model preload failed: %s", exc)
 
 
-def worker_main(data_dir: str, model: str | None, parent_pid: int) -> None:
+def worker_main(data_dir: str, model: str | None, parent_pid: int, max_bytes: int) -> None:
     """Entry point of a worker process."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
@@ -83,7 +86,7 @@ def worker_main(data_dir: str, model: str | None, parent_pid: int) -> None:
         if job is None:
             time.sleep(IDLE_POLL_S)
             continue
-        run(store, job, model)
+        run(store, job, model, max_bytes)
 
 
 def _stage_start(stage: str) -> float:
@@ -95,7 +98,7 @@ def _stage_start(stage: str) -> float:
     return total
 
 
-def run(store: Store, job: sqlite3.Row, model: str | None) -> None:
+def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> None:
     """Run one claimed job to its end: completed, failed or cancelled."""
     from tui.engine.errors import Cancelled, EngineError
     from tui.engine.pipeline import Options, transcribe_file
@@ -138,6 +141,7 @@ def run(store: Store, job: sqlite3.Row, model: str | None) -> None:
         speakers=options.get("speakers"),
         min_speakers=options.get("min_speakers"),
         max_speakers=options.get("max_speakers"),
+        max_bytes=max_bytes,
     )
     info = json.loads(job["info"])
     name = info.get("name", job["video_id"])
@@ -218,8 +222,9 @@ def run(store: Store, job: sqlite3.Row, model: str | None) -> None:
 class WorkerPool:
     """Keeps ``count`` worker processes alive while the server runs."""
 
-    def __init__(self, data_dir: Path, count: int, model: str | None) -> None:
+    def __init__(self, data_dir: Path, count: int, model: str | None, max_bytes: int) -> None:
         self.data_dir, self.count, self.model = data_dir, count, model
+        self.max_bytes = max_bytes
         self.ctx = multiprocessing.get_context("spawn")
         self.procs: list[Any] = []
         self._stop = threading.Event()
@@ -228,7 +233,7 @@ class WorkerPool:
     def _spawn(self) -> Any:
         proc = self.ctx.Process(
             target=worker_main,
-            args=(str(self.data_dir), self.model, os.getpid()),
+            args=(str(self.data_dir), self.model, os.getpid(), self.max_bytes),
             daemon=True,
             name="reelscript-worker",
         )
