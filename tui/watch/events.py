@@ -102,10 +102,10 @@ class WatchStats:
             self.waiting.discard(event.path)
 
     def summary(self) -> str:
-        """The one summary line, e.g. ``3 done · 1 failed · 2 queued``."""
+        """The one summary line, e.g. ``3 done, 1 failed, 2 queued``."""
         parts = [f"{self.done} done", f"{self.failed} failed", f"{self.queued} queued"]
         if self.skipped:
             parts.append(f"{self.skipped} skipped")
         if self.waiting:
             parts.append(f"{len(self.waiting)} still arriving")
-        return " · ".join(parts)
+        return ", ".join(parts)

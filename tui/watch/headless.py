@@ -38,9 +38,43 @@ class BackendUnavailable(Exception):
 async def connect(
     server: str | None, token_file: Path | None, data_dir: Path | None
 ) -> AsyncIterator[tuple[Any, str]]:
-    """Yield ``(client, description)`` for ``server``, or for an embedded backend."""
-    raise BackendUnavailable("waiting for tui.client")
-    yield  # pragma: no cover
+    """Yield ``(client, description)`` for ``server``, or for the embedded backend.
+
+    The embedded backend is started (or the data dir's running one reused) and
+    stopped again on exit, also when the start is interrupted.
+    """
+    from tui.client import ApiError, Client
+    from tui.local_server import LocalServerError, start_or_reuse
+
+    local = None
+    if server is None:
+        starting = asyncio.get_running_loop().run_in_executor(None, start_or_reuse, data_dir)
+        try:
+            local = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                (await starting).stop()  # Ctrl+C while starting: don't leave it running
+            raise
+        except LocalServerError as error:
+            raise BackendUnavailable(str(error)) from None
+        url = local.url
+        token_file = token_file or local.token_file
+        where = f"{url} (embedded)" if local.owned else f"{url} (already running)"
+    else:
+        url, where = server, server
+        if token_file is None and data_dir is not None:
+            token_file = Path(data_dir) / "client.json"
+    try:
+        async with Client(url, token_file=token_file, platform="watch") as client:
+            try:
+                await client.health()
+                await client.ensure_token()
+            except ApiError as error:
+                raise BackendUnavailable(str(error)) from None
+            yield client, where
+    finally:
+        if local is not None:
+            await asyncio.to_thread(local.stop)
 
 
 def run_headless(
@@ -65,81 +99,66 @@ def run_headless(
             f"reelscript watch: {error}", error=True
         )
         return EXIT_USAGE
-    return asyncio.run(
-        _watch(
-            Path(folder).expanduser().resolve(),
-            server=server,
-            token_file=token_file,
-            data_dir=data_dir,
-            out=out,
-            formats=chosen,
-            recursive=recursive,
-            settle=settle,
-            new_only=new_only,
-            force=force,
-            quiet=quiet,
-        )
+    options = dict(
+        out=out, formats=chosen, recursive=recursive, settle=settle, new_only=new_only, force=force
     )
+    folder = Path(folder).expanduser().resolve()
+    return asyncio.run(_watch(folder, server, token_file, data_dir, quiet, options))
 
 
 async def _watch(
     folder: Path,
-    *,
     server: str | None,
     token_file: Path | None,
     data_dir: Path | None,
-    out: Path | None,
-    formats: tuple[str, ...],
-    recursive: bool,
-    settle: float,
-    new_only: bool,
-    force: bool,
     quiet: bool,
+    options: dict[str, Any],
 ) -> int:
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
     stopped_by: list[int] = []
+    watchers: list[FolderWatcher] = []
     report = TerminalReport(folder, WatchStats(), quiet=quiet)
+
+    def on_signal(signum: int) -> None:
+        if not stopped_by:
+            report.say("stopping...")
+        stopped_by.append(signum)
+        if watchers:
+            watchers[0].stop()  # abandons the current video cleanly
+        elif main is not None:
+            main.cancel()  # still starting the backend
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
         async with connect(server, token_file, data_dir) as (client, backend):
             watcher = FolderWatcher(
-                folder,
-                client,
-                out=out,
-                formats=formats,
-                recursive=recursive,
-                settle=settle,
-                new_only=new_only,
-                force=force,
-                data_dir=data_dir,
-                on_event=report.event,
+                folder, client, data_dir=data_dir, on_event=report.event, **options
             )
+            watchers.append(watcher)
             report.stats = watcher.stats
-
-            def on_signal(signum: int) -> None:
-                if not stopped_by:
-                    report.say("stopping…")
-                stopped_by.append(signum)
-                watcher.stop()
-
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, on_signal, signum)
-            where = f"into {out}" if out else "next to each video"
-            names = ", ".join(f"<name>{output_suffix(f)}" for f in formats)
+            where = f"into {watcher.out}" if watcher.out else "next to each video"
+            names = ", ".join(f"<name>{output_suffix(f)}" for f in watcher.formats)
             report.say(
-                f"watching {folder}{' and sub-folders' if recursive else ''}:"
-                f" {names} {where} · backend {backend} · Ctrl+C stops"
+                f"watching {folder}{' and sub-folders' if watcher.recursive else ''}:"
+                f" {names} {where}; backend {backend}; Ctrl+C stops"
             )
             try:
                 with report:
                     await watcher.run()
             finally:
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(signum)
                 watcher.ledger.close()
             report.say(f"stopped: {watcher.stats.summary()}")
     except BackendUnavailable as error:
         report.say(f"reelscript watch: backend unavailable: {error}", error=True)
         return EXIT_BACKEND
+    except asyncio.CancelledError:
+        if not stopped_by:
+            raise
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
     if stopped_by and stopped_by[0] == signal.SIGINT:
         return EXIT_INTERRUPTED
     return EXIT_OK

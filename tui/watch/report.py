@@ -78,14 +78,14 @@ class TerminalReport:
             if self._live is not None:
                 self._live.console.print(Text(message, style="bold red"))
             else:
-                self.err.print(self._stamp(message), markup=False)
+                self.err.print(self._stamp(message), markup=False, soft_wrap=True)
             return
         if self.quiet:
             return
         if self._live is not None:
-            self._live.console.print(message, markup=False)
+            self._live.console.print(message, markup=False, soft_wrap=True)
         else:
-            self.console.print(self._stamp(message), markup=False)
+            self.console.print(self._stamp(message), markup=False, soft_wrap=True)
 
     def _stamp(self, message: str) -> str:
         return message if self.live_mode else f"{time.strftime('%H:%M:%S')} {message}"
@@ -137,5 +137,5 @@ class TerminalReport:
 
     def _render(self) -> Group:
         lines = [Text(line, no_wrap=True, overflow="ellipsis") for line in self._lines.values()]
-        lines.append(Text.from_markup(f"[dim]{escape(self.stats.summary())}  ·  Ctrl+C stops[/]"))
+        lines.append(Text.from_markup(f"[dim]{escape(self.stats.summary())}  -  Ctrl+C stops[/]"))
         return Group(*lines)

@@ -78,6 +78,10 @@ class ArrivalTracker:
     def __len__(self) -> int:
         return len(self._arrivals)
 
+    def paths(self) -> list[Path]:
+        """The files still arriving, oldest first."""
+        return list(self._arrivals)
+
     def see(self, path: Path, now: float | None = None) -> None:
         """A file was created or changed (or found at start)."""
         now = time.monotonic() if now is None else now

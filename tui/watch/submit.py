@@ -9,9 +9,13 @@ out of credits: worth trying again later).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tui.client import ApiError
 
 #: What the watcher asks of ``/run_sse`` for each video (API.md's first example).
 EXTRACT_PROMPT = "extract a full written script from this video with speaker labels"
@@ -32,6 +36,10 @@ class VideoFailed(Exception):
         self.permanent = permanent
 
 
+def _failed(error: ApiError) -> VideoFailed:
+    return VideoFailed(error.message, error.code, permanent=error.code in FILE_FAULT_CODES)
+
+
 async def script_video(
     client: Any,
     path: Path,
@@ -40,6 +48,70 @@ async def script_video(
     language: str,
     prompt: str,
     progress: Progress,
-) -> None:
-    """Script ``path`` and download each format's export to ``destinations[fmt]``."""
-    raise NotImplementedError("waiting for tui.client")
+) -> list[str]:
+    """Script ``path`` and download each format's export to ``destinations[fmt]``.
+
+    Returns notes for the user (e.g. that no speech was found); raises
+    :class:`VideoFailed`.  One API session per video, so that each request
+    names its file without doubt.
+    """
+    try:
+        session = await client.create_session(language=language)
+        [info] = await client.upload_files(session.session_id, [path])
+    except ApiError as error:
+        raise _failed(error) from None
+    if info.get("has_audio") is False:
+        raise VideoFailed("it has no audio stream, so there is nothing to script", 4001)
+    progress("uploading", 1.0, None)
+    script = await _extract(client, session.session_id, info["video_id"], prompt, progress)
+    notes = [] if script.get("turns") else ["no speech was found: the script is empty"]
+    try:
+        for done, (fmt, dest) in enumerate(destinations.items()):
+            progress("exporting", done / len(destinations), None)
+            await client.export(session.session_id, fmt, dest, video_id=info["video_id"])
+    except ApiError as error:
+        raise VideoFailed(f"export failed: {error.message}", error.code, permanent=False) from None
+    progress("exporting", 1.0, None)
+    return notes
+
+
+async def _extract(
+    client: Any, session_id: str, video_id: str, prompt: str, progress: Progress
+) -> dict[str, Any]:
+    """Ask ``/run_sse`` for the script and follow its progress; returns the script."""
+    said: list[str] = []
+    job_ids: list[str] = []
+    try:
+        async for event in client.run_sse(session_id, prompt):
+            if event.kind == "progress":
+                data = event.data
+                if data.get("job_id") and data["job_id"] not in job_ids:
+                    job_ids.append(str(data["job_id"]))
+                progress(
+                    str(data.get("stage") or "working"),
+                    float(data.get("progress") or 0),
+                    data.get("eta_s"),
+                )
+            elif event.kind == "message" and event.text and not event.partial:
+                said.append(event.text.strip())
+        state = await client.state(session_id)
+    except ApiError as error:
+        raise _failed(error) from None
+    except asyncio.CancelledError:
+        # Stopping the watcher: the job would go on server-side, so cancel it (briefly).
+        for job_id in job_ids:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.cancel_job(job_id), 3)
+        raise
+    script = (state.get("scripts") or {}).get(video_id)
+    if script:
+        return dict(script)
+    jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == video_id]
+    failed = [j for j in jobs if j.get("status") in ("failed", "cancelled")]
+    if failed:
+        job = failed[-1]
+        code = job.get("error_code")
+        reason = job.get("error") or f"the job was {job.get('status')}"
+        raise VideoFailed(str(reason), code, permanent=code in FILE_FAULT_CODES)
+    last = said[-1] if said else "the backend made no script and gave no reason"
+    raise VideoFailed(f"no script was made: {last}", None, permanent=False)

@@ -175,7 +175,7 @@ class FolderWatcher:
             await asyncio.sleep(POLL_INTERVAL)
 
     def _arriving_unannounced(self) -> list[Path]:
-        return [p for p in list(self.tracker._arrivals) if p not in self._said_waiting]
+        return [p for p in self.tracker.paths() if p not in self._said_waiting]
 
     def _say_waiting(self, path: Path) -> None:
         reason = self.tracker.waiting_reason(path)
@@ -235,7 +235,7 @@ class FolderWatcher:
 
         progress("uploading", 0.0, None)
         try:
-            await script_video(
+            notes = await script_video(
                 self.client,
                 path,
                 {item.fmt: item.temp for item in staged},
@@ -245,7 +245,7 @@ class FolderWatcher:
             )
             for item in staged:
                 await asyncio.to_thread(self.writer.fsync, item.temp)
-            written, notes = self.writer.commit(staged, path, digest)
+            written, kept = self.writer.commit(staged, path, digest)
         except VideoFailed as failure:
             self.writer.discard(staged)
             if failure.permanent:
@@ -260,7 +260,7 @@ class FolderWatcher:
             self._emit(FileFailed(path, f"cannot write the outputs: {error}"))
             return
         self.ledger.mark_done(digest, path, written)
-        self._emit(FileDone(path, tuple(written), tuple(notes)))
+        self._emit(FileDone(path, tuple(written), tuple(notes + kept)))
 
     def _emit(self, event: WatchEvent) -> None:
         self.stats.count(event)

@@ -1,0 +1,127 @@
+"""The folder watcher end to end: real watchfiles on a temp folder, the real backend on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from pathlib import Path
+
+from tests.watch.conftest import watching
+from tests.watch.media import write_tone_mp4
+from tui.watch import FileDone, FileFailed, FileQueued, FileSkipped, FileWaiting, FileWorking
+from tui.watch.ledger import Ledger
+
+
+def _temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.startswith(".") or p.name.endswith(".part")]
+
+
+async def test_a_file_copied_in_chunks_is_submitted_once_when_complete(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path
+) -> None:
+    source = write_tone_mp4(tmp_path / "source.mp4", seconds=3.0).read_bytes()
+    target = folder / "slow copy.mp4"
+    async with watching(folder, live_server, isolated_home, settle=1.0) as run:
+        chunks = 6
+        with target.open("wb") as handle:
+            for i in range(chunks):  # about 3 s of copying, each chunk flushed to disk
+                if i:
+                    await asyncio.sleep(0.6)
+                handle.write(source[i * len(source) // chunks : (i + 1) * len(source) // chunks])
+                handle.flush()
+                os.fsync(handle.fileno())
+        finished_writing = time.monotonic()
+        await run.until(lambda r: bool(r.of(FileDone, target) or r.of(FileFailed, target)))
+
+    assert run.of(FileFailed) == []
+    assert len(run.of(FileQueued, target)) == 1
+    assert [e.stage for e in run.of(FileWorking, target)].count("uploading") == 2  # 0% and 100%
+    assert run.of(FileWaiting, target), "a growing file is reported as still arriving"
+    [queued_at] = run.times(FileQueued, target)
+    assert queued_at >= finished_writing + 0.9, "submitted before it had settled"
+    [done] = run.of(FileDone, target)
+    assert done.outputs == (folder / "slow copy.md",)
+    assert (folder / "slow copy.md").read_text().strip()
+    assert _temp_files(folder) == []
+
+
+async def test_twenty_files_at_once_each_done_exactly_once_and_not_again_after_restart(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path
+) -> None:
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    distinct = [write_tone_mp4(staging / f"clip{i:02d}.mp4", 0.5, 300 + 40 * i) for i in range(10)]
+    copies = []
+    for i, clip in enumerate(distinct):  # the same videos again under other names
+        copies.append(staging / f"copy of clip{i:02d}.mp4")
+        shutil.copy(clip, copies[-1])
+    dropped = [folder / p.name for p in distinct + copies]
+
+    async with watching(folder, live_server, isolated_home) as run:
+        for path in distinct + copies:
+            path.rename(folder / path.name)  # all at once, by rename
+        await run.until(lambda r: len(r.of(FileDone)) + len(r.of(FileSkipped)) >= 20)
+        await asyncio.sleep(1.0)  # anything extra would have been queued by now
+
+    assert run.of(FileFailed) == []
+    done = run.of(FileDone)
+    assert len(done) == 10 and len(run.of(FileQueued)) == 10
+    for i in range(10):  # each content once, under one of its two names
+        names = {f"clip{i:02d}.mp4", f"copy of clip{i:02d}.mp4"}
+        assert len([e for e in done if e.path.name in names]) == 1
+    for event in done:
+        assert event.outputs == (event.path.with_suffix(".md"),) and event.outputs[0].exists()
+    assert sorted(e.path for e in run.of(FileSkipped)) == sorted(
+        set(dropped) - {e.path for e in done}
+    )
+
+    # Restart, after touching one: nothing is processed again.
+    (folder / "clip03.mp4").touch()
+    async with watching(folder, live_server, isolated_home) as again:
+        await again.until(lambda r: len(r.of(FileSkipped)) >= 20)
+    assert again.of(FileQueued) == [] and again.of(FileDone) == []
+    assert all("already done" in e.reason for e in again.of(FileSkipped))
+
+
+async def test_a_bad_file_is_reported_and_the_next_good_one_still_processed(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path
+) -> None:
+    corrupt = folder / "corrupt.mp4"
+    async with watching(folder, live_server, isolated_home) as run:
+        corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(20_000))
+        await run.until(lambda r: bool(r.of(FileFailed, corrupt)), timeout=60)
+        good = write_tone_mp4(tmp_path / "good.mp4", 1.0).rename(folder / "good.mp4")
+        await run.until(lambda r: bool(r.of(FileDone, good) or r.of(FileFailed, good)))
+
+    [failed] = run.of(FileFailed, corrupt)
+    assert failed.code == 4001 and failed.reason
+    assert run.of(FileDone, good) and (folder / "good.md").exists()
+    assert not (folder / "corrupt.md").exists()
+    ledger = Ledger.open(isolated_home)
+    record = ledger.get(ledger.content_hash(corrupt))
+    assert record is not None and record.status == "failed" and record.code == 4001
+
+
+async def test_an_edited_output_is_not_overwritten(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path
+) -> None:
+    video = folder / "talk.mp4"
+    async with watching(folder, live_server, isolated_home) as run:
+        write_tone_mp4(tmp_path / "v1.mp4", 1.0, 500).rename(video)
+        await run.until(lambda r: len(r.of(FileDone) + r.of(FileFailed)) >= 1)
+        script = folder / "talk.md"
+        edited = script.read_text() + "\nA line the user added.\n"
+        script.write_text(edited)
+        # a new version of the video under the same name: scripted again
+        write_tone_mp4(tmp_path / "v2.mp4", 1.5, 700).rename(video)
+        await run.until(lambda r: len(r.of(FileDone) + r.of(FileFailed)) >= 2)
+
+    assert run.of(FileFailed) == []
+    first, second = run.of(FileDone)
+    assert first.outputs == (script,)
+    assert second.outputs == (folder / "talk.2.md",)
+    assert script.read_text() == edited
+    assert any("talk.md" in note and "talk.2.md" in note for note in second.notes)
+    assert _temp_files(folder) == []
