@@ -1,0 +1,214 @@
+"""Faults: a server SIGKILLed mid-job and restarted, cancel, disconnect and resume, heartbeats."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.backend.conftest import EXTRACT, LINES, db
+from tests.backend.media import make_speech_video
+from tests.live_server import LiveServer, start_server
+from tui.client import Client, Event
+
+CREDITS = 1000
+
+
+@pytest.fixture(scope="module")
+def long_speech(speech_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 45 s of two voices: a job long enough to be interrupted."""
+    if speech_video.parent.name.startswith("speech"):
+        return make_speech_video(tmp_path_factory.mktemp("long-speech") / "long.mp4", LINES * 3)
+    return speech_video
+
+
+def wait_for(predicate, timeout: float = 120.0, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("timed out waiting")
+
+
+def job_row(server: LiveServer, job_id: str):
+    with db(server) as conn:
+        return conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie is dead for our purpose
+        return "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+
+
+async def first_events(api: Client, sid: str, text: str, count: int) -> list[Event]:
+    seen: list[Event] = []
+    async for event in api.run_sse(sid, text):
+        seen.append(event)
+        if len(seen) >= count:
+            break  # the client goes away mid-stream
+    return seen
+
+
+async def test_sigkill_mid_job_then_restart_resumes_or_fails_cleanly(
+    tmp_path: Path, long_speech: Path, media
+) -> None:
+    server = start_server(tmp_path / "data", "--starting-credits", str(CREDITS))
+    token_file = tmp_path / "token.json"
+    try:
+        async with Client(server.url, token_file=token_file) as api:
+            sid = (await api.create_session()).session_id
+            [tone] = await api.upload_files(sid, [media["tone"]])
+            kept = {"video_id": tone["video_id"], "revision": 0, "language": "en", "speakers": {"S1": "Ann"},
+                    "turns": [{"speaker": "S1", "start_ms": 0, "end_ms": 500, "text": "kept", "words": []}]}  # fmt: skip
+            kept = await api.put_script(sid, kept)
+            [info] = await api.upload_files(sid, [long_speech])
+            seen = await first_events(api, sid, f"transcribe {info['name']}", 2)
+        with db(server) as conn:
+            job_id = conn.execute("SELECT id FROM jobs WHERE session_id=?", (sid,)).fetchone()[0]
+        running = wait_for(
+            lambda: (r := job_row(server, job_id))["status"] == "running" and r["worker_pid"] and r
+        )
+        worker = running["worker_pid"]
+        server.kill()
+        wait_for(lambda: not alive(worker), timeout=10)  # the worker does not outlive its server
+        assert job_row(server, job_id)["status"] == "running"  # as the crash left it
+
+        server.start()  # same data dir, new port
+        async with Client(server.url, token_file=token_file) as api:
+            rest = [e async for e in api.run_sse(sid, "", last_event_id=seen[-1].id)]
+            assert "starts again" in " ".join(e.text for e in rest)
+            [done] = [r["response"] for e in rest for r in e.function_responses]
+            assert done["status"] == "completed"
+            ids = [int(e.id) for e in seen + rest if e.kind != "heartbeat"]
+            assert ids == sorted(set(ids))  # nothing repeated, in order
+            state = await api.state(sid)
+            assert state["scripts"][tone["video_id"]] == kept  # nothing lost
+            assert {f["video_id"] for f in state["video_infos"]} == {
+                tone["video_id"],
+                info["video_id"],
+            }
+            balance = await api.credits()
+            assert balance["frozen"] == 0 and balance["total"] == CREDITS - -(
+                -info["duration_ms"] // 60000
+            )
+
+            # Killed on every attempt: failed, with its credits released.
+            seen = await first_events(api, sid, f"transcribe {info['name']}", 2)
+        for _attempt in range(2):
+            with db(server) as conn:
+                job_id = conn.execute(
+                    "SELECT id FROM jobs WHERE session_id=? ORDER BY created_at DESC", (sid,)
+                ).fetchone()[0]
+            wait_for(lambda: job_row(server, job_id)["status"] == "running")
+            server.kill()
+            server.start()
+        async with Client(server.url, token_file=token_file) as api:
+            rest = [e async for e in api.run_sse(sid, "", last_event_id=seen[-1].id)]
+            [failed] = [r["response"] for e in rest for r in e.function_responses]
+            assert failed["status"] == "failed" and "credits released" in failed["error"]
+            state = await api.state(sid)
+            assert [j["status"] for j in state["jobs"]] == ["completed", "failed"]
+            assert state["script"]["video_id"] == info["video_id"]
+            after = await api.credits()
+            assert after == balance  # the failed job charged nothing, holds nothing
+        with db(server) as conn:
+            assert (
+                conn.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE status IN ('running','queued')"
+                ).fetchone()[0]
+                == 0
+            )
+            ledger = conn.execute("SELECT kind, SUM(amount) FROM ledger GROUP BY kind").fetchall()
+            sums = {k: v for k, v in ledger}
+            assert sums["freeze"] == sums["charge"] + sums["release"]
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_server(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
+    server = start_server(
+        tmp_path_factory.mktemp("fault-server"),
+        "--starting-credits",
+        str(CREDITS),
+        REELSCRIPT_HEARTBEAT_S="1",
+    )
+    yield server
+    server.stop()
+
+
+async def test_cancel_running_and_queued_jobs_releases_credits(
+    fault_server: LiveServer, long_speech: Path, tmp_path: Path
+) -> None:
+    async with Client(fault_server.url, token_file=tmp_path / "t.json") as api:
+        sid = (await api.create_session()).session_id
+        await api.upload_files(sid, [long_speech])
+        running = await first_events(api, sid, EXTRACT, 2)
+        queued = await first_events(api, sid, EXTRACT, 2)
+        jobs = (await api.state(sid))["jobs"]
+        assert [j["status"] for j in jobs][1] == "queued"
+        wait_for(lambda: job_row(fault_server, jobs[0]["id"])["status"] == "running")
+        assert (await api.credits())["frozen"] > 0
+        cancelled = await api.cancel_job(jobs[1]["id"])
+        assert cancelled["status"] == "cancelled"
+        await api.cancel_job(jobs[0]["id"])
+        rest = [e async for e in api.run_sse(sid, "", last_event_id=running[-1].id)]
+        [end] = [r["response"] for e in rest for r in e.function_responses]
+        assert end["status"] == "cancelled" and end["credits_charged"] == 0
+        rest = [e async for e in api.run_sse(sid, "", last_event_id=queued[-1].id)]
+        assert [r["response"]["status"] for e in rest for r in e.function_responses] == [
+            "cancelled"
+        ]
+        balance = await api.credits()
+        assert balance == {
+            "available": CREDITS,
+            "frozen": 0,
+            "total": CREDITS,
+            "unlimited": False,
+            "display": str(CREDITS),
+        }
+
+
+async def test_disconnect_does_not_stop_the_job_and_resume_loses_nothing(
+    fault_server: LiveServer, speech_video: Path, tmp_path: Path
+) -> None:
+    async with Client(fault_server.url, token_file=tmp_path / "t.json") as api:
+        sid = (await api.create_session()).session_id
+        await api.upload_files(sid, [speech_video])
+        part = await first_events(api, sid, EXTRACT, 3)
+        job_id = (await api.state(sid))["jobs"][0]["id"]
+        wait_for(lambda: job_row(fault_server, job_id)["status"] == "completed")
+        rest = [e async for e in api.run_sse(sid, "", last_event_id=part[-1].id)]
+        whole = [e async for e in api.run_sse(sid, "", last_event_id=part[0].id)]
+        assert [e.id for e in part[1:] + rest] == [e.id for e in whole]
+        assert [e.data for e in part[1:] + rest] == [e.data for e in whole]
+        assert whole[-1].function_responses[0]["response"]["status"] == "completed"
+
+
+async def test_heartbeats_while_waiting_in_the_queue(
+    fault_server: LiveServer, long_speech: Path, media, tmp_path: Path
+) -> None:
+    async with Client(fault_server.url, token_file=tmp_path / "t.json") as api:
+        sid = (await api.create_session()).session_id
+        await api.upload_files(sid, [long_speech, media["tone"]])
+        await first_events(api, sid, "transcribe file 1", 2)
+        events: list[Event] = []
+        async for event in api.run_sse(sid, "transcribe file 2"):
+            events.append(event)
+            if event.kind == "heartbeat" and len([e for e in events if e.kind == "heartbeat"]) == 2:
+                # Two heartbeats seen while file 2 waits: stop file 1 so file 2 runs.
+                await api.cancel_job((await api.state(sid))["jobs"][0]["id"])
+        beats = [e for e in events if e.kind == "heartbeat"]
+        assert len(beats) >= 2 and all(b.id for b in beats)
+        assert events[-1].function_responses[0]["response"]["status"] == "completed"
+        assert [j["status"] for j in (await api.state(sid))["jobs"]] == ["cancelled", "completed"]
