@@ -109,7 +109,7 @@ async def test_sigkill_mid_job_then_restart_resumes_or_fails_cleanly(
                 job_id = conn.execute(
                     "SELECT id FROM jobs WHERE session_id=? ORDER BY created_at DESC", (sid,)
                 ).fetchone()[0]
-            wait_for(lambda: job_row(server, job_id)["status"] == "running")
+            wait_for(lambda j=job_id: job_row(server, j)["status"] == "running")
             server.kill()
             server.start()
         async with Client(server.url, token_file=token_file) as api:
