@@ -78,6 +78,12 @@ def worker_main(data_dir: str, model: str | None, parent_pid: int, max_bytes: in
     """Entry point of a worker process."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
+    try:
+        # ASR takes every core it gets; a lower priority keeps the API (health checks,
+        # streams, uploads) answering at once while a job runs.
+        os.nice(10)
+    except OSError:
+        pass
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     store = Store(Path(data_dir))
     _preload(model)
