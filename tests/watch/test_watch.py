@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.watch.conftest import watching
 from tests.watch.media import write_tone_mp4
@@ -125,3 +132,70 @@ async def test_an_edited_output_is_not_overwritten(
     assert script.read_text() == edited
     assert any("talk.md" in note and "talk.2.md" in note for note in second.notes)
     assert _temp_files(folder) == []
+
+
+class _Process:
+    """``reelscript watch`` in a subprocess, its output read line by line (not a terminal)."""
+
+    def __init__(self, *args: str) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 90.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if text in line:
+                return line
+        self.popen.kill()
+        pytest.fail(f"no line with {text!r}; output so far:\n" + "\n".join(self.seen))
+
+    def stop(self, signum: int) -> int:
+        self.popen.send_signal(signum)
+        code = self.popen.wait(30)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code
+
+
+def test_the_command_stops_on_ctrl_c_without_partial_outputs_and_redoes_that_video_next_time(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path, data_dir: Path
+) -> None:
+    args = ("--data-dir", str(isolated_home), "watch", str(folder), "--server", live_server.url)
+    args += ("--settle", "0.5", "--format", "md,srt")
+    run = _Process(*args)
+    run.wait_for("watching")
+    write_tone_mp4(tmp_path / "first.mp4", 1.0).rename(folder / "first.mp4")
+    assert "first.md, first.srt" in run.wait_for("done     first.mp4")
+    shutil.copy(data_dir / "demo.mp4", folder / "demo.mp4")
+    run.wait_for("demo.mp4: transcribing")
+    assert run.stop(signal.SIGINT) == 130
+    assert any(line.endswith("stopped: 1 done, 0 failed, 0 queued") for line in run.seen)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "demo.mp4",
+        "first.md",
+        "first.mp4",
+        "first.srt",
+    ]  # nothing of demo's, no temp files
+
+    again = _Process(*args)
+    again.wait_for("skipped  first.mp4: already done")
+    assert "demo.md, demo.srt" in again.wait_for("done     demo.mp4", timeout=120)
+    assert again.stop(signal.SIGTERM) == 0  # a service stop
+    assert "Speaker" in (folder / "demo.md").read_text()

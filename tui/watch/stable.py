@@ -40,7 +40,9 @@ def probe(path: Path) -> str | None:
             if not any(s.type in ("audio", "video") for s in container.streams):
                 return "no audio or video stream"
     except Exception as error:  # PyAV raises many kinds; any of them means "not yet"
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
+        # FFmpeg errors carry the path and an errno in str(); the reason alone reads better
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        return str(reason).splitlines()[0].lower()
     return None
 
 

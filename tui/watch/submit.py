@@ -36,8 +36,16 @@ class VideoFailed(Exception):
         self.permanent = permanent
 
 
-def _failed(error: ApiError) -> VideoFailed:
-    return VideoFailed(error.message, error.code, permanent=error.code in FILE_FAULT_CODES)
+def _failed(error: ApiError, path: Path) -> VideoFailed:
+    return VideoFailed(
+        _without_name(error.message, path), error.code, permanent=error.code in FILE_FAULT_CODES
+    )
+
+
+def _without_name(message: str, path: Path) -> str:
+    """``"talk.mp4: no audio"`` -> ``"no audio"``: every line already names the file."""
+    prefix = f"{path.name}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 async def script_video(
@@ -59,24 +67,26 @@ async def script_video(
         session = await client.create_session(language=language)
         [info] = await client.upload_files(session.session_id, [path])
     except ApiError as error:
-        raise _failed(error) from None
+        raise _failed(error, path) from None
     if info.get("has_audio") is False:
         raise VideoFailed("it has no audio stream, so there is nothing to script", 4001)
     progress("uploading", 1.0, None)
-    script = await _extract(client, session.session_id, info["video_id"], prompt, progress)
+    script = await _extract(client, path, session.session_id, info["video_id"], prompt, progress)
     notes = [] if script.get("turns") else ["no speech was found: the script is empty"]
     try:
         for done, (fmt, dest) in enumerate(destinations.items()):
             progress("exporting", done / len(destinations), None)
             await client.export(session.session_id, fmt, dest, video_id=info["video_id"])
     except ApiError as error:
-        raise VideoFailed(f"export failed: {error.message}", error.code, permanent=False) from None
+        raise VideoFailed(
+            f"export failed: {_without_name(error.message, path)}", error.code, permanent=False
+        ) from None
     progress("exporting", 1.0, None)
     return notes
 
 
 async def _extract(
-    client: Any, session_id: str, video_id: str, prompt: str, progress: Progress
+    client: Any, path: Path, session_id: str, video_id: str, prompt: str, progress: Progress
 ) -> dict[str, Any]:
     """Ask ``/run_sse`` for the script and follow its progress; returns the script."""
     said: list[str] = []
@@ -96,7 +106,7 @@ async def _extract(
                 said.append(event.text.strip())
         state = await client.state(session_id)
     except ApiError as error:
-        raise _failed(error) from None
+        raise _failed(error, path) from None
     except asyncio.CancelledError:
         # Stopping the watcher: the job would go on server-side, so cancel it (briefly).
         for job_id in job_ids:
@@ -112,6 +122,8 @@ async def _extract(
         job = failed[-1]
         code = job.get("error_code")
         reason = job.get("error") or f"the job was {job.get('status')}"
-        raise VideoFailed(str(reason), code, permanent=code in FILE_FAULT_CODES)
+        raise VideoFailed(
+            _without_name(str(reason), path), code, permanent=code in FILE_FAULT_CODES
+        )
     last = said[-1] if said else "the backend made no script and gave no reason"
     raise VideoFailed(f"no script was made: {last}", None, permanent=False)

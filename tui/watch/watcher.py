@@ -205,7 +205,10 @@ class FolderWatcher:
                 same = "" if record.source == path else f" as {record.source.name}"
                 self._emit(FileSkipped(path, f"already done{same} ({where})"))
             else:
-                self._emit(FileSkipped(path, f"failed before: {record.reason} (--force retries)"))
+                reason = record.reason or "unknown reason"
+                if len(reason) > 80:
+                    reason = reason[:79] + "…"
+                self._emit(FileSkipped(path, f"failed before: {reason} (--force retries)"))
             return
         self._inflight[digest] = path
         await self._queue.put((path, digest))
