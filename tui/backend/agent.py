@@ -59,7 +59,7 @@ RENAME = [
     re.compile(r"(?P<who>speaker\s*\d+|说话人\s*\d+)\s*(?:是|叫)\s*(?P<name>.+)", re.I),
 ]
 MERGE = [
-    re.compile(rf"\bmerge\s+(?:speakers?\s+)?{SPEAKER}\s+(?:into|with|and|to)\s+{SPEAKER}", re.I),
+    re.compile(rf"\bmerge\s+(?:speakers\s+)?{SPEAKER}\s+(?:into|with|and|to)\s+{SPEAKER}", re.I),
     re.compile(r"合并\s*(\S+?)\s*(?:和|与|到)\s*(\S+)"),
 ]
 

@@ -1,0 +1,49 @@
+"""The app's embedded backend: started on loopback with unlimited credits, reused, stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tui.client import Client
+from tui.local_server import find_running, read_info, start_or_reuse
+
+
+async def test_start_reuse_and_stop(tmp_path: Path) -> None:
+    data = tmp_path / "home"
+    server = start_or_reuse(data)
+    try:
+        assert server.owned and server.url.startswith("http://127.0.0.1:")
+        again = start_or_reuse(data)
+        assert again.url == server.url and not again.owned
+        again.stop()  # not ours: left running
+        assert find_running(data) == server.url
+        async with Client(server.url, token_file=server.token_file, platform="tui") as api:
+            balance = await api.credits()
+            assert (
+                balance["unlimited"] and balance["available"] is None and balance["display"] == "∞"
+            )
+        # A second server on the same data dir refuses, saying which one runs.
+        second = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "--data-dir", str(data), "serve", "--port", "0"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 1
+        assert "another reelscript backend already serves" in second.stderr
+        assert str(read_info(data)["pid"]) in second.stderr
+    finally:
+        server.stop()
+    assert server.process is not None and server.process.returncode is not None
+    assert find_running(data) is None and not (data / "server.json").exists()
+
+
+def test_bad_options_get_one_line_errors(tmp_path: Path) -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--data-dir", str(tmp_path), "serve", "--starting-credits", "lots"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == [
+        "error: --starting-credits must be a number or 'unlimited', not 'lots'"
+    ]
