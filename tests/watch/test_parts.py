@@ -101,6 +101,8 @@ def test_ledger_survives_restart_and_knows_content_not_names(tmp_path: Path) -> 
     assert again.content_hash(copy) == digest
     record = again.get(digest)
     assert record is not None and record.status == "done"
+    assert again.known_status(video) == "done"
+    assert again.known_status(tmp_path / "never seen.mp4") is None
     assert record.outputs == (tmp_path / "a.md",)
     again.mark_failed("0" * 64, copy, "no audio stream", 4001)
     failed = again.get("0" * 64)

@@ -7,11 +7,13 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -199,3 +201,23 @@ def test_the_command_stops_on_ctrl_c_without_partial_outputs_and_redoes_that_vid
     assert "demo.md, demo.srt" in again.wait_for("done     demo.mp4", timeout=120)
     assert again.stop(signal.SIGTERM) == 0  # a service stop
     assert "Speaker" in (folder / "demo.md").read_text()
+
+
+async def test_a_backend_that_is_down_is_not_the_videos_fault_so_it_is_tried_again(
+    folder: Path, tmp_path: Path, isolated_home: Path
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nobody = SimpleNamespace(url=f"http://127.0.0.1:{port}")
+    video = folder / "talk.mp4"
+    async with watching(folder, nobody, isolated_home, retry_after=0.3) as run:
+        write_tone_mp4(tmp_path / "talk.mp4").rename(video)
+        await run.until(lambda r: len(r.of(FileFailed, video)) >= 2, timeout=30)
+
+    first, second = run.of(FileFailed, video)[:2]
+    assert "cannot reach the backend" in first.reason
+    assert (first.retry_in, second.retry_in) == (0.3, 0.6)
+    assert run.watcher.stats.failed == 0 and video in run.watcher.stats.retrying
+    ledger = Ledger.open(isolated_home)
+    assert ledger.get(ledger.content_hash(video)) is None  # not remembered as failed

@@ -31,12 +31,18 @@ the absolute path of the media file):
   progress 0..1
 - ``FileDone(path, outputs, notes)`` — outputs written (tuple of Paths);
   notes e.g. "talk.md was changed since it was written, so kept; wrote talk.2.md"
-- ``FileFailed(path, reason, code)`` — one line for the user; the API code if any
+- ``FileFailed(path, reason, code, retry_in)`` — one line for the user; the API
+  code if any; ``retry_in`` seconds when it was not the file's fault (backend
+  down, no credits): the watcher tries again by itself, doubling the pause
 - ``FileSkipped(path, reason)`` — already done (same content), or a duplicate
 
 ``watcher.stats`` (:class:`WatchStats`) keeps the totals; ``stats.summary()``
 is the summary line.  ``watcher.stop()`` abandons the current video without
 leaving partial outputs (it is redone next time).
+
+For status badges in a file list without hashing anything,
+``Ledger.open(data_dir).known_status(path)`` answers ``"done"``, ``"failed"``
+or None.
 
 What it guarantees: a file is submitted only once it has been unchanged for
 the settle time and opens as media (a file moved in by rename, with an old

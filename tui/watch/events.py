@@ -53,11 +53,14 @@ class FileDone:
 @dataclass(frozen=True)
 class FileFailed:
     """Could not be scripted; ``reason`` is one line for the user, ``code`` the API
-    code when the backend gave one (4001 undecodable, 4002 too large, ...)."""
+    code when the backend gave one (4001 undecodable, 4002 too large, ...).
+    ``retry_in`` is set (seconds) when the fault was not the file's (backend
+    unreachable, out of credits): the watcher tries it again by itself."""
 
     path: Path
     reason: str
     code: int | None = None
+    retry_in: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class WatchStats:
     queued: int = 0
     working: Path | None = None
     waiting: set[Path] = field(default_factory=set)
+    retrying: set[Path] = field(default_factory=set)
 
     def count(self, event: WatchEvent) -> None:
         """Update the totals for one event (the watcher calls this before reporting it)."""
@@ -88,13 +92,16 @@ class WatchStats:
             self.waiting.add(event.path)
         elif isinstance(event, FileQueued):
             self.waiting.discard(event.path)
+            self.retrying.discard(event.path)
         elif isinstance(event, FileWorking):
             self.working = event.path
         elif isinstance(event, FileDone | FileFailed):
             if isinstance(event, FileDone):
                 self.done += 1
-            else:
+            elif event.retry_in is None:
                 self.failed += 1
+            else:
+                self.retrying.add(event.path)
             if self.working == event.path:
                 self.working = None
         elif isinstance(event, FileSkipped):
@@ -108,4 +115,6 @@ class WatchStats:
             parts.append(f"{self.skipped} skipped")
         if self.waiting:
             parts.append(f"{len(self.waiting)} still arriving")
+        if self.retrying:
+            parts.append(f"{len(self.retrying)} to retry")
         return ", ".join(parts)

@@ -133,6 +133,20 @@ class Ledger:
         )
         return digest
 
+    def known_status(self, path: Path) -> str | None:
+        """``"done"``/``"failed"`` for a file the ledger knows at its current size and mtime,
+        else None; never reads the file (for status badges in a file list)."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        row = self._one(
+            "SELECT m.status FROM hashes h JOIN media m ON m.sha256 = h.sha256"
+            " WHERE h.path = ? AND h.size = ? AND h.mtime_ns = ?",
+            (str(path.resolve()), stat.st_size, stat.st_mtime_ns),
+        )
+        return str(row[0]) if row else None
+
     # -- media records ----------------------------------------------------------------------
 
     def get(self, sha256: str) -> Record | None:

@@ -36,11 +36,13 @@ def _name(path: Path, folder: Path) -> str:
         return str(path)
 
 
+def _duration(seconds: float) -> str:
+    minutes, whole = divmod(int(seconds + 0.5), 60)
+    return f"{minutes}:{whole:02d}" if minutes else f"{whole}s"
+
+
 def _eta(eta_s: float | None) -> str:
-    if eta_s is None or eta_s < 0:
-        return ""
-    minutes, seconds = divmod(int(eta_s + 0.5), 60)
-    return f"  eta {minutes}:{seconds:02d}" if minutes else f"  eta {seconds}s"
+    return "" if eta_s is None or eta_s < 0 else f"  eta {_duration(eta_s)}"
 
 
 class TerminalReport:
@@ -116,7 +118,8 @@ class TerminalReport:
             self._summary()
         elif isinstance(event, FileFailed):
             self._finish(event.path)
-            self.say(f"FAILED   {name}: {event.reason}", error=True)
+            again = f" (trying again in {_duration(event.retry_in)})" if event.retry_in else ""
+            self.say(f"FAILED   {name}: {event.reason}{again}", error=True)
             self._summary()
         elif isinstance(event, FileSkipped):
             self._finish(event.path)

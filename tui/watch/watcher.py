@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 #: How often the settle loop looks at arriving files (seconds).
 POLL_INTERVAL = 0.2
+#: A video that failed through no fault of its own is tried again after this long, doubling.
+RETRY_FIRST_S = 30.0
+RETRY_MAX_S = 600.0
 
 
 class FolderWatcher:
@@ -64,6 +67,7 @@ class FolderWatcher:
         data_dir: Path | None = None,
         ledger: Ledger | None = None,
         on_event: Callable[[WatchEvent], None] | None = None,
+        retry_after: float = RETRY_FIRST_S,
     ) -> None:
         self.folder = Path(folder).expanduser().resolve()
         self.client = client
@@ -82,6 +86,8 @@ class FolderWatcher:
         self._queue: asyncio.Queue[tuple[Path, str]] = asyncio.Queue()
         self._inflight: dict[str, Path] = {}  # content hash -> path, queued or working
         self._said_waiting: dict[Path, str] = {}
+        self._retries: dict[Path, int] = {}
+        self.retry_after = retry_after
         self._stop = asyncio.Event()
         self._started_at = time.time()
 
@@ -253,7 +259,9 @@ class FolderWatcher:
             self.writer.discard(staged)
             if failure.permanent:
                 self.ledger.mark_failed(digest, path, failure.reason, failure.code)
-            self._emit(FileFailed(path, failure.reason, failure.code))
+                self._emit(FileFailed(path, failure.reason, failure.code))
+            else:
+                self._emit(FileFailed(path, failure.reason, failure.code, self._retry_later(path)))
             return
         except asyncio.CancelledError:
             self.writer.discard(staged)
@@ -263,7 +271,15 @@ class FolderWatcher:
             self._emit(FileFailed(path, f"cannot write the outputs: {error}"))
             return
         self.ledger.mark_done(digest, path, written)
+        self._retries.pop(path, None)
         self._emit(FileDone(path, tuple(written), tuple(notes + kept)))
+
+    def _retry_later(self, path: Path) -> float:
+        """Look at ``path`` again after a pause that doubles with each failure (to 10 min)."""
+        tries = self._retries[path] = self._retries.get(path, 0) + 1
+        delay = min(self.retry_after * 2 ** (tries - 1), RETRY_MAX_S)
+        asyncio.get_running_loop().call_later(delay, self.tracker.see, path)
+        return delay
 
     def _emit(self, event: WatchEvent) -> None:
         self.stats.count(event)
