@@ -28,20 +28,75 @@ class ApiError(Exception):
         return {"code": self.code, "message": self.message, "data": self.data}
 
 
-def _error(name: str, code: int, status: int, doc: str) -> type[ApiError]:
-    return type(name, (ApiError,), {"code": code, "status": status, "__doc__": doc})
+class ClientIdMissing(ApiError):
+    """X-Client-Id missing on anonymous-token."""
+
+    code = 400
+    status = 400
 
 
-ClientIdMissing = _error("ClientIdMissing", 400, 400, "X-Client-Id missing on anonymous-token.")
-ExportRefused = _error("ExportRefused", 402, 402, "Export refused: attribution headers missing.")
-Invalid = _error("Invalid", 422, 422, "Request body or parameters invalid.")
-Conflict = _error("Conflict", 409, 409, "Edit on a stale script revision.")
-RateLimited = _error("RateLimited", 429, 429, "Rate limited; Retry-After is set.")
-Unauthorized = _error("Unauthorized", 1001, 401, "Token missing, bad or expired.")
-NotFound = _error("NotFound", 1002, 404, "Session, job or file not found, or not yours.")
-NoCredits = _error("NoCredits", 2001, 402, "Not enough credits.")
-Unsupported = _error("Unsupported", 4001, 415, "Unsupported or undecodable file.")
-TooLarge = _error("TooLarge", 4002, 413, "File larger than the limit.")
+class ExportRefused(ApiError):
+    """Export refused: attribution headers missing."""
+
+    code = 402
+    status = 402
+
+
+class Invalid(ApiError):
+    """Request body or parameters invalid."""
+
+    code = 422
+    status = 422
+
+
+class Conflict(ApiError):
+    """Edit on a stale script revision."""
+
+    code = 409
+    status = 409
+
+
+class RateLimited(ApiError):
+    """Rate limited; Retry-After is set."""
+
+    code = 429
+    status = 429
+
+
+class Unauthorized(ApiError):
+    """Token missing, bad or expired."""
+
+    code = 1001
+    status = 401
+
+
+class NotFound(ApiError):
+    """Session, job or file not found, or not yours."""
+
+    code = 1002
+    status = 404
+
+
+class NoCredits(ApiError):
+    """Not enough credits."""
+
+    code = 2001
+    status = 402
+
+
+class Unsupported(ApiError):
+    """Unsupported or undecodable file."""
+
+    code = 4001
+    status = 415
+
+
+class TooLarge(ApiError):
+    """File larger than the limit."""
+
+    code = 4002
+    status = 413
+
 
 BY_CODE: dict[int, type[ApiError]] = {
     cls.code: cls

@@ -142,7 +142,7 @@ async def receive_multipart(request: Request, tmp_dir: Path, limit: int) -> list
     if declared and declared.isdigit() and int(declared) > MAX_FILES * limit + DRAIN_BYTES:
         raise _too_large(limit)
     sink = _MultipartSink(tmp_dir, limit)
-    parser = MultipartParser(boundary, sink.callbacks())
+    parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
     drained = 0
     try:
         async for chunk in request.stream():

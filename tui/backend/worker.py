@@ -121,14 +121,14 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
                 return
 
     threading.Thread(target=watch_cancel, daemon=True, name="cancel-watch").start()
-    last = {"t": 0.0, "stage": ""}
+    last_t, last_stage = [0.0], [""]  # when and what was last reported (closure state)
 
     def progress(stage: str, fraction: float, eta_s: float | None) -> None:
         now = time.monotonic()
         fraction = max(0.0, min(1.0, float(fraction)))
-        if stage == last["stage"] and now - last["t"] < PROGRESS_EVERY_S and fraction < 1.0:
+        if stage == last_stage[0] and now - last_t[0] < PROGRESS_EVERY_S and fraction < 1.0:
             return
-        last.update(t=now, stage=stage)
+        last_t[0], last_stage[0] = now, stage
         overall = _stage_start(stage) + STAGE_WEIGHTS.get(stage, 0.0) * fraction
         with store.tx() as db:
             cur = db.execute(
