@@ -210,8 +210,11 @@ def decode_audio(
         # Let FFmpeg skip everything else at the demuxer level.
         for other in container.streams:
             if other.index != stream.index:
-                other.discard = "all"  # type: ignore[assignment]
+                other.discard = av.stream.Discard.all  # PyAV 18 takes the enum, not "all"
         expected_ms = _duration_ms(container, stream)
+        # Raw ADTS/MP3 streams have no index: FFmpeg guesses their length from the
+        # bitrate, so a shortfall there says nothing about truncation.
+        indexed = container.format.name not in ("aac", "mp3")
         buf = _Growable(int(expected_ms * SAMPLE_RATE / 1000) + SAMPLE_RATE)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         last_report = 0.0
@@ -236,7 +239,7 @@ def decode_audio(
     audio = buf.result()
     decoded_ms = audio.size * 1000 // SAMPLE_RATE
     # A header promising far more than the stream delivers means a cut-short file.
-    if expected_ms > 2000 and decoded_ms < 0.9 * expected_ms - 1000:
+    if indexed and expected_ms > 2000 and decoded_ms < 0.9 * expected_ms - 1000:
         raise UnsupportedMedia(
             f"the file is truncated or corrupt: {decoded_ms / 1000:.1f} s of audio "
             f"decoded where the header says {expected_ms / 1000:.1f} s",

@@ -35,11 +35,10 @@ BUNDLED_NAME = "tiny.en"
 BEAM_SIZE = 1
 COMPUTE_TYPE_CPU = "int8"
 
-# VAD settings: faster-whisper's defaults for its own vad_filter, except a
-# shorter silence before a region closes, so that quick speaker changes
-# ("Okay." / "Hello?") become separate regions the diarizer can use.
-VAD_MIN_SILENCE_MS = 500
-VAD_SPEECH_PAD_MS = 200
+# The recogniser wants whole sentences: speech regions closer than this are
+# read as one (faster-whisper's own vad_filter uses 2 s of silence, 400 ms pad).
+ASR_JOIN_MS = 2000
+ASR_PAD_MS = 400
 
 _models: dict[tuple[str, str, str], Any] = {}
 _models_lock = threading.Lock()
@@ -139,14 +138,23 @@ def is_multilingual(model: Any) -> bool:
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
-    """Speech regions in ms (Silero VAD through faster-whisper)."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    """Fine speech regions in ms (Silero VAD, split at short pauses), for every stage.
 
-    if audio.size == 0:
-        return []
-    opts = VadOptions(min_silence_duration_ms=VAD_MIN_SILENCE_MS, speech_pad_ms=VAD_SPEECH_PAD_MS)
-    chunks = get_speech_timestamps(audio, opts, sampling_rate=SAMPLE_RATE)
-    return [(c["start"] * 1000 // SAMPLE_RATE, c["end"] * 1000 // SAMPLE_RATE) for c in chunks]
+    One VAD pass serves both the diarizer (which wants the short pauses at
+    turn changes) and the recogniser (which gets them joined, see
+    :func:`asr_regions`).
+    """
+    from tui.engine.vad import detect_speech
+
+    return detect_speech(audio)
+
+
+def asr_regions(speech: list[tuple[int, int]], duration_ms: int) -> list[tuple[int, int]]:
+    """Join fine regions into the sentence-sized ones the recogniser reads best."""
+    from tui.engine.vad import merge_regions
+
+    padded = [(max(0, s - ASR_PAD_MS), min(duration_ms, e + ASR_PAD_MS)) for s, e in speech]
+    return merge_regions(padded, gap_ms=ASR_JOIN_MS - 2 * ASR_PAD_MS)
 
 
 def recognise(
@@ -159,7 +167,12 @@ def recognise(
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Recognition:
-    """Recognise the words in the ``speech`` regions of ``audio`` (16 kHz mono float32)."""
+    """Recognise the words in the ``speech`` regions of ``audio`` (16 kHz mono float32).
+
+    ``speech`` are the fine regions of :func:`speech_regions`; silence between
+    them (beyond a little padding) is cut out before recognition, exactly as
+    faster-whisper's own ``vad_filter`` does, and word times are mapped back.
+    """
     whisper, name = load_model(model, device)
     language = None if language in (None, "", "auto") else language.lower()
     if language is not None and language != "en" and not is_multilingual(whisper):
@@ -169,6 +182,7 @@ def recognise(
         )
     if not speech:
         return Recognition([], language or "en", name)
+    speech = asr_regions(speech, audio.size * 1000 // SAMPLE_RATE)
     from faster_whisper.transcribe import restore_speech_timestamps
 
     # The same cut faster-whisper's vad_filter makes, from our own regions.
