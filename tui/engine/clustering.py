@@ -19,8 +19,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-#: Cosine distance at which two groups of windows are no longer the same voice.
-MERGE_THRESHOLD = 0.30
+#: For fewer windows than this (a few seconds of speech), average-linkage
+#: clustering with a distance threshold replaces the spectral estimate.
+MIN_SPECTRAL_POINTS = 8
+#: Cosine distance at which two groups of windows are no longer the same voice
+#: (only used for those few-window files).
+MERGE_THRESHOLD = 0.40
+#: Each window's affinity row keeps its most similar fraction of windows.
+PRUNE_FRACTION = 0.25
+#: The most speakers estimated when the user gives no --max-speakers.
+MAX_SPEAKERS = 10
 #: Above this many embeddings, the linkage sees an even subsample.
 MAX_POINTS = 1500
 #: A found speaker with fewer windows than this is an outlier (a cough, a
@@ -37,13 +45,14 @@ def estimate_labels(
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
-    threshold: float = MERGE_THRESHOLD,
+    threshold: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speaker label per embedding (0..k-1) and the k centroids (k, dim), L2-normed.
 
     ``reliable`` marks the embeddings long enough to shape the clusters; the
     others (very short speech) only get assigned to the nearest centroid.
     """
+    threshold = MERGE_THRESHOLD if threshold is None else threshold
     n = len(embeddings)
     if n == 0:
         return np.zeros(0, dtype=int), np.zeros((0, embeddings.shape[1]), dtype=np.float32)
@@ -56,20 +65,15 @@ def estimate_labels(
     points = _normalise(embeddings[core])
 
     lo = max(1, min_speakers or 1)
-    hi = max(lo, max_speakers or len(points))
-    if len(points) == 1:
-        labels = np.zeros(1, dtype=int)
+    hi = max(lo, min(max_speakers or MAX_SPEAKERS, len(points)))
+    if num_speakers:
+        lo = hi = min(num_speakers, len(points))
+    if len(points) < MIN_SPECTRAL_POINTS:
+        labels = _agglomerative(points, lo, hi, threshold)
     else:
-        tree = linkage(points, method="average", metric="cosine")
-        if num_speakers:
-            k = num_speakers
-        else:
-            k = int(fcluster(tree, t=threshold, criterion="distance").max())
-            k = min(max(k, lo), hi)
-        k = min(k, len(points))
-        labels = fcluster(tree, t=k, criterion="maxclust") - 1
-        if not num_speakers:
-            labels = _absorb_outliers(points, labels, floor=lo)
+        labels = _spectral(points, lo, hi)
+    if not num_speakers:
+        labels = _absorb_outliers(points, labels, floor=lo)
     centroids = _centroids(points, labels)
     all_points = _normalise(embeddings)
     for _ in range(REFINE_PASSES):
@@ -84,6 +88,46 @@ def estimate_labels(
     used = np.unique(assigned)
     remap = {int(old): new for new, old in enumerate(used)}
     return np.array([remap[int(a)] for a in assigned], dtype=int), centroids[used]
+
+
+def _spectral(points: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Spectral clustering; the count is the largest eigengap of the Laplacian in [lo, hi].
+
+    The cosine affinity keeps, per window, only its PRUNE_FRACTION most similar
+    windows (a k-nearest-neighbour graph), which removes the many weak
+    cross-speaker links that blur the eigengap.
+    """
+    from sklearn.cluster import KMeans
+
+    n = len(points)
+    affinity = points @ points.T
+    keep = max(2, int(PRUNE_FRACTION * n))
+    weakest = np.argpartition(-affinity, keep, axis=1)[:, keep:]
+    np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = np.maximum(affinity, 0.0)
+    affinity = (affinity + affinity.T) / 2
+    degree = affinity.sum(axis=1)
+    scale = 1.0 / np.sqrt(np.maximum(degree, 1e-9))
+    laplacian = np.eye(n) - scale[:, None] * affinity * scale[None, :]
+    top = min(n - 1, hi + 1)
+    values, vectors = np.linalg.eigh(laplacian)
+    gaps = np.diff(values[: top + 1])
+    # gaps[k-1] is the gap after the k-th smallest eigenvalue: k speakers.
+    k = lo + int(np.argmax(gaps[lo - 1 : hi])) if hi >= lo else lo
+    if k <= 1:
+        return np.zeros(n, dtype=int)
+    spectral = _normalise(vectors[:, :k])
+    return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(spectral).astype(int)
+
+
+def _agglomerative(points: np.ndarray, lo: int, hi: int, threshold: float) -> np.ndarray:
+    """Average-linkage clustering for a handful of windows (too few for a spectrum)."""
+    if len(points) == 1:
+        return np.zeros(1, dtype=int)
+    tree = linkage(points, method="average", metric="cosine")
+    k = int(fcluster(tree, t=threshold, criterion="distance").max())
+    k = min(max(k, lo), hi)
+    return fcluster(tree, t=k, criterion="maxclust") - 1
 
 
 def _absorb_outliers(points: np.ndarray, labels: np.ndarray, floor: int) -> np.ndarray:

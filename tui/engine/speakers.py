@@ -18,8 +18,10 @@ overlapping windows cost nothing extra to featurise.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,7 @@ TARGET_DBFS = -30.0
 PHONE_BAND_HZ = 3800.0
 
 _lock = threading.Lock()
+_thread_lock = threading.Lock()
 _encoder: _VoiceEncoder | None = None
 _mel_basis: np.ndarray | None = None
 
@@ -158,7 +161,7 @@ def embed_windows(pieces: list[np.ndarray], batch_size: int = 128) -> np.ndarray
     if n == 0:
         return out
     encoder = get_encoder()
-    with torch.inference_mode():
+    with _one_thread(), torch.inference_mode():
         for i in range(0, n, batch_size):
             chunk = pieces[i : i + batch_size]
             batch = np.empty((len(chunk), WINDOW_FRAMES, N_MELS), dtype=np.float32)
@@ -169,3 +172,22 @@ def embed_windows(pieces: list[np.ndarray], batch_size: int = 128) -> np.ndarray
                 batch[j] = piece[:WINDOW_FRAMES] * window_gain(piece[:WINDOW_FRAMES])
             out[i : i + len(chunk)] = encoder(torch.from_numpy(batch)).numpy()
     return out
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run the encoder on one intra-op thread.
+
+    The LSTM's per-step matrices are small (batch x 256 x 1024): on a 2-core
+    laptop that is also decoding and running the ASR, two torch threads spent
+    more time synchronising than computing (measured: 6 ms per window on one
+    thread against 15-30 ms on two).  The lock keeps concurrent callers from
+    restoring each other's setting out of order.
+    """
+    with _thread_lock:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)

