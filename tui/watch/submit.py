@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tui.client import ApiError
+from tui.client import ApiError, ServerError
 
 #: What the watcher asks of ``/run_sse`` for each video (API.md's first example).
 EXTRACT_PROMPT = "extract a full written script from this video with speaker labels"
@@ -56,12 +56,13 @@ async def script_video(
     language: str,
     prompt: str,
     progress: Progress,
-) -> list[str]:
+) -> tuple[list[str], set[str]]:
     """Script ``path`` and download each format's export to ``destinations[fmt]``.
 
-    Returns notes for the user (e.g. that no speech was found); raises
-    :class:`VideoFailed`.  One API session per video, so that each request
-    names its file without doubt.
+    Returns notes for the user (no speech found, a format whose export
+    failed) and the formats that failed; raises :class:`VideoFailed` when
+    there is no script, or no format could be exported.  One API session per
+    video, so that each request names its file without doubt.
     """
     try:
         session = await client.create_session(language=language)
@@ -73,16 +74,20 @@ async def script_video(
     progress("uploading", 1.0, None)
     script = await _extract(client, path, session.session_id, info["video_id"], prompt, progress)
     notes = [] if script.get("turns") else ["no speech was found: the script is empty"]
-    try:
-        for done, (fmt, dest) in enumerate(destinations.items()):
-            progress("exporting", done / len(destinations), None)
+    failed: set[str] = set()
+    for done, (fmt, dest) in enumerate(destinations.items()):
+        progress("exporting", done / len(destinations), None)
+        try:
             await client.export(session.session_id, fmt, dest, video_id=info["video_id"])
-    except ApiError as error:
-        raise VideoFailed(
-            f"export failed: {_without_name(error.message, path)}", error.code, permanent=False
-        ) from None
+        except ServerError as error:  # this format could not be made: keep the others
+            failed.add(fmt)
+            notes.append(f"no {fmt}: {_without_name(error.message, path)}")
+        except ApiError as error:  # backend gone, rate limited: the whole video again later
+            raise VideoFailed(f"export failed: {error.message}", error.code, False) from None
+    if failed == set(destinations):
+        raise VideoFailed("; ".join(notes[-len(failed) :]), 500, permanent=True)
     progress("exporting", 1.0, None)
-    return notes
+    return notes, failed
 
 
 async def _extract(

@@ -244,7 +244,7 @@ class FolderWatcher:
 
         progress("uploading", 0.0, None)
         try:
-            notes = await script_video(
+            notes, failed = await script_video(
                 self.client,
                 path,
                 {item.fmt: item.temp for item in staged},
@@ -252,6 +252,8 @@ class FolderWatcher:
                 prompt=self.prompt,
                 progress=progress,
             )
+            self.writer.discard([item for item in staged if item.fmt in failed])
+            staged = [item for item in staged if item.fmt not in failed]
             for item in staged:
                 await asyncio.to_thread(self.writer.fsync, item.temp)
             written, kept = self.writer.commit(staged, path, digest)
