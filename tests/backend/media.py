@@ -63,12 +63,22 @@ def _flite(text: str, voice: str, folder: Path, index: int) -> np.ndarray:
 
 def make_speech_video(path: Path, lines: list[tuple[str, str]]) -> Path:
     """An mp4 of two flite voices taking turns ((voice, text) per line), with a moving picture."""
-    rate, fps, size = 16000, 5, 64
-    folder = path.parent
     pieces = []
     for index, (voice, text) in enumerate(lines):
-        pieces += [_flite(text, voice, folder, index), np.zeros(int(0.6 * rate), np.float32)]
-    audio_data = np.concatenate(pieces)
+        pieces += [_flite(text, voice, path.parent, index), np.zeros(int(0.6 * 16000), np.float32)]
+    return write_video(path, np.concatenate(pieces))
+
+
+def make_longer_video(path: Path, source: Path, repeats: int) -> Path:
+    """``source``'s sound played ``repeats`` times in a row, as a new mp4 (a longer job)."""
+    from tui.engine.media import decode_audio
+
+    return write_video(path, np.tile(decode_audio(source), repeats))
+
+
+def write_video(path: Path, audio_data: np.ndarray) -> Path:
+    """An mp4 with this 16 kHz mono sound and a simple moving picture."""
+    rate, fps, size = 16000, 5, 64
     seconds = len(audio_data) / rate
     with av.open(str(path), "w") as out:
         video = out.add_stream("mpeg4", rate=fps)

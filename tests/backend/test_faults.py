@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.backend.conftest import EXTRACT, LINES, db
-from tests.backend.media import make_speech_video
+from tests.backend.conftest import EXTRACT, db
+from tests.backend.media import make_longer_video
 from tests.live_server import LiveServer, start_server
 from tui.client import Client, Event
 
@@ -18,10 +18,8 @@ CREDITS = 1000
 
 @pytest.fixture(scope="module")
 def long_speech(speech_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 45 s of two voices: a job long enough to be interrupted."""
-    if speech_video.parent.name.startswith("speech"):
-        return make_speech_video(tmp_path_factory.mktemp("long-speech") / "long.mp4", LINES * 3)
-    return speech_video
+    """The speech video's sound twice over: a job long enough to be interrupted."""
+    return make_longer_video(tmp_path_factory.mktemp("long-speech") / "long.mp4", speech_video, 2)
 
 
 def wait_for(predicate, timeout: float = 120.0, every: float = 0.05):

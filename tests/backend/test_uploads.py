@@ -1,0 +1,82 @@
+"""URL uploads (fetched by the server under the same limits) and multipart streaming details."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.backend.conftest import EXTRACT
+from tests.live_server import LiveServer, start_server
+from tui.client import Client, FileTooLarge, InvalidRequest, UnsupportedFile
+
+
+@pytest.fixture(scope="module")
+def file_server(media) -> Iterator[str]:
+    """A plain HTTP server on loopback serving the test media folder."""
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(media["tone"].parent)
+    )
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+async def test_url_upload_is_stored_like_a_multipart_one(
+    client: Client, file_server: str, media, strict_server: LiveServer
+) -> None:
+    session = await client.create_session()
+    [by_url] = await client.upload_urls(session.session_id, [f"{file_server}/tone.mp4"])
+    assert by_url["name"] == "tone.mp4" and by_url["has_audio"] and by_url["duration_ms"] == 2000
+    [by_part] = await client.upload_files(session.session_id, [media["tone"]])
+    assert by_part["video_id"] == by_url["video_id"]  # same content: one file
+    digest = hashlib.sha256(media["tone"].read_bytes()).hexdigest()
+    assert (strict_server.data_dir / "media" / digest[:2] / f"{digest}.mp4").exists()
+
+
+async def test_url_upload_limits_and_bad_content(
+    client: Client, file_server: str, strict_server: LiveServer
+) -> None:
+    session = await client.create_session()
+    with pytest.raises(FileTooLarge):
+        await client.upload_urls(session.session_id, [f"{file_server}/big.mp4"])
+    with pytest.raises(UnsupportedFile, match="notes.mp4"):
+        await client.upload_urls(session.session_id, [f"{file_server}/notes.mp4"])
+    with pytest.raises(InvalidRequest, match="HTTP 404"):
+        await client.upload_urls(session.session_id, [f"{file_server}/missing.mp4"])
+    assert list((strict_server.data_dir / "tmp").iterdir()) == []
+    assert (await client.state(session.session_id))["video_infos"] == []
+
+
+async def test_private_addresses_refused_when_not_allowed(tmp_path: Path, file_server: str) -> None:
+    server = start_server(tmp_path / "data", "--no-allow-private-urls")
+    try:
+        async with Client(server.url, token_file=tmp_path / "t.json") as api:
+            session = await api.create_session()
+            for url in (
+                f"{file_server}/tone.mp4",
+                "http://localhost:1/x.mp4",
+                "http://10.0.0.1/x.mp4",
+            ):
+                with pytest.raises(InvalidRequest, match="private or loopback"):
+                    await api.upload_urls(session.session_id, [url])
+    finally:
+        server.stop()
+
+
+async def test_several_files_in_one_upload(client: Client, media) -> None:
+    session = await client.create_session()
+    files = await client.upload_files(session.session_id, [media["tone"], media["silent"]])
+    assert [f["name"] for f in files] == ["tone.mp4", "silent.mp4"]
+    assert [f["has_audio"] for f in files] == [True, False]
+    events = [e async for e in client.run_sse(session.session_id, EXTRACT + " for all files")]
+    said = " ".join(e.text for e in events)
+    assert "silent.mp4 has no audio stream" in said and "tone.mp4" in said
