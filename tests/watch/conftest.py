@@ -60,6 +60,7 @@ async def watching(
         )
         recorder = Recorder(watcher)
         task = asyncio.create_task(watcher.run())
+        await asyncio.wait_for(watcher.ready.wait(), 10)
         try:
             yield recorder
         finally:

@@ -71,8 +71,9 @@ async def test_twenty_files_at_once_each_done_exactly_once_and_not_again_after_r
     async with watching(folder, live_server, isolated_home) as run:
         for path in distinct + copies:
             path.rename(folder / path.name)  # all at once, by rename
+        # each of the 20 arrivals ends in one of these; a second submission would show
+        # as an 11th FileQueued below
         await run.until(lambda r: len(r.of(FileDone)) + len(r.of(FileSkipped)) >= 20)
-        await asyncio.sleep(1.0)  # anything extra would have been queued by now
 
     assert run.of(FileFailed) == []
     done = run.of(FileDone)
@@ -221,3 +222,26 @@ async def test_a_backend_that_is_down_is_not_the_videos_fault_so_it_is_tried_aga
     assert run.watcher.stats.failed == 0 and video in run.watcher.stats.retrying
     ledger = Ledger.open(isolated_home)
     assert ledger.get(ledger.content_hash(video)) is None  # not remembered as failed
+
+
+async def test_a_folder_moved_in_whole_is_watched_recursively_into_out(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path
+) -> None:
+    batch = tmp_path / "batch"
+    (batch / ".hidden").mkdir(parents=True)
+    for i in range(2):
+        write_tone_mp4(batch / f"clip{i}.mp4", 0.5, 350 + 100 * i)
+    write_tone_mp4(batch / ".hidden" / "ignored.mp4", 0.5, 900)
+    out = tmp_path / "scripts"
+    async with watching(folder, live_server, isolated_home, recursive=True, out=out) as run:
+        await run.watcher.ready.wait()  # watching before the folder arrives
+        batch.rename(folder / "batch")  # one event for the folder, none for its files
+        await run.until(lambda r: len(r.of(FileDone) + r.of(FileFailed)) >= 2)
+
+    assert run.of(FileFailed) == []
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md")) == [
+        "batch/clip0.md",
+        "batch/clip1.md",
+    ]
+    assert not any(p.suffix == ".md" for p in folder.rglob("*"))
+    assert all(".hidden" not in e.path.parts for _, e in run.events)

@@ -20,6 +20,7 @@ Using it from the app (a Textual async worker; nothing here imports Textual)::
         on_event=handle,        # called on the loop with each event below; must not block
     )
     await watcher.run()         # returns after watcher.stop(); cancelling the worker works too
+                                # (watcher.ready, an asyncio.Event, is set once it is watching)
 
 Events (frozen dataclasses in :mod:`tui.watch.events`, each with ``.path``,
 the absolute path of the media file):

@@ -89,6 +89,8 @@ class FolderWatcher:
         self._retries: dict[Path, int] = {}
         self.retry_after = retry_after
         self._stop = asyncio.Event()
+        #: Set once the folder is being watched and its files were listed.
+        self.ready = asyncio.Event()
         self._started_at = time.time()
 
     # -- public -----------------------------------------------------------------------------
@@ -110,6 +112,7 @@ class FolderWatcher:
         await asyncio.sleep(0.1)
         if not self.new_only:
             self._scan()
+        self.ready.set()
         stopper = asyncio.create_task(self._stop.wait())
         try:
             done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -129,11 +132,18 @@ class FolderWatcher:
     def _wanted(self, path: Path) -> bool:
         if not is_watched_name(path):
             return False
-        return self.recursive or path.parent == self.folder
+        if not self.recursive:
+            return path.parent == self.folder
+        try:  # nothing inside hidden folders (.git, .Trash, partial-download folders)
+            parts = path.parent.relative_to(self.folder).parts
+        except ValueError:
+            return False
+        return not any(part.startswith(".") for part in parts)
 
-    def _scan(self) -> None:
-        """The files already there, oldest first (the order they arrived in)."""
-        pattern = self.folder.rglob("*") if self.recursive else self.folder.iterdir()
+    def _scan(self, top: Path | None = None) -> None:
+        """The files already in ``top`` (default: the folder), oldest first."""
+        top = top or self.folder
+        pattern = top.rglob("*") if self.recursive else top.iterdir()
         found = []
         for path in pattern:
             with contextlib.suppress(OSError):
@@ -142,10 +152,17 @@ class FolderWatcher:
         for _, _, path in sorted(found):
             self.tracker.see(path)
 
+    def _let_through(self, change: Change, raw: str) -> bool:
+        path = Path(raw)
+        if self._wanted(path):
+            return True
+        # A folder moved in whole brings its files without an event for each of them.
+        return self.recursive and change == Change.added and path.is_dir()
+
     async def _read_changes(self) -> None:
         async for changes in awatch(
             self.folder,
-            watch_filter=lambda change, raw: self._wanted(Path(raw)),
+            watch_filter=self._let_through,
             stop_event=self._stop,
             recursive=self.recursive,
             debounce=400,
@@ -159,6 +176,8 @@ class FolderWatcher:
                     self.tracker.forget(path)
                     self._said_waiting.pop(path, None)
                     self.stats.waiting.discard(path)
+                elif path.is_dir():
+                    self._scan(path)
                 else:
                     self.tracker.see(path)
 
@@ -168,7 +187,9 @@ class FolderWatcher:
                 if path not in self.tracker:
                     self.stats.waiting.discard(path)
             for path, must_submit in self.tracker.settled():
-                reason = None if must_submit else await asyncio.to_thread(probe, path)
+                # A file the ledger knows as it is (a restart) needs no probe, only a skip.
+                known = not self.force and self.ledger.known_status(path) is not None
+                reason = None if must_submit or known else await asyncio.to_thread(probe, path)
                 if reason is not None:
                     self.tracker.undecodable(path, reason)
                     self._say_waiting(path)
@@ -233,6 +254,13 @@ class FolderWatcher:
                 self._inflight.pop(digest, None)
 
     async def _process(self, path: Path, digest: str) -> None:
+        try:  # cheap unless it changed: the hash is cached by size and mtime
+            current = await asyncio.to_thread(self.ledger.content_hash, path)
+        except OSError:
+            self._emit(FileSkipped(path, "removed before its turn"))
+            return
+        if current != digest:
+            return  # replaced while queued: the new version arrives through the tracker
         staged = [
             Staged(self.writer.temp_for(target), target, fmt)
             for fmt in self.formats
@@ -259,7 +287,9 @@ class FolderWatcher:
             written, kept = self.writer.commit(staged, path, digest)
         except VideoFailed as failure:
             self.writer.discard(staged)
-            if failure.permanent:
+            if not path.exists():
+                self._emit(FileSkipped(path, "removed while it was being processed"))
+            elif failure.permanent:
                 self.ledger.mark_failed(digest, path, failure.reason, failure.code)
                 self._emit(FileFailed(path, failure.reason, failure.code))
             else:
