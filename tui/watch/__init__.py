@@ -35,7 +35,11 @@ the absolute path of the media file):
 - ``FileFailed(path, reason, code, retry_in)`` — one line for the user; the API
   code if any; ``retry_in`` seconds when it was not the file's fault (backend
   down, no credits): the watcher tries again by itself, doubling the pause
-- ``FileSkipped(path, reason)`` — already done (same content), or a duplicate
+- ``FileSkipped(path, reason, status)`` — already done (same content), failed
+  before, or a duplicate of one queued; ``status`` is done/failed/queued
+
+``tui.watch.describe(event)`` gives ``(badge, line)``: the file list's badge
+(new/queued/working/done/failed) and a log line ("" for progress events).
 
 ``watcher.stats`` (:class:`WatchStats`) keeps the totals; ``stats.summary()``
 is the summary line.  ``watcher.stop()`` abandons the current video without
@@ -64,6 +68,7 @@ from tui.watch.events import (
     FileWorking,
     WatchEvent,
     WatchStats,
+    describe,
 )
 from tui.watch.headless import run_headless
 from tui.watch.ledger import Ledger
@@ -80,5 +85,6 @@ __all__ = [
     "Ledger",
     "WatchEvent",
     "WatchStats",
+    "describe",
     "run_headless",
 ]

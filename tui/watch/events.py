@@ -65,10 +65,13 @@ class FileFailed:
 
 @dataclass(frozen=True)
 class FileSkipped:
-    """Not processed, on purpose: already done (same content), or our own output."""
+    """Not processed, on purpose. ``status`` is what the ledger knows of its content:
+    ``done``, ``failed`` (failed before), ``queued`` (a copy is in the queue), or
+    ``""`` (the file was removed)."""
 
     path: Path
     reason: str
+    status: str = "done"
 
 
 WatchEvent = FileWaiting | FileQueued | FileWorking | FileDone | FileFailed | FileSkipped
@@ -118,3 +121,22 @@ class WatchStats:
         if self.retrying:
             parts.append(f"{len(self.retrying)} to retry")
         return ", ".join(parts)
+
+
+def describe(event: WatchEvent) -> tuple[str, str]:
+    """``(badge, line)`` for a file list: badge one of new/queued/working/done/failed (or
+    "" when the file is gone); line a message worth logging, or "" for progress."""
+    name = event.path.name
+    if isinstance(event, FileWaiting):
+        return "new", ""
+    if isinstance(event, FileQueued):
+        return "queued", f"{name}: queued"
+    if isinstance(event, FileWorking):
+        return "working", ""
+    if isinstance(event, FileDone):
+        outputs = ", ".join(p.name for p in event.outputs)
+        return "done", "; ".join([f"{name} -> {outputs}", *event.notes])
+    if isinstance(event, FileFailed):
+        again = f" (trying again in {event.retry_in:.0f} s)" if event.retry_in else ""
+        return "failed", f"{name}: {event.reason}{again}"
+    return event.status, f"{name} skipped: {event.reason}"

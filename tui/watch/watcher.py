@@ -222,7 +222,9 @@ class FolderWatcher:
         if digest in self._inflight:
             other = self._inflight[digest]
             if other != path:
-                self._emit(FileSkipped(path, f"same content as {other.name}, already queued"))
+                self._emit(
+                    FileSkipped(path, f"same content as {other.name}, already queued", "queued")
+                )
             return
         record = self.ledger.get(digest)
         redo = self.force and record is not None and record.updated_at < self._started_at
@@ -235,7 +237,9 @@ class FolderWatcher:
                 reason = record.reason or "unknown reason"
                 if len(reason) > 80:
                     reason = reason[:79] + "…"
-                self._emit(FileSkipped(path, f"failed before: {reason} (--force retries)"))
+                self._emit(
+                    FileSkipped(path, f"failed before: {reason} (--force retries)", "failed")
+                )
             return
         self._inflight[digest] = path
         await self._queue.put((path, digest))
@@ -257,7 +261,7 @@ class FolderWatcher:
         try:  # cheap unless it changed: the hash is cached by size and mtime
             current = await asyncio.to_thread(self.ledger.content_hash, path)
         except OSError:
-            self._emit(FileSkipped(path, "removed before its turn"))
+            self._emit(FileSkipped(path, "removed before its turn", ""))
             return
         if current != digest:
             return  # replaced while queued: the new version arrives through the tracker
@@ -288,7 +292,7 @@ class FolderWatcher:
         except VideoFailed as failure:
             self.writer.discard(staged)
             if not path.exists():
-                self._emit(FileSkipped(path, "removed while it was being processed"))
+                self._emit(FileSkipped(path, "removed while it was being processed", ""))
             elif failure.permanent:
                 self.ledger.mark_failed(digest, path, failure.reason, failure.code)
                 self._emit(FileFailed(path, failure.reason, failure.code))
