@@ -169,11 +169,16 @@ def picture(t_s: float, speaker: int, w: int, h: int) -> np.ndarray:
 
 def write_media(
     path: Path,
-    audio: np.ndarray,
+    audio: np.ndarray | None,
     turns: list[dict] | None = None,
     size: tuple[int, int] = (160, 96),
     audio_kbps: int = 48,
+    duration_s: float | None = None,
 ) -> None:
+    """Wrap ``audio`` (16 kHz float) in the container named by ``path``'s extension.
+
+    ``audio=None`` makes a video with no audio stream (``duration_s`` long).
+    """
     ext = path.suffix.lstrip(".")
     if ext in VIDEO:
         vcodec, acodec, rate = VIDEO[ext]
@@ -191,24 +196,10 @@ def write_media(
             vstream.bit_rate = 60_000
             if vcodec == "libx264":
                 vstream.options = {"crf": "34", "preset": "veryslow"}
-        astream = out.add_stream(acodec, rate=rate)
-        astream.layout = "mono"
-        if acodec != "pcm_s16le":
-            astream.bit_rate = audio_kbps * 1000
-        pcm = resample_poly(audio, rate, SR).astype(np.float32) if rate != SR else audio
-        samples = np.clip(pcm * 32767, -32768, 32767).astype(np.int16)
-        frame_len = 1024 if acodec != "libopus" else 960
-        audio_packets = []
-        for k in range(0, len(samples), frame_len):
-            chunk = samples[k : k + frame_len]
-            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="s16", layout="mono")
-            frame.sample_rate = rate
-            frame.pts = k
-            frame.time_base = Fraction(1, rate)
-            audio_packets.extend(astream.encode(frame))
-        audio_packets.extend(astream.encode(None))
+        audio_packets = [] if audio is None else _encode_audio(out, audio, acodec, rate, audio_kbps)
         if vstream is not None:
-            duration = len(audio) / SR
+            duration = duration_s if audio is None else len(audio) / SR
+            assert duration is not None
             for i in range(int(duration * 10) + 1):
                 t = i / 10
                 who = next(
@@ -227,6 +218,28 @@ def write_media(
                 out.mux(packet)
         for packet in audio_packets:
             out.mux(packet)
+
+
+def _encode_audio(
+    out: av.container.OutputContainer, audio: np.ndarray, acodec: str, rate: int, kbps: int
+) -> list:
+    astream = out.add_stream(acodec, rate=rate)
+    astream.layout = "mono"
+    if acodec != "pcm_s16le":
+        astream.bit_rate = kbps * 1000
+    pcm = resample_poly(audio, rate, SR).astype(np.float32) if rate != SR else audio
+    samples = np.clip(pcm * 32767, -32768, 32767).astype(np.int16)
+    frame_len = 1024 if acodec != "libopus" else 960
+    packets = []
+    for k in range(0, len(samples), frame_len):
+        chunk = samples[k : k + frame_len]
+        frame = av.AudioFrame.from_ndarray(chunk[None, :], format="s16", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = k
+        frame.time_base = Fraction(1, rate)
+        packets.extend(astream.encode(frame))
+    packets.extend(astream.encode(None))
+    return packets
 
 
 def save(name: str, audio: np.ndarray, turns: list[dict], source: str, **kw: object) -> None:

@@ -134,6 +134,8 @@ def probe(path: str | Path, max_bytes: int | None = DEFAULT_MAX_BYTES) -> MediaI
         if audio is not None and fmt not in STILL_FORMATS:
             _check_audio_decodes(container, audio, p)
         duration_ms = _duration_ms(container, audio or video)
+        if container.format.name == "aac" and audio is not None:
+            duration_ms = _count_duration_ms(p)
         return MediaInfo(
             name=p.name,
             size=p.stat().st_size,
@@ -172,6 +174,15 @@ def _duration_ms(container: Any, stream: Any) -> int:
     if stream is not None and stream.duration and stream.time_base:
         return int(stream.duration * stream.time_base * 1000)
     return 0
+
+
+def _count_duration_ms(path: Path) -> int:
+    """Exact length of a raw ADTS stream, whose header has none (FFmpeg guesses it from
+    the bitrate): sum the packets' durations, demuxing without decoding."""
+    with _open(path) as container:
+        stream = container.streams.audio[0]
+        total = sum(p.duration or 0 for p in container.demux(stream) if p.size)
+        return int(total * stream.time_base * 1000) if stream.time_base else 0
 
 
 def _check_audio_decodes(container: Any, audio: Any, path: Path) -> None:

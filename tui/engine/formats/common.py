@@ -11,6 +11,10 @@ from pathlib import Path
 from tui.engine.errors import OutputNotWritable
 from tui.engine.script import Script
 
+# mkstemp makes 0600 files; outputs get the permissions a normal write would give.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
@@ -29,6 +33,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         ) from None
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         yield tmp
         os.replace(tmp, target)

@@ -1,7 +1,8 @@
 """MP4 export: the source media with the script as a soft subtitle track (mov_text).
 
-The source's video and audio packets are copied as they are (no re-encoding,
-so it is fast and lossless); the subtitle cues are the same as the SRT
+The source's video and audio packets are copied as they are (fast, lossless).
+Only a stream whose codec the MP4 container cannot hold (VP8 video from a
+WebM, say) is re-encoded, to H.264 or AAC.  The subtitle cues are the SRT
 export's, as timed mov_text samples.
 """
 
@@ -20,6 +21,18 @@ from tui.engine.script import Script
 
 _MS = Fraction(1, 1000)
 
+# The mov_text encoder must be opened with an ASS header (FFmpeg's default one);
+# our samples carry plain text, so no styles beyond the default are used.
+_ASS_HEADER = (
+    b"[Script Info]\r\nScriptType: v4.00+\r\nPlayResX: 384\r\nPlayResY: 288\r\n\r\n"
+    b"[V4+ Styles]\r\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, "
+    b"OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, "
+    b"Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\r\n"
+    b"Style: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,0"
+    b"\r\n\r\n[Events]\r\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, "
+    b"Effect, Text\r\n"
+)
+
 
 def write_mp4(script: Script, source: Path, path: Path) -> None:
     try:
@@ -30,21 +43,26 @@ def write_mp4(script: Script, source: Path, path: Path) -> None:
             _remux(script, src, out)
     except (av.FFmpegError, ValueError) as exc:
         raise UnsupportedMedia(
-            f"cannot copy its streams into an mp4 with subtitles ({exc}); "
-            "export srt or vtt instead",
+            f"cannot make an mp4 with subtitles from it ({exc}); export srt or vtt instead",
             str(source),
         ) from None
 
 
 def _remux(script: Script, src: Any, out: Any) -> None:
-    copied = [s for s in src.streams if s.type in ("video", "audio")]
-    if not copied:
+    streams = [s for s in src.streams if s.type in ("video", "audio")]
+    if not streams:
         raise UnsupportedMedia("has no audio or video to put subtitles on", str(src.name))
-    mapping = {s.index: out.add_stream_from_template(s) for s in copied}
+    copy: dict[int, Any] = {}
+    recode: dict[int, _Recoder] = {}
+    for s in streams:
+        if s.codec_context.name in out.supported_codecs:
+            copy[s.index] = out.add_stream_from_template(s)
+        else:
+            recode[s.index] = _Recoder(s, out)
     subs = out.add_stream("mov_text")
+    subs.codec_context.subtitle_header = _ASS_HEADER
     subs.time_base = _MS
-    language = (script.language or "und")[:3]
-    subs.metadata["language"] = language
+    subs.metadata["language"] = _iso639_2(script.language)
     subs.metadata["title"] = "Script"
     for cue in build_cues(script):
         text = "\n".join(cue.lines).encode("utf-8")
@@ -55,8 +73,53 @@ def _remux(script: Script, src: Any, out: Any) -> None:
         packet.pts = packet.dts = cue.start_ms
         packet.duration = max(1, cue.end_ms - cue.start_ms)
         out.mux(packet)
-    for packet in src.demux(*copied):
-        if packet.dts is None:  # the demuxer's end-of-stream marker
-            continue
-        packet.stream = mapping[packet.stream.index]
-        out.mux(packet)
+    for packet in src.demux(*streams):
+        index = packet.stream.index
+        if index in recode:
+            recode[index].feed(packet)
+        elif packet.dts is not None:  # dts None: the demuxer's end-of-stream marker
+            packet.stream = copy[index]
+            out.mux(packet)
+    for recoder in recode.values():
+        recoder.feed(None)
+
+
+class _Recoder:
+    """Re-encode one stream the container cannot hold (H.264 for video, AAC for audio)."""
+
+    def __init__(self, source: Any, out: Any) -> None:
+        self.out = out
+        self.resampler = None
+        if source.type == "video":
+            rate = source.average_rate or source.guessed_rate or 25
+            self.stream = out.add_stream("libx264", rate=rate)
+            cc = source.codec_context
+            self.stream.width, self.stream.height = cc.width, cc.height
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.options = {"preset": "veryfast", "crf": "23"}
+        else:
+            rate = source.codec_context.sample_rate or 48000
+            self.stream = out.add_stream("aac", rate=rate)
+            self.stream.layout = source.codec_context.layout.name
+            self.resampler = av.AudioResampler(format="fltp", layout=self.stream.layout, rate=rate)
+
+    def feed(self, packet: Any) -> None:
+        frames = packet.decode() if packet is not None else [None]
+        for frame in frames:
+            if frame is not None and self.resampler is not None:
+                outs = self.resampler.resample(frame)
+            elif frame is not None:
+                frame.pict_type = av.video.frame.PictureType.NONE
+                outs = [frame.reformat(format="yuv420p")]
+            else:
+                outs = [None]
+            for f in outs:
+                for encoded in self.stream.encode(f):
+                    self.out.mux(encoded)
+
+
+def _iso639_2(language: str) -> str:
+    """MP4 stores three-letter language codes."""
+    codes = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "zh": "zho"}
+    codes.update({"ja": "jpn", "pt": "por", "ru": "rus", "nl": "nld", "ko": "kor"})
+    return codes.get(language, "und")
