@@ -210,3 +210,22 @@ async def test_heartbeats_while_waiting_in_the_queue(
         assert len(beats) >= 2 and all(b.id for b in beats)
         assert events[-1].function_responses[0]["response"]["status"] == "completed"
         assert [j["status"] for j in (await api.state(sid))["jobs"]] == ["cancelled", "completed"]
+
+
+async def test_stream_time_limit_ends_the_stream_not_the_job(
+    tmp_path: Path, long_speech: Path
+) -> None:
+    server = start_server(tmp_path / "data", REELSCRIPT_STREAM_LIMIT_S="2")
+    try:
+        async with Client(server.url, token_file=tmp_path / "t.json") as api:
+            sid = (await api.create_session()).session_id
+            await api.upload_files(sid, [long_speech])
+            started = time.monotonic()
+            events = [e async for e in api.run_sse(sid, EXTRACT)]
+            assert time.monotonic() - started < 10
+            assert "time limit" in events[-1].text and not events[-1].function_responses
+            job = (await api.state(sid))["jobs"][0]
+            assert job["status"] in ("queued", "running")
+            await api.cancel_job(job["id"])
+    finally:
+        server.stop()

@@ -9,6 +9,7 @@ extraction queues jobs with their credits frozen) and writes the
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import sqlite3
 import time
@@ -88,8 +89,6 @@ class Context:
             "SELECT info FROM files WHERE session_id=? ORDER BY created_at, rowid",
             (self.session["id"],),
         ).fetchall()
-        import json
-
         return [json.loads(r["info"]) for r in rows]
 
     def script(self) -> Script | None:
@@ -100,7 +99,7 @@ class Context:
             " s.updated_at DESC LIMIT 1",
             (self.session["id"], self.session["id"]),
         ).fetchone()
-        return Script.from_dict(__import__("json").loads(row["data"])) if row else None
+        return Script.from_dict(json.loads(row["data"])) if row else None
 
     def save(self, script: Script) -> dict[str, Any]:
         saved = self.store.save_script(self.db, self.session["id"], script.to_dict())

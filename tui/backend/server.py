@@ -231,7 +231,9 @@ def serve(
         workers=workers,
         allow_private_urls=(host in LOOPBACK) if allow_private_urls is None else allow_private_urls,
         model=model,
+        # Tests shorten these two; the defaults are API.md's (15 s, 15 minutes).
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),
+        stream_limit_s=float(os.environ.get("REELSCRIPT_STREAM_LIMIT_S", str(15 * 60))),
     )
     app = create_app(config)
     url_host = f"[{host}]" if ":" in host else host
