@@ -12,7 +12,13 @@ import pytest
 from tests.watch.media import write_tone_mp4
 from tui.watch.events import FileDone, FileFailed, FileSkipped, FileWaiting, FileWorking, describe
 from tui.watch.ledger import Ledger, sha256_file
-from tui.watch.outputs import OutputWriter, Staged, output_target, parse_formats
+from tui.watch.outputs import (
+    OutputWriter,
+    Staged,
+    output_target,
+    parse_formats,
+    sweep_stale_temps,
+)
 from tui.watch.stable import ArrivalTracker, is_watched_name, probe
 
 
@@ -178,3 +184,17 @@ def test_events_read_as_badges_and_log_lines() -> None:
         "talk.mp4: cannot reach the backend (trying again in 30 s)",
     )
     assert describe(FileSkipped(video, "failed before: no audio", "failed"))[0] == "failed"
+
+
+def test_only_old_temp_files_of_ours_are_swept(tmp_path: Path) -> None:
+    ours_old = tmp_path / ".talk.md.0a1b2c3d.part"
+    clients_old = tmp_path / "..talk.md.0a1b2c3d.part.x7_yq2z"
+    ours_young = tmp_path / ".clip.srt.00ff00ff.part"
+    users = tmp_path / ".notes.part"
+    for path in (ours_old, clients_old, ours_young, users):
+        path.write_text("x")
+    _age(ours_old, 3600)
+    _age(clients_old, 3600)
+    _age(users, 3600)
+    assert sweep_stale_temps([tmp_path], recursive=False) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".clip.srt.00ff00ff.part", ".notes.part"]

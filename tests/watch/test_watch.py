@@ -245,3 +245,23 @@ async def test_a_folder_moved_in_whole_is_watched_recursively_into_out(
     ]
     assert not any(p.suffix == ".md" for p in folder.rglob("*"))
     assert all(".hidden" not in e.path.parts for _, e in run.events)
+
+
+async def test_new_only_leaves_old_files_alone_and_force_redoes_once(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path
+) -> None:
+    old = write_tone_mp4(folder / "old.mp4", 0.5, 450)
+    new = folder / "new.mp4"
+    async with watching(folder, live_server, isolated_home, new_only=True) as run:
+        write_tone_mp4(tmp_path / "new.mp4", 0.5, 650).rename(new)
+        await run.until(lambda r: bool(r.of(FileDone, new) or r.of(FileFailed, new)))
+    assert [e for _, e in run.events if e.path == old] == []
+    assert run.of(FileDone, new)[0].outputs == (folder / "new.md",)
+
+    async with watching(folder, live_server, isolated_home, force=True) as forced:
+        await forced.until(lambda r: len(r.of(FileDone) + r.of(FileFailed)) >= 2)
+    assert forced.of(FileFailed) == []
+    assert sorted(e.path.name for e in forced.of(FileDone)) == ["new.mp4", "old.mp4"]
+    # unedited, so replaced in place (no new.2.md); and done once, not in a loop
+    assert forced.of(FileDone, new)[0].outputs == (folder / "new.md",)
+    assert len(forced.of(FileQueued)) == 2

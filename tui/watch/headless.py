@@ -6,7 +6,7 @@ Connects to ``--server`` or starts the embedded backend on loopback, runs a
 SIGTERM: the video in progress is abandoned, its temp files removed, and it
 is redone on the next start.
 
-Exit codes: 0 stopped by SIGTERM (a service stop), 130 stopped by Ctrl+C,
+Exit codes: 0 stopped by SIGTERM (a service stop) or SIGHUP, 130 by Ctrl+C,
 2 bad options, 3 the backend could not be reached or started.
 """
 
@@ -23,6 +23,9 @@ from tui.watch.events import WatchStats
 from tui.watch.outputs import output_suffix, parse_formats
 from tui.watch.report import TerminalReport
 from tui.watch.watcher import FolderWatcher
+
+#: Ctrl+C, a service stop, and the SSH connection closing (without tmux) all stop cleanly.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -121,15 +124,15 @@ async def _watch(
     report = TerminalReport(folder, WatchStats(), quiet=quiet)
 
     def on_signal(signum: int) -> None:
-        if not stopped_by:
-            report.say("stopping...")
         stopped_by.append(signum)
         if watchers:
             watchers[0].stop()  # abandons the current video cleanly
         elif main is not None:
             main.cancel()  # still starting the backend
+        if len(stopped_by) == 1:
+            report.say("stopping...")
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum)
     try:
         async with connect(server, token_file, data_dir) as (client, backend):
@@ -157,7 +160,7 @@ async def _watch(
         if not stopped_by:
             raise
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in _STOP_SIGNALS:
             loop.remove_signal_handler(signum)
     if stopped_by and stopped_by[0] == signal.SIGINT:
         return EXIT_INTERRUPTED

@@ -10,8 +10,11 @@ was never ours) is left alone and the new one is written as ``<stem>.2.<ext>``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +61,27 @@ def output_target(video: Path, fmt: str, folder: Path, out: Path | None) -> Path
     except ValueError:
         relative = Path()
     return out / relative / name
+
+
+#: Our temp files (``.<name>.<8 hex>.part``) and the client's inside them (``..<that>.<random>``).
+_TEMP_NAME = re.compile(r"^\.{1,2}.+\.[0-9a-f]{8}\.part(\.[A-Za-z0-9_]+)?$")
+
+
+def sweep_stale_temps(folders: list[Path], recursive: bool, older_than: float = 600.0) -> int:
+    """Remove temp files a killed watcher left behind (only ours, only old ones); returns
+    how many.  Young ones may belong to another watcher that is writing right now."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob(".*") if recursive else folder.glob(".*"):
+            with contextlib.suppress(OSError):
+                if _TEMP_NAME.match(path.name) and path.is_file():
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+    return removed
 
 
 def _numbered(target: Path, fmt: str, n: int) -> Path:

@@ -28,6 +28,9 @@ from tui.watch.events import (
     WatchStats,
 )
 
+#: Lines of files in play the live region shows at most (then "… and N more").
+MAX_LIVE_LINES = 8
+
 
 def _name(path: Path, folder: Path) -> str:
     try:
@@ -58,7 +61,7 @@ class TerminalReport:
         self.err = Console(stderr=True, highlight=False)
         self.live_mode = self.console.is_terminal and not quiet
         self._lines: dict[Path, str] = {}  # files in play -> their live line
-        self._last_stage: dict[Path, str] = {}
+        self._last_stage: dict[Path, tuple[str, int]] = {}
         self._live: Live | None = None
 
     def __enter__(self) -> TerminalReport:
@@ -76,6 +79,12 @@ class TerminalReport:
 
     def say(self, message: str, *, error: bool = False) -> None:
         """A line above the live region (or a log line)."""
+        try:
+            self._say(message, error)
+        except OSError:  # the terminal is gone (SSH closed): keep working without it
+            pass
+
+    def _say(self, message: str, error: bool) -> None:
         if error:
             if self._live is not None:
                 self._live.console.print(Text(message, style="bold red"))
@@ -106,9 +115,11 @@ class TerminalReport:
         elif isinstance(event, FileWorking):
             percent = int(event.progress * 100)
             self._lines[event.path] = f"▶ {name}  {event.stage} {percent:3d}%{_eta(event.eta_s)}"
-            if not self.live_mode and self._last_stage.get(event.path) != event.stage:
-                self._last_stage[event.path] = event.stage
-                self.say(f"working  {name}: {event.stage}")
+            # In a log: a line per stage, and per quarter of a long one.
+            step = (event.stage, percent // 25)
+            if not self.live_mode and self._last_stage.get(event.path) != step:
+                self._last_stage[event.path] = step
+                self.say(f"working  {name}: {event.stage} {percent}%{_eta(event.eta_s)}")
         elif isinstance(event, FileDone):
             self._finish(event.path)
             outputs = ", ".join(_name(p, self.folder) for p in event.outputs)
@@ -139,6 +150,11 @@ class TerminalReport:
             self._live.update(self._render())
 
     def _render(self) -> Group:
-        lines = [Text(line, no_wrap=True, overflow="ellipsis") for line in self._lines.values()]
+        # The working file first, then the rest in arrival order, within an 80x24 screen.
+        ordered = sorted(self._lines.values(), key=lambda line: not line.startswith("▶"))
+        shown = ordered[:MAX_LIVE_LINES]
+        if len(ordered) > len(shown):
+            shown[-1] = f"  … and {len(ordered) - len(shown) + 1} more"
+        lines = [Text(line, no_wrap=True, overflow="ellipsis") for line in shown]
         lines.append(Text.from_markup(f"[dim]{escape(self.stats.summary())}  -  Ctrl+C stops[/]"))
         return Group(*lines)

@@ -31,7 +31,13 @@ from tui.watch.events import (
     WatchStats,
 )
 from tui.watch.ledger import Ledger
-from tui.watch.outputs import OutputWriter, Staged, output_target, parse_formats
+from tui.watch.outputs import (
+    OutputWriter,
+    Staged,
+    output_target,
+    parse_formats,
+    sweep_stale_temps,
+)
 from tui.watch.stable import ArrivalTracker, is_watched_name, probe
 from tui.watch.submit import EXTRACT_PROMPT, VideoFailed, script_video
 
@@ -102,6 +108,8 @@ class FolderWatcher:
     async def run(self) -> None:
         """Watch until :meth:`stop` is called or the task is cancelled."""
         self._started_at = time.time()
+        folders = [self.folder] + ([self.out] if self.out else [])
+        await asyncio.to_thread(sweep_stale_temps, folders, self.recursive)
         tasks = [
             asyncio.create_task(self._read_changes(), name="watch-changes"),
             asyncio.create_task(self._settle_loop(), name="watch-settle"),
