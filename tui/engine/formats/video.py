@@ -100,19 +100,25 @@ class _Recoder:
         else:
             rate = source.codec_context.sample_rate or 48000
             self.stream = out.add_stream("aac", rate=rate)
-            self.stream.layout = source.codec_context.layout.name
+            # Layouts like "1 channels" (order unknown) are not valid for the encoder.
+            channels = len(source.codec_context.layout.channels)
+            self.stream.layout = "mono" if channels == 1 else "stereo"
+            self.stream.bit_rate = 64_000 * min(channels, 2)
             self.resampler = av.AudioResampler(format="fltp", layout=self.stream.layout, rate=rate)
 
     def feed(self, packet: Any) -> None:
-        frames = packet.decode() if packet is not None else [None]
+        """Encode one packet's frames; ``None`` flushes the resampler and the encoder."""
+        frames: list[Any] = packet.decode() if packet is not None else [None]
         for frame in frames:
-            if frame is not None and self.resampler is not None:
-                outs = self.resampler.resample(frame)
-            elif frame is not None:
-                frame.pict_type = av.video.frame.PictureType.NONE
-                outs = [frame.reformat(format="yuv420p")]
+            outs: list[Any]
+            if self.resampler is not None:
+                outs = list(self.resampler.resample(frame))
             else:
-                outs = [None]
+                if frame is not None:
+                    frame.pict_type = av.video.frame.PictureType.NONE
+                outs = [frame.reformat(format="yuv420p") if frame is not None else None]
+            if frame is None and self.resampler is not None:
+                outs.append(None)
             for f in outs:
                 for encoded in self.stream.encode(f):
                     self.out.mux(encoded)

@@ -1,0 +1,149 @@
+"""``reelscript transcribe`` as a user runs it: outputs, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import DATA
+from tests.engine.scoring import truth_of
+
+ROOT = DATA.parents[1]
+
+
+def reelscript(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "transcribe", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "reason"),
+    [
+        ("missing", 3, "no such file"),
+        ("empty", 4, "the file is empty"),
+        ("text", 5, "not a media file"),
+        ("truncated", 5, "truncated or corrupt"),
+        ("truncated_mp4", 5, "not a media file"),
+        ("no_audio", 6, "has no audio stream"),
+    ],
+)
+def test_bad_input_exit_codes(
+    bad_media: dict[str, Path], tmp_path: Path, kind: str, code: int, reason: str
+) -> None:
+    result = reelscript(str(bad_media[kind]), "-o", str(tmp_path), "-q")
+    assert result.returncode == code
+    line = one_line_error(result)
+    assert line.startswith(f"error: {bad_media[kind]}: ") and reason in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_over_the_limit(bad_media: dict[str, Path], tmp_path: Path) -> None:
+    result = reelscript(str(bad_media["large"]), "--max-size-mb", "2", "-o", str(tmp_path))
+    assert result.returncode == 7
+    assert "over the 2 MB limit" in one_line_error(result)
+
+
+def test_silence_writes_a_script_saying_so(bad_media: dict[str, Path], tmp_path: Path) -> None:
+    result = reelscript(str(bad_media["silence"]), "-o", str(tmp_path), "-q")
+    assert result.returncode == 10
+    assert "no speech was found" in one_line_error(result)
+    assert "No speech was found in this file." in (tmp_path / "silence.md").read_text()
+
+
+def test_one_bad_file_does_not_stop_the_others(bad_media: dict[str, Path], tmp_path: Path) -> None:
+    result = reelscript(
+        str(bad_media["text"]), str(DATA / "reading_short.wav"), "-o", str(tmp_path), "-f", "md,srt"
+    )
+    assert result.returncode == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reading_short.md", "reading_short.srt"]
+    assert "notes.mp4" in result.stderr and "Traceback" not in result.stderr
+    assert f"wrote {tmp_path / 'reading_short.md'}" in result.stderr
+
+
+def test_unwritable_output_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = reelscript(str(DATA / "reading_short.wav"), "-o", str(blocker / "out"))
+    assert result.returncode == 8
+    assert "output folder cannot be written" in one_line_error(result)
+
+
+def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    result = reelscript(str(DATA / "reading_short.wav"), "-f", "md,pdf", "-o", str(tmp_path))
+    assert result.returncode == 2 and "unknown format pdf" in one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "reason"),
+    [
+        (["--model", "/no/such/model"], {}, "does not exist"),
+        (["--language", "fr"], {}, "English only"),
+        # An existing model name that is not downloaded, with the hub offline.
+        (
+            ["--model", "base"],
+            {"HF_HUB_OFFLINE": "1", "HF_HOME": "{tmp}"},
+            "could not be downloaded",
+        ),
+    ],
+)
+def test_model_problems_are_explained(
+    tmp_path: Path, args: list[str], env: dict[str, str], reason: str
+) -> None:
+    env = {k: v.format(tmp=tmp_path / "hf") for k, v in env.items()}
+    result = reelscript(str(DATA / "reading_short.wav"), *args, "-o", str(tmp_path), env=env)
+    assert result.returncode == 9
+    assert reason in one_line_error(result)
+
+
+@pytest.mark.slow
+def test_readme_first_command(tmp_path: Path) -> None:
+    """`reelscript transcribe tests/data/demo.mp4 -o demo-out` gives a good script."""
+    result = subprocess.run(
+        [
+            Path(sys.executable).with_name("reelscript"),
+            "transcribe",
+            DATA / "demo.mp4",
+            "-o",
+            tmp_path / "demo-out",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "demo-out" / "demo.md").read_text()
+    assert "- Speakers: Speaker 1, Speaker 2" in text
+    turns = truth_of(DATA / "demo.mp4")["turns"]
+    assert text.count("**[00:") == len(turns)
+    assert "Welcome back to the show" in text and "thank you for joining us" in text.lower()
+
+
+@pytest.mark.slow
+def test_options_reach_the_outputs(tmp_path: Path) -> None:
+    result = reelscript(
+        str(DATA / "phone_call.avi"),
+        *("--speakers", "2", "--language", "en", "--no-timestamps", "-q"),
+        *("-f", "md,txt,json", "-o", str(tmp_path)),
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    md = (tmp_path / "phone_call.md").read_text()
+    assert "- Speakers: Speaker 1, Speaker 2" in md and "[00:" not in md
+    assert md.count("**Speaker ") == len(truth_of(DATA / "phone_call.avi")["turns"])
+    assert (tmp_path / "phone_call.json").read_text().startswith("{")
