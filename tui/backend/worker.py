@@ -194,6 +194,8 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
         return
     finally:
         stop_watch.set()
+    # The stored media is named by its hash; exports should name the user's file.
+    script.source = name
     data = script.to_dict()
     data["video_id"] = job["video_id"]
     duration = int(data.get("duration_ms") or info.get("duration_ms") or 0)
