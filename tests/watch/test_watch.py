@@ -201,7 +201,8 @@ def test_the_command_stops_on_ctrl_c_without_partial_outputs_and_redoes_that_vid
     again.wait_for("skipped  first.mp4: already done")
     assert "demo.md, demo.srt" in again.wait_for("done     demo.mp4", timeout=120)
     assert again.stop(signal.SIGTERM) == 0  # a service stop
-    assert "Speaker" in (folder / "demo.md").read_text()
+    script = (folder / "demo.md").read_text()
+    assert script.startswith("# demo\n") and "Speaker" in script  # named after the user's file
 
 
 async def test_a_backend_that_is_down_is_not_the_videos_fault_so_it_is_tried_again(
