@@ -37,6 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,41 @@ __all__ = [
 #: Longest Retry-After the client waits by itself (longer ones raise RateLimited).
 MAX_RETRY_WAIT_S = 30.0
 STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # heartbeats come every 15 s at most
+
+
+# -- upload progress ------------------------------------------------------------------------------
+@dataclass
+class _Sent:
+    total: int
+    callback: Callable[[int, int], None] | None
+    count: int = 0
+
+
+class _CountingFile:
+    """A file httpx streams from (it reads chunks), counting what went out."""
+
+    def __init__(self, path: Path, sent: _Sent) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        self._sent = sent
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._fh.read(size)
+        self._sent.count += len(chunk)
+        if self._sent.callback is not None and chunk:
+            self._sent.callback(self._sent.count, self._sent.total)
+        return chunk
+
+    def fileno(self) -> int:  # httpx sizes the multipart body from it
+        return self._fh.fileno()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def close(self) -> None:
+        self._fh.close()
 
 
 # -- the client ------------------------------------------------------------------------
@@ -235,8 +271,16 @@ class Client:
         )
         return Session(task_id=data["task_id"], session_id=data["session_id"])
 
-    async def upload_files(self, session_id: str, paths: list[Path]) -> list[dict[str, Any]]:
-        """Upload files (streamed from disk, multipart); returns their ``files`` entries."""
+    async def upload_files(
+        self,
+        session_id: str,
+        paths: list[Path],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Upload files (streamed from disk, multipart); returns their ``files`` entries.
+
+        ``progress(sent_bytes, total_bytes)`` is called as the body goes out.
+        """
         paths = [Path(p) for p in paths]
         for path in paths:
             if not path.is_file():
@@ -249,11 +293,13 @@ class Client:
                     f"{int(limit) // (1024 * 1024)} MB; trim or compress it"
                 )
         handles: list[Any] = []
+        sent = _Sent(sum(p.stat().st_size for p in paths), progress)
 
         def build() -> dict[str, Any]:
             for fh in handles:
                 fh.close()
-            handles[:] = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
+            sent.count = 0
+            handles[:] = [_CountingFile(p, sent) for p in paths]
             return {
                 "files": [
                     ("files", (p.name, fh, "application/octet-stream"))

@@ -74,7 +74,16 @@ async def test_private_addresses_refused_when_not_allowed(tmp_path: Path, file_s
 
 async def test_several_files_in_one_upload(client: Client, media) -> None:
     session = await client.create_session()
-    files = await client.upload_files(session.session_id, [media["tone"], media["silent"]])
+    reports: list[tuple[int, int]] = []
+    files = await client.upload_files(
+        session.session_id,
+        [media["tone"], media["silent"]],
+        progress=lambda n, total: reports.append((n, total)),
+    )
+    total = media["tone"].stat().st_size + media["silent"].stat().st_size
+    assert reports[-1] == (total, total) and [n for n, _ in reports] == sorted(
+        n for n, _ in reports
+    )
     assert [f["name"] for f in files] == ["tone.mp4", "silent.mp4"]
     assert [f["has_audio"] for f in files] == [True, False]
     events = [e async for e in client.run_sse(session.session_id, EXTRACT + " for all files")]
