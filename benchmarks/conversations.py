@@ -56,6 +56,7 @@ class Spec:
     short_every: int = 0  # every n-th turn is an interjection of 0.4-1.0 s (0 = none)
     gains_db: dict[str, float] = field(default_factory=dict)
     phone: bool = False  # band-limit the whole file to 8 kHz sampling
+    phone_speakers: tuple[str, ...] = ()  # only these people call in by phone
     seed: int = 0
 
 
@@ -178,7 +179,7 @@ def build(spec: Spec, clips: dict[str, list[np.ndarray]] | None = None) -> Conve
     repeats = 0
     n = 0
     while cursor < spec.seconds * SR:
-        choices = [s for s in spec.speakers if s != last]
+        choices = [s for s in spec.speakers if s != last] or list(spec.speakers)
         # Everyone gets the floor: among the others, prefer who spoke least.
         said = {s: sum(len(p[1]) for p in pieces if p[2] == s) for s in choices}
         speaker = min(choices, key=lambda s: (said[s], rng.random()))
@@ -196,6 +197,8 @@ def build(spec: Spec, clips: dict[str, list[np.ndarray]] | None = None) -> Conve
         gap = int(rng.uniform(*spec.gap_s) * SR)
         start = max(0, prev_end + gap) if pieces else 0
         piece = piece * 10 ** (spec.gains_db.get(speaker, 0.0) / 20)
+        if speaker in spec.phone_speakers:
+            piece = phone_band(piece)
         pieces.append((start, piece.astype(np.float32), speaker, spans))
         repeats += int(reused)
         prev_end = start + len(piece)
@@ -250,6 +253,18 @@ BENCHMARK = (
         seed=6,
     ),
 )
+#: Extra (not among the six of the bar): one caller on the phone, two people in the room.
+EXTRA = (
+    Spec(
+        "eval_3spk_onephone",
+        ("pedersen", "morales", "lewis"),
+        150,
+        (2, 10),
+        short_every=5,
+        phone_speakers=("morales",),
+        seed=8,
+    ),
+)
 #: The long one: 20 minutes, all five evaluation voices (clips repeat; see ``repeats``).
 LONG = Spec("eval_5spk_20min", EVALUATION, 1200, (2, 14), (-0.3, 0.6), 6, seed=7)
 
@@ -280,4 +295,14 @@ TUNING_SET = (
         seed=16,
     ),
     Spec("tune_4spk_long", TUNING, 240, (3, 14), (-0.3, 0.6), 6, seed=17),
+    Spec(
+        "tune_3spk_onephone",
+        ("herbold", "strauss", "sawant"),
+        150,
+        (2, 10),
+        short_every=5,
+        phone_speakers=("strauss",),
+        seed=18,
+    ),
+    Spec("tune_1spk", ("sawant",), 100, (3, 12), seed=19),
 )

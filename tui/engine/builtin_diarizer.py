@@ -39,6 +39,8 @@ HOP_FRAMES = 80  # 0.8 s between window starts
 RELIABLE_FRAMES = 80
 #: Inside one region, a speaker run shorter than this joins its neighbour.
 MIN_RUN_FRAMES = 30
+#: A file mixes phone and full-band speech when each has this share of its speech.
+MIXED_BAND_SHARE = 0.15
 #: Pauses shorter than this between two segments of one speaker are part of the turn.
 TURN_GAP_MS = 1000
 #: Windows are embedded in batches of this many (bounded memory).
@@ -69,12 +71,13 @@ class BuiltinDiarizer:
         chunks: list[np.ndarray] = []
         total = sum(e - s for s, e in regions) or 1
         done = 0
+        band_limit = _mixed_bandwidth(audio, regions)
         for r, (start_ms, end_ms) in enumerate(regions):
             a = start_ms * SAMPLE_RATE // 1000
             b = end_ms * SAMPLE_RATE // 1000
             if b - a < SAMPLE_RATE // 50:
                 continue
-            mel = speakers.mel_spectrogram(audio[a:b])
+            mel = speakers.mel_spectrogram(audio[a:b], band_limit)
             for first, count in _layout(len(mel)):
                 spans.append((r, first, count))
                 pieces.append(mel[first : first + count])
@@ -100,6 +103,29 @@ class BuiltinDiarizer:
         if progress:
             progress(1.0)
         return finish(words, segments, regions)
+
+
+def _mixed_bandwidth(audio: np.ndarray, regions: Sequence[tuple[int, int]]) -> bool:
+    """True when some of the speech is phone-band (8 kHz) and some full-band.
+
+    Then every region is band-limited alike, so the bandwidth cannot split one
+    voice or mark the phone caller as a speaker of their own.  (A file that is
+    all phone, or all full-band, keeps its features as they are.)  Costs one
+    extra mel spectrogram, about 1 ms per second of speech.
+    """
+    phone = full = 0
+    for start_ms, end_ms in regions:
+        if end_ms - start_ms < 500:
+            continue  # too little energy to judge the band edge
+        mel = speakers.mel_spectrogram(
+            audio[start_ms * SAMPLE_RATE // 1000 : end_ms * SAMPLE_RATE // 1000]
+        )
+        if speakers.band_cliff_db(mel) > speakers.PHONE_CLIFF_DB:
+            phone += end_ms - start_ms
+        else:
+            full += end_ms - start_ms
+    total = phone + full
+    return total > 0 and min(phone, full) >= MIXED_BAND_SHARE * total
 
 
 def _layout(n_frames: int) -> list[tuple[int, int]]:

@@ -19,6 +19,7 @@ overlapping windows cost nothing extra to featurise.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import threading
 from collections.abc import Iterator
@@ -38,8 +39,12 @@ N_MELS = 40
 WINDOW_FRAMES = 160
 #: resemblyzer normalises utterances to -30 dBFS; we do the same per window.
 TARGET_DBFS = -30.0
-#: Above this frequency the mel bands are zeroed for every file (see ``band_limit``).
+#: With ``band_limit``, power above this frequency is dropped (see ``mel_spectrogram``).
 PHONE_BAND_HZ = 3800.0
+#: A region whose energy falls by more than this from 3.2-3.5 kHz to 4.7-5.5 kHz
+#: was band-limited to 8 kHz sampling (phone); full-band speech mostly falls
+#: by less than 15 dB, phone speech by more than 27 dB.
+PHONE_CLIFF_DB = 22.0
 
 _lock = threading.Lock()
 _thread_lock = threading.Lock()
@@ -110,14 +115,17 @@ def _mel_filters() -> np.ndarray:
     return _mel_basis
 
 
-def mel_spectrogram(audio: np.ndarray, band_limit: bool = True) -> np.ndarray:
+def mel_spectrogram(audio: np.ndarray, band_limit: bool = False) -> np.ndarray:
     """Power mel spectrogram, (frames, 40), one frame per 10 ms, as resemblyzer computes it.
 
     Frame ``i`` is centred on sample ``i * 160`` (librosa's ``center=True`` with
-    zero padding).  With ``band_limit`` the energy above 3.8 kHz is dropped for
-    every file, so that a speaker heard over the phone (8 kHz sampling) and the
-    same speaker on a full-band microphone give comparable features; otherwise
-    the missing high band alone can pull phone speech into a cluster of its own.
+    zero padding).  With ``band_limit`` the energy above 3.8 kHz is dropped,
+    so that a speaker heard over the phone (8 kHz sampling) and people on a
+    full-band microphone give comparable features; otherwise the missing high
+    band alone can pull phone speech into a cluster of its own.  The diarizer
+    asks for it on every region of a file that mixes the two (see
+    :func:`band_cliff_db`), and not otherwise: on full-band files the high band
+    helps tell voices apart (measured on the tuning voices).
     """
     wav = np.pad(np.asarray(audio, dtype=np.float32), (N_FFT // 2, N_FFT // 2))
     n_frames = len(audio) // HOP + 1
@@ -134,6 +142,23 @@ def mel_spectrogram(audio: np.ndarray, band_limit: bool = True) -> np.ndarray:
         power = spec.real**2 + spec.imag**2
         mel[i : i + step] = power.astype(np.float32) @ basis.T
     return mel
+
+
+def band_cliff_db(mel: np.ndarray) -> float:
+    """How many dB the energy falls from 3.0-3.7 kHz to 4.4-5.6 kHz (the phone check)."""
+    below, above = _cliff_bands()
+    return float(10 * np.log10((mel[:, below].sum() + 1e-12) / (mel[:, above].sum() + 1e-12)))
+
+
+@functools.lru_cache(maxsize=1)
+def _cliff_bands() -> tuple[slice, slice]:
+    """The mel bands just below and just above the 4 kHz edge of phone audio."""
+    import librosa
+
+    centres = librosa.mel_frequencies(n_mels=N_MELS + 2, fmin=0, fmax=SAMPLE_RATE / 2)[1:-1]
+    below = np.flatnonzero((centres > 3000) & (centres < 3700))
+    above = np.flatnonzero((centres > 4400) & (centres < 5600))
+    return slice(int(below[0]), int(below[-1]) + 1), slice(int(above[0]), int(above[-1]) + 1)
 
 
 def window_gain(mel_window: np.ndarray) -> float:
