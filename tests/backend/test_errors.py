@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.backend.conftest import ATTRIBUTION, EXTRACT, STRICT_CREDITS, auth, db, new_token
+from tests.backend.media import make_video
 from tests.live_server import LiveServer
 
 
@@ -300,3 +301,27 @@ def test_attribution_headers_are_logged(strict_server: LiveServer) -> None:
     while "source=logcheck" not in strict_server.log and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "source=logcheck version=0 platform=cli" in strict_server.log
+
+
+def test_an_unexpected_failure_is_a_500_envelope_and_keeps_nothing(
+    strict_server: LiveServer, tmp_path: Path
+) -> None:
+    url, token = strict_server.url, new_token(strict_server.url)
+    sid = session(url, token)
+    for tenths in range(11, 40):  # a new file whose media folder does not exist yet
+        video = make_video(tmp_path / f"v{tenths}.mp4", seconds=tenths / 10, with_audio=False)
+        shard = (
+            strict_server.data_dir / "media" / hashlib.sha256(video.read_bytes()).hexdigest()[:2]
+        )
+        if not shard.exists():
+            break
+    shard.write_text("a damaged data dir: a file where a folder belongs")
+    try:
+        body = envelope(upload(url, token, sid, video), 500, 500)
+        assert body["message"].startswith("internal error: ")
+        assert list((strict_server.data_dir / "tmp").iterdir()) == []
+        state = httpx.get(f"{url}/api/state/nemo_agent/me/{sid}/latest", headers=auth(token)).json()
+        assert state["data"]["state"]["video_infos"] == []
+    finally:
+        shard.unlink()
+    envelope(upload(url, token, sid, video), 200, 0)
