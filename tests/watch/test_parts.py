@@ -154,9 +154,29 @@ def test_another_video_with_the_same_stem_does_not_take_the_name(tmp_path: Path)
     writer = OutputWriter(Ledger(tmp_path / "watch.db"))
     target = tmp_path / "talk.md"
     writer.commit([_stage(writer, target, "from mp4\n")], tmp_path / "talk.mp4", "h1")
-    written, _ = writer.commit([_stage(writer, target, "from mov\n")], tmp_path / "talk.mov", "h2")
-    assert written == [tmp_path / "talk.2.md"]
+    written, notes = writer.commit(
+        [_stage(writer, target, "from mov\n")], tmp_path / "talk.mov", "h2"
+    )
+    assert written == [tmp_path / "talk.mov.md"]
     assert target.read_text() == "from mp4\n"
+    assert notes == ["talk.md was written for talk.mp4, so kept; wrote talk.mov.md"]
+    # and the mp4's own script is still replaced in place when it is redone
+    written, notes = writer.commit([_stage(writer, target, "again\n")], tmp_path / "talk.mp4", "h1")
+    assert (written, notes) == ([target], [])
+
+
+def test_a_users_own_file_with_the_name_is_kept(tmp_path: Path) -> None:
+    writer = OutputWriter(Ledger(tmp_path / "watch.db"))
+    (tmp_path / "talk.md").write_text("my notes\n")
+    staged = [_stage(writer, tmp_path / "talk.md", "script\n")]
+    staged.append(_stage(writer, tmp_path / "talk.srt", "1\n"))
+    (tmp_path / "talk.srt").write_text("my subtitles\n")
+    written, notes = writer.commit(staged, tmp_path / "talk.mp4", "h1")
+    assert written == [tmp_path / "talk.2.md", tmp_path / "talk.2.srt"]
+    assert notes == [
+        "talk.md, talk.srt were not written by reelscript, so kept; wrote talk.2.md, talk.2.srt"
+    ]
+    assert (tmp_path / "talk.md").read_text() == "my notes\n"
 
 
 def test_out_folder_mirrors_sub_folders_and_mp4_keeps_the_video(tmp_path: Path) -> None:

@@ -110,29 +110,42 @@ class OutputWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
 
-    def choose(self, target: Path, fmt: str, source: Path) -> tuple[Path, str | None]:
-        """The path to write for ``target``, and a note when it is not ``target`` itself."""
-        for n in range(1, 1000):
-            candidate = target if n == 1 else _numbered(target, fmt, n)
-            if self._replaceable(candidate, source):
-                if n == 1:
-                    return candidate, None
-                return candidate, (
-                    f"{target.name} was changed since it was written, so kept;"
-                    f" wrote {candidate.name}"
-                )
-        raise OSError(f"{target}: too many edited copies")
+    def choose(self, target: Path, fmt: str, source: Path) -> tuple[Path, tuple[str, str] | None]:
+        """The path to write for ``target``; when it is another, ``(name kept, why)``.
 
-    def _replaceable(self, path: Path, source: Path) -> bool:
+        ``talk.md`` was written for another video (``talk.mp4`` beside this
+        ``talk.mov``): use ``talk.mov.md``.  It was edited since, or was never
+        ours: keep it and use ``talk.2.md`` (then ``.3``, ...).
+        """
+        base, kept = target, None
+        state = self._state(target, source)
+        if state.startswith("written for"):
+            kept = (target.name, state)
+            base = target.with_name(source.name + output_suffix(fmt))
+            state = self._state(base, source)
+        if state == "free":
+            return base, kept
+        kept = (base.name, state)
+        for n in range(2, 1000):
+            candidate = _numbered(base, fmt, n)
+            if self._state(candidate, source) == "free":
+                return candidate, kept
+        raise OSError(f"{target}: too many kept copies")
+
+    def _state(self, path: Path, source: Path) -> str:
+        """``free`` to (over)write, else why not (as in "talk.md was ...")."""
         if not path.exists():
-            return True
+            return "free"
         record = self.ledger.output_record(path)
-        if record is None or record[1] != source:
-            return False  # not ours, or another video's script with the same name
+        if record is None:
+            return "not written by reelscript"
+        if record[1] != source:
+            return f"written for {record[1].name}"
         try:
-            return sha256_file(path) == record[0]
+            unchanged = sha256_file(path) == record[0]
         except OSError:
-            return False
+            unchanged = False
+        return "free" if unchanged else "changed since it was written"
 
     def commit(
         self, staged: list[Staged], source: Path, source_sha256: str
@@ -141,19 +154,27 @@ class OutputWriter:
 
         The final name is chosen here, not when staging, so that an output the user
         edits while the video is being processed is still kept.  Synchronous on
-        purpose: a cancelled watcher cannot stop between two renames.
+        purpose: a cancelled watcher cannot stop between two renames.  One note per
+        reason: "talk.md, talk.srt were changed since ..., so kept; wrote talk.2.md, ...".
         """
         written: list[Path] = []
-        notes: list[str] = []
+        moved: dict[str, list[tuple[str, str]]] = {}
         for item in staged:
-            target, note = self.choose(item.target, item.fmt, source)
+            target, kept = self.choose(item.target, item.fmt, source)
             digest = sha256_file(item.temp)
             os.chmod(item.temp, 0o666 & ~_UMASK)
             os.replace(item.temp, target)
             self.ledger.record_output(target, digest, source_sha256, source)
             written.append(target)
-            if note:
-                notes.append(note)
+            if kept:
+                moved.setdefault(kept[1], []).append((kept[0], target.name))
+        notes = []
+        for why, pairs in moved.items():
+            was = "was" if len(pairs) == 1 else "were"
+            notes.append(
+                f"{', '.join(k for k, _ in pairs)} {was} {why}, so kept;"
+                f" wrote {', '.join(w for _, w in pairs)}"
+            )
         return written, notes
 
     @staticmethod
