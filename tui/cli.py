@@ -168,11 +168,11 @@ def serve(ctx: click.Context, **options: object) -> None:
     help="Seconds a file must stay unchanged before it is submitted.",
 )
 @click.option("--new-only", is_flag=True, help="Ignore files already in the folder.")
-@click.option("--force", is_flag=True, help="Redo files the ledger says are done.")
+@click.option("--force", is_flag=True, help="Redo files the ledger says are done (or failed).")
 @click.option(
     "--server", "watch_server", metavar="URL", help="Use this backend instead of starting one."
 )
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
 @click.pass_context
 def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options: object) -> None:
     """Watch FOLDER and write a script for every new video."""
