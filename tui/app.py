@@ -35,7 +35,12 @@ from tui.panes.script_editor import ScriptEditor
 from tui.panes.sse_log import SSELog
 from tui.panes.timeline import Timeline
 from tui.script_text import script_to_text
-from tui.session import Connection, SaveConflict
+from tui.session import Connection, SaveConflict, describe_state
+from tui.stream import summarise
+from tui.watch_status import watch_event_status
+
+#: What Enter on a file asks of the backend (API.md's first example).
+EXTRACT_PROMPT = "extract a full written script with speaker labels"
 
 
 def _styles_dir() -> Path:
@@ -52,16 +57,30 @@ PANES = ("files", "log", "timeline", "script", "prompt")
 PANE_TITLES = {"files": "Files", "log": "Log", "timeline": "Timeline", "script": "Script"}
 
 
-def _pane_binding(number: int, pane: str) -> Binding:
+def _pane_bindings(number: int, pane: str) -> list[Binding]:
+    """``N`` moves to pane N where the focused widget doesn't type digits; ``alt+N`` always."""
     title = PANE_TITLES.get(pane, "Prompt")
-    return Binding(
-        f"{number},alt+{number}",
-        f"focus_pane('{pane}')",
-        title,
-        show=False,
-        id=f"app.pane_{pane}",
-        tooltip=f"Move to the {title} pane",
-    )
+    tooltip = f"Move to the {title} pane"
+    return [
+        Binding(
+            str(number),
+            f"focus_pane('{pane}')",
+            title,
+            show=False,
+            id=f"app.pane_{pane}",
+            tooltip=tooltip,
+        ),
+        # Priority, so that the editor and the prompt bar don't take it as typing.
+        Binding(
+            f"alt+{number}",
+            f"focus_pane('{pane}')",
+            title,
+            show=False,
+            priority=True,
+            id=f"app.pane_{pane}_alt",
+            tooltip=tooltip,
+        ),
+    ]
 
 
 class ReelscriptApp(App[int]):
@@ -112,7 +131,7 @@ class ReelscriptApp(App[int]):
             id="app.theme",
             tooltip="Switch between the dark and the light theme",
         ),
-        *(_pane_binding(number, pane) for number, pane in enumerate(PANES, start=1)),
+        *(b for n, pane in enumerate(PANES, start=1) for b in _pane_bindings(n, pane)),
     ]
     EXTRA_COMMANDS: ClassVar = [
         ("Credits", "Show the credit balance", "prompt_command('credits')"),
@@ -137,6 +156,7 @@ class ReelscriptApp(App[int]):
         self.folder = folder
         self.open_file = open_file
         self.state: dict[str, Any] = {}
+        self.watchers: dict[Path, Any] = {}
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -186,29 +206,61 @@ class ReelscriptApp(App[int]):
                 self.post_message(FileStatus(path, "failed"))
             raise
         for path, info in zip(paths, uploaded, strict=False):
-            self.post_message(LogLine("info", f"uploaded {info.get('name', path.name)}"))
+            name = info.get("name", path.name)
+            self.post_message(LogLine("info", f"uploaded {name}"))
+            if info.get("has_audio") is False:
+                self.post_message(LogLine("error", f"{name} has no audio track: nothing to script"))
+                self.post_message(FileStatus(path, "failed"))
         for path, info in zip(paths, uploaded, strict=False):
+            if info.get("has_audio") is False:
+                continue
             self.post_message(FileStatus(path, "working"))
-            text = f"extract a full written script with speaker labels from {info.get('name', path.name)}"
-            ok = await self._stream(text)
-            self.post_message(FileStatus(path, "done" if ok else "failed"))
+            state = await self._stream(f"{EXTRACT_PROMPT} ({info.get('name', path.name)})")
+            jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == info.get("video_id")]
+            done = bool(jobs) and jobs[-1].get("status") == "completed"
+            self.post_message(FileStatus(path, "done" if done else "failed"))
 
     @on(FileBrowser.WatchToggled)
     def _watch_toggled(self, event: FileBrowser.WatchToggled) -> None:
-        self.toggle_watch(event.folder)
+        watcher = self.watchers.pop(event.folder, None)
+        if watcher is not None:
+            watcher.stop()
+            return
+        if self.connection.client is None:
+            self.notify("Not connected to the backend yet.", severity="warning")
+            return
+        self.watch_folder(event.folder)
 
     @work(group="watch", exit_on_error=False)
-    async def toggle_watch(self, folder: Path) -> None:
-        browser = self.query_one(FileBrowser)
-        watching = await self.connection.toggle_watch(folder, self._watch_event)
-        browser.set_watched(folder, watching)
-        state = "watching" if watching else "stopped watching"
-        self.post_message(LogLine("info", f"{state} {folder}"))
+    async def watch_folder(self, folder: Path) -> None:
+        """Watch ``folder`` until toggled off: new videos are scripted (``<name>.md`` beside them)."""
+        from tui.watch import FolderWatcher
 
-    def _watch_event(self, path: Path, status: str, message: str) -> None:
-        self.post_message(FileStatus(path, status))
-        if message:
-            self.post_message(LogLine("error" if status == "failed" else "info", message))
+        browser = self.query_one(FileBrowser)
+        watcher = FolderWatcher(
+            folder,
+            self.connection.client,
+            on_event=self._watch_event,
+            data_dir=self.connection.data_dir,
+        )
+        self.watchers[folder] = watcher
+        browser.set_watched(folder, True)
+        self.post_message(LogLine("info", f"watching {folder}"))
+        try:
+            await watcher.run()
+        finally:
+            self.watchers.pop(folder, None)
+            browser.set_watched(folder, False)
+            self.post_message(
+                LogLine("info", f"stopped watching {folder}: {watcher.stats.summary()}")
+            )
+
+    def _watch_event(self, event: Any) -> None:
+        status, line = watch_event_status(event)
+        if status:
+            self.post_message(FileStatus(event.path, status))
+        if line:
+            self.post_message(LogLine("error" if status == "failed" else "info", line))
 
     # -- the prompt --------------------------------------------------------------------
     @on(PromptBar.Sent)
@@ -235,26 +287,26 @@ class ReelscriptApp(App[int]):
     async def send_prompt(self, text: str) -> None:
         await self._stream(text)
 
-    async def _stream(self, text: str) -> bool:
+    async def _stream(self, text: str) -> dict[str, Any]:
+        """Stream one request's events into the log, then read and show the state."""
         before = self.state
-        ok, had_text = await self.connection.run(text, self.post_message)
-        self.post_message(StreamEnded(had_text))
+        try:
+            had_text = await self.connection.run(text, self.post_message)
+        finally:
+            self.post_message(StreamEnded())
         state = await self.connection.state()
         self.post_message(StateLoaded(state))
         if not had_text:
-            from tui.stream import summarise
-
+            # Some requests finish without a word: say what changed instead.
             for line in summarise(before, state):
                 self.post_message(LogLine("done", line))
-        return ok
+        return state
 
     @work(exclusive=True, group="state", exit_on_error=False)
     async def load_state(self, say: bool = False) -> None:
         state = await self.connection.state()
         self.post_message(StateLoaded(state))
         if say:
-            from tui.session import describe_state
-
             for line in describe_state(state):
                 self.post_message(LogLine("info", line))
 
@@ -401,6 +453,11 @@ class ReelscriptApp(App[int]):
         if not self.state.get("script"):
             self.notify("There is no script to export yet.", severity="warning")
             return
+        if self.query_one(ScriptEditor).dirty:
+            self.notify(
+                "Exporting the saved script: your unsaved edits are not in it (Ctrl+S saves them).",
+                severity="warning",
+            )
         source = str(self.state["script"].get("source") or "")
         stem = Path(source).stem if source else "script"
         self.push_screen(ExportScreen(stem, Path.cwd(), format), self._export_chosen)
@@ -412,7 +469,8 @@ class ReelscriptApp(App[int]):
     @work(exclusive=True, group="export", exit_on_error=False)
     async def export(self, choice: ExportChoice) -> None:
         self.post_message(LogLine("info", f"exporting {choice.format} to {choice.path}"))
-        await self.connection.export(choice.format, choice.path)
+        video_id = (self.state.get("script") or {}).get("video_id")
+        await self.connection.export(choice.format, choice.path, video_id=video_id)
         self.post_message(LogLine("done", f"saved {choice.path}"))
         self.notify(f"Saved {choice.path}")
 
@@ -447,6 +505,8 @@ class ReelscriptApp(App[int]):
         self.exit(0)
 
     async def on_unmount(self) -> None:
+        for watcher in self.watchers.values():
+            watcher.stop()
         await self.connection.close()
 
 

@@ -50,9 +50,7 @@ class Heartbeat(Message):
 
 @dataclass
 class StreamEnded(Message):
-    """A ``/run_sse`` stream finished (``had_text``: the agent said something)."""
-
-    had_text: bool
+    """A ``/run_sse`` stream finished (or broke off)."""
 
 
 @dataclass

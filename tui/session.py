@@ -18,7 +18,9 @@ from typing import Any, TypeVar
 
 from textual.message import Message
 
+from tui.client import ApiError, Client, NotFound, RevisionConflict
 from tui.engine.script import Script
+from tui.local_server import LocalServer, start_or_reuse
 from tui.stream import event_messages
 
 T = TypeVar("T")
@@ -68,76 +70,120 @@ class Connection:
         server: str | None = None,
         token_file: Path | None = None,
         data_dir: Path | None = None,
-        language: str = "en",
+        language: str = "auto",
     ) -> None:
         self.server = server
         self.token_file = token_file
         self.data_dir = data_dir
         self.language = language
         self.session_id = ""
-        self.client: Any = None
-        self.local: Any = None
-        self.watchers: dict[Path, tuple[Any, asyncio.Task[None]]] = {}
+        self.client: Client | None = None
+        self.local: LocalServer | None = None
 
     def describe(self) -> str:
-        where = self.server or "embedded backend"
+        if self.local is not None:
+            where = f"embedded backend at {self.local.url}"
+        else:
+            where = f"backend at {self.server}"
         return f"{where}, session {self.session_id[:8]}"
 
     async def open(self) -> str:
         """Start (or reach) the backend, get a token and a session; returns the session id."""
-        raise NotImplementedError
+        url = self.server
+        token_file = self.token_file
+        if url is None:
+            # Blocking (starts a process and waits for its health): in a thread.
+            self.local = await asyncio.to_thread(start_or_reuse, self.data_dir)
+            url = self.local.url
+            token_file = token_file or self.local.token_file
+        self.client = Client(url, token_file=token_file, platform="tui")
+        await self._call(self._new_session)
+        return self.session_id
+
+    async def _new_session(self) -> None:
+        assert self.client is not None
+        session = await self.client.create_session(language=self.language)
+        self.session_id = session.session_id
 
     async def close(self) -> None:
-        """Stop watchers, close the client and stop the embedded backend."""
-        for watcher, task in list(self.watchers.values()):
-            watcher.stop()
-            task.cancel()
-        self.watchers.clear()
+        """Close the client and stop the embedded backend (if this app started it)."""
         if self.client is not None:
             await self.client.aclose()
+            self.client = None
         if self.local is not None:
             await asyncio.to_thread(self.local.stop)
             self.local = None
 
+    @property
+    def api(self) -> Client:
+        if self.client is None:
+            raise BackendError("not connected to a backend yet")
+        return self.client
+
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        raise NotImplementedError
+        """Run one API call with the app's part of API.md's error table."""
+        try:
+            try:
+                return await make()
+            except NotFound:
+                if not self.session_id:
+                    raise
+                # 1002: the session is gone (server data reset, another token): start
+                # a new one and try once more.
+                await self._new_session()
+                return await make()
+        except RevisionConflict:
+            raise
+        except ApiError as error:
+            raise BackendError(explain(error.code, str(error))) from error
 
     async def upload(self, paths: list[Path]) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        return await self._call(lambda: self.api.upload_files(self.session_id, paths))
 
-    async def run(self, text: str, post: Callable[[Message], Any]) -> tuple[bool, bool]:
-        """Send ``text`` to ``/run_sse``, posting each event; returns (ok, had_text)."""
+    async def run(self, text: str, post: Callable[[Message], Any]) -> bool:
+        """Send ``text`` to ``/run_sse``, posting each event; returns whether any text came."""
         had_text = False
-        ok = True
-        async for event in self._events(text):
-            messages, text_seen = event_messages(event[0], event[1], datetime.now())
-            had_text = had_text or text_seen
-            ok = ok and event[0] != "error"
-            for message in messages:
-                post(message)
-        return ok, had_text
 
-    async def _events(self, text: str) -> Any:
-        raise NotImplementedError
-        yield
+        async def stream() -> None:
+            nonlocal had_text
+            async for event in self.api.run_sse(self.session_id, text):
+                messages, text_seen = event_messages(event.kind, event.data, datetime.now())
+                had_text = had_text or text_seen
+                for message in messages:
+                    post(message)
+
+        await self._call(stream)
+        return had_text
 
     async def state(self) -> dict[str, Any]:
-        raise NotImplementedError
+        return await self._call(lambda: self.api.state(self.session_id))
 
     async def credits(self) -> dict[str, Any]:
-        raise NotImplementedError
+        return await self._call(self.api.credits)
 
     async def save_script(self, script: Script) -> Script:
-        raise NotImplementedError
+        """PUT the script; a stale revision raises :class:`SaveConflict` with the server's."""
+        try:
+            saved = await self._call(lambda: self.api.put_script(self.session_id, script.to_dict()))
+        except RevisionConflict as conflict:
+            current = conflict.current_script
+            if current is None:
+                raise BackendError(f"the save was refused as stale: {conflict}") from conflict
+            raise SaveConflict(Script.from_dict(current)) from conflict
+        return Script.from_dict(saved)
 
-    async def export(self, format: str, path: Path) -> None:
-        raise NotImplementedError
+    async def export(self, format: str, path: Path, video_id: str | None = None) -> Path:
+        return await self._call(
+            lambda: self.api.export(self.session_id, format, path, video_id=video_id)
+        )
 
     async def cancel_running(self) -> bool:
-        raise NotImplementedError
-
-    async def toggle_watch(self, folder: Path, report: Callable[[Path, str, str], None]) -> bool:
-        raise NotImplementedError
+        """Cancel this session's running or queued jobs; returns whether there was one."""
+        state = await self.state()
+        jobs = [j for j in state.get("jobs") or [] if j.get("status") in ("queued", "running")]
+        for job in jobs:
+            await self._call(lambda job=job: self.api.cancel_job(str(job["id"])))
+        return bool(jobs)
 
 
 def describe_state(state: dict[str, Any]) -> list[str]:

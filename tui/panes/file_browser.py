@@ -232,7 +232,7 @@ class FileBrowser(DirectoryTree):
             duration = probe_duration_ms(path)
         except Exception:  # noqa: BLE001 - an unreadable file just shows "?"
             duration = None
-        self.call_from_thread(self._set_duration, path, duration)
+        self.app.call_from_thread(self._set_duration, path, duration)
 
     def _set_duration(self, path: Path, duration: int | None) -> None:
         self.durations[path] = duration

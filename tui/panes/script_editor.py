@@ -46,7 +46,14 @@ class ScriptEditor(TextArea):
             return self.editor
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False)
+        super().__init__(
+            "",
+            id=id,
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            placeholder="No script yet: pick a video in Files (1) and press Enter.",
+        )
         self.script: Script | None = None
         self.saved_text = ""
         self._starts: list[tuple[int, int]] = []

@@ -43,7 +43,9 @@ _RULER_STEPS = (
     3_600_000,
 )
 #: Speaker colours: theme variables, so that they suit the dark and the light theme.
-SPEAKER_COLOURS = ("primary", "secondary", "accent", "success", "warning", "error")
+SPEAKER_COLOURS = tuple(
+    f"text-{name}" for name in ("primary", "warning", "success", "accent", "secondary", "error")
+)
 MAX_ZOOM = 8
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
