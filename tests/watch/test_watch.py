@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.live_server import start_server
 from tests.watch.conftest import watching
 from tests.watch.media import write_tone_mp4
 from tui.watch import FileDone, FileFailed, FileQueued, FileSkipped, FileWaiting, FileWorking
@@ -266,3 +267,21 @@ async def test_new_only_leaves_old_files_alone_and_force_redoes_once(
     # unedited, so replaced in place (no new.2.md); and done once, not in a loop
     assert forced.of(FileDone, new)[0].outputs == (folder / "new.md",)
     assert len(forced.of(FileQueued)) == 2
+
+
+async def test_a_job_outlasting_its_event_stream_is_followed_to_the_end(
+    folder: Path, tmp_path: Path, isolated_home: Path, data_dir: Path
+) -> None:
+    # API.md: a stream lasts 15 minutes at most, less than a long video's job may take.
+    # Here it is cut after 1 s, well before the demo video is scripted.
+    server = start_server(tmp_path / "server", REELSCRIPT_STREAM_LIMIT_S="1")
+    try:
+        video = folder / "demo.mp4"
+        async with watching(folder, server, isolated_home) as run:
+            shutil.copy(data_dir / "demo.mp4", tmp_path / "demo.mp4")
+            (tmp_path / "demo.mp4").rename(video)
+            await run.until(lambda r: bool(r.of(FileDone, video) or r.of(FileFailed, video)))
+    finally:
+        server.stop()
+    assert run.of(FileFailed) == [] and len(run.of(FileQueued)) == 1
+    assert "Speaker" in (folder / "demo.md").read_text()

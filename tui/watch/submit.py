@@ -23,6 +23,9 @@ EXTRACT_PROMPT = "extract a full written script from this video with speaker lab
 #: API codes that mean "this file cannot be scripted" rather than "try again later".
 FILE_FAULT_CODES = frozenset({4001, 4002, 422})
 
+#: How often a job is polled once its event stream has ended (seconds).
+STATE_POLL_S = 2.0
+
 Progress = Callable[[str, float, "float | None"], None]
 
 
@@ -93,7 +96,11 @@ async def script_video(
 async def _extract(
     client: Any, path: Path, session_id: str, video_id: str, prompt: str, progress: Progress
 ) -> dict[str, Any]:
-    """Ask ``/run_sse`` for the script and follow its progress; returns the script."""
+    """Ask ``/run_sse`` for the script and follow its progress; returns the script.
+
+    The stream lasts 15 minutes at most (API.md) while a long video's job may
+    take longer: once it ends, the job is followed through the session state.
+    """
     said: list[str] = []
     job_ids: list[str] = []
     try:
@@ -109,7 +116,16 @@ async def _extract(
                 )
             elif event.kind == "message" and event.text and not event.partial:
                 said.append(event.text.strip())
-        state = await client.state(session_id)
+        while True:
+            state = await client.state(session_id)
+            jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == video_id]
+            job_ids.extend(str(j["id"]) for j in jobs if j.get("id") not in job_ids)
+            running = [j for j in jobs if j.get("status") in ("queued", "running")]
+            if not running or (state.get("scripts") or {}).get(video_id):
+                break
+            job = running[-1]
+            progress(str(job.get("stage") or job["status"]), float(job.get("progress") or 0), None)
+            await asyncio.sleep(STATE_POLL_S)
     except ApiError as error:
         raise _failed(error, path) from None
     except asyncio.CancelledError:
@@ -121,7 +137,6 @@ async def _extract(
     script = (state.get("scripts") or {}).get(video_id)
     if script:
         return dict(script)
-    jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == video_id]
     failed = [j for j in jobs if j.get("status") in ("failed", "cancelled")]
     if failed:
         job = failed[-1]
