@@ -14,6 +14,7 @@ ends the child it started (a reused one is left running).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -151,7 +152,9 @@ def start_or_reuse(
             )
         info = read_info(data)
         if info.get("pid") == proc.pid and info.get("url") and healthy(str(info["url"])):
-            return LocalServer(url=str(info["url"]), data_dir=data, process=proc)
+            server = LocalServer(url=str(info["url"]), data_dir=data, process=proc)
+            atexit.register(server.stop)  # stopped on exit even if the caller forgets to
+            return server
         time.sleep(0.1)
     proc.kill()
     proc.wait(5)
