@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.watch.media import write_tone_mp4
-from tui.watch.events import FileDone, FileFailed, FileSkipped, FileWaiting, FileWorking, describe
 from tui.watch.ledger import Ledger, sha256_file
 from tui.watch.outputs import (
     OutputWriter,
@@ -190,20 +189,6 @@ def test_formats_are_checked() -> None:
     assert parse_formats("md, SRT,md,docx") == ("md", "srt", "docx")
     with pytest.raises(ValueError, match="unknown format 'pdf'"):
         parse_formats("md,pdf")
-
-
-def test_events_read_as_badges_and_log_lines() -> None:
-    video = Path("/in/talk.mp4")
-    assert describe(FileWaiting(video, "still arriving")) == ("new", "")
-    assert describe(FileWorking(video, "transcribing", 0.4)) == ("working", "")
-    done = FileDone(video, (Path("/in/talk.md"),), ("talk.md was changed since ...",))
-    assert describe(done) == ("done", "talk.mp4 -> talk.md; talk.md was changed since ...")
-    failed = FileFailed(video, "cannot reach the backend", -1, retry_in=30.0)
-    assert describe(failed) == (
-        "failed",
-        "talk.mp4: cannot reach the backend (trying again in 30 s)",
-    )
-    assert describe(FileSkipped(video, "failed before: no audio", "failed"))[0] == "failed"
 
 
 def test_only_old_temp_files_of_ours_are_swept(tmp_path: Path) -> None:

@@ -38,8 +38,7 @@ the absolute path of the media file):
 - ``FileSkipped(path, reason, status)`` — already done (same content), failed
   before, or a duplicate of one queued; ``status`` is done/failed/queued
 
-``tui.watch.describe(event)`` gives ``(badge, line)``: the file list's badge
-(new/queued/working/done/failed) and a log line ("" for progress events).
+The app maps these to file badges and log lines in :mod:`tui.watch_status`.
 
 ``watcher.stats`` (:class:`WatchStats`) keeps the totals; ``stats.summary()``
 is the summary line.  ``watcher.stop()`` abandons the current video without
@@ -68,7 +67,6 @@ from tui.watch.events import (
     FileWorking,
     WatchEvent,
     WatchStats,
-    describe,
 )
 from tui.watch.headless import run_headless
 from tui.watch.ledger import Ledger
@@ -85,6 +83,5 @@ __all__ = [
     "Ledger",
     "WatchEvent",
     "WatchStats",
-    "describe",
     "run_headless",
 ]

@@ -121,22 +121,3 @@ class WatchStats:
         if self.retrying:
             parts.append(f"{len(self.retrying)} to retry")
         return ", ".join(parts)
-
-
-def describe(event: WatchEvent) -> tuple[str, str]:
-    """``(badge, line)`` for a file list: badge one of new/queued/working/done/failed (or
-    "" when the file is gone); line a message worth logging, or "" for progress."""
-    name = event.path.name
-    if isinstance(event, FileWaiting):
-        return "new", ""
-    if isinstance(event, FileQueued):
-        return "queued", f"{name}: queued"
-    if isinstance(event, FileWorking):
-        return "working", ""
-    if isinstance(event, FileDone):
-        outputs = ", ".join(p.name for p in event.outputs)
-        return "done", "; ".join([f"{name} -> {outputs}", *event.notes])
-    if isinstance(event, FileFailed):
-        again = f" (trying again in {event.retry_in:.0f} s)" if event.retry_in else ""
-        return "failed", f"{name}: {event.reason}{again}"
-    return event.status, f"{name} skipped: {event.reason}"
