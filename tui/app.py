@@ -215,7 +215,11 @@ class ReelscriptApp(App[int]):
             if info.get("has_audio") is False:
                 continue
             self.post_message(FileStatus(path, "working"))
-            state = await self._stream(f"{EXTRACT_PROMPT} ({info.get('name', path.name)})")
+            try:
+                state = await self._stream(f"{EXTRACT_PROMPT} ({info.get('name', path.name)})")
+            except Exception:
+                self.post_message(FileStatus(path, "failed"))
+                raise
             jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == info.get("video_id")]
             done = bool(jobs) and jobs[-1].get("status") == "completed"
             self.post_message(FileStatus(path, "done" if done else "failed"))

@@ -41,25 +41,38 @@ class BackendError(Exception):
 
 
 def explain(code: int, message: str) -> str:
-    """API.md's "what the client does" for an error code, as one line."""
-    if code == 2001:
-        return (
-            f"Not enough credits: {message}. Type 'credits' to see the balance; "
-            "a new token (or the server's --starting-credits) gives more."
-        )
-    if code == 4001:
-        return f"Unsupported or unreadable file: {message}. Supported: {SUPPORTED}."
-    if code == 4002:
-        return f"File too large: {message}. Trim or compress it (e.g. ffmpeg -i in.mp4 -b:a 64k out.m4a)."
-    if code == 402:
-        return f"Export refused by the server: {message} (this is not about credits)."
-    if code == 422:
-        return f"The server did not accept the request: {message}"
-    if code == 1001:
-        return f"The server refused the token even after renewing it: {message}"
-    if code == 429:
-        return f"The server is busy (rate limited); try again in a moment: {message}"
-    return message or f"error {code}"
+    """API.md's "what the client does" for an error code, as one line.
+
+    The server's message comes first; the advice is added only when the
+    message doesn't already give it.
+    """
+    message = message or f"error {code}"
+    lower = message.lower()
+    advice = {
+        2001: (
+            "Not enough credits",
+            "Type 'credits' to see the balance; a new token "
+            "(or the server's --starting-credits) gives more.",
+            "balance",
+        ),
+        4001: ("Unsupported or unreadable file", f"Supported: {SUPPORTED}.", "supported"),
+        4002: (
+            "File too large",
+            "Trim or compress it (e.g. ffmpeg -i in.mp4 -b:a 64k out.m4a).",
+            "trim",
+        ),
+        402: ("Export refused by the server", "This is not about credits.", "not about credits"),
+        422: ("The server did not accept the request", "", ""),
+        1001: ("The server refused the token even after renewing it", "", ""),
+        429: ("The server is busy (rate limited)", "Try again in a moment.", "try again"),
+    }.get(code)
+    if advice is None:
+        return message
+    title, hint, already = advice
+    line = f"{title}: {message}"
+    if hint and not (already and already in lower):
+        line = f"{line.rstrip('.')}. {hint}"
+    return line
 
 
 class Connection:

@@ -60,6 +60,7 @@ class SSELog(Vertical):
         self.stage = ""
         self.last_event_at: datetime | None = None
         self.heartbeats = 0
+        self._entries: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield RichLog(id="log-lines", wrap=True, markup=False, auto_scroll=True, min_width=16)
@@ -76,8 +77,8 @@ class SSELog(Vertical):
 
     @property
     def lines(self) -> list[str]:
-        """The log's lines as plain text (what a reader of the terminal sees)."""
-        return [strip.text for strip in self.query_one(RichLog).lines]
+        """Every event line written so far, as plain text (unwrapped)."""
+        return list(self._entries)
 
     # -- writing ------------------------------------------------------------------
     def add(self, kind: str, message: str, at: datetime) -> None:
@@ -91,6 +92,7 @@ class SSELog(Vertical):
         line.append_text(label)
         line.append(message)
         self.query_one(RichLog).write(line)
+        self._entries.append(line.plain)
         self._activity(at)
 
     def progress(self, stage: str, fraction: float, eta_s: float | None, at: datetime) -> None:
@@ -127,6 +129,7 @@ class SSELog(Vertical):
 
     def action_clear(self) -> None:
         self.query_one(RichLog).clear()
+        self._entries.clear()
 
     def _activity(self, at: datetime) -> None:
         self.last_event_at = at

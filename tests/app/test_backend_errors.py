@@ -1,0 +1,76 @@
+"""The app meets the backend's errors (API.md's table) and its own embedded backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.app.driving import type_text, wait_for, wait_for_group
+from tests.live_server import start_server
+from tui.app import make_app
+from tui.panes.file_browser import FileBrowser
+from tui.panes.sse_log import SSELog
+
+
+async def _connected(pilot, app) -> None:
+    await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
+
+
+async def test_undecodable_file_fails_with_a_clear_line(
+    live_server, media_folder: Path, tmp_path: Path
+) -> None:
+    app = make_app(media_folder, server=live_server.url, token_file=tmp_path / "t.json")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _connected(pilot, app)
+        await pilot.press("down", "down")  # archive/, then council.mp4 (random bytes)
+        assert app.query_one(FileBrowser).highlighted_path() == media_folder / "council.mp4"
+        await pilot.press("enter")
+        await wait_for_group(pilot, "job")
+        lines = "\n".join(app.query_one(SSELog).lines)
+        assert "Unsupported or unreadable file" in lines and "supported: mp4" in lines.lower()
+        assert app.query_one(FileBrowser).statuses[media_folder / "council.mp4"] == "failed"
+        assert app.is_running  # an error is a message, never a crash
+
+
+async def test_lost_session_is_replaced_and_credits_are_shown(
+    live_server, media_folder: Path, tmp_path: Path
+) -> None:
+    app = make_app(media_folder, server=live_server.url, token_file=tmp_path / "t.json")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _connected(pilot, app)
+        app.connection.session_id = "ses_gone_away"  # as after the server's data was reset
+        await pilot.press("alt+5")
+        await type_text(pilot, "status")
+        await pilot.press("enter")
+        await wait_for_group(pilot, "state")
+        assert app.connection.session_id not in ("", "ses_gone_away")
+        assert "the session is empty" in "\n".join(app.query_one(SSELog).lines)
+        await type_text(pilot, "credits")
+        await pilot.press("enter")
+        await wait_for_group(pilot, "credits")
+        assert "credits: 10000 available" in "\n".join(app.query_one(SSELog).lines)
+
+
+async def test_no_credits_says_how_to_get_more(demo_folder: Path, tmp_path: Path) -> None:
+    server = start_server(tmp_path / "poor", "--starting-credits", "0")
+    try:
+        app = make_app(demo_folder, server=server.url, token_file=tmp_path / "t.json")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _connected(pilot, app)
+            await pilot.press("down", "enter")
+            await wait_for_group(pilot, "job")
+            lines = "\n".join(app.query_one(SSELog).lines)
+            assert "Not enough credits" in lines and "'credits'" in lines
+            assert app.query_one(FileBrowser).statuses[demo_folder / "demo.mp4"] == "failed"
+    finally:
+        server.stop()
+
+
+async def test_embedded_backend_stops_on_quit(media_folder: Path, tmp_path: Path) -> None:
+    app = make_app(media_folder, data_dir=tmp_path / "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _connected(pilot, app)
+        local = app.connection.local
+        assert local is not None and local.owned and local.url.startswith("http://127.0.0.1:")
+        process = local.process
+        await pilot.press("ctrl+q")
+    assert process is not None and process.wait(10) is not None

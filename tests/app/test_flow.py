@@ -1,0 +1,131 @@
+"""The whole app against a real backend on loopback, driven by keys like a user.
+
+One flow test runs the fixture video through the real pipeline once and then
+does everything a user does with the result: read the log, timeline and
+script, edit and save, rename a speaker, meet a conflicting edit, export, quit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.app.driving import type_text, wait_for, wait_for_group
+from tui.app import make_app
+from tui.client import Client
+from tui.dialogs.conflict import ConflictScreen
+from tui.dialogs.export import ExportScreen
+from tui.dialogs.speakers import SpeakersScreen
+from tui.panes.file_browser import FileBrowser
+from tui.panes.script_editor import ScriptEditor
+from tui.panes.sse_log import SSELog
+from tui.panes.timeline import Timeline
+
+
+async def test_script_a_video_edit_save_rename_export_quit(
+    live_server, demo_folder: Path, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token.json"
+    app = make_app(demo_folder, server=live_server.url, token_file=token_file)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
+        browser = app.query_one(FileBrowser)
+        await wait_for(
+            pilot,
+            lambda: browser.cursor_node is not None and browser.root.children,
+            10,
+            "the folder listing",
+        )
+
+        # Files: the video is listed with size and duration; Enter scripts it.
+        await pilot.press("down")
+        video = demo_folder / "demo.mp4"
+        assert browser.highlighted_path() == video
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: browser.statuses.get(video) in ("queued", "working"),
+            10,
+            "the badge to change",
+        )
+        await wait_for_group(pilot, "job")
+        assert browser.statuses[video] == "done"
+        assert browser.durations.get(video, 0) and browser.durations[video] > 20_000
+
+        # Log: the stream's events arrived, time-stamped, with the stages.
+        lines = "\n".join(app.query_one(SSELog).lines)
+        assert "uploaded demo.mp4" in lines
+        for stage in ("transcribing", "diarizing"):
+            assert f"stage  {stage}" in lines
+        assert "agent" in lines
+
+        # Timeline and script filled from the session state.
+        editor = app.query_one(ScriptEditor)
+        timeline = app.query_one(Timeline)
+        assert editor.script is not None and len(editor.script.turns) >= 2
+        assert editor.text.startswith("[00:00:0")
+        assert timeline.script is editor.script and timeline.draft.get("t")
+        revision = editor.script.revision
+
+        # Edit the first turn by typing, save with Ctrl+S: words re-aligned, new revision.
+        await pilot.press("4")
+        assert app.focused is editor
+        first_line = editor.document.get_line(0)
+        editor.move_cursor((0, len(first_line)))
+        await type_text(pilot, " Indeed.")
+        assert editor.dirty
+        await pilot.press("ctrl+s")
+        await wait_for_group(pilot, "save")
+        assert not editor.dirty
+        assert editor.script.revision == revision + 1
+        first = editor.script.turns[0]
+        assert first.text.endswith("Indeed.")
+        assert first.words[-1].w == "Indeed." and first.words[-1].e <= first.end_ms
+
+        # Rename the first speaker from the dialog; the timeline lane follows.
+        speaker = first.speaker
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, SpeakersScreen)
+        await type_text(pilot, "Diane")
+        await pilot.press("enter")
+        await wait_for_group(pilot, "save")
+        assert editor.script.speakers[speaker] == "Diane"
+        assert "] Diane: " in editor.text
+        assert ("S1", "Diane") in timeline._speakers() or (speaker, "Diane") in timeline._speakers()
+
+        # Someone else saves meanwhile: our save meets a 409, both versions shown,
+        # and the user's text is never dropped.
+        async with Client(live_server.url, token_file=token_file) as other:
+            state = await other.state(app.connection.session_id)
+            theirs = state["script"]
+            theirs["speakers"][speaker] = "Dee"
+            await other.put_script(app.connection.session_id, theirs)
+        editor.move_cursor((0, len(editor.document.get_line(0))))
+        await type_text(pilot, " Yes.")
+        mine = editor.text
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen), 10, "the 409 dialog")
+        assert "Dee:" in app.screen.theirs and app.screen.mine == mine
+        await pilot.press("escape")  # keep editing
+        assert editor.text == mine and editor.dirty
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen), 10, "the 409 dialog")
+        await pilot.click("#mine")
+        await wait_for(pilot, lambda: not editor.dirty, 10, "saving over")
+        assert editor.script.turns[0].text.endswith("Indeed. Yes.")
+
+        # Export from the prompt bar: "export srt" asks where, then downloads there.
+        target = tmp_path / "out" / "talk.srt"
+        target.parent.mkdir()
+        await pilot.press("alt+5")
+        await type_text(pilot, "export srt")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), 5, "the export dialog")
+        await type_text(pilot, str(target))
+        await pilot.press("enter")
+        await wait_for_group(pilot, "export")
+        srt = target.read_text()
+        assert "-->" in srt and "Diane" in srt and "Yes." in srt
+
+        # Quit: nothing unsaved, so no question.
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0

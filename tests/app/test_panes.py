@@ -1,0 +1,161 @@
+"""The panes and the keys, without a backend: hand-built state, real widgets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from textual.binding import Binding
+
+from tests.app.driving import type_text, wait_for
+from tests.app.sample import sample_script, sample_state
+from tests.app.screen_text import screen_text
+from tui.app import STYLES_DIR, ReelscriptApp, make_app
+from tui.dialogs import confirm, conflict, export, speakers
+from tui.dialogs.confirm import ConfirmScreen
+from tui.panes import file_browser, prompt_bar, script_editor, sse_log, timeline
+from tui.panes.script_editor import ScriptEditor
+from tui.panes.sse_log import SSELog
+from tui.panes.timeline import Timeline
+from tui.script_text import script_to_text, text_to_script
+
+ALL_BINDINGS = [
+    ReelscriptApp.BINDINGS,
+    file_browser.FileBrowser.BINDINGS,
+    sse_log.SSELog.BINDINGS,
+    timeline.Timeline.BINDINGS,
+    script_editor.ScriptEditor.BINDINGS,
+    prompt_bar.PromptBar.BINDINGS,
+    confirm.ConfirmScreen.BINDINGS,
+    conflict.ConflictScreen.BINDINGS,
+    export.ExportScreen.BINDINGS,
+    speakers.SpeakersScreen.BINDINGS,
+]
+
+
+def test_styles_are_found() -> None:
+    assert (STYLES_DIR / "app.tcss").is_file()
+
+
+@pytest.mark.parametrize("bindings", ALL_BINDINGS)
+def test_every_binding_has_an_id_and_a_tooltip(bindings: list[Binding]) -> None:
+    for binding in bindings:
+        assert isinstance(binding, Binding)
+        assert binding.id and binding.tooltip, binding
+
+
+async def test_four_titled_panes_and_number_keys(media_folder: Path) -> None:
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.show_state(sample_state())
+        await pilot.pause()
+        text = screen_text(app)
+        for title in ("Files", "Log", "Timeline", "Script"):
+            assert f" {title} " in text
+        expected = {"2": "log-lines", "3": "timeline", "4": "script"}
+        for key, focused in expected.items():
+            await pilot.press("alt+1")
+            await pilot.press(key)
+            assert app.focused is not None and app.focused.id == focused
+        # In the editor digits are text; alt+N still moves.
+        await pilot.press("1")
+        assert app.focused.id == "script" and app.query_one(ScriptEditor).dirty
+        await pilot.press("alt+5")
+        assert app.focused.id == "prompt"
+        await pilot.press("tab")
+        assert app.focused.id == "files"
+        await pilot.press("shift+tab")
+        assert app.focused.id == "prompt"
+
+
+async def test_palette_lists_the_pane_actions(media_folder: Path) -> None:
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "zoom in")
+        await pilot.pause(0.5)
+        assert "Timeline: Zoom in" in screen_text(app)
+
+
+async def test_timeline_and_editor_cursors_follow_each_other(media_folder: Path) -> None:
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.show_state(sample_state())
+        editor, line = app.query_one(ScriptEditor), app.query_one(Timeline)
+        await pilot.press("3", "shift+right", "shift+right", "shift+right")
+        await pilot.pause()
+        assert line.cursor_ms == 11_000
+        assert editor.document.get_line(editor.cursor_location[0]).startswith("[00:00:11] Diane:")
+        await pilot.press("4", *["down"] * 30)
+        await wait_for(pilot, lambda: line.cursor_ms == 42_000, 5, "the timeline cursor")
+        await pilot.press("alt+3", "plus", "plus")
+        assert line.zoom == 2 and line.offset_ms > 0  # zoomed in, scrolled to the cursor
+        await pilot.press("0")
+        assert line.zoom == 0
+
+
+async def test_quit_with_unsaved_changes_asks(media_folder: Path) -> None:
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.show_state(sample_state())
+        await pilot.press("4")
+        await type_text(pilot, "Well, ")
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen) and app.is_running
+        assert app.query_one(ScriptEditor).text.startswith("Well, [00:00:01]")
+        await pilot.press("ctrl+z")
+        assert not app.query_one(ScriptEditor).dirty
+        await pilot.press("4")
+        await type_text(pilot, "x")
+        await pilot.press("ctrl+q", "y")
+    assert app.return_code == 0
+
+
+async def test_heartbeats_fold_into_one_line_then_say_still_working() -> None:
+    from tests.app.pane_app import PaneApp
+
+    log = SSELog()
+    app = PaneApp(log, "Log")
+    async with app.run_test(size=(80, 24)) as pilot:
+        start = datetime(2026, 1, 1, 9, 0, 0)
+        log.add("you", "transcribe", start)
+        for beat in range(1, 8):  # 7 heartbeats, 15 s apart: 105 s of quiet
+            log.heartbeat(start + timedelta(seconds=15 * beat))
+        await pilot.pause()
+        assert len(log.lines) == 1
+        assert "still working" in screen_text(app) and "⏳" not in screen_text(app)
+        log.heartbeat(start + timedelta(seconds=121))
+        await pilot.pause()
+        assert "⏳ Still working..." in screen_text(app)
+        log.progress("diarizing", 0.5, 30, start + timedelta(seconds=130))
+        await pilot.pause()
+        assert "⏳" not in screen_text(app) and "diarizing · ETA 0:30" in screen_text(app)
+        assert len(log.lines) == 2
+
+
+def test_script_text_round_trip_and_edits() -> None:
+    script = sample_script()
+    text = script_to_text(script)
+    assert text_to_script(text, script).to_dict() == script.to_dict()
+
+    # An edited word keeps the turn's timing; a deleted paragraph deletes its turn.
+    paragraphs = text.split("\n\n")
+    paragraphs[0] = paragraphs[0].replace("Good morning", "Good evening")
+    del paragraphs[4]
+    edited = text_to_script("\n\n".join(paragraphs), script)
+    assert len(edited.turns) == len(script.turns) - 1
+    assert edited.turns[0].text.startswith("Good evening,")
+    assert edited.turns[0].words[1].s == script.turns[0].words[1].s
+    assert edited.turns[0].words[2].s == script.turns[0].words[2].s  # "and" untouched
+
+    # A typed-in paragraph becomes a timed turn; a new name a new speaker.
+    added = text + "\n\n[00:00:50] Sheila: One more thing."
+    result = text_to_script(added, script)
+    assert result.turns[-1].text == "One more thing." and result.turns[-1].start_ms == 50_000
+    assert result.speaker_name(result.turns[-1].speaker) == "Sheila"
+
+    with pytest.raises(ValueError, match="header"):
+        text_to_script("no header here", script)
