@@ -285,3 +285,20 @@ async def test_a_job_outlasting_its_event_stream_is_followed_to_the_end(
         server.stop()
     assert run.of(FileFailed) == [] and len(run.of(FileQueued)) == 1
     assert "Speaker" in (folder / "demo.md").read_text()
+
+
+async def test_the_mp4_export_landing_in_the_folder_is_not_taken_for_a_new_video(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path
+) -> None:
+    first, second = folder / "one.mp4", folder / "two.mp4"
+    async with watching(folder, live_server, isolated_home, formats="md,mp4") as run:
+        write_tone_mp4(tmp_path / "one.mp4", 1.0, 520).rename(first)
+        await run.until(lambda r: len(r.of(FileDone) + r.of(FileFailed)) >= 1)
+        # by the time a second video is done, one.script.mp4 has long settled
+        write_tone_mp4(tmp_path / "two.mp4", 1.0, 620).rename(second)
+        await run.until(lambda r: len(r.of(FileDone) + r.of(FileFailed)) >= 2)
+
+    assert run.of(FileFailed) == []
+    assert run.of(FileDone, first)[0].outputs == (folder / "one.md", folder / "one.script.mp4")
+    assert [e for _, e in run.events if e.path.name.endswith(".script.mp4")] == []
+    assert len(run.of(FileQueued)) == 2

@@ -216,7 +216,9 @@ class FolderWatcher:
         reason = self.tracker.waiting_reason(path)
         if self._said_waiting.get(path) != reason:
             self._said_waiting[path] = reason
-            self._emit(FileWaiting(path, reason))
+            # Our own mp4 export landing in the folder is no news (its hash decides later).
+            if self.ledger.output_record(path) is None:
+                self._emit(FileWaiting(path, reason))
 
     async def _arrived(self, path: Path) -> None:
         """A file is complete: queue it unless it is known, in flight, or our own output."""
