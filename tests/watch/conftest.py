@@ -21,6 +21,7 @@ class Recorder:
     def __init__(self, watcher: FolderWatcher) -> None:
         self.watcher = watcher
         self.events: list[tuple[float, WatchEvent]] = []
+        self.task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
 
     def __call__(self, event: WatchEvent) -> None:
@@ -59,14 +60,16 @@ async def watching(
             folder, client, data_dir=home, on_event=lambda e: recorder(e), **options
         )
         recorder = Recorder(watcher)
-        task = asyncio.create_task(watcher.run())
+        task = recorder.task = asyncio.create_task(watcher.run())
         await asyncio.wait_for(watcher.ready.wait(), 10)
         try:
             yield recorder
         finally:
             watcher.stop()
-            await asyncio.wait_for(task, 30)
-            watcher.ledger.close()
+            try:
+                await asyncio.wait_for(task, 30)
+            finally:
+                watcher.ledger.close()
 
 
 @pytest.fixture

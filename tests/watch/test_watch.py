@@ -20,7 +20,15 @@ import pytest
 from tests.live_server import start_server
 from tests.watch.conftest import watching
 from tests.watch.media import write_tone_mp4
-from tui.watch import FileDone, FileFailed, FileQueued, FileSkipped, FileWaiting, FileWorking
+from tui.watch import (
+    FileDone,
+    FileFailed,
+    FileQueued,
+    FileSkipped,
+    FileWaiting,
+    FileWorking,
+    FolderGone,
+)
 from tui.watch.ledger import Ledger
 
 
@@ -302,3 +310,14 @@ async def test_the_mp4_export_landing_in_the_folder_is_not_taken_for_a_new_video
     assert run.of(FileDone, first)[0].outputs == (folder / "one.md", folder / "one.script.mp4")
     assert [e for _, e in run.events if e.path.name.endswith(".script.mp4")] == []
     assert len(run.of(FileQueued)) == 2
+
+
+async def test_a_removed_folder_stops_the_watcher_with_a_clear_error(
+    folder: Path, isolated_home: Path
+) -> None:
+    nobody = SimpleNamespace(url="http://127.0.0.1:9")  # never reached: no video comes
+    with pytest.raises(FolderGone, match="was removed or unmounted"):
+        async with watching(folder, nobody, isolated_home) as run:
+            shutil.rmtree(folder)
+            assert run.task is not None
+            await asyncio.wait([run.task], timeout=10)

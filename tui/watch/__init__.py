@@ -19,7 +19,8 @@ Using it from the app (a Textual async worker; nothing here imports Textual)::
         force=False,            # True: redo what the ledger says is done
         on_event=handle,        # called on the loop with each event below; must not block
     )
-    await watcher.run()         # returns after watcher.stop(); cancelling the worker works too
+    await watcher.run()         # returns after watcher.stop(); cancelling the worker works too;
+                                # raises FolderGone (an OSError) if the folder disappears
                                 # (watcher.ready, an asyncio.Event, is set once it is watching)
 
 Events (frozen dataclasses in :mod:`tui.watch.events`, each with ``.path``,
@@ -70,7 +71,7 @@ from tui.watch.events import (
 )
 from tui.watch.headless import run_headless
 from tui.watch.ledger import Ledger
-from tui.watch.watcher import FolderWatcher
+from tui.watch.watcher import FolderGone, FolderWatcher
 
 __all__ = [
     "FileDone",
@@ -79,6 +80,7 @@ __all__ = [
     "FileSkipped",
     "FileWaiting",
     "FileWorking",
+    "FolderGone",
     "FolderWatcher",
     "Ledger",
     "WatchEvent",

@@ -7,7 +7,8 @@ SIGTERM: the video in progress is abandoned, its temp files removed, and it
 is redone on the next start.
 
 Exit codes: 0 stopped by SIGTERM (a service stop) or SIGHUP, 130 by Ctrl+C,
-2 bad options, 3 the backend could not be reached or started.
+1 the folder went away (or another OS error), 2 bad options, 3 the backend
+could not be reached or started.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tui.watch.watcher import FolderWatcher
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 EXIT_OK = 0
+EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BACKEND = 3
 EXIT_INTERRUPTED = 130
@@ -156,6 +158,9 @@ async def _watch(
     except BackendUnavailable as error:
         report.say(f"reelscript watch: backend unavailable: {error}", error=True)
         return EXIT_BACKEND
+    except OSError as error:  # the folder went away, the data dir is not writable, ...
+        report.say(f"reelscript watch: stopped: {error}", error=True)
+        return EXIT_ERROR
     except asyncio.CancelledError:
         if not stopped_by:
             raise

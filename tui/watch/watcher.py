@@ -50,6 +50,10 @@ RETRY_FIRST_S = 30.0
 RETRY_MAX_S = 600.0
 
 
+class FolderGone(OSError):
+    """The watched folder disappeared; :meth:`FolderWatcher.run` raises it."""
+
+
 class FolderWatcher:
     """Watch ``folder`` and script each new video through ``client`` (a :class:`tui.client` client).
 
@@ -191,6 +195,8 @@ class FolderWatcher:
 
     async def _settle_loop(self) -> None:
         while True:
+            if not self.folder.is_dir():  # inotify says nothing more once it is gone
+                raise FolderGone(f"{self.folder} was removed or unmounted")
             for path in list(self.stats.waiting):
                 if path not in self.tracker:
                     self.stats.waiting.discard(path)
