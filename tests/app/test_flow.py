@@ -129,3 +129,28 @@ async def test_script_a_video_edit_save_rename_export_quit(
         # Quit: nothing unsaved, so no question.
         await pilot.press("ctrl+q")
     assert app.return_code == 0
+
+
+async def test_w_watches_the_folder_and_scripts_new_videos(live_server, demo_folder: Path,
+                                                          tmp_path: Path) -> None:
+    watched = tmp_path / "inbox"
+    watched.mkdir()
+    app = make_app(watched, server=live_server.url, token_file=tmp_path / "token.json")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
+        browser = app.query_one(FileBrowser)
+        assert browser.highlighted_path() == watched
+        await pilot.press("w")
+        await wait_for(pilot, lambda: watched in app.watchers, 10, "the watcher")
+        assert watched in browser.watched
+        # A video arrives (written elsewhere, then moved in, as a download would).
+        (demo_folder / "demo.mp4").rename(watched / "talk.mp4")
+        await wait_for(pilot, lambda: browser.statuses.get(watched / "talk.mp4") == "done", 180,
+                       "the watcher to script the new video")
+        assert (watched / "talk.md").read_text().strip()
+        await wait_for(pilot, lambda: watched / "talk.mp4" in browser._path_nodes, 10,
+                       "the new video to be listed")
+        assert any("talk.mp4 -> talk.md" in line for line in app.query_one(SSELog).lines)
+        await pilot.press("w")  # toggles it off
+        await wait_for(pilot, lambda: watched not in app.watchers, 10, "the watcher to stop")
+        assert watched not in browser.watched

@@ -141,12 +141,12 @@ class FileBrowser(DirectoryTree):
         if node.data is None:
             return label
         path = node.data.path
+        self._path_nodes[path.resolve()] = node
         if node.allow_expand:
             if path.resolve() in self.watched:
                 label.append(" 👁 watching", style="italic")
             return label
         key = path.resolve()
-        self._path_nodes[key] = node
         status = self.statuses.get(key, "new")
         style = (
             self.get_component_rich_style(f"file-browser--{status}", partial=True)
@@ -173,9 +173,21 @@ class FileBrowser(DirectoryTree):
 
     # -- state set by the app ---------------------------------------------------
     def set_status(self, path: Path, status: str) -> None:
-        """Show ``status`` (one of :data:`STATUSES`) on the file's line."""
-        self.statuses[path.resolve()] = status
-        self._refresh_path(path.resolve())
+        """Show ``status`` (one of :data:`STATUSES`) on the file's line.
+
+        A file not listed yet (one that just arrived in a watched folder) makes
+        its folder be read again, so it shows up.
+        """
+        key = path.resolve()
+        self.statuses[key] = status
+        if key in self._path_nodes:
+            self._refresh_path(key)
+            return
+        folder = self._path_nodes.get(key.parent)
+        if key.parent == Path(self.path).resolve():
+            folder = self.root
+        if folder is not None and folder.is_expanded:
+            self.reload_node(folder)
 
     def set_watched(self, folder: Path, watching: bool) -> None:
         key = folder.resolve()

@@ -1,0 +1,128 @@
+"""The app's script actions: save (with the 409 dialog), rename/merge speakers, export.
+
+A mixin of :class:`tui.app.ReelscriptApp`, kept apart so that ``app.py``
+stays wiring.  The user's text is never dropped: a failed or refused save
+leaves the editor as it was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+
+from tui.dialogs.conflict import ConflictScreen
+from tui.dialogs.export import ExportChoice, ExportScreen
+from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
+from tui.engine.script import Script
+from tui.messages import LogLine
+from tui.panes.script_editor import ScriptEditor
+from tui.panes.timeline import Timeline
+from tui.script_text import script_to_text
+from tui.session import Connection, SaveConflict
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    _Base = App[int]
+else:
+    _Base = object
+
+
+class ScriptWork(_Base):
+    """Saving, speakers and export (see the module docstring)."""
+
+    # Set by ReelscriptApp.__init__ (the app this is mixed into).
+    connection: Connection
+    state: dict[str, Any]
+
+    # -- saving, speakers, export -------------------------------------------------------
+    def action_save(self) -> None:
+        editor = self.query_one(ScriptEditor)
+        if editor.script is None:
+            self.notify("There is no script to save yet.", severity="warning")
+            return
+        try:
+            edited = editor.edited_script()
+        except ValueError as error:
+            self.notify(str(error), title="Not saved", severity="error")
+            return
+        self.save_script(edited, editor.text)
+
+    @work(exclusive=True, group="save", exit_on_error=False)
+    async def save_script(self, script: Script, text: str) -> None:
+        try:
+            saved = await self.connection.save_script(script)
+        except SaveConflict as conflict:
+            self._show_conflict(script, text, conflict.current)
+            return
+        self.query_one(ScriptEditor).load_script(saved)
+        self.script = saved
+        self.query_one(Timeline).show(self.state.get("draft"), saved)
+        self.notify(f"Saved (revision {saved.revision}).")
+        self.post_message(LogLine("done", f"script saved, revision {saved.revision}"))
+
+    def _show_conflict(self, mine: Script, text: str, theirs: Script) -> None:
+        def chosen(choice: str | None) -> None:
+            editor = self.query_one(ScriptEditor)
+            if choice == "mine":
+                mine.revision = theirs.revision
+                self.save_script(mine, text)
+            elif choice == "theirs":
+                self.copy_to_clipboard(text)
+                editor.load_script(theirs)
+                self.notify("Loaded the server's version; yours is on the clipboard.")
+            # "edit": the editor still holds the user's text, unchanged.
+
+        self.push_screen(ConflictScreen(text, script_to_text(theirs), theirs.revision), chosen)
+
+    def action_speakers(self) -> None:
+        editor = self.query_one(ScriptEditor)
+        if editor.script is None:
+            self.notify("There is no script yet.", severity="warning")
+            return
+        if editor.dirty:
+            self.notify("Save your edits first (Ctrl+S).", severity="warning")
+            return
+        self.push_screen(SpeakersScreen(dict(editor.script.speakers)), self._speakers_chosen)
+
+    def _speakers_chosen(self, edit: SpeakerEdit | None) -> None:
+        editor = self.query_one(ScriptEditor)
+        if edit is None or editor.script is None:
+            return
+        script = Script.from_dict(editor.script.to_dict())
+        try:
+            if edit.kind == "rename":
+                script.rename_speaker(edit.speaker, edit.value)
+            else:
+                script.merge_speakers(edit.speaker, edit.value)
+        except (KeyError, ValueError) as error:
+            self.notify(str(error), severity="error")
+            return
+        self.save_script(script, script_to_text(script))
+
+    def action_export(self, format: str = "md") -> None:
+        if not self.state.get("script"):
+            self.notify("There is no script to export yet.", severity="warning")
+            return
+        if self.query_one(ScriptEditor).dirty:
+            self.notify(
+                "Exporting the saved script: your unsaved edits are not in it (Ctrl+S saves them).",
+                severity="warning",
+            )
+        source = str(self.state["script"].get("source") or "")
+        stem = Path(source).stem if source else "script"
+        self.push_screen(ExportScreen(stem, Path.cwd(), format), self._export_chosen)
+
+    def _export_chosen(self, choice: ExportChoice | None) -> None:
+        if choice is not None:
+            self.export(choice)
+
+    @work(exclusive=True, group="export", exit_on_error=False)
+    async def export(self, choice: ExportChoice) -> None:
+        self.post_message(LogLine("info", f"exporting {choice.format} to {choice.path}"))
+        video_id = (self.state.get("script") or {}).get("video_id")
+        await self.connection.export(choice.format, choice.path, video_id=video_id)
+        self.post_message(LogLine("done", f"saved {choice.path}"))
+        self.notify(f"Saved {choice.path}")

@@ -1,0 +1,192 @@
+"""The app's work with the backend: connect, script files, watch folders, the prompt.
+
+A mixin of :class:`tui.app.ReelscriptApp`, kept apart so that ``app.py``
+stays wiring.  Every method that talks to the backend is a Textual worker
+(``exit_on_error=False``: the app's one ``Worker.StateChanged`` handler turns
+a failure into a notification and a log line) and reports through messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+
+from tui.messages import FileStatus, LogLine, StateLoaded, StreamEnded
+from tui.panes.file_browser import FileBrowser
+from tui.session import Connection, describe_state
+from tui.stream import summarise
+from tui.watch_status import watch_event_status
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    _Base = App[int]
+else:
+    _Base = object
+
+#: What Enter on a file asks of the backend (API.md's first example).
+EXTRACT_PROMPT = "extract a full written script with speaker labels"
+
+
+class BackendWork(_Base):
+    """Workers of the app that talk to the backend (see the module docstring)."""
+
+    # Set by ReelscriptApp.__init__ (the app this is mixed into).
+    connection: Connection
+    state: dict[str, Any]
+    watchers: dict[Path, Any]
+
+    # -- connecting -----------------------------------------------------------------
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def connect(self) -> None:
+        self.post_message(LogLine("info", "connecting to the backend…"))
+        self.session_id = await self.connection.open()
+        self.post_message(LogLine("info", f"ready: {self.connection.describe()}"))
+        if self.open_file is not None:
+            self.submit_files([self.open_file])
+        else:
+            self.load_state()
+
+    # -- files ------------------------------------------------------------------------
+    @work(exclusive=True, group="job", exit_on_error=False)
+    async def submit_files(self, paths: list[Path], extract: bool = True) -> None:
+        """Upload ``paths``, then (``extract``) script each one, streaming into the log."""
+        for path in paths:
+            self.post_message(FileStatus(path, "queued"))
+        try:
+            uploaded = await self.connection.upload(paths)
+        except Exception:
+            for path in paths:
+                self.post_message(FileStatus(path, "failed"))
+            raise
+        for path, info in zip(paths, uploaded, strict=False):
+            name = info.get("name", path.name)
+            self.post_message(LogLine("info", f"uploaded {name}"))
+            if info.get("has_audio") is False:
+                self.post_message(LogLine("error", f"{name} has no audio track: nothing to script"))
+                self.post_message(FileStatus(path, "failed"))
+        if not extract:
+            for path in paths:
+                self.post_message(FileStatus(path, "new"))
+            self.load_state()
+            return
+        for path, info in zip(paths, uploaded, strict=False):
+            if info.get("has_audio") is False:
+                continue
+            self.post_message(FileStatus(path, "working"))
+            try:
+                state = await self._stream(f"{EXTRACT_PROMPT} ({info.get('name', path.name)})")
+            except Exception:
+                self.post_message(FileStatus(path, "failed"))
+                raise
+            jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == info.get("video_id")]
+            done = bool(jobs) and jobs[-1].get("status") == "completed"
+            self.post_message(FileStatus(path, "done" if done else "failed"))
+
+    def toggle_watch(self, folder: Path) -> None:
+        """Start watching ``folder``, or stop if it is watched already."""
+        watcher = self.watchers.pop(folder, None)
+        if watcher is not None:
+            watcher.stop()
+            return
+        if self.connection.client is None:
+            self.notify("Not connected to the backend yet.", severity="warning")
+            return
+        self.watch_folder(folder)
+
+    @work(group="watch", exit_on_error=False)
+    async def watch_folder(self, folder: Path) -> None:
+        """Watch ``folder`` until toggled off: new videos are scripted (``<name>.md`` beside them)."""
+        from tui.watch import FolderWatcher
+
+        browser = self.query_one(FileBrowser)
+        watcher = FolderWatcher(
+            folder,
+            self.connection.client,
+            on_event=self._watch_event,
+            data_dir=self.connection.data_dir,
+        )
+        self.watchers[folder] = watcher
+        browser.set_watched(folder, True)
+        self.post_message(LogLine("info", f"watching {folder}"))
+        try:
+            await watcher.run()
+        finally:
+            self.watchers.pop(folder, None)
+            browser.set_watched(folder, False)
+            self.post_message(
+                LogLine("info", f"stopped watching {folder}: {watcher.stats.summary()}")
+            )
+
+    def _watch_event(self, event: Any) -> None:
+        status, line = watch_event_status(event)
+        if status:
+            self.post_message(FileStatus(event.path, status))
+        if line:
+            self.post_message(LogLine("error" if status == "failed" else "info", line))
+
+    # -- the prompt --------------------------------------------------------------------
+    def prompt_command(self, text: str) -> None:
+        """Run what was typed: export/credits/status/upload directly, the rest via /run_sse."""
+        self.post_message(LogLine("you", text))
+        words = text.split()
+        verb = words[0].lower() if words else ""
+        if verb in ("export", "导出"):
+            self.action_export(words[1].lower() if len(words) > 1 else "md")
+        elif verb in ("credits", "balance", "积分", "余额"):
+            self.show_credits()
+        elif verb in ("status", "状态"):
+            self.load_state(say=True)
+        elif verb == "upload" and len(words) > 1:
+            path = Path(" ".join(words[1:])).expanduser().resolve()
+            if path.is_file():
+                self.submit_files([path], extract=False)
+            else:
+                self.notify(f"No such file: {path}", severity="error")
+        else:
+            self.send_prompt(text)
+
+    @work(exclusive=True, group="job", exit_on_error=False)
+    async def send_prompt(self, text: str) -> None:
+        await self._stream(text)
+
+    async def _stream(self, text: str) -> dict[str, Any]:
+        """Stream one request's events into the log, then read and show the state."""
+        before = self.state
+        try:
+            had_text = await self.connection.run(text, self.post_message)
+        finally:
+            self.post_message(StreamEnded())
+        state = await self.connection.state()
+        self.post_message(StateLoaded(state))
+        if not had_text:
+            # Some requests finish without a word: say what changed instead.
+            for line in summarise(before, state):
+                self.post_message(LogLine("done", line))
+        return state
+
+    @work(exclusive=True, group="state", exit_on_error=False)
+    async def load_state(self, say: bool = False) -> None:
+        state = await self.connection.state()
+        self.post_message(StateLoaded(state))
+        if say:
+            for line in describe_state(state):
+                self.post_message(LogLine("info", line))
+
+    @work(exclusive=True, group="credits", exit_on_error=False)
+    async def show_credits(self) -> None:
+        balance = await self.connection.credits()
+        self.post_message(
+            LogLine(
+                "info",
+                f"credits: {balance.get('available')} available, "
+                f"{balance.get('frozen')} frozen, {balance.get('total')} total",
+            )
+        )
+
+    @work(exclusive=True, group="cancel", exit_on_error=False)
+    async def action_cancel_job(self) -> None:
+        cancelled = await self.connection.cancel_running()
+        self.notify("Cancelled the running job." if cancelled else "No job is running.")
