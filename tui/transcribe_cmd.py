@@ -43,6 +43,11 @@ def run(files: list[Path], **options: Any) -> int:
         err.print(f"reelscript transcribe: {exc}", markup=False)
         return USAGE_ERROR
     engine_options = _engine_options(options)
+    try:  # problems with the options themselves: say so once, not once per file
+        _check_options(engine_options)
+    except EngineError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return exc.exit_code
     out = options.get("out")
     if out is not None:
         try:
@@ -98,6 +103,15 @@ def _engine_options(options: dict[str, Any]) -> Options:
     )
 
 
+def _check_options(options: Options) -> None:
+    from tui.engine.diarize import check_counts
+    from tui.engine.transcribe import check_language
+
+    if options.diarizer != "none":
+        check_counts(options.speakers, options.min_speakers, options.max_speakers)
+    check_language(options.model, options.language, options.device)
+
+
 def check_writable(folder: Path) -> None:
     """Make ``folder`` if needed and prove a file can be created in it."""
     try:
@@ -126,11 +140,11 @@ def _one(
         progress.update(task, completed=overall_fraction(stage, fraction), stage=stage)
 
     try:
+        folder = Path(out) if out is not None else path.parent
+        if out is None and path.is_file():  # fail before the work, not after it
+            check_writable(folder)
         script = transcribe_file(path, engine_options, progress=report, cancel=cancel)
         progress.update(task, stage="writing")
-        folder = Path(out) if out is not None else path.parent
-        if out is None:
-            check_writable(folder)
         written = _write_all(script, formats, folder, path, bool(options.get("timestamps", True)))
     finally:
         progress.remove_task(task)

@@ -226,7 +226,9 @@ def decode_audio(
         # Raw ADTS/MP3 streams have no index: FFmpeg guesses their length from the
         # bitrate, so a shortfall there says nothing about truncation.
         indexed = container.format.name not in ("aac", "mp3")
-        buf = _Growable(int(expected_ms * SAMPLE_RATE / 1000) + SAMPLE_RATE)
+        # Sized from the header with a margin (encoder priming, rounding), so that
+        # the buffer normally never has to grow, and so never exists twice.
+        buf = _Growable(int(expected_ms * SAMPLE_RATE / 1000 * 1.01) + SAMPLE_RATE)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         last_report = 0.0
         try:
@@ -262,7 +264,7 @@ def decode_audio(
 
 
 class _Growable:
-    """A float32 buffer that grows by doubling, so decoding never holds two copies long."""
+    """A float32 buffer that grows by a quarter when it must, and shrinks in place at the end."""
 
     def __init__(self, capacity: int) -> None:
         self._data = np.empty(max(capacity, SAMPLE_RATE), dtype=np.float32)
@@ -271,7 +273,7 @@ class _Growable:
     def append(self, chunk: np.ndarray) -> None:
         end = self.size + chunk.size
         if end > self._data.size:
-            grown = np.empty(max(end, self._data.size * 2), dtype=np.float32)
+            grown = np.empty(max(end, self._data.size * 5 // 4), dtype=np.float32)
             grown[: self.size] = self._data[: self.size]
             self._data = grown
         self._data[self.size : end] = chunk

@@ -101,6 +101,7 @@ def transcribe_file(
     if not info.has_audio:
         what = "is a still image" if info.is_still else "has no audio stream"
         raise NoAudioStream(f"{what}, so there is nothing to transcribe", str(path))
+    _check_options(options)
     report("probing", 1.0)
 
     audio = media.decode_audio(
@@ -137,6 +138,15 @@ def transcribe_file(
     script.speech = list(speech)
     report("writing", 1.0)
     return script
+
+
+def _check_options(options: Options) -> None:
+    """Refuse a bad model, language or speaker count now, not after minutes of work."""
+    transcribe.check_language(options.model, options.language, options.device)
+    if options.diarizer != "none":
+        from tui.engine.diarize import check_counts
+
+        check_counts(options.speakers, options.min_speakers, options.max_speakers)
 
 
 def _speaker_labels(

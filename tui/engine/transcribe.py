@@ -137,6 +137,20 @@ def is_multilingual(model: Any) -> bool:
     return bool(model.model.is_multilingual)
 
 
+def check_language(
+    model: str | None, language: str | None, device: str = "auto"
+) -> tuple[Any, str]:
+    """Load the model and check it can do ``language``; return ``(WhisperModel, name)``."""
+    whisper, name = load_model(model, device)
+    language = None if language in (None, "", "auto") else language.lower()
+    if language is not None and language != "en" and not is_multilingual(whisper):
+        raise ModelUnavailable(
+            f"the model {name} understands English only, but language {language!r} was asked; "
+            "use a multilingual model (e.g. --model small) or --language en"
+        )
+    return whisper, name
+
+
 def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
     """Fine speech regions in ms (Silero VAD, split at short pauses), for every stage.
 
@@ -173,13 +187,8 @@ def recognise(
     them (beyond a little padding) is cut out before recognition, exactly as
     faster-whisper's own ``vad_filter`` does, and word times are mapped back.
     """
-    whisper, name = load_model(model, device)
+    whisper, name = check_language(model, language, device)
     language = None if language in (None, "", "auto") else language.lower()
-    if language is not None and language != "en" and not is_multilingual(whisper):
-        raise ModelUnavailable(
-            f"the model {name} understands English only, but language {language!r} was asked; "
-            "use a multilingual model (e.g. --model small) or --language en"
-        )
     if not speech:
         return Recognition([], language or "en", name)
     speech = asr_regions(speech, audio.size * 1000 // SAMPLE_RATE)
