@@ -158,7 +158,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
                 yield FileBrowser(self.folder, id="files")
                 yield SSELog(id="log")
             with Vertical(id="right"):
-                yield Timeline(id="timeline")
+                # The timeline's cursor is the app's cursor_ms (state lives in reactives).
+                yield Timeline(id="timeline").data_bind(ReelscriptApp.cursor_ms)
                 yield ScriptEditor(id="script")
         yield PromptBar(id="prompt")
         yield Footer()
@@ -226,7 +227,6 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         else:
             editor.load_script(script)
         self.script = script
-        self.query_one(Timeline).show(state.get("draft"), script)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -240,12 +240,17 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.query_one(SSELog).finish()
 
     # -- cursor: editor <-> timeline ---------------------------------------------------
+    def watch_script(self, script: Script | None) -> None:
+        """The script shown changed (loaded, saved, renamed): redraw the timeline."""
+        self.query_one(Timeline).show(self.state.get("draft"), script)
+
     @on(ScriptEditor.CursorTime)
     def _editor_cursor(self, message: ScriptEditor.CursorTime) -> None:
-        self.query_one(Timeline).cursor_ms = message.time_ms
+        self.cursor_ms = message.time_ms
 
     @on(Timeline.CursorMoved)
     def _timeline_cursor(self, message: Timeline.CursorMoved) -> None:
+        self.cursor_ms = message.time_ms
         self.query_one(ScriptEditor).go_to_time(message.time_ms)
 
     # -- other actions -------------------------------------------------------------------

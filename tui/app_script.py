@@ -18,7 +18,6 @@ from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
 from tui.engine.script import Script
 from tui.messages import LogLine
 from tui.panes.script_editor import ScriptEditor
-from tui.panes.timeline import Timeline
 from tui.script_text import script_to_text
 from tui.session import Connection, SaveConflict
 
@@ -58,8 +57,8 @@ class ScriptWork(_Base):
             self._show_conflict(script, text, conflict.current)
             return
         self.query_one(ScriptEditor).load_script(saved)
+        self.state["script"] = saved.to_dict()
         self.script = saved
-        self.query_one(Timeline).show(self.state.get("draft"), saved)
         self.notify(f"Saved (revision {saved.revision}).")
         self.post_message(LogLine("done", f"script saved, revision {saved.revision}"))
 
@@ -72,6 +71,7 @@ class ScriptWork(_Base):
             elif choice == "theirs":
                 self.copy_to_clipboard(text)
                 editor.load_script(theirs)
+                self.script = theirs
                 self.notify("Loaded the server's version; yours is on the clipboard.")
             # "edit": the editor still holds the user's text, unchanged.
 

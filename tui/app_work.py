@@ -39,8 +39,18 @@ class BackendWork(_Base):
     watchers: dict[Path, Any]
 
     # -- connecting -----------------------------------------------------------------
+    @work(thread=True, group="backend", exit_on_error=False)
+    def start_backend(self) -> None:
+        """Start the embedded backend (a child process; blocking), then connect."""
+        self.post_message(LogLine("info", "starting the embedded backend…"))
+        self.connection.start_local()
+        self.call_from_thread(self.connect)
+
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def connect(self) -> None:
+        if self.connection.server is None and self.connection.local is None:
+            self.start_backend()
+            return
         self.post_message(LogLine("info", "connecting to the backend…"))
         self.session_id = await self.connection.open()
         self.post_message(LogLine("info", f"ready: {self.connection.describe()}"))

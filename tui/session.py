@@ -92,6 +92,7 @@ class Connection:
         self.session_id = ""
         self.client: Client | None = None
         self.local: LocalServer | None = None
+        self.closed = False
 
     def describe(self) -> str:
         if self.local is not None:
@@ -100,15 +101,26 @@ class Connection:
             where = f"backend at {self.server}"
         return f"{where}, session {self.session_id[:8]}"
 
+    def start_local(self) -> None:
+        """Start (or reuse) the embedded backend; blocking, so the app calls it in a thread."""
+        if self.server is None and self.local is None:
+            self.local = start_or_reuse(self.data_dir)
+            if self.closed:
+                # The app quit while the backend was starting: leave nothing running.
+                self.local.stop()
+                self.local = None
+
     async def open(self) -> str:
-        """Start (or reach) the backend, get a token and a session; returns the session id."""
-        url = self.server
-        token_file = self.token_file
-        if url is None:
-            # Blocking (starts a process and waits for its health): in a thread.
-            self.local = await asyncio.to_thread(start_or_reuse, self.data_dir)
-            url = self.local.url
-            token_file = token_file or self.local.token_file
+        """Reach the backend, get a token and a session; returns the session id.
+
+        Without ``--server``, :meth:`start_local` must have run first.
+        """
+        if self.server is not None:
+            url, token_file = self.server, self.token_file
+        elif self.local is not None:
+            url, token_file = self.local.url, self.token_file or self.local.token_file
+        else:
+            raise BackendError("the embedded backend was not started")
         self.client = Client(url, token_file=token_file, platform="tui")
         await self._call(self._new_session)
         return self.session_id
@@ -120,6 +132,7 @@ class Connection:
 
     async def close(self) -> None:
         """Close the client and stop the embedded backend (if this app started it)."""
+        self.closed = True
         if self.client is not None:
             await self.client.aclose()
             self.client = None

@@ -126,13 +126,21 @@ async def test_script_a_video_edit_save_rename_export_quit(
         srt = target.read_text()
         assert "-->" in srt and "Diane" in srt and "Yes." in srt
 
+        # Free text goes to the agent through /run_sse; the script follows.
+        await pilot.press("alt+5")
+        await type_text(pilot, "rename Speaker 2 to Sheila")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "] Sheila: " in editor.text, 30, "the agent's rename")
+        assert any(line.split()[1] == "agent" for line in app.query_one(SSELog).lines[-5:])
+
         # Quit: nothing unsaved, so no question.
         await pilot.press("ctrl+q")
     assert app.return_code == 0
 
 
-async def test_w_watches_the_folder_and_scripts_new_videos(live_server, demo_folder: Path,
-                                                          tmp_path: Path) -> None:
+async def test_w_watches_the_folder_and_scripts_new_videos(
+    live_server, demo_folder: Path, tmp_path: Path
+) -> None:
     watched = tmp_path / "inbox"
     watched.mkdir()
     app = make_app(watched, server=live_server.url, token_file=tmp_path / "token.json")
@@ -145,11 +153,19 @@ async def test_w_watches_the_folder_and_scripts_new_videos(live_server, demo_fol
         assert watched in browser.watched
         # A video arrives (written elsewhere, then moved in, as a download would).
         (demo_folder / "demo.mp4").rename(watched / "talk.mp4")
-        await wait_for(pilot, lambda: browser.statuses.get(watched / "talk.mp4") == "done", 180,
-                       "the watcher to script the new video")
+        await wait_for(
+            pilot,
+            lambda: browser.statuses.get(watched / "talk.mp4") == "done",
+            180,
+            "the watcher to script the new video",
+        )
         assert (watched / "talk.md").read_text().strip()
-        await wait_for(pilot, lambda: watched / "talk.mp4" in browser._path_nodes, 10,
-                       "the new video to be listed")
+        await wait_for(
+            pilot,
+            lambda: watched / "talk.mp4" in browser._path_nodes,
+            10,
+            "the new video to be listed",
+        )
         assert any("talk.mp4 -> talk.md" in line for line in app.query_one(SSELog).lines)
         await pilot.press("w")  # toggles it off
         await wait_for(pilot, lambda: watched not in app.watchers, 10, "the watcher to stop")
