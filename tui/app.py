@@ -150,6 +150,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.open_file = open_file
         self.state: dict[str, Any] = {}
         self.watchers: dict[Path, Any] = {}
+        #: The backend's video_id of each file uploaded in this session.
+        self.video_ids: dict[Path, str] = {}
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -176,7 +178,31 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
     # -- pane messages to work ----------------------------------------------------------
     @on(FileBrowser.Submitted)
     def _files_submitted(self, event: FileBrowser.Submitted) -> None:
+        if len(event.paths) == 1 and self.show_script_of(event.paths[0]):
+            return  # already scripted in this session: show it rather than redo it
         self.submit_files(event.paths)
+
+    def show_script_of(self, path: Path) -> bool:
+        """Show the script this session already has for ``path``; False if there is none."""
+        video_id = self.video_ids.get(path.resolve())
+        raw = (self.state.get("scripts") or {}).get(video_id) if video_id else None
+        if raw is None:
+            return False
+        editor = self.query_one(ScriptEditor)
+        if editor.dirty and editor.script is not None and editor.script.video_id != video_id:
+            self.notify("Save your edits first (Ctrl+S).", severity="warning")
+            return True
+        self.state["script"] = raw
+        script = Script.from_dict(raw)
+        editor.load_script(script, keep_cursor=False)
+        self.script = script
+        self.post_message(
+            LogLine(
+                "info",
+                f"showing the script of {path.name} (ask 'transcribe {path.name}' to redo it)",
+            )
+        )
+        return True
 
     @on(FileBrowser.WatchToggled)
     def _watch_toggled(self, event: FileBrowser.WatchToggled) -> None:

@@ -58,6 +58,7 @@ class ScriptWork(_Base):
             return
         self.query_one(ScriptEditor).load_script(saved)
         self.state["script"] = saved.to_dict()
+        self.state.setdefault("scripts", {})[saved.video_id] = self.state["script"]
         self.script = saved
         self.notify(f"Saved (revision {saved.revision}).")
         self.post_message(LogLine("done", f"script saved, revision {saved.revision}"))
@@ -122,7 +123,8 @@ class ScriptWork(_Base):
     @work(exclusive=True, group="export", exit_on_error=False)
     async def export(self, choice: ExportChoice) -> None:
         self.post_message(LogLine("info", f"exporting {choice.format} to {choice.path}"))
-        video_id = (self.state.get("script") or {}).get("video_id")
+        shown = self.query_one(ScriptEditor).script
+        video_id = shown.video_id if shown is not None else None
         await self.connection.export(choice.format, choice.path, video_id=video_id)
         self.post_message(LogLine("done", f"saved {choice.path}"))
         self.notify(f"Saved {choice.path}")

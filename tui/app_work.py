@@ -37,6 +37,7 @@ class BackendWork(_Base):
     connection: Connection
     state: dict[str, Any]
     watchers: dict[Path, Any]
+    video_ids: dict[Path, str]
 
     # -- connecting -----------------------------------------------------------------
     @work(thread=True, group="backend", exit_on_error=False)
@@ -72,6 +73,7 @@ class BackendWork(_Base):
                 self.post_message(FileStatus(path, "failed"))
             raise
         for path, info in zip(paths, uploaded, strict=False):
+            self.video_ids[path.resolve()] = str(info.get("video_id", ""))
             name = info.get("name", path.name)
             self.post_message(LogLine("info", f"uploaded {name}"))
             if info.get("has_audio") is False:

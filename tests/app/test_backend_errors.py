@@ -74,3 +74,23 @@ async def test_embedded_backend_stops_on_quit(media_folder: Path, tmp_path: Path
         process = local.process
         await pilot.press("ctrl+q")
     assert process is not None and process.wait(10) is not None
+
+
+async def test_ctrl_g_cancels_the_running_job(live_server, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "long"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "data" / "conv_4spk_phone.webm", folder / "call.webm")
+    app = make_app(folder, server=live_server.url, token_file=tmp_path / "t.json")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _connected(pilot, app)
+        log = app.query_one(SSELog)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: log.stage, 60, "the job to start")
+        await pilot.press("ctrl+g")
+        await wait_for_group(pilot, "cancel")
+        await wait_for_group(pilot, "job")
+        assert app.query_one(FileBrowser).statuses[folder / "call.webm"] == "failed"
+        jobs = app.state.get("jobs") or []
+        assert jobs and jobs[-1]["status"] == "cancelled"

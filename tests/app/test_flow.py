@@ -133,6 +133,11 @@ async def test_script_a_video_edit_save_rename_export_quit(
         await wait_for(pilot, lambda: "] Sheila: " in editor.text, 30, "the agent's rename")
         assert any(line.split()[1] == "agent" for line in app.query_one(SSELog).lines[-5:])
 
+        # Enter on a file this session has scripted shows its script, without redoing it.
+        await pilot.press("alt+1", "enter")
+        await pilot.pause()
+        assert "showing the script of demo.mp4" in app.query_one(SSELog).lines[-1]
+
         # Quit: nothing unsaved, so no question.
         await pilot.press("ctrl+q")
     assert app.return_code == 0
