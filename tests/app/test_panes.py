@@ -76,6 +76,8 @@ async def test_palette_lists_the_pane_actions(media_folder: Path) -> None:
         await type_text(pilot, "zoom in")
         await pilot.pause(0.5)
         assert "Timeline: Zoom in" in screen_text(app)
+        await pilot.press("enter")  # runs the action in its pane
+        await wait_for(pilot, lambda: app.query_one(Timeline).zoom == 1, 5, "the zoom")
 
 
 async def test_timeline_and_editor_cursors_follow_each_other(media_folder: Path) -> None:
