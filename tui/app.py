@@ -266,6 +266,9 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.query_one(SSELog).finish()
 
     # -- cursor: editor <-> timeline ---------------------------------------------------
+    def watch_session_id(self, session_id: str) -> None:
+        self.query_one(SSELog).border_subtitle = f"session {session_id[:12]}" if session_id else ""
+
     def watch_script(self, script: Script | None) -> None:
         """The script shown changed (loaded, saved, renamed): redraw the timeline."""
         self.query_one(Timeline).show(self.state.get("draft"), script)

@@ -207,6 +207,7 @@ class FileBrowser(DirectoryTree):
         paths = sorted(self.marked) or ([path.resolve()] if path is not None else [])
         if paths:
             self.marked.clear()
+            self._show_marked()
             self.post_message(self.Submitted(self, paths))
             self._invalidate()
 
@@ -219,6 +220,7 @@ class FileBrowser(DirectoryTree):
             return
         key = path.resolve()
         (self.marked.discard if key in self.marked else self.marked.add)(key)
+        self._show_marked()
         self._refresh_path(key)
         self.action_cursor_down()
 
@@ -231,6 +233,10 @@ class FileBrowser(DirectoryTree):
 
     async def action_reload(self) -> None:
         await self.reload()
+
+    def _show_marked(self) -> None:
+        count = len(self.marked)
+        self.border_subtitle = f"{count} marked · Enter scripts them" if count else ""
 
     # -- lazy probing -----------------------------------------------------------
     def _probe_later(self, path: Path) -> None:
