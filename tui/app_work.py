@@ -44,7 +44,11 @@ class BackendWork(_Base):
     def start_backend(self) -> None:
         """Start the embedded backend (a child process; blocking), then connect."""
         self.post_message(LogLine("info", "starting the embedded backend…"))
-        self.connection.start_local()
+        try:
+            self.connection.start_local()
+        except Exception as error:
+            self.call_from_thread(self.connection.fail, str(error))
+            raise
         self.call_from_thread(self.connect)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
@@ -61,7 +65,9 @@ class BackendWork(_Base):
             self.load_state()
 
     # -- files ------------------------------------------------------------------------
-    @work(exclusive=True, group="job", exit_on_error=False)
+    # Not exclusive: a second request must not cut off the stream of one still
+    # running (the job would go on server-side, but its progress would be lost here).
+    @work(group="job", exit_on_error=False)
     async def submit_files(self, paths: list[Path], extract: bool = True) -> None:
         """Upload ``paths``, then (``extract``) script each one, streaming into the log."""
         for path in paths:
@@ -160,7 +166,7 @@ class BackendWork(_Base):
         else:
             self.send_prompt(text)
 
-    @work(exclusive=True, group="job", exit_on_error=False)
+    @work(group="job", exit_on_error=False)
     async def send_prompt(self, text: str) -> None:
         await self._stream(text)
 

@@ -93,6 +93,10 @@ class Connection:
         self.client: Client | None = None
         self.local: LocalServer | None = None
         self.closed = False
+        #: Set once connected, or once connecting failed (then ``failure`` says why):
+        #: work asked for meanwhile (Enter pressed at once) waits for it.
+        self.ready = asyncio.Event()
+        self.failure = ""
 
     def describe(self) -> str:
         if self.local is not None:
@@ -122,8 +126,21 @@ class Connection:
         else:
             raise BackendError("the embedded backend was not started")
         self.client = Client(url, token_file=token_file, platform="tui")
-        await self._call(self._new_session)
+        try:
+            await self._new_session()
+        except ApiError as error:
+            self.fail(explain(error.code, str(error)))
+            raise BackendError(self.failure) from error
+        except Exception as error:
+            self.fail(str(error) or type(error).__name__)
+            raise
+        self.ready.set()
         return self.session_id
+
+    def fail(self, reason: str) -> None:
+        """Connecting failed: every waiting call gives up with ``reason``."""
+        self.failure = reason
+        self.ready.set()
 
     async def _new_session(self) -> None:
         assert self.client is not None
@@ -148,6 +165,10 @@ class Connection:
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
         """Run one API call with the app's part of API.md's error table."""
+        if not self.ready.is_set():
+            await self.ready.wait()
+        if self.failure:
+            raise BackendError(f"not connected to the backend: {self.failure}")
         try:
             try:
                 return await make()

@@ -20,11 +20,18 @@ async def test_undecodable_file_fails_with_a_clear_line(
 ) -> None:
     app = make_app(media_folder, server=live_server.url, token_file=tmp_path / "t.json")
     async with app.run_test(size=(100, 30)) as pilot:
-        await _connected(pilot, app)
+        browser = app.query_one(FileBrowser)
+        await wait_for(pilot, lambda: browser.root.children, 10, "the folder listing")
+        # Enter at once, before the app has its session: the work waits for it.
         await pilot.press("down", "down")  # archive/, then council.mp4 (random bytes)
-        assert app.query_one(FileBrowser).highlighted_path() == media_folder / "council.mp4"
+        assert browser.highlighted_path() == media_folder / "council.mp4"
         await pilot.press("enter")
-        await wait_for_group(pilot, "job")
+        await wait_for(
+            pilot,
+            lambda: browser.statuses.get(media_folder / "council.mp4") == "failed",
+            30,
+            "the upload to be refused",
+        )
         lines = "\n".join(app.query_one(SSELog).lines)
         assert "Unsupported or unreadable file" in lines and "supported: mp4" in lines.lower()
         assert app.query_one(FileBrowser).statuses[media_folder / "council.mp4"] == "failed"
