@@ -17,7 +17,16 @@ from tui.messages import Heartbeat, JobProgress, LogLine
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """A value in one short line; a result dict as its plain fields (ids left out)."""
+    if isinstance(value, dict) and value:
+        fields = [
+            f"{key}={item}"
+            for key, item in value.items()
+            if not isinstance(item, (dict, list)) and not str(key).endswith("id")
+        ]
+        text = ", ".join(fields) if fields else json.dumps(value, ensure_ascii=False)
+    else:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

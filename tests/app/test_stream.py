@@ -36,7 +36,8 @@ def test_each_kind_of_event_becomes_its_message() -> None:
         "result",
         "text",
     ]
-    assert messages[0].text == 'extract({"file": "a.mp4"})'
+    assert messages[0].text == "extract(file=a.mp4)"
+    assert messages[1].text == "extract: ok=1"
     # A partial event is followed by the whole one: not logged twice.
     assert event_messages("message", {**agent, "partial": True}, AT) == ([], False)
 
