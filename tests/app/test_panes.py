@@ -95,6 +95,11 @@ async def test_timeline_and_editor_cursors_follow_each_other(media_folder: Path)
         assert line.zoom == 2 and line.offset_ms > 0  # zoomed in, scrolled to the cursor
         await pilot.press("0")
         assert line.zoom == 0
+        # With a mouse: a click on a lane moves the cursor, and the editor with it.
+        column = int(25_000 / line.ms_per_col) + 1
+        await pilot.click(Timeline, offset=(line.gutter.left + 10 + column, 3))
+        assert 25_000 <= line.cursor_ms < 26_000
+        assert editor.document.get_line(editor.cursor_location[0]).startswith("[00:00:25]")
 
 
 async def test_quit_with_unsaved_changes_asks(media_folder: Path) -> None:

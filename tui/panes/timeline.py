@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from rich.console import Group
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
@@ -213,6 +214,12 @@ class Timeline(Widget, can_focus=True):
 
     def action_fit(self) -> None:
         self.zoom = 0
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a lane puts the cursor there (the mouse is optional, not ignored)."""
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.x >= LABEL_WIDTH:
+            self._move_to(int(self.offset_ms + (offset.x - LABEL_WIDTH) * self.ms_per_col))
 
     def _move_to(self, ms: int) -> None:
         self.cursor_ms = min(max(0, ms), self.duration_ms - 1)
