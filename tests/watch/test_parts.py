@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -203,3 +205,29 @@ def test_only_old_temp_files_of_ours_are_swept(tmp_path: Path) -> None:
     _age(users, 3600)
     assert sweep_stale_temps([tmp_path], recursive=False) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [".clip.srt.00ff00ff.part", ".notes.part"]
+
+
+def test_one_watcher_at_a_time_per_video_across_processes(tmp_path: Path) -> None:
+    db = tmp_path / "watch.db"
+    other = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from tui.watch.ledger import Ledger;"
+            f" assert Ledger(Path({str(db)!r})).claim('abc') is None; print('claimed', flush=True);"
+            " time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "claimed"
+        ledger = Ledger(db)
+        assert ledger.claim("abc") == other.pid  # the other watcher is on it
+        assert ledger.claim("def") is None
+    finally:
+        other.kill()
+        other.wait()
+    assert ledger.claim("abc") is None  # its process is gone: the claim counts for nothing
+    ledger.release("abc")
+    assert ledger.claim("abc") is None

@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS outputs (
     source        TEXT NOT NULL,
     written_at    REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claims (
+    sha256 TEXT PRIMARY KEY,
+    pid    INTEGER NOT NULL,
+    since  REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS hashes (
     path     TEXT PRIMARY KEY,
     size     INTEGER NOT NULL,
@@ -68,6 +73,16 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -196,6 +211,33 @@ class Ledger:
                 time.time(),
             ),
         )
+
+    # -- claims: one watcher at a time per video ----------------------------------------------
+
+    def claim(self, sha256: str) -> int | None:
+        """Claim a video for this process; None when claimed, else the pid that has it.
+
+        The app's watch toggle and a ``reelscript watch`` service may watch the same
+        folder; a claim whose process is gone (killed) counts for nothing.
+        """
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT pid FROM claims WHERE sha256 = ?", (sha256,)
+                ).fetchone()
+                if row and row[0] != os.getpid() and _alive(row[0]):
+                    return int(row[0])
+                self._db.execute(
+                    "INSERT OR REPLACE INTO claims (sha256, pid, since) VALUES (?, ?, ?)",
+                    (sha256, os.getpid(), time.time()),
+                )
+                return None
+            finally:
+                self._db.execute("COMMIT")
+
+    def release(self, sha256: str) -> None:
+        self._write("DELETE FROM claims WHERE sha256 = ? AND pid = ?", (sha256, os.getpid()))
 
     # -- outputs we wrote -------------------------------------------------------------------
 

@@ -242,25 +242,29 @@ class FolderWatcher:
                     FileSkipped(path, f"same content as {other.name}, already queued", "queued")
                 )
             return
-        record = self.ledger.get(digest)
-        redo = self.force and record is not None and record.updated_at < self._started_at
-        if record is not None and not redo:
-            if record.status == "done":
-                where = ", ".join(p.name for p in record.outputs) or "no outputs"
-                same = "" if record.source == path else f" as {record.source.name}"
-                self._emit(FileSkipped(path, f"already done{same} ({where})"))
-            else:
-                reason = record.reason or "unknown reason"
-                if len(reason) > 80:
-                    reason = reason[:79] + "…"
-                self._emit(
-                    FileSkipped(path, f"failed before: {reason} (--force retries)", "failed")
-                )
+        if self._known(path, digest):
             return
         self._inflight[digest] = path
         await self._queue.put((path, digest))
         self.stats.queued = self._queue.qsize()
         self._emit(FileQueued(path, self._queue.qsize()))
+
+    def _known(self, path: Path, digest: str) -> bool:
+        """True (and say so) when the ledger has this content and it is not to be redone."""
+        record = self.ledger.get(digest)
+        redo = self.force and record is not None and record.updated_at < self._started_at
+        if record is None or redo:
+            return False
+        if record.status == "done":
+            where = ", ".join(p.name for p in record.outputs) or "no outputs"
+            same = "" if record.source == path else f" as {record.source.name}"
+            self._emit(FileSkipped(path, f"already done{same} ({where})"))
+        else:
+            reason = record.reason or "unknown reason"
+            if len(reason) > 80:
+                reason = reason[:79] + "…"
+            self._emit(FileSkipped(path, f"failed before: {reason} (--force retries)", "failed"))
+        return True
 
     # -- work -------------------------------------------------------------------------------
 
@@ -281,6 +285,18 @@ class FolderWatcher:
             return
         if current != digest:
             return  # replaced while queued: the new version arrives through the tracker
+        other = self.ledger.claim(digest)
+        if other is not None:
+            self._emit(FileSkipped(path, f"another watcher (pid {other}) is on it", "queued"))
+            return
+        try:
+            if not self._known(path, digest):  # another watcher may have done it meanwhile
+                await self._script(path, digest)
+        finally:
+            self.ledger.release(digest)
+
+    async def _script(self, path: Path, digest: str) -> None:
+        """Process one claimed video: outputs written and recorded, or a failure reported."""
         staged = [
             Staged(self.writer.temp_for(target), target, fmt)
             for fmt in self.formats
