@@ -7,7 +7,8 @@ user has edited since is never overwritten, and the hash of each path at a
 given size and mtime, so that a restart does not re-read every big video.
 
 One file, ``watch.db`` (WAL), next to the backend's ``reelscript.db``: the
-headless watcher and the app's watch toggle may share it at the same time.
+headless watcher and the app's watch toggle may share it at the same time,
+and a claim per video keeps them from scripting the same one twice.
 """
 
 from __future__ import annotations
