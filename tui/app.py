@@ -292,6 +292,9 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     async def action_quit(self) -> None:
+        if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
+            self.exit(0)  # Ctrl+Q again on the question: the answer is yes
+            return
         if self.query_one(ScriptEditor).dirty:
 
             def answered(yes: bool | None) -> None:
@@ -300,7 +303,10 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
 
             self.push_screen(
                 ConfirmScreen(
-                    "The script has unsaved changes. Quit and lose them?", yes="Quit", no="Stay"
+                    "The script has unsaved changes. Quit and lose them? (Ctrl+S saves them)",
+                    yes="Quit",
+                    no="Stay",
+                    id="confirm-quit",
                 ),
                 answered,
             )

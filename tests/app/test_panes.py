@@ -117,7 +117,7 @@ async def test_quit_with_unsaved_changes_asks(media_folder: Path) -> None:
         assert not app.query_one(ScriptEditor).dirty
         await pilot.press("4")
         await type_text(pilot, "x")
-        await pilot.press("ctrl+q", "y")
+        await pilot.press("ctrl+q", "ctrl+q")  # asked, and Ctrl+Q again means yes
     assert app.return_code == 0
 
 

@@ -20,8 +20,10 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Answer no"),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
-        super().__init__()
+    def __init__(
+        self, question: str, yes: str = "Yes", no: str = "No", id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
         self.question = question
         self.yes_label = yes
         self.no_label = no
