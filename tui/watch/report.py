@@ -107,7 +107,7 @@ class TerminalReport:
         if isinstance(event, FileWaiting):
             self._lines[event.path] = f"… {name}  {event.reason}"
             if not self.live_mode:
-                self.say(f"arriving {name}: {event.reason}")
+                self.say(f"waiting  {name}: {event.reason}")
         elif isinstance(event, FileQueued):
             self._lines[event.path] = f"· {name}  queued"
             if not self.live_mode:

@@ -116,7 +116,7 @@ class ArrivalTracker:
     def waiting_reason(self, path: Path) -> str:
         arrival = self._arrivals.get(path)
         if arrival is None or arrival.undecodable is None:
-            return "still arriving"
+            return "still being copied in"
         return f"not readable yet ({arrival.undecodable})"
 
     def settled(self, now: float | None = None) -> list[tuple[Path, bool]]:
