@@ -39,6 +39,14 @@ HOP_FRAMES = 80  # 0.8 s between window starts
 RELIABLE_FRAMES = 80
 #: Inside one region, a speaker run shorter than this joins its neighbour.
 MIN_RUN_FRAMES = 30
+#: Inside a region, a pause is PAUSE_FRAMES (10 ms) at PAUSE_DB below its loud frames.
+PAUSE_DB = 30.0
+PAUSE_FRAMES = 8
+#: Stretches between such pauses of this many frames get their own embedding ...
+LOCAL_MIN = 25
+LOCAL_MAX = 150
+#: ... and their own speaker when it beats the surrounding one by this similarity.
+LOCAL_MARGIN = 0.05
 #: A file mixes phone and full-band speech when each has this share of its speech.
 MIXED_BAND_SHARE = 0.15
 #: Pauses shorter than this between two segments of one speaker are part of the turn.
@@ -65,8 +73,8 @@ class BuiltinDiarizer:
         regions = speech_regions(audio, words, speech)
         if progress:
             progress(0.05)
-        # (region index, first frame, frame count) per window
-        spans: list[tuple[int, int, int]] = []
+        # (region index, first frame, frame count, local?) per window
+        spans: list[tuple[int, int, int, bool]] = []
         pieces: list[np.ndarray] = []
         chunks: list[np.ndarray] = []
         total = sum(e - s for s, e in regions) or 1
@@ -79,8 +87,12 @@ class BuiltinDiarizer:
                 continue
             mel = speakers.mel_spectrogram(audio[a:b], band_limit)
             for first, count in _layout(len(mel)):
-                spans.append((r, first, count))
+                spans.append((r, first, count, False))
                 pieces.append(mel[first : first + count])
+            if len(mel) > WINDOW_FRAMES:
+                for first, count in _stretches(mel):
+                    spans.append((r, first, count, True))
+                    pieces.append(mel[first : first + count])
             if len(pieces) >= FLUSH:
                 chunks.append(speakers.embed_windows(pieces))
                 pieces = []
@@ -94,7 +106,7 @@ class BuiltinDiarizer:
                 progress(1.0)
             one = [SpeakerSegment(s, e, 0) for s, e in regions]
             return finish(words, one, regions)
-        reliable = np.array([count >= RELIABLE_FRAMES for _, _, count in spans])
+        reliable = np.array([n >= RELIABLE_FRAMES and not local for _, _, n, local in spans])
         _, centroids = clustering.estimate_labels(
             embeddings, reliable, num_speakers, min_speakers, max_speakers
         )
@@ -138,12 +150,44 @@ def _layout(n_frames: int) -> list[tuple[int, int]]:
     return [(f, WINDOW_FRAMES) for f in firsts]
 
 
+def _stretches(mel: np.ndarray) -> list[tuple[int, int]]:
+    """Short stretches of speech inside a region, between pauses VAD did not split at.
+
+    A pause is at least PAUSE_FRAMES frames PAUSE_DB below the region's loud
+    frames (its 90th percentile).  Stretches of LOCAL_MIN..LOCAL_MAX frames
+    ("Yes.", "Hello?" right after another voice) get an embedding of their own.
+    """
+    level = 10 * np.log10(mel.sum(axis=1) + 1e-10)
+    quiet = level < np.percentile(level, 90) - PAUSE_DB
+    out = []
+    start = None
+    silent_run = 0
+    for f, is_quiet in enumerate([*quiet.tolist(), True]):
+        if not is_quiet:
+            if start is None:
+                start = f
+            end = f + 1
+            silent_run = 0
+            continue
+        silent_run += 1
+        if start is not None and (silent_run >= PAUSE_FRAMES or f == len(quiet)):
+            if LOCAL_MIN <= end - start <= LOCAL_MAX:
+                out.append((start, end - start))
+            start = None
+    return out
+
+
 def _segments(
     regions: Sequence[tuple[int, int]],
-    spans: Sequence[tuple[int, int, int]],
+    spans: Sequence[tuple[int, int, int, bool]],
     sims: np.ndarray,
 ) -> list[SpeakerSegment]:
-    """Per 10 ms frame, the speaker with the best mean similarity of covering windows."""
+    """Per 10 ms frame, the speaker with the best mean similarity of covering windows.
+
+    Then a short stretch whose own embedding clearly (by LOCAL_MARGIN) prefers
+    another speaker than the windows around it gets that speaker: the
+    interjection survives inside a region that runs over it.
+    """
     out: list[SpeakerSegment] = []
     k = sims.shape[1]
     i = 0
@@ -156,11 +200,18 @@ def _segments(
         n = max(1, (end_ms - start_ms) // FRAME_MS)
         acc = np.zeros((n + 1, k), dtype=np.float32)
         for w in range(i, j):
-            _, first, count = spans[w]
-            acc[min(first, n)] += sims[w]
-            acc[min(first + count, n)] -= sims[w]
-        labels = np.argmax(np.cumsum(acc, axis=0)[:n], axis=1)
-        labels = _smooth(labels)
+            _, first, count, local = spans[w]
+            if not local:
+                acc[min(first, n)] += sims[w]
+                acc[min(first + count, n)] -= sims[w]
+        labels = _smooth(np.argmax(np.cumsum(acc, axis=0)[:n], axis=1))
+        for w in range(i, j):
+            _, first, count, local = spans[w]
+            if local and first < n:
+                here = np.bincount(labels[first : first + count], minlength=k).argmax()
+                best = int(np.argmax(sims[w]))
+                if sims[w, best] - sims[w, here] > LOCAL_MARGIN:
+                    labels[first : first + count] = best
         run_start = 0
         for f in range(1, n + 1):
             if f == n or labels[f] != labels[run_start]:

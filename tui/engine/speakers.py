@@ -103,15 +103,44 @@ def get_encoder() -> _VoiceEncoder:
         return _encoder
 
 
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * (200.0 / 3)
+    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log_part, linear)
+
+
+def mel_band_edges() -> np.ndarray:
+    """The 42 edge frequencies of the 40 triangular mel bands, 0 to 8 kHz."""
+    return _mel_to_hz(np.linspace(0.0, _hz_to_mel(np.array(SAMPLE_RATE / 2)), N_MELS + 2))
+
+
 def _mel_filters() -> np.ndarray:
-    """librosa's Slaney mel filterbank (40 x 201), built once."""
+    """The Slaney-normalised mel filterbank (40 x 201) of ``librosa.filters.mel``, built once.
+
+    Written out here (the tests check it equals librosa's) because importing
+    librosa costs more than a second, which the first file of every process
+    would pay.
+    """
     global _mel_basis
     if _mel_basis is None:
-        import librosa  # a resemblyzer dependency; only its filterbank helper is used
-
-        _mel_basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(
-            np.float32
-        )
+        edges = mel_band_edges()
+        freqs = np.linspace(0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+        widths = np.diff(edges)
+        ramps = edges[:, None] - freqs[None, :]
+        lower = -ramps[:-2] / widths[:-1, None]
+        upper = ramps[2:] / widths[1:, None]
+        weights = np.maximum(0.0, np.minimum(lower, upper))
+        weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+        _mel_basis = weights.astype(np.float32)
     return _mel_basis
 
 
@@ -153,9 +182,7 @@ def band_cliff_db(mel: np.ndarray) -> float:
 @functools.lru_cache(maxsize=1)
 def _cliff_bands() -> tuple[slice, slice]:
     """The mel bands just below and just above the 4 kHz edge of phone audio."""
-    import librosa
-
-    centres = librosa.mel_frequencies(n_mels=N_MELS + 2, fmin=0, fmax=SAMPLE_RATE / 2)[1:-1]
+    centres = mel_band_edges()[1:-1]
     below = np.flatnonzero((centres > 3000) & (centres < 3700))
     above = np.flatnonzero((centres > 4400) & (centres < 5600))
     return slice(int(below[0]), int(below[-1]) + 1), slice(int(above[0]), int(above[-1]) + 1)
