@@ -60,7 +60,7 @@ class SSELog(Vertical):
         self.stage = ""
         self.last_event_at: datetime | None = None
         self.heartbeats = 0
-        self._entries: list[str] = []
+        self._entries: list[tuple[str, str, datetime]] = []
 
     def compose(self) -> ComposeResult:
         yield RichLog(id="log-lines", wrap=True, markup=False, auto_scroll=True, min_width=16)
@@ -70,6 +70,7 @@ class SSELog(Vertical):
         yield Label("", id="log-status")
 
     def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._rewrite)
         self.query_one("#log-progress").display = False
         self.query_one("#log-status").display = False
         # The RichLog is what gets focus, so that it scrolls with the keys.
@@ -78,12 +79,17 @@ class SSELog(Vertical):
     @property
     def lines(self) -> list[str]:
         """Every event line written so far, as plain text (unwrapped)."""
-        return list(self._entries)
+        return [self._line(kind, message, at).plain for kind, message, at in self._entries]
 
     # -- writing ------------------------------------------------------------------
     def add(self, kind: str, message: str, at: datetime) -> None:
         """Write one event line."""
         kind = kind if kind in KINDS else "info"
+        self._entries.append((kind, message, at))
+        self.query_one(RichLog).write(self._line(kind, message, at))
+        self._activity(at)
+
+    def _line(self, kind: str, message: str, at: datetime) -> Text:
         line = Text()
         line.append(at.strftime("%H:%M:%S "), style="dim")
         label = Text(f"{_KIND_LABELS[kind]:<6} ")
@@ -91,9 +97,14 @@ class SSELog(Vertical):
         label.stylize("bold")
         line.append_text(label)
         line.append(message)
-        self.query_one(RichLog).write(line)
-        self._entries.append(line.plain)
-        self._activity(at)
+        return line
+
+    def _rewrite(self, _theme: object = None) -> None:
+        """Write the lines again in the colours of a new theme (written lines keep theirs)."""
+        log = self.query_one(RichLog)
+        log.clear()
+        for kind, message, at in self._entries:
+            log.write(self._line(kind, message, at))
 
     def progress(self, stage: str, fraction: float, eta_s: float | None, at: datetime) -> None:
         """Show the running job's progress; a new stage also gets a log line."""
