@@ -69,7 +69,11 @@ async def script_video(
     """
     try:
         session = await client.create_session(language=language)
-        [info] = await client.upload_files(session.session_id, [path])
+        [info] = await client.upload_files(
+            session.session_id,
+            [path],
+            progress=lambda sent, total: progress("uploading", sent / max(total, 1), None),
+        )
     except ApiError as error:
         raise _failed(error, path) from None
     if info.get("has_audio") is False:
