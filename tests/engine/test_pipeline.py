@@ -27,7 +27,7 @@ def test_words_match_the_known_text(script_of: Callable[[str], Script], name: st
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", CONVERSATIONS)
+@pytest.mark.parametrize("name", CONVERSATIONS + READINGS)
 def test_speakers_are_counted_and_placed(script_of: Callable[[str], Script], name: str) -> None:
     script = script_of(name)
     truth = truth_of(DATA / name)

@@ -39,6 +39,10 @@ COMPUTE_TYPE_CPU = "int8"
 # read as one (faster-whisper's own vad_filter uses 2 s of silence, 400 ms pad).
 ASR_JOIN_MS = 2000
 ASR_PAD_MS = 400
+# Recognition reads at most this much speech at once (Whisper's features for an
+# hour take gigabytes), and a joined region is never longer than MAX_REGION_MS.
+GROUP_MS = 8 * 60_000
+MAX_REGION_MS = 2 * 60_000
 
 _models: dict[tuple[str, str, str], Any] = {}
 _models_lock = threading.Lock()
@@ -164,11 +168,34 @@ def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
 
 
 def asr_regions(speech: list[tuple[int, int]], duration_ms: int) -> list[tuple[int, int]]:
-    """Join fine regions into the sentence-sized ones the recogniser reads best."""
-    from tui.engine.vad import merge_regions
+    """Join fine regions into the sentence-sized ones the recogniser reads best.
 
-    padded = [(max(0, s - ASR_PAD_MS), min(duration_ms, e + ASR_PAD_MS)) for s, e in speech]
-    return merge_regions(padded, gap_ms=ASR_JOIN_MS - 2 * ASR_PAD_MS)
+    Regions closer than ASR_JOIN_MS are joined, but never beyond MAX_REGION_MS,
+    so that a long talk without pauses still comes in pieces (see GROUP_MS).
+    """
+    out: list[list[int]] = []
+    for start, end in speech:
+        s, e = max(0, start - ASR_PAD_MS), min(duration_ms, end + ASR_PAD_MS)
+        if out and s - out[-1][1] < ASR_JOIN_MS - 2 * ASR_PAD_MS:
+            if e - out[-1][0] <= MAX_REGION_MS:
+                out[-1][1] = max(out[-1][1], e)
+                continue
+            s = max(s, out[-1][1])  # padding must not make regions overlap
+        out.append([s, e])
+    return [(s, e) for s, e in out if e > s]
+
+
+def _groups(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Consecutive regions in groups of about GROUP_MS of speech each."""
+    groups: list[list[tuple[int, int]]] = [[]]
+    size = 0
+    for s, e in regions:
+        if groups[-1] and size + (e - s) > GROUP_MS:
+            groups.append([])
+            size = 0
+        groups[-1].append((s, e))
+        size += e - s
+    return groups
 
 
 def recognise(
@@ -191,16 +218,40 @@ def recognise(
     language = None if language in (None, "", "auto") else language.lower()
     if not speech:
         return Recognition([], language or "en", name)
-    speech = asr_regions(speech, audio.size * 1000 // SAMPLE_RATE)
+    regions = asr_regions(speech, audio.size * 1000 // SAMPLE_RATE)
+    total_ms = sum(e - s for s, e in regions)
+    done_ms = 0
+    words: list[Word] = []
+    for group in _groups(regions):
+        # Whisper's features for a whole hour take gigabytes: read it in pieces.
+        def report(t_ms: float, group: list[tuple[int, int]] = group, done: int = done_ms) -> None:
+            if progress is not None and total_ms:
+                inside = sum(max(0.0, min(e, t_ms) - s) for s, e in group)
+                progress(min(1.0, (done + inside) / total_ms))
+
+        found, detected = _recognise_group(whisper, audio, group, language, report, cancel)
+        words.extend(found)
+        language = language or detected  # keep one language across the pieces
+        done_ms += sum(e - s for s, e in group)
+    return Recognition(words, language or "en", name)
+
+
+def _recognise_group(
+    whisper: Any,
+    audio: np.ndarray,
+    regions: list[tuple[int, int]],
+    language: str | None,
+    report: Callable[[float], None],
+    cancel: threading.Event | None,
+) -> tuple[list[Word], str]:
     from faster_whisper.transcribe import restore_speech_timestamps
 
     # The same cut faster-whisper's vad_filter makes, from our own regions.
     chunks = [
         {"start": s * SAMPLE_RATE // 1000, "end": min(e * SAMPLE_RATE // 1000, audio.size)}
-        for s, e in speech
+        for s, e in regions
     ]
     speech_audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
-    total_s = speech_audio.size / SAMPLE_RATE
     segments, info = whisper.transcribe(
         speech_audio,
         language=language,
@@ -219,12 +270,5 @@ def recognise(
                 words.append(
                     Word(text, int(w.start * 1000), int(w.end * 1000), float(w.probability))
                 )
-        if progress is not None and total_s:
-            progress(min(1.0, _speech_offset(segment.end, speech) / total_s))
-    return Recognition(words, info.language or language or "en", name)
-
-
-def _speech_offset(t_s: float, speech: list[tuple[int, int]]) -> float:
-    """Seconds of speech before time ``t_s`` of the original audio."""
-    t_ms = t_s * 1000
-    return sum(max(0.0, min(e, t_ms) - s) for s, e in speech) / 1000
+        report(segment.end * 1000)
+    return words, str(info.language or "en")
