@@ -164,7 +164,7 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
                 yield Timeline(id="timeline").data_bind(ReelscriptApp.cursor_ms)
                 yield ScriptEditor(id="script")
         yield PromptBar(id="prompt")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for pane, title in PANE_TITLES.items():

@@ -51,6 +51,10 @@ MAX_ZOOM = 8
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
 
+# The footer shows each pair under one name, so that it fits 80 columns.
+_TURN = Binding.Group("Turn")
+_ZOOM = Binding.Group("Zoom")
+
 
 def clock(ms: int) -> str:
     seconds = max(0, ms) // 1000
@@ -95,14 +99,18 @@ class Timeline(Widget, can_focus=True):
             "shift+left,pageup",
             "turn(-1)",
             "Prev turn",
+            key_display="⇧←",
             id="timeline.prev_turn",
+            group=_TURN,
             tooltip="Jump to the previous turn",
         ),
         Binding(
             "shift+right,pagedown",
             "turn(1)",
             "Next turn",
+            key_display="⇧→",
             id="timeline.next_turn",
+            group=_TURN,
             tooltip="Jump to the next turn",
         ),
         Binding(
@@ -115,6 +123,7 @@ class Timeline(Widget, can_focus=True):
             "Zoom in",
             key_display="+",
             id="timeline.zoom_in",
+            group=_ZOOM,
             tooltip="Zoom in around the cursor",
         ),
         Binding(
@@ -123,6 +132,7 @@ class Timeline(Widget, can_focus=True):
             "Zoom out",
             key_display="-",
             id="timeline.zoom_out",
+            group=_ZOOM,
             tooltip="Zoom out",
         ),
         Binding(
