@@ -129,6 +129,7 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
     EXTRA_COMMANDS: ClassVar = [
         ("Credits", "Show the credit balance", "prompt_command('credits')"),
         ("Status", "Show the session's files, jobs and script", "prompt_command('status')"),
+        ("Reconnect", "Try reaching the backend again", "reconnect"),
     ]
 
     session_id: reactive[str] = reactive("")

@@ -64,6 +64,12 @@ class BackendWork(_Base):
         else:
             self.load_state()
 
+    def action_reconnect(self) -> None:
+        """Try connecting again after the backend could not be reached."""
+        if self.connection.failure or not self.session_id:
+            self.connection.retry()
+            self.connect()
+
     # -- files ------------------------------------------------------------------------
     # Not exclusive: a second request must not cut off the stream of one still
     # running (the job would go on server-side, but its progress would be lost here).

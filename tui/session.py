@@ -137,6 +137,12 @@ class Connection:
         self.ready.set()
         return self.session_id
 
+    def retry(self) -> None:
+        """Forget a failed connection, so that :meth:`open` can be tried again."""
+        if self.failure:
+            self.failure = ""
+            self.ready = asyncio.Event()
+
     def fail(self, reason: str) -> None:
         """Connecting failed: every waiting call gives up with ``reason``."""
         self.failure = reason
@@ -168,7 +174,9 @@ class Connection:
         if not self.ready.is_set():
             await self.ready.wait()
         if self.failure:
-            raise BackendError(f"not connected to the backend: {self.failure}")
+            raise BackendError(
+                f"not connected to the backend: {self.failure} (Ctrl+P, Reconnect to try again)"
+            )
         try:
             try:
                 return await make()

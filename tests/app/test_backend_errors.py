@@ -101,3 +101,17 @@ async def test_ctrl_g_cancels_the_running_job(live_server, tmp_path: Path) -> No
         assert app.query_one(FileBrowser).statuses[folder / "call.webm"] == "failed"
         jobs = app.state.get("jobs") or []
         assert jobs and jobs[-1]["status"] == "cancelled"
+
+
+async def test_unreachable_server_is_one_clear_line(media_folder: Path, tmp_path: Path) -> None:
+    app = make_app(media_folder, server="http://127.0.0.1:9", token_file=tmp_path / "t.json")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.connection.failure, 30, "the connection to fail")
+        assert "cannot reach the backend at http://127.0.0.1:9" in app.query_one(SSELog).lines[-1]
+        await pilot.press("down", "down", "enter")  # work asked for now says why it can't
+        await wait_for(
+            pilot, lambda: "Reconnect" in app.query_one(SSELog).lines[-1], 10, "the reason"
+        )
+        await app.run_action("reconnect")
+        await wait_for(pilot, lambda: app.connection.failure, 30, "the second try to fail")
+        assert app.is_running
