@@ -186,3 +186,11 @@ def test_no_speech_is_said_in_every_text_format(tmp_path: Path) -> None:
     for fmt in ("md", "txt", "fountain"):
         assert "No speech was found" in write(script, fmt, tmp_path).read_text()
     assert read_cues(write(script, "srt", tmp_path).read_text()) == []
+
+
+def test_mp4_export_never_replaces_its_source(demo: Script, tmp_path: Path) -> None:
+    source = tmp_path / "demo.mp4"
+    source.write_bytes((DATA / "demo.mp4").read_bytes())
+    with pytest.raises(errors.OutputNotWritable, match="replace its own source"):
+        write(demo, "mp4", tmp_path, source_media=source)
+    assert source.read_bytes() == (DATA / "demo.mp4").read_bytes()

@@ -72,6 +72,12 @@ def write(
     else:  # mp4
         if source_media is None:
             raise UnsupportedMedia("an mp4 export needs the source video", str(target))
+        if target.exists() and target.resolve() == Path(source_media).resolve():
+            raise OutputNotWritable(
+                "the mp4 export would replace its own source video; "
+                "write it to another folder (-o)",
+                str(target),
+            )
         with atomic_path(target) as tmp:
             video.write_mp4(script, Path(source_media), tmp)
     return target
