@@ -166,3 +166,18 @@ def test_script_text_round_trip_and_edits() -> None:
 
     with pytest.raises(ValueError, match="header"):
         text_to_script("no header here", script)
+
+
+async def test_no_color_renders_in_greys_only(media_folder: Path, monkeypatch) -> None:
+    import re
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.show_state(sample_state())
+        await pilot.pause()
+        svg = app.export_screenshot()
+    colours = set(re.findall(r'(?:fill|color)[:=]\s*"?(#[0-9a-fA-F]{6})', svg))
+    # The SVG's own window frame (traffic lights, default text) is not the app's.
+    colours -= {"#ff5f57", "#febc2e", "#28c840", "#c5c8c6"}
+    assert colours and all(c[1:3] == c[3:5] == c[5:7] for c in colours), colours
