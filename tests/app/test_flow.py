@@ -138,6 +138,16 @@ async def test_script_a_video_edit_save_rename_export_quit(
         await pilot.pause()
         assert "showing the script of demo.mp4" in app.query_one(SSELog).lines[-1]
 
+        # Merge from the same dialog: every turn of Diane goes to Sheila.
+        await pilot.press("ctrl+n", "tab", "enter")  # to "merge into", open its list
+        await pilot.press("down", "down", "enter")  # past "another speaker" and Diane: Sheila
+        await pilot.click("#merge")
+        await wait_for_group(pilot, "save")
+        assert set(editor.script.speakers.values()) == {"Sheila"}
+        assert "] Diane: " not in editor.text and [name for _, name in timeline._speakers()] == [
+            "Sheila"
+        ]
+
         # Quit: nothing unsaved, so no question.
         await pilot.press("ctrl+q")
     assert app.return_code == 0
