@@ -24,6 +24,9 @@ from textual.widgets import Label, ProgressBar, RichLog
 #: After this long with nothing but heartbeats, the status line says so plainly.
 STILL_WORKING_AFTER = timedelta(minutes=2)
 
+#: The log keeps the last this many events (a long session must not grow without end).
+MAX_LINES = 5000
+
 #: Kinds of log line; each has a component class ``sse-log--<kind>`` for its colour.
 KINDS = ("you", "text", "call", "result", "stage", "info", "done", "error")
 
@@ -63,7 +66,14 @@ class SSELog(Vertical):
         self._entries: list[tuple[str, str, datetime]] = []
 
     def compose(self) -> ComposeResult:
-        yield RichLog(id="log-lines", wrap=True, markup=False, auto_scroll=True, min_width=16)
+        yield RichLog(
+            id="log-lines",
+            wrap=True,
+            markup=False,
+            auto_scroll=True,
+            min_width=16,
+            max_lines=MAX_LINES,
+        )
         with Vertical(id="log-progress"):
             yield Label("", id="log-stage")
             yield ProgressBar(total=100, show_eta=False, show_percentage=True, id="log-bar")
@@ -86,6 +96,7 @@ class SSELog(Vertical):
         """Write one event line."""
         kind = kind if kind in KINDS else "info"
         self._entries.append((kind, message, at))
+        del self._entries[:-MAX_LINES]
         self.query_one(RichLog).write(self._line(kind, message, at))
         self._activity(at)
 
