@@ -194,3 +194,16 @@ def test_mp4_export_never_replaces_its_source(demo: Script, tmp_path: Path) -> N
     with pytest.raises(errors.OutputNotWritable, match="replace its own source"):
         write(demo, "mp4", tmp_path, source_media=source)
     assert source.read_bytes() == (DATA / "demo.mp4").read_bytes()
+
+
+def test_a_short_cue_takes_the_silence_around_it() -> None:
+    from tui.engine.formats.subtitles import Cue, _fix_durations
+
+    cues = [
+        Cue(0, 3000, ["Right then."], "S1"),
+        Cue(3500, 3900, ["Okay."], "S2"),
+        Cue(4000, 6000, ["Let us go on."], "S1"),
+    ]
+    _fix_durations(cues)
+    # "Okay." borrows 500 ms of the pause before it; the next cue stays on its speech.
+    assert [(c.start_ms, c.end_ms) for c in cues] == [(0, 3000), (3000, 4000), (4000, 6000)]

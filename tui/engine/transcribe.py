@@ -91,13 +91,23 @@ def resolve_model(model: str | None) -> tuple[str, str]:
 def load_model(model: str | None = None, device: str = "auto") -> tuple[Any, str]:
     """Load (once per process) and return ``(WhisperModel, display_name)``."""
     source, name = resolve_model(model)
-    device = _pick_device(device)
+    chosen = _pick_device(device)
+    with _models_lock:
+        try:
+            return _cached(source, name, chosen), name
+        except ModelUnavailable:
+            if device != "auto" or chosen == "cpu":
+                raise
+            # A GPU that is visible but unusable (driver, libraries): CPU still works.
+            return _cached(source, name, "cpu"), name
+
+
+def _cached(source: str, name: str, device: str) -> Any:
     compute_type = COMPUTE_TYPE_CPU if device == "cpu" else "float16"
     key = (source, device, compute_type)
-    with _models_lock:
-        if key not in _models:
-            _models[key] = _load(source, name, device, compute_type)
-        return _models[key], name
+    if key not in _models:
+        _models[key] = _load(source, name, device, compute_type)
+    return _models[key]
 
 
 def _pick_device(device: str) -> str:
@@ -111,13 +121,21 @@ def _pick_device(device: str) -> str:
         return "cpu"
 
 
+def _cores() -> int:
+    """Cores this process may use (the affinity mask, where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _load(source: str, name: str, device: str, compute_type: str) -> Any:
     from faster_whisper import WhisperModel
 
     kwargs: dict[str, Any] = {"device": device, "compute_type": compute_type}
     if device == "cpu":
         # All cores; faster-whisper's default of 4 oversubscribes a 2-core machine.
-        kwargs["cpu_threads"] = os.cpu_count() or 1
+        kwargs["cpu_threads"] = _cores()
     if Path(source).is_dir():
         try:
             return WhisperModel(source, **kwargs)

@@ -91,16 +91,27 @@ def wrap(text: str) -> list[str]:
 
 
 def _fix_durations(cues: list[Cue]) -> None:
-    """Hold each cue at least MIN_MS and at most MAX_MS, never overlapping the next."""
+    """Hold each cue at least MIN_MS and at most MAX_MS, never overlapping its neighbours.
+
+    A short cue ("Okay.") first takes the silence after it, then the silence
+    before it; only when both are too short does the next cue wait (by less
+    than a second), so cues drift from the speech as little as possible.
+    """
     for i, cue in enumerate(cues):
-        cue.end_ms = min(max(cue.end_ms, cue.start_ms + MIN_MS), cue.start_ms + MAX_MS)
-        if i + 1 < len(cues):
-            nxt = cues[i + 1]
-            if nxt.start_ms < cue.end_ms:
-                # The next cue waits for this one's minimum time (a few hundred ms at most).
-                shift = cue.end_ms - nxt.start_ms
-                nxt.start_ms += shift
-                nxt.end_ms += shift
+        nxt = cues[i + 1] if i + 1 < len(cues) else None
+        previous_end = cues[i - 1].end_ms if i else 0
+        cue.end_ms = min(cue.end_ms, cue.start_ms + MAX_MS)
+        if cue.end_ms - cue.start_ms < MIN_MS:
+            limit = nxt.start_ms if nxt is not None else cue.start_ms + MIN_MS
+            cue.end_ms = max(cue.end_ms, min(cue.start_ms + MIN_MS, limit))
+        if cue.end_ms - cue.start_ms < MIN_MS:
+            cue.start_ms = max(previous_end, cue.end_ms - MIN_MS)
+        if cue.end_ms - cue.start_ms < MIN_MS:
+            cue.end_ms = cue.start_ms + MIN_MS
+        if nxt is not None and nxt.start_ms < cue.end_ms:
+            shift = cue.end_ms - nxt.start_ms
+            nxt.start_ms += shift
+            nxt.end_ms += shift
 
 
 def _stamp(ms: int, sep: str) -> str:
