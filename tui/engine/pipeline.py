@@ -130,7 +130,8 @@ def transcribe_file(
     report("diarizing", 1.0)
 
     report("writing", 0.0)
-    script = build_script(recognition.words, labels)
+    words = transcribe.snap_to_speech(recognition.words, speech)
+    script = build_script(words, labels)
     script.language = recognition.language
     script.model = recognition.model
     script.source = info.name

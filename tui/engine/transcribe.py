@@ -14,6 +14,7 @@ the diarizer, so VAD never runs twice.
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 from collections.abc import Callable
@@ -252,6 +253,26 @@ def recognise(
         language = language or detected  # keep one language across the pieces
         done_ms += sum(e - s for s, e in group)
     return Recognition(words, language or "en", name)
+
+
+def snap_to_speech(words: list[Word], speech: list[tuple[int, int]]) -> list[Word]:
+    """Trim word times that spill into silence back to the speech region they belong to.
+
+    Whisper tends to start the first word of a cut at the cut itself, i.e. in
+    the padding before the speech; VAD knows better where the voice begins.
+    Changes the words in place (after speaker labelling, which is tuned on
+    Whisper's own timings) and returns them.
+    """
+    starts = [s for s, _ in speech]
+    for word in words:
+        i = bisect.bisect_right(starts, (word.s + word.e) // 2) - 1
+        if i < 0:
+            i = 0
+        start, end = speech[i]
+        if not (start < word.e and word.s < end):
+            continue  # the word lies outside every region: keep Whisper's times
+        word.s, word.e = max(word.s, start), min(word.e, end)
+    return words
 
 
 def _recognise_group(
