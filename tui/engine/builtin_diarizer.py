@@ -123,14 +123,14 @@ def _mixed_bandwidth(audio: np.ndarray, regions: Sequence[tuple[int, int]]) -> b
     Then every region is band-limited alike, so the bandwidth cannot split one
     voice or mark the phone caller as a speaker of their own.  (A file that is
     all phone, or all full-band, keeps its features as they are.)  Costs one
-    extra mel spectrogram, about 1 ms per second of speech.
+    extra mel spectrogram of every 4th frame, well under 1 ms per second of speech.
     """
     phone = full = 0
     for start_ms, end_ms in regions:
         if end_ms - start_ms < 500:
             continue  # too little energy to judge the band edge
         mel = speakers.mel_spectrogram(
-            audio[start_ms * SAMPLE_RATE // 1000 : end_ms * SAMPLE_RATE // 1000]
+            audio[start_ms * SAMPLE_RATE // 1000 : end_ms * SAMPLE_RATE // 1000], stride=4
         )
         if speakers.band_cliff_db(mel) > speakers.PHONE_CLIFF_DB:
             phone += end_ms - start_ms
