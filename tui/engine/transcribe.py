@@ -303,11 +303,17 @@ def _recognise_group(
     for segment in restore_speech_timestamps(segments, chunks, SAMPLE_RATE):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled")
-        for w in segment.words or []:
+        for n, w in enumerate(segment.words or []):
             text = w.word.strip()
-            if text:
-                words.append(
-                    Word(text, int(w.start * 1000), int(w.end * 1000), float(w.probability))
-                )
+            if not text:
+                continue
+            if n and not w.word[:1].isspace() and words:
+                # No leading space: the rest of the previous word ("ill" + "-disposed").
+                prev = words[-1]
+                prev.w += text
+                prev.e = max(prev.e, int(w.end * 1000))
+                prev.p = min(prev.p, float(w.probability))
+                continue
+            words.append(Word(text, int(w.start * 1000), int(w.end * 1000), float(w.probability)))
         report(segment.end * 1000)
     return words, str(info.language or "en")

@@ -59,17 +59,23 @@ def _cue_end(words: list[Word], start: int, prefix: str) -> int:
         nxt = words[end]
         text = prefix + " ".join(w.w for w in words[start : end + 1])
         if not _fits(text) or nxt.e - words[start].s > MAX_MS:
+            # Full: end at the last clause break after its first third, if there is
+            # one, rather than leave "quickly." alone on the next cue.
+            for k in range(end, start + max(1, (end - start) // 3), -1):
+                if _ends_clause(words[k - 1].w):
+                    return k
             break
         last = words[end - 1]
         if nxt.s - last.e >= PAUSE_MS:
             break
-        if (
-            last.w.rstrip("\"')").endswith((".", "?", "!"))
-            and last.e - words[start].s >= SENTENCE_MS
-        ):
+        if _ends_clause(last.w, ".?!") and last.e - words[start].s >= SENTENCE_MS:
             break
         end += 1
     return end
+
+
+def _ends_clause(word: str, marks: str = ",;:.?!") -> bool:
+    return word.rstrip("\"')”’").endswith(tuple(marks))
 
 
 def _fits(text: str) -> bool:
