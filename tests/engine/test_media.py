@@ -127,3 +127,21 @@ def test_decode_stops_when_cancelled() -> None:
     cancel.set()
     with pytest.raises(errors.Cancelled):
         media.decode_audio(DATA / "demo.mp4", cancel=cancel)
+
+
+def test_an_audio_track_with_no_sound_counts_as_no_audio(tmp_path: Path) -> None:
+    path = tmp_path / "mute.mkv"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("libopus", rate=48000)
+        audio.layout = "mono"  # declared, but no packet is ever written
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 8, np.uint8), "rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
+    info = media.probe(path)
+    assert (info.format, info.has_audio, info.width) == ("mkv", False, 64)

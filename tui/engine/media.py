@@ -131,8 +131,10 @@ def probe(path: str | Path, max_bytes: int | None = DEFAULT_MAX_BYTES) -> MediaI
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
             raise UnsupportedMedia(f"no audio or video stream; {SUPPORTED_HELP}", str(path))
-        if audio is not None and fmt not in STILL_FORMATS:
-            _check_audio_decodes(container, audio, p)
+        # An audio stream with no sound in it is no audio: accepted, not scriptable.
+        has_audio = (
+            audio is not None and fmt not in STILL_FORMATS and _audio_decodes(container, audio, p)
+        )
         duration_ms = _duration_ms(container, audio or video)
         if container.format.name == "aac" and audio is not None:
             duration_ms = _count_duration_ms(p)
@@ -142,7 +144,7 @@ def probe(path: str | Path, max_bytes: int | None = DEFAULT_MAX_BYTES) -> MediaI
             duration_ms=0 if fmt in STILL_FORMATS and fmt != "gif" else duration_ms,
             width=int(video.codec_context.width or 0) if video is not None else 0,
             height=int(video.codec_context.height or 0) if video is not None else 0,
-            has_audio=audio is not None and fmt not in STILL_FORMATS,
+            has_audio=has_audio,
             format=fmt,
         )
 
@@ -185,18 +187,19 @@ def _count_duration_ms(path: Path) -> int:
         return int(total * stream.time_base * 1000) if stream.time_base else 0
 
 
-def _check_audio_decodes(container: Any, audio: Any, path: Path) -> None:
+def _audio_decodes(container: Any, audio: Any, path: Path) -> bool:
+    """True when the audio stream's first packets decode; False when it holds none."""
     try:
         for n, packet in enumerate(container.demux(audio)):
             if packet.size and packet.decode():
-                return
+                return True
             if n > 200:
                 break
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise UnsupportedMedia(
             f"the audio cannot be decoded ({_reason(exc)}); the file may be corrupt", str(path)
         ) from None
-    raise UnsupportedMedia("the audio stream holds no decodable sound", str(path))
+    return False
 
 
 def decode_audio(
