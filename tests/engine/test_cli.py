@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.engine.conftest import DATA
@@ -147,3 +148,35 @@ def test_options_reach_the_outputs(tmp_path: Path) -> None:
     assert "- Speakers: Speaker 1, Speaker 2" in md and "[00:" not in md
     assert md.count("**Speaker ") == len(truth_of(DATA / "phone_call.avi")["turns"])
     assert (tmp_path / "phone_call.json").read_text().startswith("{")
+
+
+def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
+    import signal
+    import time
+    import wave
+
+    from tui.engine.media import decode_audio
+
+    # Two minutes of real speech: long enough to be interrupted mid-way.
+    speech = decode_audio(DATA / "reading.m4a")
+    pcm = (np.tile(speech, 5) * 32767).astype(np.int16)
+    long = tmp_path / "long.wav"
+    with wave.open(str(long), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(pcm.tobytes())
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "transcribe", str(long), "-o", str(out), "-q"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    assert proc.poll() is None, "finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr and f"{long}: cancelled" in stderr
+    assert list(out.iterdir()) == []
