@@ -76,6 +76,13 @@ def test_stills_are_accepted_without_audio(tmp_path: Path, codec: str, ext: str,
     assert info.is_still
 
 
+def test_text_named_like_a_picture_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "photo.jpg"
+    fake.write_text("not a picture at all\n" * 20)
+    with pytest.raises(errors.UnsupportedMedia, match="no decodable picture"):
+        media.probe(fake)
+
+
 @pytest.mark.parametrize(
     ("kind", "error", "words"),
     [

@@ -135,6 +135,10 @@ def probe(path: str | Path, max_bytes: int | None = DEFAULT_MAX_BYTES) -> MediaI
         has_audio = (
             audio is not None and fmt not in STILL_FORMATS and _audio_decodes(container, audio, p)
         )
+        if not has_audio and video is not None:
+            # Nothing else was decoded: make sure the picture is one (a text file named
+            # .jpg opens as an "image", and only decoding tells).
+            _check_video_decodes(container, video, p)
         duration_ms = _duration_ms(container, audio or video)
         if container.format.name == "aac" and audio is not None:
             duration_ms = _count_duration_ms(p)
@@ -200,6 +204,26 @@ def _audio_decodes(container: Any, audio: Any, path: Path) -> bool:
             f"the audio cannot be decoded ({_reason(exc)}); the file may be corrupt", str(path)
         ) from None
     return False
+
+
+def _check_video_decodes(container: Any, video: Any, path: Path) -> None:
+    try:
+        container.seek(0)  # the audio check may have read past the first pictures
+    except (av.FFmpegError, OSError, ValueError):
+        pass  # not seekable: read on from where we are
+    try:
+        for n, packet in enumerate(container.demux(video)):
+            for frame in packet.decode():
+                if frame.width and frame.height:
+                    return
+            if n > 200:
+                break
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise UnsupportedMedia(
+            f"not a picture or video we can decode ({_reason(exc)}); {SUPPORTED_HELP}",
+            str(path),
+        ) from None
+    raise UnsupportedMedia(f"holds no decodable picture; {SUPPORTED_HELP}", str(path))
 
 
 def decode_audio(
