@@ -59,8 +59,21 @@ def run(files: list[Path], **options: Any) -> int:
     first_failure = 0
     cancel = threading.Event()
     progress = _progress_bar(err, quiet)
+    claimed: dict[tuple[Path, str], Path] = {}
     with progress:
         for path in files:
+            # a.mp4 and a.mov into one folder would both write a.md: keep the first.
+            key = ((Path(out) if out is not None else path.parent).resolve(), path.stem)
+            if key in claimed and claimed[key] != path:
+                exc = OutputNotWritable(
+                    f"its outputs would overwrite those of {claimed[key]} (same name); "
+                    "transcribe it into another folder with -o",
+                    str(path),
+                )
+                err.print(f"error: {exc}", markup=False)
+                first_failure = first_failure or exc.exit_code
+                continue
+            claimed[key] = path
             try:
                 written = _one(path, out, formats, engine_options, options, progress, cancel)
             except KeyboardInterrupt:

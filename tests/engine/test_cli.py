@@ -180,3 +180,19 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert "Traceback" not in stderr and f"{long}: cancelled" in stderr
     assert list(out.iterdir()) == []
+
+
+def test_two_inputs_with_one_name_never_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "talk.wav", tmp_path / "b" / "talk.mp3"
+    first.write_bytes((DATA / "reading_short.wav").read_bytes())
+    second.write_bytes((DATA / "reading.mp3").read_bytes())
+    out = tmp_path / "out"
+    result = reelscript(str(first), str(second), "-o", str(out), "-q", "--diarizer", "none")
+    assert result.returncode == 8
+    assert f"{second}: its outputs would overwrite those of {first}" in one_line_error(result)
+    assert (
+        "Dashwood" in (out / "talk.md").read_text()
+        and "himself" not in (out / "talk.md").read_text()
+    )
