@@ -65,13 +65,13 @@ def run(files: list[Path], **options: Any) -> int:
             # a.mp4 and a.mov into one folder would both write a.md: keep the first.
             key = ((Path(out) if out is not None else path.parent).resolve(), path.stem)
             if key in claimed and claimed[key] != path:
-                exc = OutputNotWritable(
+                clash = OutputNotWritable(
                     f"its outputs would overwrite those of {claimed[key]} (same name); "
                     "transcribe it into another folder with -o",
                     str(path),
                 )
-                err.print(f"error: {exc}", markup=False)
-                first_failure = first_failure or exc.exit_code
+                err.print(f"error: {clash}", markup=False)
+                first_failure = first_failure or clash.exit_code
                 continue
             claimed[key] = path
             try:
