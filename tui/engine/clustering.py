@@ -47,6 +47,8 @@ PRUNE_FRACTIONS = (0.25, 0.15)
 #: of 198 draws; a person hidden in another's cluster (6-9 of 21-24 windows)
 #: stayed above it in 1.2 % of 508 draws.
 SPLIT_BELOW = 0.82
+#: Ask first whether the whole file is one voice (see ``_one_voice``).
+ONE_VOICE_GUARD = True
 #: A split is only accepted when each half has at least this many windows
 #: (with fewer, the halves' centroids are too noisy to compare).
 MIN_SPLIT_WINDOWS = 6
@@ -91,7 +93,9 @@ def estimate_labels(
     hi = max(lo, min(max_speakers or MAX_SPEAKERS, len(points)))
     if num_speakers:
         lo = hi = min(num_speakers, len(points))
-    if len(points) < MIN_SPECTRAL_POINTS:
+    if lo <= 1 and not num_speakers and ONE_VOICE_GUARD and _one_voice(points):
+        labels = np.zeros(len(points), dtype=int)
+    elif len(points) < MIN_SPECTRAL_POINTS:
         labels = _agglomerative(points, lo, hi, threshold)
     else:
         labels = _spectral(points, lo, hi)
@@ -112,6 +116,23 @@ def estimate_labels(
     used = np.unique(assigned)
     remap = {int(old): new for new, old in enumerate(used)}
     return np.array([remap[int(a)] for a in assigned], dtype=int), centroids[used]
+
+
+def _one_voice(points: np.ndarray) -> bool:
+    """True when the best 2-way split of all windows leaves halves as alike as one voice's.
+
+    The same test as the split check (SPLIT_BELOW), asked of the whole file
+    first: an eigengap cannot say "one" reliably on a short monologue.
+    """
+    from sklearn.cluster import KMeans
+
+    if len(points) < 4:
+        return True
+    halves = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(points)
+    if min(np.bincount(halves, minlength=2)) < 2:
+        return True
+    pair = _centroids(points, halves)
+    return float(pair[0] @ pair[1]) >= SPLIT_BELOW
 
 
 def _spectral(points: np.ndarray, lo: int, hi: int) -> np.ndarray:
