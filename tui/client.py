@@ -22,8 +22,9 @@ Usage (everything is async; from sync code wrap a coroutine in ``asyncio.run``):
 
 For the app's own embedded backend, see :mod:`tui.local_server` (``start_or_reuse``
 gives the URL).  The token is kept on disk (``token_file``, by default
-``<data dir>/client.json``) per server and renewed once on 1001; a 429 is
-retried once after ``Retry-After``; every other failure raises an
+``<data dir>/client.json``) per server and renewed once on 1001; a 400 on
+the token call gets a new client id and one more try; a 429 is retried once
+after ``Retry-After`` (up to 30 s; a longer wait raises :class:`RateLimited`); every other failure raises an
 :class:`ApiError` subclass named after the API.md code, whose ``str()`` is a
 one-line message fit for the user.
 """
@@ -207,15 +208,18 @@ class Client:
                 renewed = True
                 await self.ensure_token(renew=True)
                 continue
-            if (
-                isinstance(error, RateLimited)
-                and not waited
-                and (error.retry_after or 1) <= MAX_RETRY_WAIT_S
-            ):
+            if not waited and await self._waited_for(error):
                 waited = True
-                await asyncio.sleep(error.retry_after or 1)
                 continue
             raise error
+
+    @staticmethod
+    async def _waited_for(error: ApiError) -> bool:
+        """A 429 whose Retry-After is short enough: wait it out (the caller retries once)."""
+        if isinstance(error, RateLimited) and (error.retry_after or 1) <= MAX_RETRY_WAIT_S:
+            await asyncio.sleep(error.retry_after or 1)
+            return True
+        return False
 
     async def health(self) -> dict[str, Any]:
         """``{status, version, model, device, server_id, max_upload_bytes, ...}`` (no auth)."""
@@ -245,12 +249,14 @@ class Client:
             if not store.client_id:
                 store.client_id = str(uuid.uuid4())
                 store.save()
-            data = await self._send(
-                "POST",
-                "/api/auth/anonymous-token",
-                auth=False,
-                headers={"X-Client-Id": store.client_id},
-            )
+            try:
+                data = await self._anonymous_token(store.client_id)
+            except BadRequest:
+                # 400: the server did not take our client id (missing, or a corrupt
+                # file's): make a new one and ask once more.
+                store.client_id = str(uuid.uuid4())
+                store.save()
+                data = await self._anonymous_token(store.client_id)
             store = TokenStore.load(self.token_file)  # another process may have written meanwhile
             store.client_id = store.client_id or str(uuid.uuid4())
             store.tokens[key] = {
@@ -261,6 +267,12 @@ class Client:
             store.save()
             self._token = str(data["token"])
             return self._token
+
+    async def _anonymous_token(self, client_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = await self._send(
+            "POST", "/api/auth/anonymous-token", auth=False, headers={"X-Client-Id": client_id}
+        )
+        return data
 
     # -- the API ---------------------------------------------------------------------------
     async def create_session(self, language: str = "en", task_name: str = "project") -> Session:
@@ -342,7 +354,7 @@ class Client:
             "session_id": session_id,
             "new_message": {"role": "user", "parts": [{"text": text}]},
         }
-        resumes, renewed = 0, False
+        resumes, renewed, waited = 0, False, False
         while True:
             headers = {
                 "Accept": "text/event-stream",
@@ -369,6 +381,9 @@ class Client:
                         if isinstance(error, AuthError) and not renewed:
                             renewed = True
                             await self.ensure_token(renew=True)
+                            continue
+                        if not waited and await self._waited_for(error):
+                            waited = True
                             continue
                         raise error
                     async for sse in source.aiter_sse():
