@@ -131,6 +131,8 @@ def test_undecodable_upload_is_4001_and_keeps_nothing(strict_server: LiveServer,
     sid = session(url, token)
     body = envelope(upload(url, token, sid, media["junk"]), 415, 4001)
     assert "notes.mp4" in body["message"] and "mp4" in body["data"]["supported"]
+    # Said once: the engine's own list of formats is not repeated after the backend's.
+    assert body["message"].count("supported:") == 1 and body["message"].count("notes.mp4") == 1
     assert list((strict_server.data_dir / "tmp").iterdir()) == []
 
 

@@ -114,5 +114,21 @@ BY_CODE: dict[int, type[ApiError]] = {
     )
 }
 
+
+def engine_reason(exc: BaseException) -> str:
+    """An engine error's message without the path it starts with.
+
+    Engine errors read ``"<path>: <reason>"``; in the backend that path is a
+    temp or content-addressed file whose name means nothing to the user, so
+    callers put the user's own file name in front of the reason instead
+    (once: never ``"name: /data/media/ab/ab12.mp4: reason"``).
+    """
+    text = str(exc)
+    path = getattr(exc, "path", None)
+    if path and text.startswith(f"{path}: "):
+        text = text[len(str(path)) + 2 :]
+    return text
+
+
 #: HTTP statuses any route may answer with, for the OpenAPI document.
 ERROR_STATUSES = (400, 401, 402, 404, 409, 413, 415, 422, 429, 500)

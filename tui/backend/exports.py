@@ -20,7 +20,7 @@ from typing import Any
 from starlette.requests import Request
 
 from tui.backend.config import Backend
-from tui.backend.errors import Invalid, NotFound
+from tui.backend.errors import Invalid, NotFound, engine_reason
 
 FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain")
 
@@ -114,8 +114,9 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
     except Exception as exc:  # any failure is reported on the export, never raised away
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        # The stored media's path means nothing to the user: name their file instead.
-        message = str(exc).replace(str(row["media"]), name)
+        # The stored media's and the temp file's paths mean nothing to the user: name
+        # their file instead, once.
+        message = f"{name}: {engine_reason(exc).replace(str(row['media']), name)}"
         _finish(backend, token, render_id, "failed", None, message)
 
 

@@ -10,9 +10,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from tui.backend.errors import Unsupported
+from tui.backend.errors import Unsupported, engine_reason
+from tui.engine.media import MEDIA_FORMATS, STILL_FORMATS, SUPPORTED_HELP
 
-SUPPORTED = "mp4, mov, avi, webm, mkv, mp3, wav, m4a, aac (and jpg/png/gif/webp as stills)"
+#: The formats API.md lists, from the engine's own lists (so the two never disagree).
+SUPPORTED = f"{', '.join(MEDIA_FORMATS)} (and {'/'.join(STILL_FORMATS)} as stills)"
 
 
 def probe_media(path: Path) -> dict[str, Any]:
@@ -25,7 +27,7 @@ def probe_media(path: Path) -> dict[str, Any]:
         info = probe(path, max_bytes=None)
     except engine_errors.EngineError as exc:
         raise Unsupported(
-            f"unsupported or undecodable file ({_reason(exc)}); supported: {SUPPORTED}",
+            f"unsupported or undecodable file: {_reason(exc)}; supported: {SUPPORTED}",
             data={"supported": SUPPORTED},
         ) from exc
     fields = dataclasses.asdict(info) if dataclasses.is_dataclass(info) else dict(vars(info))
@@ -39,11 +41,12 @@ def probe_media(path: Path) -> dict[str, Any]:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc)
-    path = getattr(exc, "path", None)
-    if path and text.startswith(f"{path}: "):
-        text = text[len(str(path)) + 2 :]  # the temp file's name means nothing to the user
-    return text
+    """The engine's reason, less the temp file's name and less its own list of formats
+    (the backend's message ends with that list, once)."""
+    text = engine_reason(exc)
+    for tail in (f"; {SUPPORTED_HELP}", SUPPORTED_HELP):
+        text = text.replace(tail, "")
+    return text.strip().rstrip(";,").strip() or "unreadable"
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.backend import credits, events, jobs
+from tui.backend.errors import engine_reason
 from tui.backend.store import Store
 
 log = logging.getLogger("reelscript.worker")
@@ -167,6 +168,8 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
             )
         return
     except EngineError as exc:
+        # The engine names the stored file (a hash); the user knows their file's name.
+        reason = engine_reason(exc)
         with store.tx() as db:
             jobs.finish(
                 store,
@@ -174,9 +177,9 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
                 job,
                 "failed",
                 claim_token=claim,
-                error=f"{name}: {exc}",
+                error=f"{name}: {reason}",
                 error_code=exc.api_code,
-                message=f"Could not script {name}: {exc}",
+                message=f"Could not script {name}: {reason}",
             )
         return
     except Exception as exc:  # a bug: report it on the job, keep the worker alive
