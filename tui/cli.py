@@ -95,6 +95,12 @@ def open_app(ctx: click.Context, path: Path | None) -> None:
     help="faster-whisper model name (base, small, large-v3, ...) or a local model folder. Default: bundled tiny.en.",
 )
 @click.option(
+    "--translate",
+    is_flag=True,
+    help="Write the script in English, whatever language is spoken (needs a multilingual "
+    "--model such as small; the bundled tiny.en cannot).",
+)
+@click.option(
     "--diarizer",
     default="builtin",
     show_default=True,

@@ -113,6 +113,7 @@ def _engine_options(options: dict[str, Any]) -> Options:
         diarizer=str(options.get("diarizer") or "builtin"),
         max_bytes=int(options.get("max_size_mb") or 500) * 1024 * 1024,
         device=str(options.get("device") or "auto"),
+        task="translate" if options.get("translate") else "transcribe",
     )
 
 
@@ -122,7 +123,7 @@ def _check_options(options: Options) -> None:
 
     if options.diarizer != "none":
         check_counts(options.speakers, options.min_speakers, options.max_speakers)
-    check_language(options.model, options.language, options.device)
+    check_language(options.model, options.language, options.device, options.task)
 
 
 def check_writable(folder: Path) -> None:

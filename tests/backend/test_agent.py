@@ -37,6 +37,7 @@ from tui.backend.agent import understand
         ("去掉语气词", "fillers", {}),
         ("translate to English", "translate", {"language": "en"}),
         ("翻译成英文", "translate", {}),
+        ("translate file 2 to English", "translate", {"file": 2, "language": "en"}),
         ("status", "status", {}),
         ("show tracks", "status", {}),
         ("状态", "status", {}),

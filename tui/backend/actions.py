@@ -101,6 +101,14 @@ class Context:
         ).fetchone()
         return Script.from_dict(json.loads(row["data"])) if row else None
 
+    def script_of(self, video_id: str) -> Script | None:
+        """The stored script of one file of this session, if it has one."""
+        row = self.db.execute(
+            "SELECT data FROM scripts WHERE session_id=? AND video_id=?",
+            (self.session["id"], video_id),
+        ).fetchone()
+        return Script.from_dict(json.loads(row["data"])) if row else None
+
     def save(self, script: Script) -> dict[str, Any]:
         saved = self.store.save_script(self.db, self.session["id"], script.to_dict())
         assert saved is not None
@@ -132,15 +140,21 @@ def extract(ctx: Context, args: dict[str, Any]) -> None:
             else "Upload a video or audio file first, then ask again.",
         )
         return
-    language = args.get("language") or ctx.session["language"]
+    options = {k: v for k, v in args.items() if k in ("speakers", "timestamps")}
+    options["language"] = args.get("language") or ctx.session["language"]
+    _queue(ctx, files, options, "script", "Extracting the script of")
+
+
+def _queue(
+    ctx: Context, files: list[dict[str, Any]], options: dict[str, Any], kind: str, doing: str
+) -> None:
+    """Queue one job of ``kind`` per file that has audio, with its credits frozen."""
     queued, skipped, cost_total = [], [], 0
     for file in files:
         if not file.get("has_audio"):
             skipped.append(f"{file['name']} has no audio stream, so it cannot be scripted")
             continue
         cost = credits.cost_of(file.get("duration_ms"))
-        options = {k: v for k, v in args.items() if k in ("speakers", "timestamps")}
-        options["language"] = language
         try:
             job_id = jobs.create(
                 ctx.store,
@@ -152,6 +166,7 @@ def extract(ctx: Context, args: dict[str, Any]) -> None:
                 video_id=file["video_id"],
                 options=options,
                 cost=cost,
+                kind=kind,
             )
         except credits.NotEnoughCredits as exc:
             raise NoCredits(
@@ -162,9 +177,7 @@ def extract(ctx: Context, args: dict[str, Any]) -> None:
     parts = []
     if queued:
         names = ", ".join(q["name"] for q in queued)
-        parts.append(
-            f"Extracting the script of {names} ({cost_total} credit(s) frozen until done)."
-        )
+        parts.append(f"{doing} {names} ({cost_total} credit(s) frozen until done).")
     parts.extend(s + "." for s in skipped)
     events.add(
         ctx.store, ctx.db, ctx.invocation, [events.text(" ".join(parts))], partial=bool(queued)
@@ -244,18 +257,51 @@ def fillers(ctx: Context, args: dict[str, Any]) -> None:
 
 
 def translate(ctx: Context, args: dict[str, Any]) -> None:
-    script = ctx.script()
-    if script is None:
-        ctx.answer({"status": "no_script"}, "There is no script yet: extract one first.")
-    elif script.language.startswith("en"):
-        ctx.answer({"status": "ok", "language": "en"}, "The script is already in English.")
+    """Script a file again with Whisper translating into English (a multilingual model's task).
+
+    The file is the one named, else the latest script's, else the latest
+    upload.  A script already in English is left as it is; a backend whose
+    model is English-only (the bundled tiny.en) says why it cannot and how to
+    get a model that can, and queues nothing.
+    """
+    files = ctx.files()
+    latest = ctx.script()
+    which = args.get("file")
+    if which is not None:
+        chosen = _pick_files(files, which)
     else:
+        chosen = [f for f in files if latest and f["video_id"] == latest.video_id] or files[-1:]
+    if not chosen:
         ctx.answer(
-            {"status": "unsupported", "language": script.language},
-            "Translation to English needs a multilingual Whisper model; this backend's model "
-            "cannot translate. Start the backend with --model small (or larger) and extract "
-            'again with "extract the script in English".',
+            {"status": "no_file"},
+            f"There is no uploaded file {which!r} in this session."
+            if which
+            else "Upload a video or audio file first, then ask again.",
         )
+        return
+    script = ctx.script_of(chosen[0]["video_id"])
+    if script is not None and script.language.startswith("en") and len(chosen) == 1:
+        ctx.answer(
+            {"status": "ok", "language": "en", "video_id": script.video_id},
+            f"The script of {chosen[0]['name']} is already in English.",
+        )
+        return
+    if ctx.backend.model_multilingual is False:
+        label = ctx.backend.config.model_label
+        ctx.answer(
+            {"status": "unsupported", "model": label, "needs": "a multilingual model"},
+            f"I cannot translate here: this backend's model ({label}) understands English "
+            "only. Translating to English needs a multilingual Whisper model: start the "
+            "backend with `reelscript serve --model small` (or medium, large-v3), which "
+            "downloads it once and so needs the internet that first time (later runs work "
+            'offline), then ask "translate to English" again.',
+        )
+        return
+    options: dict[str, Any] = {"task": "translate", "timestamps": True}
+    # The spoken language, where known, helps Whisper; "en" would mean nothing to translate.
+    spoken = script.language if script is not None else ctx.session["language"]
+    options["language"] = None if spoken in (None, "", "auto", "en") else spoken
+    _queue(ctx, chosen, options, "translate", "Translating into English:")
 
 
 def export(ctx: Context, args: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ Chinese phrases side by side:
                 "把 Speaker 1 改名为 Diane"
 3. merge        "merge Speaker 2 into Speaker 1", "merge speakers 1 and 2", "合并 Speaker 1 和 Speaker 2"
 4. fillers      "remove filler words", "remove ums", "去掉语气词"
-5. translate    "translate to English", "翻译成英文"
+5. translate    "translate to English", "翻译成英文", "translate file 2"
 6. export       "export srt", "export the script as docx", "导出 srt" (default format md)
 7. credits      "credits", "balance", "积分", "余额"
 8. status       "status", "show tracks", "jobs", "状态"
@@ -99,7 +99,8 @@ def understand(text: str) -> Intent:
     if _has(lower, "filler", "fillers", "ums", "uhs", "语气词", "口头禅", "填充词"):
         return Intent("fillers")
     if _has(lower, "translate", "translation", "翻译"):
-        return Intent("translate", {"language": "en"})
+        which = extract_options(text).get("file")  # "translate file 2", "translate interview.mp4"
+        return Intent("translate", {"language": "en", **({"file": which} if which else {})})
     if _has(lower, "export", "download", "save as", "导出", "下载"):
         fmt = next((f for w, f in FORMAT_WORDS.items() if _has(lower, w)), "md")
         return Intent("export", {"format": fmt, "timestamps": not _no_timestamps(lower)})
@@ -162,4 +163,6 @@ def handle(backend: Backend, session: sqlite3.Row, token: str, text: str) -> str
     stored when the request cannot start at all.
     """
     intent = understand(text)
+    if intent.action == "translate":
+        _ = backend.model_multilingual  # resolved (and cached) before the action's transaction
     return actions.perform(backend, session, token, text, intent.action, intent.args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from tui.backend.store import Store
@@ -43,3 +44,14 @@ class Backend:
     exports: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="export")
     )
+
+    @cached_property
+    def model_multilingual(self) -> bool | None:
+        """Whether the jobs' model can translate, told without loading it (None: unknown).
+
+        Computed once: the API process never loads a model, and a model name may
+        need faster-whisper imported to be resolved.
+        """
+        from tui.engine.transcribe import multilingual_unloaded
+
+        return multilingual_unloaded(self.config.model)

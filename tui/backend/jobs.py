@@ -35,18 +35,24 @@ def create(
     video_id: str,
     options: dict[str, Any],
     cost: int,
+    kind: str = "script",
 ) -> str:
-    """Queue a script job inside transaction ``db``; raises NotEnoughCredits (nothing written)."""
+    """Queue a job inside transaction ``db``; raises NotEnoughCredits (nothing written).
+
+    ``kind`` is ``script`` (extract) or ``translate`` (a script in English,
+    ``options["task"] == "translate"``); both run the same engine call.
+    """
     job_id = new_id("job")
     db.execute(
         "INSERT INTO jobs (id, session_id, token, invocation_id, call_id, kind, video_id, status,"
-        " options, created_at) VALUES (?, ?, ?, ?, ?, 'script', ?, 'queued', ?, ?)",
+        " options, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
         (
             job_id,
             session_id,
             token,
             invocation_id,
             call_id,
+            kind,
             video_id,
             json.dumps(options),
             time.time(),
@@ -127,11 +133,16 @@ def finish(
             db,
             job["invocation_id"],
             [
-                events.response(job["call_id"] or "", "extract", response),
+                # Answers the function_call that queued the job (extract or translate).
+                events.response(job["call_id"] or "", _action_of(job), response),
                 events.text(message or error or status),
             ],
         )
     return True
+
+
+def _action_of(job: sqlite3.Row) -> str:
+    return "translate" if job["kind"] == "translate" else "extract"
 
 
 def request_cancel(store: Store, job_id: str, token: str) -> dict[str, Any] | None:

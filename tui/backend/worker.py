@@ -149,6 +149,7 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
         min_speakers=options.get("min_speakers"),
         max_speakers=options.get("max_speakers"),
         max_bytes=max_bytes,
+        task=str(options.get("task") or "transcribe"),
     )
     info = json.loads(job["info"])
     name = info.get("name", job["video_id"])
@@ -222,7 +223,8 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
                 "turns": len(saved["turns"]),
             },
             message=(
-                f"The script of {name} is ready: {speakers} speaker(s), "
+                f"The {'English translation' if engine_options.task == 'translate' else 'script'}"
+                f" of {name} is ready: {speakers} speaker(s), "
                 f"{len(saved['turns'])} turn(s)."
                 if saved["turns"]
                 else f"No speech was found in {name}; the script is empty."

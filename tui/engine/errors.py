@@ -61,6 +61,10 @@ class ModelUnavailable(EngineError):
     exit_code = 9
 
 
+class CannotTranslate(ModelUnavailable):
+    """Translation to English was asked of an English-only model (e.g. the bundled tiny.en)."""
+
+
 class Cancelled(EngineError):
     api_code = 499
     exit_code = 130

@@ -48,6 +48,9 @@ class Options:
     diarizer: str = "builtin"  # or "pyannote" where the user has it, or "none"
     max_bytes: int = 500 * 1024 * 1024
     device: str = "auto"  # "cpu", "cuda", "auto"
+    # "transcribe" (write down what is said) or "translate" (into English; needs a
+    # multilingual model, refused up front with CannotTranslate otherwise).
+    task: str = "transcribe"
 
 
 def overall_fraction(stage: str, fraction: float) -> float:
@@ -120,6 +123,7 @@ def transcribe_file(
         model=options.model,
         language=options.language,
         device=options.device,
+        task=options.task,
         progress=report.stage("transcribing"),
         cancel=cancel,
     )
@@ -143,7 +147,7 @@ def transcribe_file(
 
 def _check_options(options: Options) -> None:
     """Refuse a bad model, language or speaker count now, not after minutes of work."""
-    transcribe.check_language(options.model, options.language, options.device)
+    transcribe.check_language(options.model, options.language, options.device, options.task)
     if options.diarizer != "none":
         from tui.engine.diarize import check_counts
 

@@ -10,11 +10,16 @@ downloaded by faster-whisper.  A model is loaded once per process and shared
 Voice activity detection (faster-whisper's Silero VAD) runs once here: its
 speech regions cut the silence out before recognition and are handed on to
 the diarizer, so VAD never runs twice.
+
+Whisper's own ``task="translate"`` turns speech in any language into English
+text; only multilingual models can (the bundled tiny.en cannot, and says so
+with :class:`~tui.engine.errors.CannotTranslate` before any work is done).
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -24,11 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from tui.engine.errors import Cancelled, ModelUnavailable
+from tui.engine.errors import Cancelled, CannotTranslate, ModelUnavailable
 from tui.engine.script import Word
 
 SAMPLE_RATE = 16000
 BUNDLED_NAME = "tiny.en"
+#: What recognition can do: write down what is said, or translate it into English.
+TASKS = ("transcribe", "translate")
+# Whisper's multilingual vocabulary has 51865 tokens or more; English-only ones 51864
+# (openai-whisper and CTranslate2 tell the two kinds apart the same way).
+MULTILINGUAL_VOCABULARY = 51865
 
 # Decoding settings, chosen by measurement on a 2-core CPU (README "Transcribe"):
 # greedy decoding (beam 1) is ~2x faster than beam 5 for tiny.en at a WER cost
@@ -160,11 +170,55 @@ def is_multilingual(model: Any) -> bool:
     return bool(model.model.is_multilingual)
 
 
+def multilingual_unloaded(model: str | None) -> bool | None:
+    """Whether ``model`` is multilingual, told without loading it (None: cannot tell).
+
+    For callers that must answer at once (the backend's API process, which
+    never loads a model): a folder's vocabulary size, else the name (Whisper's
+    English-only models end in ``.en``).
+    """
+    try:
+        source, name = resolve_model(model)
+    except ModelUnavailable:
+        return None
+    folder = Path(source)
+    if not folder.is_dir():
+        return not name.endswith(".en")
+    try:
+        if (folder / "vocabulary.txt").is_file():
+            with open(folder / "vocabulary.txt", encoding="utf-8") as fh:
+                size = sum(1 for _ in fh)
+        elif (folder / "vocabulary.json").is_file():
+            size = len(json.loads((folder / "vocabulary.json").read_text(encoding="utf-8")))
+        else:
+            return None
+    except (OSError, ValueError):
+        return None
+    return size >= MULTILINGUAL_VOCABULARY
+
+
+def translate_refusal(name: str) -> str:
+    """Why ``name`` cannot translate, and how to get a model that can (one line)."""
+    return (
+        f"the model {name} understands English only and cannot translate; translating "
+        "to English needs a multilingual model (e.g. --model small, downloaded once "
+        "with internet)"
+    )
+
+
 def check_language(
-    model: str | None, language: str | None, device: str = "auto"
+    model: str | None, language: str | None, device: str = "auto", task: str = "transcribe"
 ) -> tuple[Any, str]:
-    """Load the model and check it can do ``language``; return ``(WhisperModel, name)``."""
+    """Load the model and check it can do ``language`` and ``task``; return ``(WhisperModel, name)``.
+
+    Raises :class:`CannotTranslate` when ``task`` is ``"translate"`` and the model
+    is English-only, :class:`ModelUnavailable` for another language it cannot read.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
     whisper, name = load_model(model, device)
+    if task == "translate" and not is_multilingual(whisper):
+        raise CannotTranslate(translate_refusal(name))
     language = None if language in (None, "", "auto") else language.lower()
     if language is not None and language != "en" and not is_multilingual(whisper):
         raise ModelUnavailable(
@@ -224,6 +278,7 @@ def recognise(
     model: str | None = None,
     language: str | None = None,
     device: str = "auto",
+    task: str = "transcribe",
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Recognition:
@@ -232,11 +287,14 @@ def recognise(
     ``speech`` are the fine regions of :func:`speech_regions`; silence between
     them (beyond a little padding) is cut out before recognition, exactly as
     faster-whisper's own ``vad_filter`` does, and word times are mapped back.
+    With ``task="translate"`` the words are English whatever was spoken
+    (``language`` is then the spoken language's hint), and so is the result's
+    language.
     """
-    whisper, name = check_language(model, language, device)
+    whisper, name = check_language(model, language, device, task)
     language = None if language in (None, "", "auto") else language.lower()
     if not speech:
-        return Recognition([], language or "en", name)
+        return Recognition([], "en" if task == "translate" else language or "en", name)
     regions = asr_regions(speech, audio.size * 1000 // SAMPLE_RATE)
     total_ms = sum(e - s for s, e in regions)
     done_ms = 0
@@ -248,11 +306,12 @@ def recognise(
                 inside = sum(max(0.0, min(e, t_ms) - s) for s, e in group)
                 progress(min(1.0, (done + inside) / total_ms))
 
-        found, detected = _recognise_group(whisper, audio, group, language, report, cancel)
+        found, detected = _recognise_group(whisper, audio, group, language, task, report, cancel)
         words.extend(found)
         language = language or detected  # keep one language across the pieces
         done_ms += sum(e - s for s, e in group)
-    return Recognition(words, language or "en", name)
+    # A translation is English, whatever language was spoken.
+    return Recognition(words, "en" if task == "translate" else language or "en", name)
 
 
 def snap_to_speech(words: list[Word], speech: list[tuple[int, int]]) -> list[Word]:
@@ -280,6 +339,7 @@ def _recognise_group(
     audio: np.ndarray,
     regions: list[tuple[int, int]],
     language: str | None,
+    task: str,
     report: Callable[[float], None],
     cancel: threading.Event | None,
 ) -> tuple[list[Word], str]:
@@ -294,6 +354,7 @@ def _recognise_group(
     segments, info = whisper.transcribe(
         speech_audio,
         language=language,
+        task=task,
         beam_size=BEAM_SIZE,
         word_timestamps=True,
         vad_filter=False,
