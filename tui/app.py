@@ -27,7 +27,15 @@ from tui.app_work import BackendWork
 from tui.commands import ActionsProvider
 from tui.dialogs.confirm import ConfirmScreen
 from tui.engine.script import Script
-from tui.messages import FileStatus, Heartbeat, JobProgress, LogLine, StateLoaded, StreamEnded
+from tui.messages import (
+    FileStatus,
+    Heartbeat,
+    JobProgress,
+    LogLine,
+    StateLoaded,
+    StreamEnded,
+    StreamStarted,
+)
 from tui.panes.file_browser import FileBrowser
 from tui.panes.prompt_bar import PromptBar
 from tui.panes.script_editor import ScriptEditor
@@ -153,6 +161,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.watchers: dict[Path, Any] = {}
         #: The backend's video_id of each file uploaded in this session.
         self.video_ids: dict[Path, str] = {}
+        #: A file to show once the state is read (opened again, scripted in an earlier run).
+        self.show_after_load: Path | None = None
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -190,9 +200,10 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         if raw is None:
             return False
         editor = self.query_one(ScriptEditor)
-        if editor.dirty and editor.script is not None and editor.script.video_id != video_id:
-            self.notify("Save your edits first (Ctrl+S).", severity="warning")
-            return True
+        if editor.dirty and editor.script is not None:
+            if editor.script.video_id != video_id:
+                self.notify("Save your edits first (Ctrl+S).", severity="warning")
+            return True  # (the same file's script is shown already, with the user's edits)
         self.state["script"] = raw
         script = Script.from_dict(raw)
         editor.load_script(script, keep_cursor=False)
@@ -220,15 +231,21 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
 
     @on(JobProgress)
     def _job_progress(self, message: JobProgress) -> None:
-        self.query_one(SSELog).progress(message.stage, message.progress, message.eta_s, message.at)
+        self.query_one(SSELog).progress(
+            message.stage, message.progress, message.eta_s, message.at, job_id=message.job_id
+        )
 
     @on(Heartbeat)
     def _heartbeat(self, message: Heartbeat) -> None:
         self.query_one(SSELog).heartbeat(message.at)
 
+    @on(StreamStarted)
+    def _stream_started(self) -> None:
+        self.query_one(SSELog).started()
+
     @on(StreamEnded)
-    def _stream_ended(self) -> None:
-        self.query_one(SSELog).finish()
+    def _stream_ended(self, message: StreamEnded) -> None:
+        self.query_one(SSELog).finish(message.job_ids)
 
     @on(FileStatus)
     def _file_status(self, message: FileStatus) -> None:
@@ -254,6 +271,15 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         else:
             editor.load_script(script)
         self.script = script
+        # Files scripted in this session, in this run or an earlier one, show as done.
+        scripts = state.get("scripts") or {}
+        browser = self.query_one(FileBrowser)
+        for path, video_id in self.video_ids.items():
+            if video_id in scripts and browser.statuses.get(path, "new") == "new":
+                browser.set_status(path, "done")
+        if self.show_after_load is not None:
+            path, self.show_after_load = self.show_after_load, None
+            self.show_script_of(path)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -263,8 +289,9 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         error = event.worker.error
         message = str(error) or type(error).__name__
         self.notify(message, title="Error", severity="error", timeout=8)
+        # No finish() here: a stream's own end (StreamEnded) hides its progress, and
+        # another request may still be streaming.
         self.query_one(SSELog).add("error", message, datetime.now())
-        self.query_one(SSELog).finish()
 
     # -- cursor: editor <-> timeline ---------------------------------------------------
     def watch_session_id(self, session_id: str) -> None:

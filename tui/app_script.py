@@ -51,12 +51,17 @@ class ScriptWork(_Base):
 
     @work(exclusive=True, group="save", exit_on_error=False)
     async def save_script(self, script: Script, text: str) -> None:
+        editor = self.query_one(ScriptEditor)
+        before = editor.text  # to tell whether the user typed on while it was saving
         try:
             saved = await self.connection.save_script(script)
         except SaveConflict as conflict:
             self._show_conflict(script, text, conflict.current)
             return
-        self.query_one(ScriptEditor).load_script(saved)
+        if editor.text == before:
+            editor.load_script(saved)
+        else:
+            editor.rebase(saved)  # typed on while saving: keep that, still unsaved
         self.state["script"] = saved.to_dict()
         self.state.setdefault("scripts", {})[saved.video_id] = self.state["script"]
         self.script = saved

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.message import Message
 
-from tui.messages import FileStatus, LogLine, StateLoaded, StreamEnded
+from tui.messages import FileStatus, JobProgress, LogLine, StateLoaded, StreamEnded, StreamStarted
 from tui.panes.file_browser import FileBrowser
 from tui.session import Connection, describe_state
 from tui.stream import summarise
@@ -38,6 +39,7 @@ class BackendWork(_Base):
     state: dict[str, Any]
     watchers: dict[Path, Any]
     video_ids: dict[Path, str]
+    show_after_load: Path | None
 
     # -- connecting -----------------------------------------------------------------
     @work(thread=True, group="backend", exit_on_error=False)
@@ -58,10 +60,16 @@ class BackendWork(_Base):
             return
         self.post_message(LogLine("info", "connecting to the backend…"))
         self.session_id = await self.connection.open()
-        self.post_message(LogLine("info", f"ready: {self.connection.describe()}"))
-        if self.open_file is not None:
-            self.submit_files([self.open_file])
+        ready = f"ready: {self.connection.describe()}"
+        if self.connection.resumed:
+            ready += " (taken up from the last run)"
+            self.video_ids.update(self.connection.remembered_files())
+        self.post_message(LogLine("info", ready))
+        opened = self.open_file.resolve() if self.open_file is not None else None
+        if opened is not None and opened not in self.video_ids:
+            self.submit_files([opened])
         else:
+            self.show_after_load = opened  # scripted in an earlier run: show it, don't redo it
             self.load_state()
 
     def action_reconnect(self) -> None:
@@ -86,6 +94,7 @@ class BackendWork(_Base):
             raise
         for path, info in zip(paths, uploaded, strict=False):
             self.video_ids[path.resolve()] = str(info.get("video_id", ""))
+            self.connection.remember_file(path, str(info.get("video_id", "")))
             name = info.get("name", path.name)
             self.post_message(LogLine("info", f"uploaded {name}"))
             if info.get("has_audio") is False:
@@ -179,10 +188,18 @@ class BackendWork(_Base):
     async def _stream(self, text: str) -> dict[str, Any]:
         """Stream one request's events into the log, then read and show the state."""
         before = self.state
+        jobs: dict[str, None] = {}  # the jobs this stream reports, so its end ends only them
+
+        def post(message: Message) -> None:
+            if isinstance(message, JobProgress):
+                jobs[message.job_id] = None
+            self.post_message(message)
+
+        self.post_message(StreamStarted())
         try:
-            had_text = await self.connection.run(text, self.post_message)
+            had_text = await self.connection.run(text, post)
         finally:
-            self.post_message(StreamEnded())
+            self.post_message(StreamEnded(tuple(jobs)))
         state = await self.connection.state()
         self.post_message(StateLoaded(state))
         if not had_text:

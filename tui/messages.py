@@ -49,8 +49,15 @@ class Heartbeat(Message):
 
 
 @dataclass
+class StreamStarted(Message):
+    """A ``/run_sse`` stream is about to open (several may be open at once)."""
+
+
+@dataclass
 class StreamEnded(Message):
-    """A ``/run_sse`` stream finished (or broke off)."""
+    """A ``/run_sse`` stream finished (or broke off); ``job_ids``: the jobs it reported."""
+
+    job_ids: tuple[str, ...] = ()
 
 
 @dataclass

@@ -4,7 +4,9 @@
 backend when no ``--server`` was given (stopping it on close), keeps one API
 session and applies API.md's table where the app has to act: a session that
 is gone (1002) is replaced by a new one and the call retried once, and every
-other error becomes one clear line (:func:`explain`).  Token renewal (1001)
+other error becomes one clear line (:func:`explain`).  The last session of a
+backend is remembered in the data dir (:mod:`tui.app_sessions`) and taken up
+again on the next launch, so the work done before is still there.  Token renewal (1001)
 and the retry after 429 happen inside :mod:`tui.client`.
 """
 
@@ -18,7 +20,9 @@ from typing import Any, TypeVar
 
 from textual.message import Message
 
+from tui.app_sessions import SessionMemory
 from tui.client import ApiError, Client, NotFound, RevisionConflict
+from tui.datadir import resolve_data_dir
 from tui.engine.script import Script
 from tui.local_server import LocalServer, start_or_reuse
 from tui.stream import event_messages
@@ -90,6 +94,9 @@ class Connection:
         self.data_dir = data_dir
         self.language = language
         self.session_id = ""
+        #: Whether :meth:`open` took up the session remembered from the last run.
+        self.resumed = False
+        self.memory: SessionMemory | None = None
         self.client: Client | None = None
         self.local: LocalServer | None = None
         self.closed = False
@@ -127,7 +134,7 @@ class Connection:
             raise BackendError("the embedded backend was not started")
         self.client = Client(url, token_file=token_file, platform="tui")
         try:
-            await self._new_session()
+            await self._resume_or_new()
         except ApiError as error:
             self.fail(explain(error.code, str(error)))
             raise BackendError(self.failure) from error
@@ -148,10 +155,41 @@ class Connection:
         self.failure = reason
         self.ready.set()
 
+    async def _resume_or_new(self) -> None:
+        """Take up this backend's session of the last run if it is still ours, else a new one."""
+        api = self.api
+        server_id = (await api.health()).get("server_id") or api.base_url
+        data_dir = (
+            self.local.data_dir if self.local is not None else resolve_data_dir(self.data_dir)
+        )
+        self.memory = SessionMemory(data_dir, f"{server_id} {api.token_file.resolve()}")
+        remembered = self.memory.session_id
+        if remembered:
+            try:
+                await api.state(remembered)
+            except NotFound:
+                pass  # 1002: gone (the server's data reset, a new token): start a new one
+            else:
+                self.session_id, self.resumed = remembered, True
+                return
+        await self._new_session()
+
     async def _new_session(self) -> None:
         assert self.client is not None
         session = await self.client.create_session(language=self.language)
         self.session_id = session.session_id
+        self.resumed = False
+        if self.memory is not None:
+            self.memory.new_session(self.session_id)
+
+    def remembered_files(self) -> dict[Path, str]:
+        """Files uploaded to this session in an earlier run (unchanged since), by path."""
+        return self.memory.files() if self.memory is not None and self.resumed else {}
+
+    def remember_file(self, path: Path, video_id: str) -> None:
+        """``path`` was uploaded to this session as ``video_id`` (kept for the next run)."""
+        if self.memory is not None and self.memory.session_id == self.session_id:
+            self.memory.add_file(path, video_id)
 
     async def close(self) -> None:
         """Close the client and stop the embedded backend (if this app started it)."""

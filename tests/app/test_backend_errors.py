@@ -115,3 +115,34 @@ async def test_unreachable_server_is_one_clear_line(media_folder: Path, tmp_path
         await app.run_action("reconnect")
         await wait_for(pilot, lambda: app.connection.failure, 30, "the second try to fail")
         assert app.is_running
+
+
+async def test_the_last_session_is_taken_up_again_unless_it_is_gone(
+    live_server, media_folder: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from tui.app_sessions import FILE_NAME
+
+    home = tmp_path / "home"
+
+    async def run_once() -> tuple[str, bool]:
+        app = make_app(
+            media_folder, server=live_server.url, token_file=tmp_path / "t.json", data_dir=home
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _connected(pilot, app)
+            await pilot.press("ctrl+q")
+        return app.connection.session_id, app.connection.resumed
+
+    first, resumed = await run_once()
+    assert not resumed
+    assert await run_once() == (first, True)
+    memory = home / FILE_NAME
+    saved = json.loads(memory.read_text())
+    [entry] = saved.values()
+    entry["session_id"] = "ses_gone_away"  # 1002 on the next run: the server forgot it
+    memory.write_text(json.dumps(saved))
+    third, resumed = await run_once()
+    assert not resumed and third not in (first, "ses_gone_away")
+    assert [e["session_id"] for e in json.loads(memory.read_text()).values()] == [third]

@@ -80,6 +80,14 @@ async def test_script_a_video_edit_save_rename_export_quit(
         first = editor.script.turns[0]
         assert first.text.endswith("Indeed.")
         assert first.words[-1].w == "Indeed." and first.words[-1].e <= first.end_ms
+        # The save kept the undo history: Ctrl+Z takes the typing back, Ctrl+Y redoes it.
+        await pilot.press("ctrl+z")
+        assert "Indeed." not in editor.document.get_line(0) and editor.dirty
+        for _ in range(len(" Indeed.")):
+            if not editor.dirty:
+                break
+            await pilot.press("ctrl+y")
+        assert not editor.dirty
 
         # Rename the first speaker from the dialog; the timeline lane follows.
         speaker = first.speaker
@@ -149,8 +157,24 @@ async def test_script_a_video_edit_save_rename_export_quit(
         ]
 
         # Quit: nothing unsaved, so no question.
+        session_id = app.connection.session_id
         await pilot.press("ctrl+q")
     assert app.return_code == 0
+
+    # Opened again (same data dir, same backend): the work is still there.
+    again = make_app(demo_folder, server=live_server.url, token_file=token_file)
+    async with again.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: again.connection.session_id, 30, "a session")
+        assert again.connection.session_id == session_id and again.connection.resumed
+        browser = again.query_one(FileBrowser)
+        await wait_for(pilot, lambda: browser.statuses.get(video) == "done", 10, "the badge")
+        editor = again.query_one(ScriptEditor)
+        await wait_for(pilot, lambda: "] Sheila: " in editor.text, 10, "the script")
+        await pilot.press("down", "enter")  # shown again, not scripted again
+        await pilot.pause()
+        assert "showing the script of demo.mp4" in again.query_one(SSELog).lines[-1]
+        assert not [w for w in again.workers if w.group == "job"]
+        await pilot.press("ctrl+q")
 
 
 async def test_w_watches_the_folder_and_scripts_new_videos(

@@ -14,6 +14,7 @@ from tests.app.screen_text import screen_text
 from tui.app import STYLES_DIR, ReelscriptApp, make_app
 from tui.dialogs import confirm, conflict, export, speakers
 from tui.dialogs.confirm import ConfirmScreen
+from tui.engine.script import Script
 from tui.panes import file_browser, prompt_bar, script_editor, sse_log, timeline
 from tui.panes.script_editor import ScriptEditor
 from tui.panes.sse_log import SSELog
@@ -181,3 +182,64 @@ async def test_no_color_renders_in_greys_only(media_folder: Path, monkeypatch) -
     # The SVG's own window frame (traffic lights, default text) is not the app's.
     colours -= {"#ff5f57", "#febc2e", "#28c840", "#c5c8c6"}
     assert colours and all(c[1:3] == c[3:5] == c[5:7] for c in colours), colours
+
+
+async def test_progress_bar_stays_while_another_stream_runs(media_folder: Path) -> None:
+    """Two requests stream at once: the first to end must not hide the other's progress."""
+    from tui.messages import JobProgress, StreamEnded, StreamStarted
+
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(SSELog)
+        bar = log.query_one("#log-progress")
+
+        def stage_line() -> str:
+            return str(log.query_one("#log-stage").render())
+
+        app.post_message(StreamStarted())  # the video's job
+        app.post_message(JobProgress("job_a", "transcribing", 0.4, 30))
+        app.post_message(StreamStarted())  # a question asked meanwhile
+        app.post_message(JobProgress("job_b", "writing", 0.9, 1))
+        await pilot.pause()
+        assert bar.display and stage_line() == "writing · ETA 0:01 (+1 more job)"
+        app.post_message(StreamEnded(("job_b",)))  # the question's stream ends first
+        await pilot.pause()
+        assert bar.display and log.stage == "transcribing"
+        assert stage_line() == "transcribing · ETA 0:30"
+        app.post_message(StreamEnded(("job_a",)))
+        await pilot.pause()
+        assert not bar.display and log.stage == ""
+
+
+async def test_undo_history_survives_a_save(media_folder: Path) -> None:
+    """Loading the saved version of the same script keeps Ctrl+Z working."""
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.show_state(sample_state())
+        editor = app.query_one(ScriptEditor)
+        original = editor.text
+        await pilot.press("4")
+        editor.move_cursor((0, len(editor.document.get_line(0))))
+        await type_text(pilot, " Indeed.")
+        saved = editor.edited_script()
+        saved.revision += 1  # what the server answers to the save
+        editor.load_script(saved)
+        assert not editor.dirty and "Indeed." in editor.document.get_line(0)
+        await pilot.press("ctrl+z")
+        assert editor.text == original and editor.dirty
+        await pilot.press("ctrl+y")
+        assert not editor.dirty
+        # A version whose text differs (a speaker renamed) is one undoable edit.
+        renamed = Script.from_dict(saved.to_dict())
+        renamed.rename_speaker(next(iter(renamed.speakers)), "Dee")
+        editor.load_script(renamed)
+        assert "] Dee: " in editor.text and not editor.dirty
+        await pilot.press("ctrl+z")
+        assert "] Dee: " not in editor.text and "Indeed." in editor.document.get_line(0)
+        await pilot.press("ctrl+z")
+        assert editor.text == original
+        # Another file's script starts a new history.
+        other = Script.from_dict({**saved.to_dict(), "video_id": "vid_other"})
+        editor.load_script(other)
+        await pilot.press("ctrl+z")
+        assert "Indeed." in editor.document.get_line(0) and not editor.dirty

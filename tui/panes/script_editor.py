@@ -6,7 +6,7 @@ since (``dirty``), and turns the edited text back into a :class:`Script` for
 saving.  Moving the cursor into another paragraph posts
 :class:`ScriptEditor.CursorTime` so the timeline follows; :meth:`go_to_time`
 moves the cursor to the turn at a time (the timeline driving the editor).
-Undo/redo are the TextArea's own (Ctrl+Z / Ctrl+Y).
+Undo/redo are the TextArea's own (Ctrl+Z / Ctrl+Y); saving keeps their history.
 """
 
 from __future__ import annotations
@@ -62,14 +62,36 @@ class ScriptEditor(TextArea):
 
     # -- loading and reading back ---------------------------------------------------
     def load_script(self, script: Script | None, *, keep_cursor: bool = True) -> None:
-        """Show ``script`` (replacing the text; the undo history starts again)."""
+        """Show ``script``.
+
+        Another file's script (or none) replaces the text and starts the undo
+        history again.  A new version of the same file's script (saved,
+        re-read, a speaker renamed) keeps the history: if the text already
+        reads so (the usual case after Ctrl+S) it is left alone; otherwise it is
+        replaced as one edit, which Ctrl+Z can step back over.
+        """
         location = self.cursor_location
+        same_file = (
+            script is not None
+            and self.script is not None
+            and script.video_id == self.script.video_id
+        )
         self.script = script
         self.saved_text = script_to_text(script) if script is not None else ""
-        self.load_text(self.saved_text)
+        if not same_file:
+            self.load_text(self.saved_text)
+        elif self.text != self.saved_text:
+            self.history.checkpoint()
+            self.replace(self.saved_text, (0, 0), self.document.end)
+            self.history.checkpoint()
         self._starts = paragraph_starts(self.saved_text)
         if keep_cursor and location[0] < self.document.line_count:
             self.move_cursor(location)
+
+    def rebase(self, script: Script) -> None:
+        """``script`` is now the stored version, but the text (typed since) stays as it is."""
+        self.script = script
+        self.saved_text = script_to_text(script)
 
     @property
     def dirty(self) -> bool:

@@ -4,7 +4,8 @@ Every event is one time-stamped line coloured by its kind (what you asked,
 the agent's text, tool calls and results, stage changes, errors).  Heartbeats
 are not written line by line: they fold into one status line under the log,
 which says "⏳ Still working..." once two minutes have passed with nothing but
-heartbeats.  The running job's progress shows as a bar with its stage and ETA.
+heartbeats.  The running job's progress shows as a bar with its stage and ETA;
+when two requests stream at once, the bar stays until the last one ends.
 
 Times are given by the caller (the moment an event arrived), so the pane
 itself never reads a clock and renders the same for the same events.
@@ -64,6 +65,10 @@ class SSELog(Vertical):
         self.last_event_at: datetime | None = None
         self.heartbeats = 0
         self._entries: list[tuple[str, str, datetime]] = []
+        #: Streams still open: two requests may stream at once (a job and a question).
+        self.streams = 0
+        #: The last progress of each job whose stream is still open, by job id.
+        self.jobs: dict[str, tuple[str, float, float | None]] = {}
 
     def compose(self) -> ComposeResult:
         yield RichLog(
@@ -117,16 +122,33 @@ class SSELog(Vertical):
         for kind, message, at in self._entries:
             log.write(self._line(kind, message, at))
 
-    def progress(self, stage: str, fraction: float, eta_s: float | None, at: datetime) -> None:
-        """Show the running job's progress; a new stage also gets a log line."""
-        if stage != self.stage:
-            self.stage = stage
+    def started(self) -> None:
+        """A stream opened (its progress and heartbeats follow)."""
+        self.streams += 1
+
+    def progress(
+        self, stage: str, fraction: float, eta_s: float | None, at: datetime, job_id: str = ""
+    ) -> None:
+        """Show a job's progress; a new stage of that job also gets a log line."""
+        previous = self.jobs.get(job_id)
+        if previous is None or previous[0] != stage:
             self.add("stage", stage, at)
         else:
             self._activity(at)
+        self.jobs[job_id] = (stage, fraction, eta_s)
+        self.stage = stage
+        self._show_progress(job_id)
+
+    def _show_progress(self, job_id: str) -> None:
+        """The bar shows ``job_id``'s progress (and how many other jobs are running)."""
+        stage, fraction, eta_s = self.jobs[job_id]
         self.query_one("#log-progress").display = True
         eta = format_eta(eta_s)
-        self.query_one("#log-stage", Label).update(f"{stage} · {eta}" if eta else stage)
+        label = f"{stage} · {eta}" if eta else stage
+        others = len(self.jobs) - 1
+        if others:
+            label += f" (+{others} more job{'s' if others > 1 else ''})"
+        self.query_one("#log-stage", Label).update(label)
         self.query_one("#log-bar", ProgressBar).update(progress=round(fraction * 100, 1))
 
     def heartbeat(self, at: datetime) -> None:
@@ -142,12 +164,24 @@ class SSELog(Vertical):
         if self.last_event_at is None:
             self.last_event_at = at
 
-    def finish(self) -> None:
-        """The stream ended: hide the progress bar and the heartbeat line."""
+    def finish(self, job_ids: tuple[str, ...] = ()) -> None:
+        """A stream ended (its jobs with it): hide the bar and the heartbeat line only when
+        no other stream is still open, else show the progress of a job still running."""
+        self.streams = max(0, self.streams - 1)
+        for job_id in job_ids:
+            self.jobs.pop(job_id, None)
+        if self.streams == 0:
+            self.jobs.clear()
+        if self.jobs:
+            latest = list(self.jobs)[-1]
+            self.stage = self.jobs[latest][0]
+            self._show_progress(latest)
+            return
         self.stage = ""
-        self.heartbeats = 0
         self.query_one("#log-progress").display = False
-        self.query_one("#log-status").display = False
+        if self.streams == 0:
+            self.heartbeats = 0
+            self.query_one("#log-status").display = False
 
     def action_clear(self) -> None:
         self.query_one(RichLog).clear()
