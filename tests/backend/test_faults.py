@@ -80,8 +80,22 @@ async def test_sigkill_mid_job_then_restart_resumes_or_fails_cleanly(
         server.kill()
         wait_for(lambda: not alive(worker), timeout=10)  # the worker does not outlive its server
         assert job_row(server, job_id)["status"] == "running"  # as the crash left it
+        # What a crash mid-upload / mid-export leaves behind; the restart removes it.
+        orphans = [
+            server.data_dir / "tmp" / "upload-crashed",
+            server.data_dir / "exports" / "render_crashed" / ".part-x.md",
+            server.data_dir / "media" / "ff" / f"{'f' * 64}.mp4",
+        ]
+        for orphan in orphans:
+            orphan.parent.mkdir(parents=True, exist_ok=True)
+            orphan.write_bytes(b"half")
+        stored = sorted((server.data_dir / "media").rglob("*.mp4"))
 
         server.start()  # same data dir, new port
+        assert not any(p.exists() for p in orphans)
+        assert not (server.data_dir / "exports" / "render_crashed").exists()
+        kept_media = [p for p in stored if p not in orphans]
+        assert len(kept_media) == 2 and all(p.exists() for p in kept_media)  # both uploads
         async with Client(server.url, token_file=token_file) as api:
             rest = [e async for e in api.run_sse(sid, "", last_event_id=seen[-1].id)]
             assert "starts again" in " ".join(e.text for e in rest)

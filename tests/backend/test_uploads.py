@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import resource
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from tests.backend.conftest import EXTRACT
 from tests.live_server import LiveServer, start_server
-from tui.client import Client, FileTooLarge, InvalidRequest, UnsupportedFile
+from tui.client import ApiError, Client, FileTooLarge, InvalidRequest, UnsupportedFile
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +57,53 @@ async def test_url_upload_limits_and_bad_content(
     assert (await client.state(session.session_id))["video_infos"] == []
 
 
-async def test_private_addresses_refused_when_not_allowed(tmp_path: Path, file_server: str) -> None:
-    server = start_server(tmp_path / "data", "--no-allow-private-urls")
-    try:
-        async with Client(server.url, token_file=tmp_path / "t.json") as api:
-            session = await api.create_session()
-            for url in (
-                f"{file_server}/tone.mp4",
-                "http://localhost:1/x.mp4",
-                "http://10.0.0.1/x.mp4",
-            ):
-                with pytest.raises(InvalidRequest, match="private or loopback"):
-                    await api.upload_urls(session.session_id, [url])
-    finally:
-        server.stop()
+@pytest.fixture(scope="module")
+def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server of its own (its limits and faults touch no other test's server)."""
+    server = start_server(tmp_path_factory.mktemp("own-server"), "--no-allow-private-urls")
+    yield server
+    server.stop()
+
+
+async def test_private_addresses_refused_when_not_allowed(
+    private_server: LiveServer, tmp_path: Path, file_server: str
+) -> None:
+    async with Client(private_server.url, token_file=tmp_path / "t.json") as api:
+        session = await api.create_session()
+        for url in (
+            f"{file_server}/tone.mp4",
+            "http://localhost:1/x.mp4",
+            "http://10.0.0.1/x.mp4",
+        ):
+            with pytest.raises(InvalidRequest, match="private or loopback"):
+                await api.upload_urls(session.session_id, [url])
+
+
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs Linux prlimit")
+async def test_a_disk_that_refuses_the_upload_answers_one_line_and_keeps_nothing(
+    private_server: LiveServer, tmp_path: Path, media
+) -> None:
+    """The server's own disk failing (here: a file-size limit on the server process, the
+    same OSError as a full disk) is said in one line; no temp file, no stored file."""
+    pid = private_server.process.pid if private_server.process else 0
+    async with Client(private_server.url, token_file=tmp_path / "t.json") as api:
+        session = await api.create_session()
+        stored = sorted((private_server.data_dir / "media").rglob("*"))
+        limit = media["long"].stat().st_size // 2
+        old = resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+        try:
+            with pytest.raises(ApiError) as caught:
+                await api.upload_files(session.session_id, [media["long"]])
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, old)
+        assert caught.value.code == 500 and caught.value.status == 500
+        message = str(caught.value)
+        assert "could not store the upload" in message and "nothing was kept" in message
+        assert "\n" not in message and "Traceback" not in message
+        assert list((private_server.data_dir / "tmp").iterdir()) == []
+        assert sorted((private_server.data_dir / "media").rglob("*")) == stored
+        [info] = await api.upload_files(session.session_id, [media["long"]])  # and then works
+        assert info["has_audio"]
 
 
 async def test_several_files_in_one_upload(client: Client, media) -> None:

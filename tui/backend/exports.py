@@ -57,7 +57,7 @@ def start(
             "SELECT path FROM exports WHERE token=? AND id=?", (token, render_id)
         ).fetchone()
         if old is not None and old["path"]:
-            Path(old["path"]).unlink(missing_ok=True)
+            store.located(old["path"]).unlink(missing_ok=True)
         db.execute(
             "INSERT OR REPLACE INTO exports (id, token, session_id, video_id, format, options,"
             " invocation_id, call_id, status, created_at) VALUES (?,?,?,?,?,?,?,?,'queued',?)",
@@ -94,6 +94,7 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
         ).fetchone()
     options = json.loads(row["options"])
     name = Path(json.loads(row["info"]).get("name") or "script").stem
+    media = store.located(row["media"])
     tmp = ""
     try:
         script = Script.from_dict(store.script(row["video_id"]) or {})
@@ -106,7 +107,7 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
             script,
             row["format"],
             Path(tmp),
-            source_media=Path(row["media"]),
+            source_media=media,
             timestamps=bool(options.get("timestamps", True)),
         )
         os.replace(tmp, dest)
@@ -116,7 +117,7 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
             Path(tmp).unlink(missing_ok=True)
         # The stored media's and the temp file's paths mean nothing to the user: name
         # their file instead, once.
-        message = f"{name}: {engine_reason(exc).replace(str(row['media']), name)}"
+        message = f"{name}: {engine_reason(exc).replace(str(media), name)}"
         _finish(backend, token, render_id, "failed", None, message)
 
 
@@ -204,7 +205,7 @@ def file_of(backend: Backend, token: str, render_id: str) -> tuple[Path, str]:
     ).fetchone()
     if row is None or row["status"] != "completed" or not row["path"]:
         raise NotFound(f"export {render_id} not found or not finished")
-    path = Path(row["path"])
+    path = backend.store.located(row["path"])
     if not path.exists():
         raise NotFound(f"export {render_id}'s file is gone; export again")
     return path, path.name

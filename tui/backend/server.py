@@ -4,7 +4,8 @@ One backend per data dir: the server holds an exclusive lock on
 ``<data>/server.lock`` and writes ``<data>/server.json`` (pid, url, port)
 while it runs, which is how the app finds and reuses a running backend.
 On start, jobs left running by a killed server are requeued or failed with
-their credits released, and interrupted exports are failed.
+their credits released, interrupted exports are failed, and the files such a
+server left half-done are removed (:mod:`tui.backend.housekeeping`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui import __version__
-from tui.backend import exports, jobs
+from tui.backend import exports, housekeeping, jobs
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
@@ -85,6 +86,9 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         store = Store(config.data_dir)
         resumed, failed = jobs.recover(store, reason="the server restarted")
         interrupted = exports.fail_interrupted(app.state.backend)
+        # After the line above (its exports' temp files are orphans now), before the
+        # workers start and before any request: nothing swept can be in use.
+        housekeeping.sweep(store)
         if resumed or failed or interrupted:
             log.warning(
                 "after restart: %d job(s) resumed, %d failed, %d export(s) failed",

@@ -164,6 +164,22 @@ class Store:
                 db.execute("INSERT INTO meta VALUES ('server_id', ?)", (uuid.uuid4().hex,))
         return len(MIGRATIONS)
 
+    def located(self, stored: str) -> Path:
+        """A stored file's path, found again in this data dir if the dir was moved.
+
+        Rows keep absolute paths; a data dir copied or moved elsewhere still has
+        the file at the same place *within* it (``media/<xx>/<sha>.<ext>``,
+        ``exports/<id>/<name>``).
+        """
+        path = Path(stored)
+        if path.exists():
+            return path
+        for root in (self.media_dir, self.exports_dir):
+            moved = root / path.parent.name / path.name
+            if moved.exists():
+                return moved
+        return path
+
     @property
     def server_id(self) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key='server_id'").fetchone()

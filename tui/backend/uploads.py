@@ -25,7 +25,7 @@ import httpx
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from tui.backend.errors import Invalid, TooLarge, Unsupported
+from tui.backend.errors import ApiError, Invalid, TooLarge, Unsupported
 from tui.backend.probe import probe_media
 
 #: At most this many files in one request.
@@ -51,6 +51,14 @@ def _too_large(limit: int) -> TooLarge:
     return TooLarge(
         f"file larger than the limit of {limit // (1024 * 1024)} MB; trim or compress it",
         data={"limit_bytes": limit},
+    )
+
+
+def _not_stored(exc: OSError) -> ApiError:
+    """The server's disk refused the upload (full, over a quota, read-only): say so in one line."""
+    return ApiError(
+        f"the server could not store the upload ({exc.strerror or exc}); nothing was kept, "
+        "try again later"
     )
 
 
@@ -158,6 +166,10 @@ async def receive_multipart(request: Request, tmp_dir: Path, limit: int) -> list
         sink._close()
         _discard(sink.files)
         raise
+    except OSError as exc:  # our own disk, not the client's body
+        sink._close()
+        _discard(sink.files)
+        raise _not_stored(exc) from exc
     except Exception as exc:  # a malformed body: python-multipart raises its own errors
         sink._close()
         _discard(sink.files)
@@ -223,6 +235,9 @@ async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) ->
     except httpx.HTTPError as exc:
         item.tmp.unlink(missing_ok=True)
         raise Invalid(f"could not fetch {url}: {exc}") from exc
+    except OSError as exc:  # writing the temp file failed
+        item.tmp.unlink(missing_ok=True)
+        raise _not_stored(exc) from exc
     except BaseException:
         item.tmp.unlink(missing_ok=True)
         raise

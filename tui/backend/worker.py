@@ -155,7 +155,7 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
     name = info.get("name", job["video_id"])
     try:
         script = transcribe_file(
-            Path(job["media"]), engine_options, progress=progress, cancel=cancel
+            store.located(job["media"]), engine_options, progress=progress, cancel=cancel
         )
     except Cancelled:
         with store.tx() as db:
