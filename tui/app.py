@@ -40,7 +40,7 @@ from tui.panes.file_browser import FileBrowser
 from tui.panes.prompt_bar import PromptBar
 from tui.panes.script_editor import ScriptEditor
 from tui.panes.sse_log import SSELog
-from tui.panes.timeline import Timeline
+from tui.panes.timeline import Timeline, draft_for
 from tui.session import Connection
 
 
@@ -191,7 +191,14 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
     def _files_submitted(self, event: FileBrowser.Submitted) -> None:
         if len(event.paths) == 1 and self.show_script_of(event.paths[0]):
             return  # already scripted in this session: show it rather than redo it
-        self.submit_files(event.paths)
+        # Enter again on a file on its way: one job per file (a second would also
+        # make the first one's badge read the other job's state).
+        busy = self.query_one(FileBrowser).statuses
+        paths = [p for p in event.paths if busy.get(p.resolve()) not in ("queued", "working")]
+        if len(paths) < len(event.paths):
+            self.notify("Already being scripted; its badge turns ✓ when done.")
+        if paths:
+            self.submit_files(paths)
 
     def show_script_of(self, path: Path) -> bool:
         """Show the script this session already has for ``path``; False if there is none."""
@@ -299,7 +306,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
 
     def watch_script(self, script: Script | None) -> None:
         """The script shown changed (loaded, saved, renamed): redraw the timeline."""
-        self.query_one(Timeline).show(self.state.get("draft"), script)
+        files = list(self.state.get("video_infos") or [])
+        self.query_one(Timeline).show(draft_for(self.state.get("draft"), script, files), script)
 
     @on(ScriptEditor.CursorTime)
     def _editor_cursor(self, message: ScriptEditor.CursorTime) -> None:

@@ -109,13 +109,19 @@ class BackendWork(_Base):
             if info.get("has_audio") is False:
                 continue
             self.post_message(FileStatus(path, "working"))
+            known = {j.get("id") for j in self.state.get("jobs") or []}
             try:
                 state = await self._stream(f"{EXTRACT_PROMPT} ({info.get('name', path.name)})")
             except Exception:
                 self.post_message(FileStatus(path, "failed"))
                 raise
-            jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == info.get("video_id")]
-            done = bool(jobs) and jobs[-1].get("status") == "completed"
+            # This request's jobs for the file: not one that another request started.
+            jobs = [
+                j
+                for j in state.get("jobs") or []
+                if j.get("video_id") == info.get("video_id") and j.get("id") not in known
+            ]
+            done = any(j.get("status") == "completed" for j in jobs)
             self.post_message(FileStatus(path, "done" if done else "failed"))
 
     def toggle_watch(self, folder: Path) -> None:

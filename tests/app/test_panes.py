@@ -16,6 +16,7 @@ from tui.dialogs import confirm, conflict, export, speakers
 from tui.dialogs.confirm import ConfirmScreen
 from tui.engine.script import Script
 from tui.panes import file_browser, prompt_bar, script_editor, sse_log, timeline
+from tui.panes.file_browser import FileBrowser
 from tui.panes.script_editor import ScriptEditor
 from tui.panes.sse_log import SSELog
 from tui.panes.timeline import Timeline
@@ -243,3 +244,39 @@ async def test_undo_history_survives_a_save(media_folder: Path) -> None:
         editor.load_script(other)
         await pilot.press("ctrl+z")
         assert "Indeed." in editor.document.get_line(0) and not editor.dirty
+
+
+async def test_enter_on_a_file_being_scripted_starts_no_second_job(media_folder: Path) -> None:
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        browser = app.query_one(FileBrowser)
+        await wait_for(pilot, lambda: browser.root.children, 10, "the folder listing")
+        await pilot.press("down", "down")
+        video = browser.highlighted_path()
+        assert video == media_folder / "council.mp4"
+        browser.set_status(video, "working")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not [w for w in app.workers if w.group == "job"]
+        assert any("Already being scripted" in str(n.message) for n in app._notifications)
+
+
+async def test_timeline_draws_the_file_whose_script_is_shown(media_folder: Path) -> None:
+    """The session's draft is of its latest file; an earlier file's script gets its own."""
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        state = sample_state()
+        older = Script.from_dict({**state["script"], "video_id": "v0"})
+        state["video_infos"].append({"video_id": "v0", "name": "older.wav", "duration_ms": 90_000})
+        state["scripts"] = {"v1": state["script"], "v0": older.to_dict()}
+        app.show_state(state)
+        app.video_ids[media_folder / "interview.wav"] = "v0"
+        assert app.show_script_of(media_folder / "interview.wav")
+        await pilot.pause()
+        timeline = app.query_one(Timeline)
+        assert timeline.script is not None and timeline.script.video_id == "v0"
+        from tui.panes.timeline import VIDEO, track_segments
+
+        assert [meta["name"] for *_, meta in track_segments(timeline.draft, VIDEO)] == ["older.wav"]
+        assert "older.wav" in screen_text(app).split("Timeline", 1)[1].split("Script")[0]
+        assert timeline.draft["d"] == 90_000

@@ -63,6 +63,27 @@ def clock(ms: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def draft_for(
+    draft: dict[str, Any] | None, script: Script | None, files: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The draft to draw with ``script``.
+
+    The session's draft shows its latest file; when the script shown is of
+    another file (an earlier one, opened again), a draft of that file is made
+    from its upload entry (in ``files``) and its turns.
+    """
+    draft = draft or {}
+    shown = {meta.get("video_id") for _, _, meta in track_segments(draft, VIDEO)}
+    if script is None or not shown or script.video_id in shown:
+        return draft
+    info = next((f for f in files if f.get("video_id") == script.video_id), {})
+    ends = [int(info.get("duration_ms") or 0)] + [t.end_ms for t in script.turns]
+    total = max(ends)
+    video = {"s": 0, "d": total, "m": {"video_id": script.video_id, "name": info.get("name")}}
+    speech = [{"s": t.start_ms, "d": t.end_ms - t.start_ms, "m": {}} for t in script.turns]
+    return {"d": total, "t": [{"tt": VIDEO, "sg": [video]}, {"tt": AUDIO, "sg": speech}]}
+
+
 def track_segments(draft: dict[str, Any], kind: int) -> list[tuple[int, int, dict[str, Any]]]:
     """(start, end, meta) of every segment of every track of ``kind`` in a draft."""
     out: list[tuple[int, int, dict[str, Any]]] = []
