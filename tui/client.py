@@ -449,9 +449,27 @@ class Client:
         return dict(await self._send("GET", f"/api/render/proxy/lambda/{render_id}"))
 
     async def download(self, url: str, dest: Path) -> Path:
-        """Fetch an export's url to ``dest`` (temp file + rename: never half-written)."""
+        """Fetch an export's url to ``dest`` (temp file + rename: never half-written).
+
+        As every call: once more with a new token on 1001, once more after a 429's wait.
+        """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        renewed = waited = False
+        while True:
+            try:
+                return await self._download_once(url, dest)
+            except AuthError:
+                if renewed:
+                    raise
+                renewed = True
+                await self.ensure_token(renew=True)
+            except RateLimited as error:
+                if waited or not await self._waited_for(error):
+                    raise
+                waited = True
+
+    async def _download_once(self, url: str, dest: Path) -> Path:
         headers = {"Authorization": f"Bearer {await self.ensure_token()}"}
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
         try:

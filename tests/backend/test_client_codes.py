@@ -54,6 +54,7 @@ class ScriptedBackend:
         self.plan: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
         self.calls: dict[str, list[dict[str, str]]] = defaultdict(list)
         self.tokens = 0
+        self.crash_download = False
         self.app = FastAPI()
         self._routes()
         self.url = ""
@@ -114,8 +115,9 @@ class ScriptedBackend:
             planned = self._planned("download", request)
             if planned is not None:
                 return planned
-            # A bug answered the way a crashed server does: no envelope at all.
-            return PlainTextResponse("Internal Server Error", status_code=500)
+            if self.crash_download:  # a bug answered as a crashed server does: no envelope
+                return PlainTextResponse("Internal Server Error", status_code=500)
+            return PlainTextResponse("1\n00:00:00,000 --> 00:00:01,000\nHello.\n")
 
         @app.post("/run_sse")
         async def run_sse(request: Request) -> Any:
@@ -202,6 +204,7 @@ async def test_500_is_shown_and_nothing_half_written_is_kept(
         with pytest.raises(ServerError, match="scripted 500 on credits"):
             await api.credits()
         out = tmp_path / "exports"
+        scripted.crash_download = True
         with pytest.raises(ServerError, match="HTTP 500"):  # plain-text 500, no envelope
             await api.export("ses_1", "md", out / "talk.md")
     assert list(out.iterdir()) == []  # neither the file nor its temp file
@@ -216,6 +219,8 @@ async def test_429_waits_retry_after_then_retries_once(
         started = time.monotonic()
         assert (await api.credits())["available"] == 7
         assert time.monotonic() - started >= 0.95
+        scripted.answer("download", 429, **{"Retry-After": "1"})  # the download too
+        assert (await api.export("ses_1", "srt", tmp_path / "a.srt")).read_text()
         scripted.answer("run_sse", 429, **{"Retry-After": "1"})  # the stream too
         events = [event async for event in api.run_sse("ses_1", "hi")]
         assert [event.text for event in events] == ["hello"]
@@ -245,12 +250,15 @@ async def test_1001_gets_a_new_token_and_retries_once(
         assert scripted.calls["credits"][-1]["authorization"] == "Bearer tok2"
         scripted.answer("run_sse", 1001)
         assert [e.text async for e in api.run_sse("ses_1", "hi")] == ["hello"]
+        scripted.answer("download", 1001)  # the export's download too
+        saved = await api.export("ses_1", "srt", tmp_path / "talk.srt")
+        assert saved.read_text().startswith("1\n00:00:00,000")
         scripted.answer("credits", 1001)
         scripted.answer("credits", 1001)
         with pytest.raises(AuthError):  # renewed once, refused again: no loop
             await api.credits()
-    assert scripted.tokens == 4
-    assert TokenStore.load(token_file).tokens["scripted"]["token"] == "tok4"
+    assert scripted.tokens == 5
+    assert TokenStore.load(token_file).tokens["scripted"]["token"] == "tok5"
 
 
 # -- the codes the real backend answers -----------------------------------------------
