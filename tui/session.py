@@ -274,8 +274,12 @@ class Connection:
         """Cancel this session's running or queued jobs; returns whether there was one."""
         state = await self.state()
         jobs = [j for j in state.get("jobs") or [] if j.get("status") in ("queued", "running")]
-        for job in jobs:
-            await self._call(lambda job=job: self.api.cancel_job(str(job["id"])))
+        for job_id in [str(job["id"]) for job in jobs]:
+
+            def cancel(job_id: str = job_id) -> Awaitable[dict[str, Any]]:
+                return self.api.cancel_job(job_id)
+
+            await self._call(cancel)
         return bool(jobs)
 
 
