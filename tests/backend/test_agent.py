@@ -24,6 +24,11 @@ from tui.backend.agent import understand
             {"speakers": 2, "timestamps": False},
         ),
         ("transcribe the second file", "extract", {"file": 2}),
+        (
+            "extract a full written script from this video with speaker labels, 3 speakers",
+            "extract",
+            {"speakers": 3},
+        ),
         ("transcribe interview.mp4", "extract", {"file": "interview.mp4"}),
         ("transcribe all files", "extract", {"file": "all"}),
         ("提取第2个视频的脚本，两个说话人", "extract", {"file": 2, "speakers": 2}),

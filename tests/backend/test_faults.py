@@ -166,8 +166,16 @@ async def test_cancel_running_and_queued_jobs_releases_credits(
         sid = (await api.create_session()).session_id
         await api.upload_files(sid, [long_speech])
         running = await first_events(api, sid, EXTRACT, 2)
-        queued = await first_events(api, sid, EXTRACT, 2)
+        # The same request again while it runs starts nothing and freezes nothing more.
+        again = [e async for e in api.run_sse(sid, EXTRACT)]
+        [twice] = [r["response"] for e in again for r in e.function_responses]
+        assert twice["status"] == "not_started" and len(twice["in_progress"]) == 1
+        assert "already being done" in " ".join(e.text for e in again)
+        frozen = (await api.credits())["frozen"]
+        queued = await first_events(api, sid, EXTRACT + " with 2 speakers", 2)
         jobs = (await api.state(sid))["jobs"]
+        assert len(jobs) == 2 and twice["in_progress"] == [jobs[0]["id"]]
+        assert (await api.credits())["frozen"] == 2 * frozen
         assert [j["status"] for j in jobs][1] == "queued"
         wait_for(lambda: job_row(fault_server, jobs[0]["id"])["status"] == "running")
         assert (await api.credits())["frozen"] > 0

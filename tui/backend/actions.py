@@ -8,7 +8,6 @@ extraction queues jobs with their credits frozen) and writes the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sqlite3
@@ -18,9 +17,9 @@ from typing import Any
 
 from tui.backend import credits, events, exports, jobs
 from tui.backend.config import Backend
+from tui.backend.context import Context
 from tui.backend.errors import NoCredits
 from tui.backend.state import build_draft
-from tui.backend.store import Store
 from tui.engine.script import Script
 
 FILLERS = {"um", "umm", "uh", "uhh", "erm", "er", "ah", "hmm", "mm", "mhm", "嗯", "呃", "额", "啊"}
@@ -64,57 +63,6 @@ def perform(
     return invocation
 
 
-@dataclasses.dataclass
-class Context:
-    backend: Backend
-    store: Store
-    db: sqlite3.Connection
-    session: sqlite3.Row
-    token: str
-    invocation: str
-    call_id: str
-    action: str
-    after: list[Any]
-
-    def answer(self, result: dict[str, Any], message: str) -> None:
-        events.add(
-            self.store,
-            self.db,
-            self.invocation,
-            [events.response(self.call_id, self.action, result), events.text(message)],
-        )
-
-    def files(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT info FROM files WHERE session_id=? ORDER BY created_at, rowid",
-            (self.session["id"],),
-        ).fetchall()
-        return [json.loads(r["info"]) for r in rows]
-
-    def script(self) -> Script | None:
-        """The session's latest script (what edits apply to)."""
-        row = self.db.execute(
-            "SELECT s.data FROM scripts s WHERE s.session_id=? ORDER BY"
-            " (s.video_id = (SELECT latest_video_id FROM sessions WHERE id=?)) DESC,"
-            " s.updated_at DESC LIMIT 1",
-            (self.session["id"], self.session["id"]),
-        ).fetchone()
-        return Script.from_dict(json.loads(row["data"])) if row else None
-
-    def script_of(self, video_id: str) -> Script | None:
-        """The stored script of one file of this session, if it has one."""
-        row = self.db.execute(
-            "SELECT data FROM scripts WHERE session_id=? AND video_id=?",
-            (self.session["id"], video_id),
-        ).fetchone()
-        return Script.from_dict(json.loads(row["data"])) if row else None
-
-    def save(self, script: Script) -> dict[str, Any]:
-        saved = self.store.save_script(self.db, self.session["id"], script.to_dict())
-        assert saved is not None
-        return saved
-
-
 def _pick_files(files: list[dict[str, Any]], which: Any) -> list[dict[str, Any]]:
     if not files:
         return []
@@ -148,11 +96,24 @@ def extract(ctx: Context, args: dict[str, Any]) -> None:
 def _queue(
     ctx: Context, files: list[dict[str, Any]], options: dict[str, Any], kind: str, doing: str
 ) -> None:
-    """Queue one job of ``kind`` per file that has audio, with its credits frozen."""
+    """Queue one job of ``kind`` per file that has audio, with its credits frozen.
+
+    A file with the very same job already queued or running gets no second
+    one: asking twice (a double click, a repeated message) never pays twice.
+    """
     queued, skipped, cost_total = [], [], 0
+    in_flight: list[str] = []
     for file in files:
         if not file.get("has_audio"):
             skipped.append(f"{file['name']} has no audio stream, so it cannot be scripted")
+            continue
+        twin = _same_job(ctx, file["video_id"], kind, options)
+        if twin is not None:
+            in_flight.append(twin)
+            skipped.append(
+                f"{file['name']} is already being done this way (job {twin}); its progress "
+                "and result come on the stream that asked first, and in the session state"
+            )
             continue
         cost = credits.cost_of(file.get("duration_ms"))
         try:
@@ -183,7 +144,20 @@ def _queue(
         ctx.store, ctx.db, ctx.invocation, [events.text(" ".join(parts))], partial=bool(queued)
     )
     if not queued:
-        ctx.answer({"status": "not_started", "reasons": skipped}, "Nothing to extract.")
+        ctx.answer(
+            {"status": "not_started", "reasons": skipped, "in_progress": in_flight},
+            "Nothing new was started.",
+        )
+
+
+def _same_job(ctx: Context, video_id: str, kind: str, options: dict[str, Any]) -> str | None:
+    """The id of a queued or running job of this session doing exactly this, if any."""
+    rows = ctx.db.execute(
+        "SELECT id, options FROM jobs WHERE session_id=? AND video_id=? AND kind=?"
+        " AND status IN ('queued', 'running') ORDER BY created_at",
+        (ctx.session["id"], video_id, kind),
+    ).fetchall()
+    return next((r["id"] for r in rows if json.loads(r["options"] or "{}") == options), None)
 
 
 def _edit(ctx: Context, change: Any, done: str) -> None:

@@ -123,14 +123,15 @@ def extract_options(text: str) -> dict[str, Any]:
     """Options said in words: speakers, language, timestamps, which file."""
     lower = text.lower()
     options: dict[str, Any] = {"timestamps": not _no_timestamps(lower)}
-    match = re.search(
+    # The first number before "speakers" (not "with speaker labels": "with" is no number).
+    for said in re.finditer(
         r"(\d+|[a-z]+|[一二两三四五])\s*(?:个)?\s*(?:speakers?|people|voices|说话人|人)", lower
-    )
-    if match:
-        word = match.group(1)
+    ):
+        word = said.group(1)
         count = int(word) if word.isdigit() else NUMBERS.get(word)
         if count:
             options["speakers"] = count
+            break
     match = re.search(r"speakers?\s*[:=]\s*(\d+)", lower)
     if match:
         options["speakers"] = int(match.group(1))

@@ -1,0 +1,70 @@
+"""What an action of ``/run_sse`` works with: the session, its files and scripts, its answer.
+
+One :class:`Context` per understood message, inside the transaction that
+stores the action's events (see :mod:`tui.backend.actions`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from typing import Any
+
+from tui.backend import events
+from tui.backend.config import Backend
+from tui.backend.store import Store
+from tui.engine.script import Script
+
+
+@dataclasses.dataclass
+class Context:
+    """One action's session, transaction and answer (function_response + text)."""
+
+    backend: Backend
+    store: Store
+    db: sqlite3.Connection
+    session: sqlite3.Row
+    token: str
+    invocation: str
+    call_id: str
+    action: str
+    after: list[Any]
+
+    def answer(self, result: dict[str, Any], message: str) -> None:
+        events.add(
+            self.store,
+            self.db,
+            self.invocation,
+            [events.response(self.call_id, self.action, result), events.text(message)],
+        )
+
+    def files(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT info FROM files WHERE session_id=? ORDER BY created_at, rowid",
+            (self.session["id"],),
+        ).fetchall()
+        return [json.loads(r["info"]) for r in rows]
+
+    def script(self) -> Script | None:
+        """The session's latest script (what edits apply to)."""
+        row = self.db.execute(
+            "SELECT s.data FROM scripts s WHERE s.session_id=? ORDER BY"
+            " (s.video_id = (SELECT latest_video_id FROM sessions WHERE id=?)) DESC,"
+            " s.updated_at DESC LIMIT 1",
+            (self.session["id"], self.session["id"]),
+        ).fetchone()
+        return Script.from_dict(json.loads(row["data"])) if row else None
+
+    def script_of(self, video_id: str) -> Script | None:
+        """The stored script of one file of this session, if it has one."""
+        row = self.db.execute(
+            "SELECT data FROM scripts WHERE session_id=? AND video_id=?",
+            (self.session["id"], video_id),
+        ).fetchone()
+        return Script.from_dict(json.loads(row["data"])) if row else None
+
+    def save(self, script: Script) -> dict[str, Any]:
+        saved = self.store.save_script(self.db, self.session["id"], script.to_dict())
+        assert saved is not None
+        return saved
