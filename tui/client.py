@@ -97,6 +97,28 @@ STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # heartbeats come every 15 s at
 
 # -- upload progress ------------------------------------------------------------------------------
 @dataclass
+class _RetryOnce:
+    """API.md's client rules for one call: a new token once on 1001, one wait on 429."""
+
+    renewed: bool = False
+    waited: bool = False
+
+    async def allows(self, client: Client, error: ApiError, *, auth: bool = True) -> bool:
+        """True when ``error`` has been dealt with and the call should be sent again."""
+        if isinstance(error, AuthError) and auth and not self.renewed:
+            self.renewed = True
+            await client.ensure_token(renew=True)
+            return True
+        if isinstance(error, RateLimited) and not self.waited:
+            wait = error.retry_after or 1
+            if wait <= MAX_RETRY_WAIT_S:
+                self.waited = True
+                await asyncio.sleep(wait)
+                return True
+        return False
+
+
+@dataclass
 class _Sent:
     total: int
     callback: Callable[[int, int], None] | None
@@ -181,7 +203,7 @@ class Client:
         **kwargs: Any,
     ) -> Any:
         """Send, retrying once on 1001 (new token) and once on 429 (after Retry-After)."""
-        renewed = waited = False
+        retry = _RetryOnce()
         while True:
             headers = dict(kwargs.pop("headers", None) or {})
             if auth:
@@ -204,22 +226,9 @@ class Client:
             if response.status_code == 200 and isinstance(body, dict) and body.get("code") == 0:
                 return body.get("data")
             error = error_from(response, body)
-            if isinstance(error, AuthError) and auth and not renewed:
-                renewed = True
-                await self.ensure_token(renew=True)
-                continue
-            if not waited and await self._waited_for(error):
-                waited = True
+            if await retry.allows(self, error, auth=auth):
                 continue
             raise error
-
-    @staticmethod
-    async def _waited_for(error: ApiError) -> bool:
-        """A 429 whose Retry-After is short enough: wait it out (the caller retries once)."""
-        if isinstance(error, RateLimited) and (error.retry_after or 1) <= MAX_RETRY_WAIT_S:
-            await asyncio.sleep(error.retry_after or 1)
-            return True
-        return False
 
     async def health(self) -> dict[str, Any]:
         """``{status, version, model, device, server_id, max_upload_bytes, ...}`` (no auth)."""
@@ -354,7 +363,7 @@ class Client:
             "session_id": session_id,
             "new_message": {"role": "user", "parts": [{"text": text}]},
         }
-        resumes, renewed, waited = 0, False, False
+        resumes, retry = 0, _RetryOnce()
         while True:
             headers = {
                 "Accept": "text/event-stream",
@@ -378,12 +387,7 @@ class Client:
                             error = error_from(response, response.json())
                         except ValueError:
                             error = error_from(response, None)
-                        if isinstance(error, AuthError) and not renewed:
-                            renewed = True
-                            await self.ensure_token(renew=True)
-                            continue
-                        if not waited and await self._waited_for(error):
-                            waited = True
+                        if await retry.allows(self, error):
                             continue
                         raise error
                     async for sse in source.aiter_sse():
@@ -455,19 +459,13 @@ class Client:
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        renewed = waited = False
+        retry = _RetryOnce()
         while True:
             try:
                 return await self._download_once(url, dest)
-            except AuthError:
-                if renewed:
+            except (AuthError, RateLimited) as error:
+                if not await retry.allows(self, error):
                     raise
-                renewed = True
-                await self.ensure_token(renew=True)
-            except RateLimited as error:
-                if waited or not await self._waited_for(error):
-                    raise
-                waited = True
 
     async def _download_once(self, url: str, dest: Path) -> Path:
         headers = {"Authorization": f"Bearer {await self.ensure_token()}"}
