@@ -9,6 +9,7 @@ the ASR's words, exactly as the pipeline calls it, and runs its own VAD.
     python benchmarks/bench_diarize.py                # six evaluation conversations + 20 min
     python benchmarks/bench_diarize.py --no-long      # without the 20-minute one
     python benchmarks/bench_diarize.py --set tuning --no-asr --threshold 0.3
+                                                      # (with two 20-minute tuning ones)
                                                       # what thresholds were chosen on
 
 The 20-minute conversation is also cut at turn gaps into 5-minute parts,
@@ -31,6 +32,7 @@ from benchmarks.conversations import (  # noqa: E402
     EXTRA,
     LONG,
     SR,
+    TUNING_LONG,
     TUNING_SET,
     Conversation,
     build,
@@ -140,7 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("evaluation", "tuning"), default="evaluation")
     parser.add_argument("--no-asr", action="store_true", help="skip ASR (no words, no ratio)")
-    parser.add_argument("--no-long", action="store_true", help="skip the 20-minute conversation")
+    parser.add_argument("--no-long", action="store_true", help="skip the 20-minute conversations")
     parser.add_argument("--threshold", type=float, help="override clustering.MERGE_THRESHOLD")
     args = parser.parse_args()
     if args.threshold is not None:
@@ -164,8 +166,10 @@ def main() -> None:
         f"mean DER {100 * np.mean(ders):.1f} %, count right on {right} of {len(main_rows)}, "
         f"diarization/ASR time {sum(r['dia_s'] for r in rows) / sum(r['asr_s'] for r in rows):.2f}"
     )
-    if args.set == "evaluation" and not args.no_long:
-        conv = build(LONG, clips)
+    if args.no_long:
+        return
+    for spec in (LONG,) if args.set == "evaluation" else TUNING_LONG:
+        conv = build(spec, clips)
         whole = run_one(conv, not args.no_asr)
         _print(whole)
         part_rows = [run_one(p, not args.no_asr) for p in parts(conv)]

@@ -267,6 +267,12 @@ EXTRA = (
 )
 #: The long one: 20 minutes, all five evaluation voices (clips repeat; see ``repeats``).
 LONG = Spec("eval_5spk_20min", EVALUATION, 1200, (2, 14), (-0.3, 0.6), 6, seed=7)
+#: Its tuning-voice counterparts (20 minutes, all four tuning voices; full-band
+#: and all at 8 kHz), on which the graph sparseness in clustering.py was chosen.
+TUNING_LONG = (
+    Spec("tune_4spk_20min", TUNING, 1200, (2, 14), (-0.3, 0.6), 6, seed=27),
+    Spec("tune_4spk_20min_phone", TUNING, 1200, (2, 14), (-0.3, 0.6), 6, phone=True, seed=28),
+)
 
 #: Tuning conversations (TUNING voices only) on which thresholds were chosen.
 TUNING_SET = (
