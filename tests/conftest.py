@@ -12,7 +12,9 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own REELSCRIPT_HOME, so no test reads the user's data."""
     home = tmp_path_factory.mktemp("reelscript-home")
     monkeypatch.setenv("REELSCRIPT_HOME", str(home))

@@ -24,3 +24,14 @@ def test_import_layers_are_kept() -> None:
 def test_ruff_lint_is_clean() -> None:
     result = _run(sys.executable, "-m", "ruff", "check", "tui", "tests", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_kept() -> None:
+    result = _run(sys.executable, "-m", "ruff", "format", "--check", "tui", "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean_on_engine_and_backend() -> None:
+    """The typed core: pyproject's [tool.mypy] names tui/engine and tui/backend."""
+    result = _run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
