@@ -22,6 +22,15 @@ def long_speech(speech_video: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return make_longer_video(tmp_path_factory.mktemp("long-speech") / "long.mp4", speech_video, 2)
 
 
+@pytest.fixture(scope="session")
+def cancellable_speech(speech_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight times the speech (4 minutes): a job that is surely still running when a test
+    cancels it a few seconds in, however fast the machine (tests that cancel it pay
+    nothing for its length)."""
+    folder = tmp_path_factory.mktemp("cancellable-speech")
+    return make_longer_video(folder / "longer.mp4", speech_video, 8)
+
+
 def wait_for(predicate, timeout: float = 120.0, every: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -160,11 +169,11 @@ def fault_server(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
 
 
 async def test_cancel_running_and_queued_jobs_releases_credits(
-    fault_server: LiveServer, long_speech: Path, tmp_path: Path
+    fault_server: LiveServer, cancellable_speech: Path, tmp_path: Path
 ) -> None:
     async with Client(fault_server.url, token_file=tmp_path / "t.json") as api:
         sid = (await api.create_session()).session_id
-        await api.upload_files(sid, [long_speech])
+        await api.upload_files(sid, [cancellable_speech])
         running = await first_events(api, sid, EXTRACT, 2)
         # The same request again while it runs starts nothing and freezes nothing more.
         again = [e async for e in api.run_sse(sid, EXTRACT)]
@@ -216,11 +225,11 @@ async def test_disconnect_does_not_stop_the_job_and_resume_loses_nothing(
 
 
 async def test_heartbeats_while_waiting_in_the_queue(
-    fault_server: LiveServer, long_speech: Path, media, tmp_path: Path
+    fault_server: LiveServer, cancellable_speech: Path, media, tmp_path: Path
 ) -> None:
     async with Client(fault_server.url, token_file=tmp_path / "t.json") as api:
         sid = (await api.create_session()).session_id
-        await api.upload_files(sid, [long_speech, media["tone"]])
+        await api.upload_files(sid, [cancellable_speech, media["tone"]])
         await first_events(api, sid, "transcribe file 1", 2)
         events: list[Event] = []
         async for event in api.run_sse(sid, "transcribe file 2"):
@@ -235,13 +244,13 @@ async def test_heartbeats_while_waiting_in_the_queue(
 
 
 async def test_stream_time_limit_ends_the_stream_not_the_job(
-    tmp_path: Path, long_speech: Path
+    tmp_path: Path, cancellable_speech: Path
 ) -> None:
     server = start_server(tmp_path / "data", REELSCRIPT_STREAM_LIMIT_S="2")
     try:
         async with Client(server.url, token_file=tmp_path / "t.json") as api:
             sid = (await api.create_session()).session_id
-            await api.upload_files(sid, [long_speech])
+            await api.upload_files(sid, [cancellable_speech])
             started = time.monotonic()
             events = [e async for e in api.run_sse(sid, EXTRACT)]
             assert time.monotonic() - started < 10
