@@ -16,10 +16,10 @@ read as empty (the app then starts a new session, as on 1002).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from tui.datadir import write_json
 
 FILE_NAME = "app-sessions.json"
 
@@ -75,13 +75,4 @@ class SessionMemory:
         """Write this entry (others' entries are kept as they are on disk)."""
         everything = self._load()
         everything[self.key] = {"session_id": self.session_id, "files": self._files}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".app-sessions-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(everything, fh, indent=1)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json(self.path, everything, indent=1)

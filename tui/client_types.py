@@ -6,13 +6,13 @@ Re-exported by :mod:`tui.client`; import them from there.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tui.datadir import write_json
 
 
 # -- errors -------------------------------------------------------------------------
@@ -182,9 +182,4 @@ class TokenStore:
             return cls(path)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".client-", dir=self.path.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"client_id": self.client_id, "tokens": self.tokens}, fh)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_json(self.path, {"client_id": self.client_id, "tokens": self.tokens})

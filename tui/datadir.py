@@ -6,8 +6,11 @@ Shared by the backend (database, media store, server lock) and the client
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -27,3 +30,22 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     path = Path(data_dir).expanduser() if data_dir else default_data_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_json(path: Path, data: Any, *, indent: int | None = None) -> None:
+    """Write a small state file of the data dir atomically, readable by its owner only.
+
+    The JSON goes to a temp file beside ``path`` and is renamed onto it, so a
+    reader (or a crash) never sees half a file; the temp file is removed if
+    anything fails.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=indent)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -35,7 +35,7 @@ from tui.backend.errors import ERROR_STATUSES, ApiError
 from tui.backend.models import ErrorEnvelope
 from tui.backend.store import Store
 from tui.backend.worker import WorkerPool
-from tui.datadir import resolve_data_dir
+from tui.datadir import resolve_data_dir, write_json
 
 log = logging.getLogger("reelscript.server")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -242,7 +242,7 @@ def serve(
     app = create_app(config)
     url_host = f"[{host}]" if ":" in host else host
     info_path = data / INFO_FILE
-    _write_info(
+    write_json(
         info_path,
         {
             "pid": os.getpid(),
@@ -263,12 +263,6 @@ def serve(
         info_path.unlink(missing_ok=True)
         lock.close()
     return 0
-
-
-def _write_info(path: Path, info: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info))
-    os.replace(tmp, path)
 
 
 def _read_info(data_dir: Path) -> dict[str, Any]:
