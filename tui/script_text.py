@@ -17,17 +17,12 @@ import copy
 import re
 from collections import defaultdict, deque
 
+from tui.engine.formats.common import clock
 from tui.engine.script import Script, Turn, Word, speaker_id
 
 _HEADER = re.compile(
     r"^\[(?P<stamp>\d{1,2}:\d{2}:\d{2})\]\s*(?P<name>[^:\n]{1,60}):\s?(?P<text>.*)$", re.S
 )
-
-
-def format_stamp(ms: int) -> str:
-    """``[hh:mm:ss]`` stamp of a time in milliseconds."""
-    seconds = max(0, ms) // 1000
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def parse_stamp(stamp: str) -> int:
@@ -38,8 +33,7 @@ def parse_stamp(stamp: str) -> int:
 def script_to_text(script: Script) -> str:
     """The editor's text of a script: one paragraph per turn."""
     return "\n\n".join(
-        f"[{format_stamp(t.start_ms)}] {script.speaker_name(t.speaker)}: {t.text}"
-        for t in script.turns
+        f"[{clock(t.start_ms)}] {script.speaker_name(t.speaker)}: {t.text}" for t in script.turns
     )
 
 
@@ -63,7 +57,7 @@ def text_to_script(text: str, original: Script) -> Script:
     paragraphs = _paragraphs(text)
     by_stamp: dict[str, deque[int]] = defaultdict(deque)
     for index, turn in enumerate(original.turns):
-        by_stamp[format_stamp(turn.start_ms)].append(index)
+        by_stamp[clock(turn.start_ms)].append(index)
 
     new_turns: list[Turn] = []
     for stamp, name, body in paragraphs:
