@@ -10,9 +10,7 @@ result to that stream.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -95,26 +93,20 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
     options = json.loads(row["options"])
     name = Path(json.loads(row["info"]).get("name") or "script").stem
     media = store.located(row["media"])
-    tmp = ""
     try:
         script = Script.from_dict(store.script(row["video_id"]) or {})
-        folder = store.exports_dir / render_id
-        folder.mkdir(parents=True, exist_ok=True)
-        dest = folder / f"{name}.{row['format']}"
-        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=f".{row['format']}", dir=folder)
-        os.close(fd)
+        dest = store.exports_dir / render_id / f"{name}.{row['format']}"
+        # formats.write is atomic: a temp file beside dest, renamed only when complete
+        # (and removed on failure); a killed server's leftovers go at the next start.
         formats.write(
             script,
             row["format"],
-            Path(tmp),
+            dest,
             source_media=media,
             timestamps=bool(options.get("timestamps", True)),
         )
-        os.replace(tmp, dest)
         _finish(backend, token, render_id, "completed", dest, None)
     except Exception as exc:  # any failure is reported on the export, never raised away
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
         # The stored media's and the temp file's paths mean nothing to the user: name
         # their file instead, once.
         message = f"{name}: {engine_reason(exc).replace(str(media), name)}"
