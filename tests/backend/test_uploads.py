@@ -14,6 +14,8 @@ import pytest
 
 from tests.backend.conftest import EXTRACT
 from tests.live_server import LiveServer, start_server
+from tui.backend import uploads
+from tui.backend.errors import Invalid
 from tui.client import ApiError, Client, FileTooLarge, InvalidRequest, UnsupportedFile
 
 
@@ -77,6 +79,25 @@ async def test_private_addresses_refused_when_not_allowed(
         ):
             with pytest.raises(InvalidRequest, match="private or loopback"):
                 await api.upload_urls(session.session_id, [url])
+
+
+async def test_a_name_that_rebinds_to_loopback_is_refused_before_the_body(
+    file_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name that looked public when checked but connects to loopback.
+
+    The attacker's resolver cannot run here, so the name check is made to pass
+    (as that resolver's first answer would); the connection itself is real, to
+    the loopback file server.  The peer of the open connection is checked:
+    refused in one line, no temp file left.
+    """
+    monkeypatch.setattr(uploads, "_public_address", lambda host: True)
+    with pytest.raises(Invalid, match="answered from a private or loopback address"):
+        await uploads.fetch_url(f"{file_server}/tone.mp4", tmp_path, 10**9, allow_private=False)
+    assert list(tmp_path.iterdir()) == []
+    # Allowed private addresses (the default on loopback) still fetch it whole.
+    item = await uploads.fetch_url(f"{file_server}/tone.mp4", tmp_path, 10**9, allow_private=True)
+    assert item.size > 0 and item.tmp.exists()
 
 
 @pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs Linux prlimit")

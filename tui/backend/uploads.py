@@ -183,17 +183,33 @@ async def receive_multipart(request: Request, tmp_dir: Path, limit: int) -> list
     return sink.files
 
 
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
 def _public_address(host: str) -> bool:
     """True when every address ``host`` resolves to is a public one."""
     try:
         infos = socket.getaddrinfo(host, None)
     except socket.gaierror as exc:
         raise Invalid(f"cannot resolve {host}: {exc.strerror}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global or address.is_multicast:
-            return False
-    return True
+    return all(_is_public(str(info[4][0])) for info in infos)
+
+
+def connected_to_public(response: httpx.Response) -> bool:
+    """True when the address ``response`` really came from is a public one.
+
+    The name was checked before connecting, but a name can resolve to a public
+    address for the check and to a private one for the connection (DNS
+    rebinding); so the peer of the open connection is checked too, before a
+    byte of the body is read.  Unknown peer: not public.
+    """
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    return peer is not None and _is_public(str(peer[0]))
 
 
 async def _check_url(url: str, allow_private: bool) -> None:
@@ -216,6 +232,11 @@ async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) ->
                     # Every hop is checked, so a redirect cannot lead to a private address.
                     await _check_url(url, allow_private)
                     async with http.stream("GET", url) as response:
+                        if not allow_private and not connected_to_public(response):
+                            host = urlsplit(url).hostname
+                            raise Invalid(
+                                f"{host} answered from a private or loopback address; not fetched"
+                            )
                         if response.is_redirect and "location" in response.headers:
                             url = urljoin(url, response.headers["location"])
                             continue
