@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.backend.agent import understand
+from tui.backend.agent import understand, understand_all
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,34 @@ def test_understand(text: str, action: str, args: dict) -> None:
     assert intent.action == action, intent
     for key, value in args.items():
         assert intent.args.get(key) == value, (key, intent)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rename Speaker 1 to Host and export srt", [("rename", "Host"), ("export", "srt")]),
+        ("transcribe, then export srt and vtt", [("extract", None), ("export", "srt"), ("export", "vtt")]),
+        ("Speaker 1 is Ann and Speaker 2 is Bo", [("rename", "Ann"), ("rename", "Bo")]),
+        ("rename Speaker 1 to Host and Speaker 2 to Guest", [("rename", "Host"), ("rename", "Guest")]),
+        ("merge speakers 1 and 2 and export srt", [("merge", None), ("export", "srt")]),
+        ("remove filler words; export txt without timestamps", [("fillers", None), ("export", "txt")]),
+        ("提取脚本，然后导出 srt", [("extract", None), ("export", "srt")]),
+        ("export srt, vtt and docx", [("export", "srt"), ("export", "vtt"), ("export", "docx")]),
+        # One request, whatever its "and"s and commas:
+        ("rename Speaker 1 to Tom and Jerry", [("rename", "Tom and Jerry")]),
+        ("extract the script, two speakers, in French and without timestamps", [("extract", None)]),
+        ("export the subtitles as vtt", [("export", "vtt")]),
+        ("rename Speaker 1 to Host and fix the script", [("rename", "Host and fix the script")]),
+    ],
+)  # fmt: skip
+def test_understand_all_cuts_only_between_requests(
+    text: str, expected: list[tuple[str, str | None]]
+) -> None:
+    intents = understand_all(text)
+    assert [i.action for i in intents] == [action for action, _ in expected], intents
+    for intent, (_, detail) in zip(intents, expected, strict=True):
+        if detail is not None:
+            assert detail in (intent.args.get("name"), intent.args.get("format")), intent
+    assert understand_all("extract the script, two speakers, in French and without timestamps")[
+        0
+    ].args == {"timestamps": False, "speakers": 2, "language": "fr"}

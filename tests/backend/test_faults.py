@@ -79,7 +79,8 @@ async def test_sigkill_mid_job_then_restart_resumes_or_fails_cleanly(
                     "turns": [{"speaker": "S1", "start_ms": 0, "end_ms": 500, "text": "kept", "words": []}]}  # fmt: skip
             kept = await api.put_script(sid, kept)
             [info] = await api.upload_files(sid, [long_speech])
-            seen = await first_events(api, sid, f"transcribe {info['name']}", 2)
+            # What follows the extraction waits for it, across the crash too.
+            seen = await first_events(api, sid, f"transcribe {info['name']} and export srt", 2)
         with db(server) as conn:
             job_id = conn.execute("SELECT id FROM jobs WHERE session_id=?", (sid,)).fetchone()[0]
         running = wait_for(
@@ -108,8 +109,9 @@ async def test_sigkill_mid_job_then_restart_resumes_or_fails_cleanly(
         async with Client(server.url, token_file=token_file) as api:
             rest = [e async for e in api.run_sse(sid, "", last_event_id=seen[-1].id)]
             assert "starts again" in " ".join(e.text for e in rest)
-            [done] = [r["response"] for e in rest for r in e.function_responses]
+            done, exported = [r["response"] for e in rest for r in e.function_responses]
             assert done["status"] == "completed"
+            assert exported["status"] == "completed" and exported["format"] == "srt"
             ids = [int(e.id) for e in seen + rest if e.kind != "heartbeat"]
             assert ids == sorted(set(ids))  # nothing repeated, in order
             state = await api.state(sid)
@@ -123,8 +125,9 @@ async def test_sigkill_mid_job_then_restart_resumes_or_fails_cleanly(
                 -info["duration_ms"] // 60000
             )
 
-            # Killed on every attempt: failed, with its credits released.
-            seen = await first_events(api, sid, f"transcribe {info['name']}", 2)
+            # Killed on every attempt: failed, with its credits released, and what was to
+            # follow it not done.
+            seen = await first_events(api, sid, f"transcribe {info['name']}, then export vtt", 2)
         for _attempt in range(2):
             with db(server) as conn:
                 job_id = conn.execute(
@@ -137,7 +140,11 @@ async def test_sigkill_mid_job_then_restart_resumes_or_fails_cleanly(
             rest = [e async for e in api.run_sse(sid, "", last_event_id=seen[-1].id)]
             [failed] = [r["response"] for e in rest for r in e.function_responses]
             assert failed["status"] == "failed" and "credits released" in failed["error"]
+            assert "Not done, because the job before did not complete: export vtt" in " ".join(
+                e.text for e in rest
+            )
             state = await api.state(sid)
+            assert [m["format"] for m in state["generated_media"]] == ["srt"]
             assert [j["status"] for j in state["jobs"]] == ["completed", "failed"]
             assert state["script"]["video_id"] == info["video_id"]
             after = await api.credits()

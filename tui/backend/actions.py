@@ -18,7 +18,7 @@ from typing import Any
 from tui.backend import credits, events, exports, jobs
 from tui.backend.config import Backend
 from tui.backend.context import Context
-from tui.backend.errors import NoCredits
+from tui.backend.errors import ApiError, NoCredits
 from tui.backend.state import build_draft
 from tui.engine.script import Script
 
@@ -34,33 +34,121 @@ HELP = (
 )
 
 
+#: One request of a message: the action, its arguments and the words that asked for it.
+Request = tuple[str, dict[str, Any], str]
+
+
 def perform(
-    backend: Backend, session: sqlite3.Row, token: str, message: str, action: str, args: dict
+    backend: Backend, session: sqlite3.Row, token: str, message: str, requests: list[Request]
 ) -> str:
-    store = backend.store
-    handler = HANDLERS.get(action)
-    call_id = f"call_{uuid.uuid4().hex[:12]}"
+    """Open an invocation for ``message`` and do its requests in order; returns its id.
+
+    All that can be done at once is done in one transaction (an edit and its
+    events, a job queued with its credits frozen): a request that cannot start
+    (2001, not enough credits) leaves nothing stored.  The requests after one
+    that queued a job wait for it, stored with the invocation, and are done by
+    :func:`continue_pending` once it has finished -- "transcribe and export srt"
+    exports the new script, not the one before.
+    """
     after: list[Any] = []
-    with store.tx() as db:
-        invocation = store.create_invocation(db, session["id"], message)
+    with backend.store.tx() as db:
+        invocation = backend.store.create_invocation(db, session["id"], message)
+        _run(backend, db, session, token, invocation, requests, after)
+    for deferred in after:  # work that needs the invocation committed first (exports)
+        deferred()
+    return invocation
+
+
+def continue_pending(backend: Backend) -> int:
+    """Do the waiting requests of every invocation whose jobs have finished; returns how many.
+
+    When a job they waited for did not complete (failed, cancelled), they are
+    not done, and the stream says so.  Runs in the server process, polled.
+    """
+    store = backend.store
+    done = 0
+    for invocation in store.pending_ready():
+        after: list[Any] = []
+        try:
+            with store.tx() as db:
+                row = db.execute(
+                    "SELECT i.pending, s.* FROM invocations i JOIN sessions s"
+                    " ON s.id = i.session_id WHERE i.id=? AND i.pending IS NOT NULL",
+                    (invocation,),
+                ).fetchone()
+                if row is None or _jobs_busy(db, invocation):
+                    continue  # done meanwhile by another poll, or a job started meanwhile
+                pending = json.loads(row["pending"])
+                store.set_pending(db, invocation, None)
+                requests = [(a, dict(args), said) for a, args, said in pending["requests"]]
+                unfinished = db.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE invocation_id=? AND status != 'completed'",
+                    (invocation,),
+                ).fetchone()[0]
+                if unfinished:
+                    events.add(store, db, invocation, [events.text(_not_done(requests))])
+                else:
+                    _run(backend, db, row, pending["token"], invocation, requests, after)
+        except ApiError as exc:  # e.g. 2001: a later extraction has no credits left
+            with store.tx() as db:
+                store.set_pending(db, invocation, None)
+                events.add(store, db, invocation, [events.text(f"Not done: {exc.message}")])
+            after = []
+        for deferred in after:
+            deferred()
+        done += 1
+    return done
+
+
+def _run(
+    backend: Backend,
+    db: sqlite3.Connection,
+    session: sqlite3.Row,
+    token: str,
+    invocation: str,
+    requests: list[Request],
+    after: list[Any],
+) -> None:
+    """Do ``requests`` in order until one queues a job; the rest wait for it (pending)."""
+    store = backend.store
+    for index, (action, args, said) in enumerate(requests):
+        handler = HANDLERS.get(action)
         if handler is None:
+            if len(requests) == 1:
+                sorry = "Sorry, I did not understand that. " if action == "unknown" else ""
+                events.add(store, db, invocation, [events.text(sorry + HELP)])
+            else:
+                events.add(store, db, invocation, [events.text(f'I did not understand "{said}".')])
+            continue
+        call_id = f"call_{uuid.uuid4().hex[:12]}"
+        events.add(store, db, invocation, [events.call(call_id, action, args)])
+        handler(
+            Context(backend, store, db, session, token, invocation, call_id, action, after), args
+        )
+        rest = requests[index + 1 :]
+        if rest and _jobs_busy(db, invocation):
+            store.set_pending(db, invocation, {"token": token, "requests": rest})
             events.add(
                 store,
                 db,
                 invocation,
-                [
-                    events.text(
-                        ("Sorry, I did not understand that. " if action == "unknown" else "") + HELP
-                    )
-                ],
+                [events.text("When that is done: " + "; ".join(r[2] for r in rest) + ".")],
             )
-            return invocation
-        events.add(store, db, invocation, [events.call(call_id, action, args)])
-        ctx = Context(backend, store, db, session, token, invocation, call_id, action, after)
-        handler(ctx, args)
-    for deferred in after:  # work that needs the invocation committed first (exports)
-        deferred()
-    return invocation
+            return
+
+
+def _jobs_busy(db: sqlite3.Connection, invocation: str) -> bool:
+    return bool(
+        db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE invocation_id=? AND status IN ('queued','running')",
+            (invocation,),
+        ).fetchone()[0]
+    )
+
+
+def _not_done(requests: list[Request]) -> str:
+    asked = "; ".join(r[2] for r in requests)
+    return f"Not done, because the job before did not complete: {asked}. Ask again when it has."
 
 
 def _pick_files(files: list[dict[str, Any]], which: Any) -> list[dict[str, Any]]:

@@ -17,6 +17,16 @@ Chinese phrases side by side:
                 "without timestamps", "file 2", "the second file", "interview.mp4", "all files"
 10. anything else: a short list of what it can do (never an error)
 
+A message may ask for several things: "rename Speaker 1 to Host and export
+srt", "transcribe, then export srt and vtt", "Speaker 1 is Ann and Speaker 2
+is Bo".  It is cut into clauses at "and", "then", commas and semicolons (然后,
+并且, ，) -- but only where what follows starts like a request of its own (a
+verb of the rules above, or "Speaker N is/to ..." after a rename); otherwise
+the words stay with the clause before ("merge speakers 1 and 2", "rename
+Speaker 1 to Tom and Jerry", "transcribe, 2 speakers, in French").  "export
+srt and vtt" is two exports.  The clauses are done in order; what comes after
+an extraction waits for its script (see :mod:`tui.backend.actions`).
+
 Each action answers in API.md's event format: a ``function_call`` part, then
 its ``function_response`` and a ``text``; an extraction queues a job whose
 progress events and final answer follow on the same stream.  The actions
@@ -70,6 +80,7 @@ class Intent:
 
     action: str
     args: dict[str, Any] = field(default_factory=dict)
+    said: str = ""
 
 
 def _has(text: str, *words: str) -> bool:
@@ -80,8 +91,73 @@ def _clean_name(name: str) -> str:
     return name.strip().strip(".!。！\"'“”").strip()
 
 
+#: Where a message may be cut into clauses (kept, so a clause not cut off is rejoined whole).
+SEPARATOR = re.compile(
+    r"(\s*[;；]\s*|\s*,?\s+(?:and\s+)?then\s+|\s*,\s*and\s+|\s+and\s+|\s*[,，]\s*"
+    r"|\s*(?:然后|并且|再)\s*)",
+    re.I,
+)
+#: How a clause of its own begins: a request's verb (after "please", "also", "then").
+CLAUSE_START = re.compile(
+    r"^(?:(?:please|also|then|and|finally|请|也)\s*)*"
+    r"(?:rename|call\s|merge|remove|delete|drop|clean|translate|export|download|save\s+as"
+    r"|show|check|what|how\s+many|extract|transcribe|script\s|status|credits?\b|balance"
+    r"|help\b|speaker\s*\d+\s+(?:is|=)|把|合并|去掉|删除|翻译|导出|下载|提取|转录|转写|显示"
+    r"|查看|状态|积分|余额|帮助|说话人\s*\d+\s*(?:是|叫))",
+    re.I,
+)
+#: "..., Speaker 2 to Guest" right after a rename is a rename too.
+RENAME_MORE = re.compile(rf"^{SPEAKER}\s+(?:to|as)\s+\S", re.I)
+#: Format words that name a format exactly (others, like "subtitles" or "video", only
+#: count when none of these is said).
+EXACT_FORMATS = {"srt", "vtt", "webvtt", "md", "markdown", "txt", "json", "docx", "fountain", "mp4"}
+
+
+def understand_all(text: str) -> list[Intent]:
+    """Every request of ``text``, in order (see the module docstring); at least one."""
+    pieces = SEPARATOR.split(text.strip())
+    clauses = [pieces[0]]
+    for separator, piece in zip(pieces[1::2], pieces[2::2], strict=True):
+        before = understand(clauses[-1]).action
+        if before == "rename" and RENAME_MORE.match(piece):
+            clauses.append("rename " + piece)
+        elif CLAUSE_START.match(piece) and understand(piece).action not in ("unknown", "help"):
+            clauses.append(piece)
+        else:
+            clauses[-1] += separator + piece
+    intents: list[Intent] = []
+    for clause in clauses:
+        intent = understand(clause)
+        if intent.action == "export":
+            formats = _formats(clause)
+            intents.extend(
+                Intent(
+                    "export",
+                    {**intent.args, "format": fmt},
+                    f"export {fmt}" if len(formats) > 1 else clause.strip(),
+                )
+                for fmt in formats
+            )
+        else:
+            intents.append(Intent(intent.action, intent.args, clause.strip()))
+    return intents
+
+
+def _formats(text: str) -> list[str]:
+    """The export formats ``text`` names, in order and once each; md when it names none."""
+    lower = text.lower()
+    said = sorted(
+        (match.start(), word)
+        for word in FORMAT_WORDS
+        for match in re.finditer(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lower)
+    )
+    exact = [word for _, word in said if word in EXACT_FORMATS]
+    words = exact or [word for _, word in said]
+    return list(dict.fromkeys(FORMAT_WORDS[w] for w in words)) or ["md"]
+
+
 def understand(text: str) -> Intent:
-    """The rules of the module docstring, in order."""
+    """The rules of the module docstring, in order, for one request."""
     lower = text.strip().lower()
     if not lower or lower in ("?", "help") or _has(lower, "help", "what can you do", "帮助"):
         return Intent("help")
@@ -102,7 +178,7 @@ def understand(text: str) -> Intent:
         which = extract_options(text).get("file")  # "translate file 2", "translate interview.mp4"
         return Intent("translate", {"language": "en", **({"file": which} if which else {})})
     if _has(lower, "export", "download", "save as", "导出", "下载"):
-        fmt = next((f for w, f in FORMAT_WORDS.items() if _has(lower, w)), "md")
+        fmt = _formats(text)[0]
         return Intent("export", {"format": fmt, "timestamps": not _no_timestamps(lower)})
     if _has(lower, "credit", "credits", "balance", "积分", "余额"):
         return Intent("credits")
@@ -163,7 +239,9 @@ def handle(backend: Backend, session: sqlite3.Row, token: str, text: str) -> str
     Raises an API error (e.g. 2001 not enough credits) before anything is
     stored when the request cannot start at all.
     """
-    intent = understand(text)
-    if intent.action == "translate":
+    intents = understand_all(text)
+    if any(intent.action == "translate" for intent in intents):
         _ = backend.model_multilingual  # resolved (and cached) before the action's transaction
-    return actions.perform(backend, session, token, text, intent.action, intent.args)
+    return actions.perform(
+        backend, session, token, text, [(i.action, i.args, i.said) for i in intents]
+    )

@@ -10,6 +10,8 @@ server left half-done are removed (:mod:`tui.backend.housekeeping`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import json
 import logging
@@ -28,7 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui import __version__
-from tui.backend import exports, housekeeping, jobs
+from tui.backend import actions, exports, housekeeping, jobs
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
@@ -78,6 +80,16 @@ class AttributionLog:
         await self.app(scope, receive, send)
 
 
+async def _follow_ups(backend: Backend) -> None:
+    """Do the requests that wait for a finished job ("transcribe and export srt"), polled."""
+    while True:
+        try:
+            await asyncio.to_thread(actions.continue_pending, backend)
+        except Exception:  # a bug here must not stop the polling (nor the server)
+            log.exception("follow-up requests failed")
+        await asyncio.sleep(backend.config.poll_s)
+
+
 def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     """The ASGI app of one data dir; workers start and stop with it."""
 
@@ -99,9 +111,13 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         pool = WorkerPool(config.data_dir, config.workers, config.model, config.max_upload_bytes)
         if start_workers:
             pool.start()
+        follow_ups = asyncio.create_task(_follow_ups(app.state.backend))
         try:
             yield
         finally:
+            follow_ups.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow_ups
             pool.stop()
             app.state.backend.exports.shutdown(wait=False, cancel_futures=True)
 

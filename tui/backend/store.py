@@ -75,6 +75,11 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL, finished_at REAL, PRIMARY KEY (token, id));
     CREATE INDEX exports_session ON exports (session_id, created_at);
     """,
+    # 2: requests of a message that wait for its job (see actions.perform)
+    """
+    ALTER TABLE invocations ADD COLUMN pending TEXT;
+    CREATE INDEX invocations_pending ON invocations (created_at) WHERE pending IS NOT NULL;
+    """,
 ]
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -281,7 +286,7 @@ class Store:
     def create_invocation(self, db: sqlite3.Connection, session_id: str, message: str) -> str:
         invocation_id = new_id("inv")
         db.execute(
-            "INSERT INTO invocations VALUES (?, ?, ?, ?)",
+            "INSERT INTO invocations (id, session_id, message, created_at) VALUES (?, ?, ?, ?)",
             (invocation_id, session_id, message, time.time()),
         )
         return invocation_id
@@ -314,10 +319,29 @@ class Store:
             busy = db.execute(
                 "SELECT (SELECT COUNT(*) FROM jobs WHERE invocation_id=:i AND status IN"
                 " ('queued','running')) + (SELECT COUNT(*) FROM exports WHERE invocation_id=:i"
-                " AND status IN ('queued','rendering'))",
+                " AND status IN ('queued','rendering')) + (SELECT COUNT(*) FROM invocations"
+                " WHERE id=:i AND pending IS NOT NULL)",
                 {"i": invocation_id},
             ).fetchone()[0]
         return events, bool(busy)
+
+    def set_pending(
+        self, db: sqlite3.Connection, invocation_id: str, pending: dict[str, Any] | None
+    ) -> None:
+        """Requests of ``invocation_id`` that wait for its jobs (None: none wait)."""
+        db.execute(
+            "UPDATE invocations SET pending=? WHERE id=?",
+            (None if pending is None else dumps(pending), invocation_id),
+        )
+
+    def pending_ready(self) -> list[str]:
+        """Invocations with waiting requests and none of their jobs queued or running."""
+        rows = self.db.execute(
+            "SELECT id FROM invocations i WHERE pending IS NOT NULL AND NOT EXISTS (SELECT 1"
+            " FROM jobs j WHERE j.invocation_id=i.id AND j.status IN ('queued','running'))"
+            " ORDER BY created_at"
+        ).fetchall()
+        return [r["id"] for r in rows]
 
     # -- state -----------------------------------------------------------------
     def jobs(self, session_id: str) -> list[dict[str, Any]]:

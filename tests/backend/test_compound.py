@@ -1,0 +1,64 @@
+"""One message, several requests: done in order, and what follows an extraction waits for it.
+
+Against the real server with the real engine on the repository's demo video.
+(A crash between the parts, and a job that fails before them: tests/backend/test_faults.py.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.client import Client, Event
+
+
+async def ask(api: Client, session_id: str, text: str) -> list[Event]:
+    return [event async for event in api.run_sse(session_id, text)]
+
+
+def calls(events: list[Event]) -> list[str]:
+    return [call["name"] for e in events for call in e.function_calls]
+
+
+def responses(events: list[Event]) -> list[dict]:
+    return [r["response"] for e in events for r in e.function_responses]
+
+
+async def test_transcribe_and_export_exports_the_new_script(
+    rich_client: Client, speech_video: Path, tmp_path: Path
+) -> None:
+    api = rich_client
+    sid = (await api.create_session()).session_id
+    await api.upload_files(sid, [speech_video])
+
+    events = await ask(api, sid, "transcribe and export srt and vtt")
+    assert calls(events) == ["extract", "export", "export"]
+    done, *exported = responses(events)  # the two exports render side by side
+    assert done["status"] == "completed" and done["turns"] >= 2
+    srt, vtt = sorted(exported, key=lambda r: r["format"])
+    assert (srt["status"], srt["format"]) == ("completed", "srt")
+    assert (vtt["status"], vtt["format"]) == ("completed", "vtt")
+    # The exports were asked for only after the script was there, not before.
+    order = [e for e in events if e.function_calls or e.function_responses]
+    assert order[1].function_responses and order[1].function_responses[0]["name"] == "extract"
+    assert "When that is done: export srt; export vtt." in " ".join(e.text for e in events)
+    script = (await api.state(sid))["script"]
+    first_words = " ".join(script["turns"][0]["text"].split()[:3])
+    assert first_words in (await api.download(srt["url"], tmp_path / "a.srt")).read_text()
+    assert (await api.download(vtt["url"], tmp_path / "a.vtt")).read_text().startswith("WEBVTT")
+
+    # Edits and an export in one message: done at once, in order, in one stream.
+    events = await ask(api, sid, "rename Speaker 1 to Host and Speaker 2 to Guest, then export txt")
+    assert calls(events) == ["rename", "rename", "export"]
+    renamed = [r for r in responses(events) if r.get("revision")]
+    assert [r["status"] for r in renamed] == ["ok", "ok"]
+    state = await api.state(sid)
+    assert set(state["script"]["speakers"].values()) == {"Host", "Guest"}
+    [txt] = [r for r in responses(events) if r.get("format") == "txt"]
+    text = (await api.download(txt["url"], tmp_path / "a.txt")).read_text()
+    assert "Host" in text and "Guest" in text
+
+    # Words that only look like two requests stay one.
+    events = await ask(api, sid, "rename Host to Tom and Jerry")
+    assert calls(events) == ["rename"]
+    speakers = (await api.state(sid))["script"]["speakers"]
+    assert set(speakers.values()) == {"Tom and Jerry", "Guest"}
