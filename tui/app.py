@@ -28,6 +28,7 @@ from tui.commands import ActionsProvider
 from tui.dialogs.confirm import ConfirmScreen
 from tui.engine.script import Script
 from tui.messages import (
+    ExportReady,
     FileStatus,
     Heartbeat,
     JobProgress,
@@ -235,6 +236,10 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
     @on(LogLine)
     def _log_line(self, message: LogLine) -> None:
         self.query_one(SSELog).add(message.kind, message.text, message.at)
+
+    @on(ExportReady)
+    def _export_ready(self, message: ExportReady) -> None:
+        self.save_asked_export(message)
 
     @on(JobProgress)
     def _job_progress(self, message: JobProgress) -> None:

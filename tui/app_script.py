@@ -16,10 +16,11 @@ from tui.dialogs.conflict import ConflictScreen
 from tui.dialogs.export import ExportChoice, ExportScreen
 from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
 from tui.engine.script import Script
-from tui.messages import LogLine
+from tui.messages import ExportReady, LogLine
 from tui.panes.script_editor import ScriptEditor
 from tui.script_text import script_to_text
 from tui.session import Connection, SaveConflict
+from tui.watch.outputs import output_suffix
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -125,6 +126,18 @@ class ScriptWork(_Base):
         if choice is not None:
             self.export(choice)
 
+    @work(group="export", exit_on_error=False)
+    async def save_asked_export(self, ready: ExportReady) -> None:
+        """An export asked for in words ("rename ... and export srt") lands here, as the
+        export dialog would have put it (``<video>.<fmt>`` in the working folder), under a
+        free name (``<video>.2.<fmt>``, ...): an existing file is never replaced."""
+        script = (await self.connection.state()).get("script") or {}
+        source = str(script.get("source") or "")
+        path = free_path(Path.cwd(), Path(source).stem if source else "script", ready.format)
+        await self.connection.download(ready.url, path)
+        self.post_message(LogLine("done", f"saved {path}"))
+        self.notify(f"Saved {path}")
+
     @work(exclusive=True, group="export", exit_on_error=False)
     async def export(self, choice: ExportChoice) -> None:
         self.post_message(LogLine("info", f"exporting {choice.format} to {choice.path}"))
@@ -133,3 +146,12 @@ class ScriptWork(_Base):
         await self.connection.export(choice.format, choice.path, video_id=video_id)
         self.post_message(LogLine("done", f"saved {choice.path}"))
         self.notify(f"Saved {choice.path}")
+
+
+def free_path(folder: Path, stem: str, format: str) -> Path:
+    """``<stem>.<fmt>`` in ``folder``, else the first free ``<stem>.<n>.<fmt>``."""
+    suffix = output_suffix(format)
+    path, n = folder / f"{stem}{suffix}", 2
+    while path.exists():
+        path, n = folder / f"{stem}.{n}{suffix}", n + 1
+    return path

@@ -172,7 +172,7 @@ class BackendWork(_Base):
         self.post_message(LogLine("you", text))
         words = text.split()
         verb = words[0].lower() if words else ""
-        if verb in ("export", "导出"):
+        if verb in ("export", "导出") and len(words) <= 2:  # "export srt": the dialog
             self.action_export(words[1].lower() if len(words) > 1 else "md")
         elif verb in ("credits", "balance", "积分", "余额"):
             self.show_credits()

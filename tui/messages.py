@@ -39,6 +39,14 @@ class JobProgress(Message):
 
 
 @dataclass
+class ExportReady(Message):
+    """An export asked for in words has finished on the backend: ``url`` downloads it."""
+
+    format: str
+    url: str
+
+
+@dataclass
 class Heartbeat(Message):
     """The stream is alive and the job still running."""
 

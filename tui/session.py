@@ -270,6 +270,10 @@ class Connection:
             lambda: self.api.export(self.session_id, format, path, video_id=video_id)
         )
 
+    async def download(self, url: str, path: Path) -> Path:
+        """Fetch a finished export's ``url`` to ``path`` (never half-written)."""
+        return await self._call(lambda: self.api.download(url, path))
+
     async def cancel_running(self) -> bool:
         """Cancel this session's running or queued jobs; returns whether there was one."""
         state = await self.state()

@@ -13,7 +13,7 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.messages import Heartbeat, JobProgress, LogLine
+from tui.messages import ExportReady, Heartbeat, JobProgress, LogLine
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -68,6 +68,9 @@ def event_messages(event: str, data: Any, at: datetime) -> tuple[list[Message], 
             out.append(
                 LogLine("result", f"{response.get('name')}: {_short(response.get('response'))}", at)
             )
+            result = response.get("response") or {}
+            if response.get("name") == "export" and result.get("url"):
+                out.append(ExportReady(str(result.get("format") or "md"), str(result["url"])))
     return out, had_text
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tui.app import make_app
 from tui.client import Client
@@ -22,7 +24,7 @@ from tui.panes.timeline import Timeline
 
 
 async def test_script_a_video_edit_save_rename_export_quit(
-    live_server, demo_folder: Path, tmp_path: Path
+    live_server, demo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token_file = tmp_path / "token.json"
     app = make_app(demo_folder, server=live_server.url, token_file=token_file)
@@ -134,12 +136,20 @@ async def test_script_a_video_edit_save_rename_export_quit(
         srt = target.read_text()
         assert "-->" in srt and "Diane" in srt and "Yes." in srt
 
-        # Free text goes to the agent through /run_sse; the script follows.
+        # Free text goes to the agent through /run_sse; the script follows.  An export
+        # asked for in the same words lands in the working folder, never over a file.
+        workdir = tmp_path / "work"
+        workdir.mkdir()
+        (workdir / "demo.txt").write_text("mine\n")
+        monkeypatch.chdir(workdir)
         await pilot.press("alt+5")
-        await type_text(pilot, "rename Speaker 2 to Sheila")
+        await type_text(pilot, "rename Speaker 2 to Sheila and export txt")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "] Sheila: " in editor.text, 30, "the agent's rename")
-        assert any(line.split()[1] == "agent" for line in app.query_one(SSELog).lines[-5:])
+        await wait_for(pilot, lambda: (workdir / "demo.2.txt").exists(), 30, "the export")
+        assert "Sheila" in (workdir / "demo.2.txt").read_text()
+        assert (workdir / "demo.txt").read_text() == "mine\n"
+        assert any(line.split()[1] == "agent" for line in app.query_one(SSELog).lines[-8:])
 
         # Enter on a file this session has scripted shows its script, without redoing it.
         await pilot.press("alt+1", "enter")
