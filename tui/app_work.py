@@ -8,6 +8,7 @@ a failure into a notification and a log line) and reports through messages.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from textual import work
 from textual.message import Message
 
 from tui.messages import FileStatus, JobProgress, LogLine, StateLoaded, StreamEnded, StreamStarted
-from tui.panes.file_browser import FileBrowser
+from tui.panes.file_browser import FileBrowser, is_media
 from tui.session import Connection, describe_state
 from tui.stream import summarise
 from tui.watch_status import watch_event_status
@@ -84,6 +85,9 @@ class BackendWork(_Base):
     @work(group="job", exit_on_error=False)
     async def submit_files(self, paths: list[Path], extract: bool = True) -> None:
         """Upload ``paths``, then (``extract``) script each one, streaming into the log."""
+        await self._submit(paths, extract)
+
+    async def _submit(self, paths: list[Path], extract: bool) -> None:
         for path in paths:
             self.post_message(FileStatus(path, "queued"))
         try:
@@ -189,7 +193,26 @@ class BackendWork(_Base):
 
     @work(group="job", exit_on_error=False)
     async def send_prompt(self, text: str) -> None:
-        await self._stream(text)
+        """Send ``text`` to the agent; files it names from the Files folder are uploaded first
+        ("transcribe panel.mov and export srt" works before Enter was pressed on it)."""
+        named = [p for p in self._named_files(text) if p not in self.video_ids]
+        if named:
+            await self._submit(named, extract=False)
+        known = {j.get("id") for j in self.state.get("jobs") or []}
+        state = await self._stream(text)
+        ids = {self.video_ids.get(p) for p in named}
+        for job in state.get("jobs") or []:
+            if job.get("id") not in known and job.get("video_id") in ids:
+                path = next(p for p in named if self.video_ids.get(p) == job["video_id"])
+                done = job.get("status") == "completed"
+                self.post_message(FileStatus(path, "done" if done else "failed"))
+
+    def _named_files(self, text: str) -> list[Path]:
+        """Media files of the Files folder that ``text`` names (``interview.mp4``)."""
+        folder = Path(self.query_one(FileBrowser).path).resolve()
+        names = re.findall(r"[\w.-]+\.[A-Za-z0-9]{2,4}\b", text)
+        found = [(folder / name).resolve() for name in names]
+        return list(dict.fromkeys(p for p in found if p.is_file() and is_media(p)))
 
     async def _stream(self, text: str) -> dict[str, Any]:
         """Stream one request's events into the log, then read and show the state."""

@@ -187,6 +187,27 @@ async def test_script_a_video_edit_save_rename_export_quit(
         await pilot.press("ctrl+q")
 
 
+async def test_a_prompt_naming_a_file_uploads_scripts_and_exports_it(
+    live_server, demo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Enter on the file first: the prompt names it, the app uploads it, the agent
+    scripts it, then exports the new script (saved in the working folder)."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(demo_folder, server=live_server.url, token_file=tmp_path / "token.json")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
+        await pilot.press("alt+5")
+        await type_text(pilot, "transcribe demo.mp4 and export txt")
+        await pilot.press("enter")
+        video = (demo_folder / "demo.mp4").resolve()
+        browser = app.query_one(FileBrowser)
+        await wait_for(pilot, lambda: browser.statuses.get(video) == "done", 120, "the script")
+        await wait_for(pilot, lambda: (tmp_path / "demo.txt").exists(), 30, "the export")
+        assert "Speaker 1" in (tmp_path / "demo.txt").read_text()
+        assert "] Speaker 1: " in app.query_one(ScriptEditor).text
+        await pilot.press("ctrl+q")
+
+
 async def test_w_watches_the_folder_and_scripts_new_videos(
     live_server, demo_folder: Path, tmp_path: Path
 ) -> None:
