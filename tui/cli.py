@@ -148,6 +148,13 @@ def transcribe(files: tuple[Path, ...], **options: object) -> None:
     help="Let URL uploads reach private/loopback addresses (default: only when bound to loopback).",
 )
 @click.option("--model", help="Default ASR model for jobs (default: bundled tiny.en).")
+@click.option(
+    "--keep-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Remove the uploads and exports of sessions idle this many days, at start and "
+    "hourly (scripts, tokens and credits stay). Default: keep everything.",
+)
 @click.pass_context
 def serve(ctx: click.Context, **options: object) -> None:
     """Run the backend service alone (for a GPU box or a shared machine)."""

@@ -182,12 +182,13 @@ async def upload(session_id: str, request: Request, token: TokenDep) -> dict[str
             raise
     else:
         raise Invalid("send multipart/form-data with 'files' parts, or JSON {urls: [...]}")
-    admitted = await asyncio.to_thread(admit, store.media_dir, incoming)
-    files = [
-        await asyncio.to_thread(store.add_file, session_id, sha, path, info)
-        for sha, path, info in admitted
-    ]
-    return ok({"files": files})
+
+    def keep() -> list[dict[str, Any]]:
+        with store.media_lock:  # stored and recorded as one, as retention sees it
+            admitted = admit(store.media_dir, incoming)
+            return [store.add_file(session_id, sha, path, info) for sha, path, info in admitted]
+
+    return ok({"files": await asyncio.to_thread(keep)})
 
 
 # -- the agent stream ---------------------------------------------------------------

@@ -28,6 +28,8 @@ class Config:
     stream_limit_s: float = 15 * 60
     #: How often an open stream looks for new events.
     poll_s: float = 0.2
+    #: Uploads and exports of sessions idle this many days are removed (None: kept).
+    keep_days: float | None = None
 
     @property
     def model_label(self) -> str:

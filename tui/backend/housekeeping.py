@@ -15,6 +15,14 @@ be in use.  It removes only what no database row refers to:
 Nothing referenced is touched, and nothing here is reachable from the API
 (there is no delete endpoint); README "The data dir" says what a user may
 remove by hand to reclaim space.
+
+:func:`retain` (``reelscript serve --keep-days N``, off by default) is the
+other kind: at start and every hour, the big files of sessions idle for more
+than N days go -- their exports (file and row) and their uploads (unless a
+session still in use holds the same content).  Scripts, their revisions,
+tokens and credits stay: such a session still shows and exports its script to
+every text format; scripting its file again or exporting mp4 says the file is
+gone.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,3 +99,65 @@ def _children(folder: Path) -> list[Path]:
         return sorted(folder.iterdir())
     except OSError:
         return []
+
+
+#: A session's last use: the latest of its own and its rows' times.
+_IDLE_SESSIONS = """
+SELECT s.id FROM sessions s WHERE MAX(s.created_at,
+    COALESCE((SELECT MAX(created_at) FROM files WHERE session_id = s.id), 0),
+    COALESCE((SELECT MAX(updated_at) FROM scripts WHERE session_id = s.id), 0),
+    COALESCE((SELECT MAX(COALESCE(finished_at, created_at)) FROM jobs WHERE session_id = s.id), 0),
+    COALESCE((SELECT MAX(COALESCE(finished_at, created_at)) FROM exports
+              WHERE session_id = s.id), 0),
+    COALESCE((SELECT MAX(created_at) FROM invocations WHERE session_id = s.id), 0)) < ?
+  AND NOT EXISTS (SELECT 1 FROM jobs WHERE session_id = s.id AND status IN ('queued', 'running'))
+  AND NOT EXISTS (SELECT 1 FROM exports WHERE session_id = s.id
+                  AND status IN ('queued', 'rendering'))
+"""
+
+
+def retain(store: Store, keep_days: float, now: float | None = None) -> Swept:
+    """Remove the exports and uploads of sessions idle for more than ``keep_days`` days.
+
+    An upload goes only when no session that is still in use has the same
+    content.  Each removal is decided and done under the store's media lock,
+    which an arriving upload also takes, so an upload of the same content
+    meanwhile keeps its file.
+    """
+    cutoff = (time.time() if now is None else now) - keep_days * 86400
+    swept = Swept()
+    with store.media_lock:
+        with store.tx() as db:
+            idle = [r[0] for r in db.execute(_IDLE_SESSIONS, (cutoff,))]
+            marks = ",".join("?" * len(idle))
+            exports = db.execute(
+                f"SELECT path FROM exports WHERE session_id IN ({marks}) AND path IS NOT NULL",
+                idle,
+            ).fetchall()
+            db.execute(f"DELETE FROM exports WHERE session_id IN ({marks})", idle)
+            uploads = db.execute(
+                f"SELECT DISTINCT path FROM files f WHERE session_id IN ({marks}) AND NOT EXISTS"
+                f" (SELECT 1 FROM files g WHERE g.sha256 = f.sha256 AND g.session_id NOT IN"
+                f" ({marks}))",
+                idle + idle,
+            ).fetchall()
+        # The rows are gone first: a crash here leaves files that the start-up sweep
+        # removes, never a row that names a missing export.
+        for (path,) in exports:
+            export = store.located(path)
+            if export.exists():
+                swept.remove(export)
+            if export.parent.is_dir() and not _children(export.parent):
+                swept.remove(export.parent)
+        for (path,) in uploads:
+            upload = store.located(path)
+            if upload.exists():
+                swept.remove(upload)
+    if swept.files:
+        log.warning(
+            "removed %d file(s) (%.1f MB) of sessions idle for over %g day(s)",
+            swept.files,
+            swept.bytes / 1e6,
+            keep_days,
+        )
+    return swept

@@ -40,6 +40,8 @@ from tui.backend.worker import WorkerPool
 from tui.datadir import resolve_data_dir, write_json
 
 log = logging.getLogger("reelscript.server")
+#: How often ``--keep-days`` looks for idle sessions while the server runs.
+RETENTION_EVERY_S = 3600.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 INFO_FILE = "server.json"
 LOCK_FILE = "server.lock"
@@ -90,6 +92,16 @@ async def _follow_ups(backend: Backend) -> None:
         await asyncio.sleep(backend.config.poll_s)
 
 
+async def _retention(store: Store, keep_days: float) -> None:
+    """``--keep-days``: what idle sessions hold is removed hourly (and at start)."""
+    while True:
+        await asyncio.sleep(RETENTION_EVERY_S)
+        try:
+            await asyncio.to_thread(housekeeping.retain, store, keep_days)
+        except Exception:  # a failed pass is logged and tried again in an hour
+            log.exception("retention pass failed")
+
+
 def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     """The ASGI app of one data dir; workers start and stop with it."""
 
@@ -101,6 +113,10 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         # After the line above (its exports' temp files are orphans now), before the
         # workers start and before any request: nothing swept can be in use.
         housekeeping.sweep(store)
+        retention = None
+        if config.keep_days is not None:
+            housekeeping.retain(app.state.backend.store, config.keep_days)
+            retention = asyncio.create_task(_retention(app.state.backend.store, config.keep_days))
         if resumed or failed or interrupted:
             log.warning(
                 "after restart: %d job(s) resumed, %d failed, %d export(s) failed",
@@ -115,9 +131,11 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         try:
             yield
         finally:
-            follow_ups.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follow_ups
+            for task in (follow_ups, retention):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             pool.stop()
             app.state.backend.exports.shutdown(wait=False, cancel_futures=True)
 
@@ -217,6 +235,7 @@ def serve(
     workers: int = 1,
     allow_private_urls: bool | None = None,
     model: str | None = None,
+    keep_days: float | None = None,
 ) -> int:
     """Run the backend until interrupted; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -251,6 +270,7 @@ def serve(
         workers=workers,
         allow_private_urls=(host in LOOPBACK) if allow_private_urls is None else allow_private_urls,
         model=model,
+        keep_days=keep_days,
         # Tests shorten these two; the defaults are API.md's (15 s, 15 minutes).
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),
         stream_limit_s=float(os.environ.get("REELSCRIPT_STREAM_LIMIT_S", str(15 * 60))),

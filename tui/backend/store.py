@@ -111,6 +111,9 @@ class Store:
         for folder in (self.media_dir, self.exports_dir, self.tmp_dir):
             folder.mkdir(exist_ok=True)
         self._local = threading.local()
+        #: Held while an upload is stored and recorded, and while retention removes
+        #: uploads (see housekeeping.retain): neither sees the other half done.
+        self.media_lock = threading.Lock()
         self.migrate()
 
     # -- connections and transactions -----------------------------------------
@@ -217,6 +220,10 @@ class Store:
             if row is not None:
                 video_id = row["video_id"]
                 info = {**json.loads(row["info"]), "name": info.get("name")}
+                # Sent again: in use again (retention counts from here).
+                db.execute(
+                    "UPDATE files SET created_at=? WHERE video_id=?", (time.time(), video_id)
+                )
             else:
                 video_id = new_id("vid")
                 info = {"video_id": video_id, **info}

@@ -171,6 +171,11 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
     except EngineError as exc:
         # The engine names the stored file (a hash); the user knows their file's name.
         reason = engine_reason(exc)
+        if not store.located(job["media"]).exists():
+            reason = (
+                "the upload is no longer stored on the server (its session was idle longer"
+                " than the server keeps files, or it was removed by hand): upload the file again"
+            )
         with store.tx() as db:
             jobs.finish(
                 store,
