@@ -98,7 +98,9 @@ async def test_keep_days_removes_what_idle_sessions_hold_and_keeps_their_scripts
         with db(server) as conn:  # 31 days ago, all of it (the "shared" session is not)
             idle = (old, alone)
             conn.execute(
-                "UPDATE sessions SET created_at = created_at - 31 * 86400 WHERE id IN (?, ?)", idle
+                "UPDATE sessions SET created_at = created_at - 31 * 86400,"
+                " used_at = used_at - 31 * 86400 WHERE id IN (?, ?)",
+                idle,
             )
             for table, column in (("files", "created_at"), ("scripts", "updated_at"),
                                   ("exports", "created_at"), ("exports", "finished_at"),

@@ -103,7 +103,7 @@ def _children(folder: Path) -> list[Path]:
 
 #: A session's last use: the latest of its own and its rows' times.
 _IDLE_SESSIONS = """
-SELECT s.id FROM sessions s WHERE MAX(s.created_at,
+SELECT s.id FROM sessions s WHERE MAX(s.created_at, COALESCE(s.used_at, 0),
     COALESCE((SELECT MAX(created_at) FROM files WHERE session_id = s.id), 0),
     COALESCE((SELECT MAX(updated_at) FROM scripts WHERE session_id = s.id), 0),
     COALESCE((SELECT MAX(COALESCE(finished_at, created_at)) FROM jobs WHERE session_id = s.id), 0),

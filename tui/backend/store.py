@@ -80,6 +80,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE invocations ADD COLUMN pending TEXT;
     CREATE INDEX invocations_pending ON invocations (created_at) WHERE pending IS NOT NULL;
     """,
+    # 3: when a session last received an upload (housekeeping.retain)
+    """
+    ALTER TABLE sessions ADD COLUMN used_at REAL;
+    """,
 ]
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -220,10 +224,7 @@ class Store:
             if row is not None:
                 video_id = row["video_id"]
                 info = {**json.loads(row["info"]), "name": info.get("name")}
-                # Sent again: in use again (retention counts from here).
-                db.execute(
-                    "UPDATE files SET created_at=? WHERE video_id=?", (time.time(), video_id)
-                )
+
             else:
                 video_id = new_id("vid")
                 info = {"video_id": video_id, **info}
@@ -231,7 +232,11 @@ class Store:
                     "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
                     (video_id, session_id, sha256, str(path), dumps(info), time.time()),
                 )
-            db.execute("UPDATE sessions SET latest_video_id=? WHERE id=?", (video_id, session_id))
+            # used_at: an upload, even of content the session has, is a use (retention).
+            db.execute(
+                "UPDATE sessions SET latest_video_id=?, used_at=? WHERE id=?",
+                (video_id, time.time(), session_id),
+            )
         return info
 
     def files(self, session_id: str) -> list[dict[str, Any]]:
