@@ -62,3 +62,20 @@ async def test_transcribe_and_export_exports_the_new_script(
     assert calls(events) == ["rename"]
     speakers = (await api.state(sid))["script"]["speakers"]
     assert set(speakers.values()) == {"Tom and Jerry", "Guest"}
+
+
+async def test_a_follow_up_that_cannot_start_is_said_once_and_dropped(
+    client: Client, media
+) -> None:
+    """On the strict server (3 credits): the second extraction would need 5."""
+    sid = (await client.create_session()).session_id
+    await client.upload_files(sid, [media["tone"], media["long"]])
+    events = await ask(client, sid, "transcribe tone.mp4 and transcribe long.mp4")
+    assert calls(events) == ["extract"]  # the second one never started: nothing of it kept
+    [done] = responses(events)
+    assert done["status"] == "completed"
+    said = " ".join(e.text for e in events)
+    assert "Not done: " in said and "credit" in said, said
+    state = await client.state(sid)
+    assert [j["status"] for j in state["jobs"]] == ["completed"]  # nothing else queued
+    assert (await client.credits())["frozen"] == 0

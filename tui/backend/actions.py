@@ -9,6 +9,7 @@ extraction queues jobs with their credits frozen) and writes the
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -21,6 +22,8 @@ from tui.backend.context import Context
 from tui.backend.errors import ApiError, NoCredits
 from tui.backend.state import build_draft
 from tui.engine.script import Script
+
+log = logging.getLogger("reelscript.actions")
 
 FILLERS = {"um", "umm", "uh", "uhh", "erm", "er", "ah", "hmm", "mm", "mhm", "嗯", "呃", "额", "啊"}
 
@@ -89,10 +92,13 @@ def continue_pending(backend: Backend) -> int:
                     events.add(store, db, invocation, [events.text(_not_done(requests))])
                 else:
                     _run(backend, db, row, pending["token"], invocation, requests, after)
-        except ApiError as exc:  # e.g. 2001: a later extraction has no credits left
-            with store.tx() as db:
+        except Exception as exc:  # 2001 (a later extraction has no credits left), or a bug
+            if not isinstance(exc, ApiError):
+                log.exception("follow-up requests of %s failed", invocation)
+            reason = exc.message if isinstance(exc, ApiError) else "internal error"
+            with store.tx() as db:  # never retried in a loop: said once, dropped
                 store.set_pending(db, invocation, None)
-                events.add(store, db, invocation, [events.text(f"Not done: {exc.message}")])
+                events.add(store, db, invocation, [events.text(f"Not done: {reason}.")])
             after = []
         for deferred in after:
             deferred()
