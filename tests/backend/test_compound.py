@@ -79,3 +79,11 @@ async def test_a_follow_up_that_cannot_start_is_said_once_and_dropped(
     state = await client.state(sid)
     assert [j["status"] for j in state["jobs"]] == ["completed"]  # nothing else queued
     assert (await client.credits())["frozen"] == 0
+
+
+async def test_help_among_requests_is_answered_and_the_rest_done(client: Client) -> None:
+    sid = (await client.create_session()).session_id
+    events = await ask(client, sid, "help and show credits")
+    assert calls(events) == ["credits"]
+    said = " ".join(e.text for e in events)
+    assert said.startswith("I can: ") and "Credits: " in said

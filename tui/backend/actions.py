@@ -119,8 +119,8 @@ def _run(
     store = backend.store
     for index, (action, args, said) in enumerate(requests):
         handler = HANDLERS.get(action)
-        if handler is None:
-            if len(requests) == 1:
+        if handler is None:  # help, or not understood
+            if action == "help" or len(requests) == 1:
                 sorry = "Sorry, I did not understand that. " if action == "unknown" else ""
                 events.add(store, db, invocation, [events.text(sorry + HELP)])
             else:
