@@ -214,6 +214,12 @@ def test_the_command_stops_on_ctrl_c_without_partial_outputs_and_redoes_that_vid
     script = (folder / "demo.md").read_text()
     assert script.startswith("# demo\n") and "Speaker" in script  # named after the user's file
 
+    # A format added later: the videos done before are not redone, but it says so.
+    more = _Process(*args[:-1], "md,srt,vtt")
+    line = more.wait_for("skipped  first.mp4: already done")
+    assert line.endswith("made without vtt: --force redoes it"), line
+    assert more.stop(signal.SIGTERM) == 0
+
 
 async def test_a_backend_that_is_down_is_not_the_videos_fault_so_it_is_tried_again(
     folder: Path, tmp_path: Path, isolated_home: Path

@@ -51,6 +51,11 @@ def output_suffix(fmt: str) -> str:
     return ".script.mp4" if fmt == "mp4" else f".{fmt}"
 
 
+def output_format(path: Path) -> str:
+    """The format of an output file's name (the inverse of :func:`output_suffix`)."""
+    return "mp4" if path.name.endswith(".script.mp4") else path.suffix.lstrip(".")
+
+
 def output_target(video: Path, fmt: str, folder: Path, out: Path | None) -> Path:
     """``<stem>.<ext>`` next to the video, or under ``out`` mirroring sub-folders of ``folder``."""
     name = video.stem + output_suffix(fmt)

@@ -34,6 +34,7 @@ from tui.watch.ledger import Ledger
 from tui.watch.outputs import (
     OutputWriter,
     Staged,
+    output_format,
     output_target,
     parse_formats,
     sweep_stale_temps,
@@ -258,7 +259,10 @@ class FolderWatcher:
         if record.status == "done":
             where = ", ".join(p.name for p in record.outputs) or "no outputs"
             same = "" if record.source == path else f" as {record.source.name}"
-            self._emit(FileSkipped(path, f"already done{same} ({where})"))
+            made = {output_format(p) for p in record.outputs}
+            missing = [fmt for fmt in self.formats if fmt not in made]
+            lacks = f"; made without {', '.join(missing)}: --force redoes it" if missing else ""
+            self._emit(FileSkipped(path, f"already done{same} ({where}){lacks}"))
         else:
             reason = record.reason or "unknown reason"
             if len(reason) > 80:
