@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
+from tui.watch.outputs import output_suffix
+
 #: Export formats of API.md, in the order they are offered.
 FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4")
 
@@ -53,8 +55,7 @@ class ExportScreen(ModalScreen["ExportChoice | None"]):
         self.query_one("#path", Input).focus()
 
     def _default_path(self, format: str) -> Path:
-        suffix = ".script.mp4" if format == "mp4" else f".{format}"
-        return self.folder / f"{self.stem}{suffix}"
+        return self.folder / f"{self.stem}{output_suffix(format)}"
 
     @on(Select.Changed, "#format")
     def _format_changed(self, event: Select.Changed) -> None:
