@@ -20,7 +20,7 @@ from tui.messages import ExportReady, LogLine
 from tui.panes.script_editor import ScriptEditor
 from tui.script_text import script_to_text
 from tui.session import Connection, SaveConflict
-from tui.watch.outputs import output_suffix
+from tui.watch.outputs import numbered, output_suffix
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -150,8 +150,8 @@ class ScriptWork(_Base):
 
 def free_path(folder: Path, stem: str, format: str) -> Path:
     """``<stem>.<fmt>`` in ``folder``, else the first free ``<stem>.<n>.<fmt>``."""
-    suffix = output_suffix(format)
-    path, n = folder / f"{stem}{suffix}", 2
+    first = folder / f"{stem}{output_suffix(format)}"
+    path, n = first, 2
     while path.exists():
-        path, n = folder / f"{stem}.{n}{suffix}", n + 1
+        path, n = numbered(first, format, n), n + 1
     return path

@@ -89,7 +89,8 @@ def sweep_stale_temps(folders: list[Path], recursive: bool, older_than: float = 
     return removed
 
 
-def _numbered(target: Path, fmt: str, n: int) -> Path:
+def numbered(target: Path, fmt: str, n: int) -> Path:
+    """``talk.md`` -> ``talk.<n>.md`` (``talk.script.mp4`` -> ``talk.<n>.script.mp4``)."""
     suffix = output_suffix(fmt)
     stem = target.name[: -len(suffix)]
     return target.with_name(f"{stem}.{n}{suffix}")
@@ -132,7 +133,7 @@ class OutputWriter:
             return base, kept
         kept = (base.name, state)
         for n in range(2, 1000):
-            candidate = _numbered(base, fmt, n)
+            candidate = numbered(base, fmt, n)
             if self._state(candidate, source) == "free":
                 return candidate, kept
         raise OSError(f"{target}: too many kept copies")
