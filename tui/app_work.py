@@ -200,10 +200,10 @@ class BackendWork(_Base):
             await self._submit(named, extract=False)
         known = {j.get("id") for j in self.state.get("jobs") or []}
         state = await self._stream(text)
-        ids = {self.video_ids.get(p) for p in named}
+        path_of = {self.video_ids.get(p): p for p in named}
         for job in state.get("jobs") or []:
-            if job.get("id") not in known and job.get("video_id") in ids:
-                path = next(p for p in named if self.video_ids.get(p) == job["video_id"])
+            path = path_of.get(job.get("video_id"))
+            if path is not None and job.get("id") not in known:
                 done = job.get("status") == "completed"
                 self.post_message(FileStatus(path, "done" if done else "failed"))
 
