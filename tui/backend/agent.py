@@ -84,7 +84,12 @@ class Intent:
 
 
 def _has(text: str, *words: str) -> bool:
-    return any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) for w in words)
+    return any(re.search(_word(w), text) for w in words)
+
+
+def _word(word: str) -> str:
+    """``word`` standing alone (not inside a longer word), as a pattern."""
+    return rf"(?<![a-z]){re.escape(word)}(?![a-z])"
 
 
 def _clean_name(name: str) -> str:
@@ -147,9 +152,7 @@ def _formats(text: str) -> list[str]:
     """The export formats ``text`` names, in order and once each; md when it names none."""
     lower = text.lower()
     said = sorted(
-        (match.start(), word)
-        for word in FORMAT_WORDS
-        for match in re.finditer(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lower)
+        (match.start(), word) for word in FORMAT_WORDS for match in re.finditer(_word(word), lower)
     )
     exact = [word for _, word in said if word in EXACT_FORMATS]
     words = exact or [word for _, word in said]
