@@ -8,9 +8,10 @@ the ASR's words, exactly as the pipeline calls it, and runs its own VAD.
 
     python benchmarks/bench_diarize.py                # six evaluation conversations + 20 min
     python benchmarks/bench_diarize.py --no-long      # without the 20-minute one
-    python benchmarks/bench_diarize.py --set tuning --no-asr --threshold 0.3
+    python benchmarks/bench_diarize.py --set tuning --no-asr
                                                       # (with two 20-minute tuning ones)
                                                       # what thresholds were chosen on
+    python benchmarks/bench_diarize.py --diarizer campplus      # the CAM++ encoder
 
 The 20-minute conversation is also cut at turn gaps into 5-minute parts,
 each labelled on its own, to show the long file is labelled as well as its parts.
@@ -38,7 +39,6 @@ from benchmarks.conversations import (  # noqa: E402
     build,
     load_clips,
 )
-from tui.engine import clustering  # noqa: E402
 from tui.engine.diarize import DiarizationResult, get_diarizer  # noqa: E402
 from tui.engine.script import Word  # noqa: E402
 
@@ -72,7 +72,7 @@ def asr(audio: np.ndarray) -> tuple[list[Word], list[tuple[int, int]], float]:
     return words, speech, time.perf_counter() - start
 
 
-def load_models(with_asr: bool) -> None:
+def load_models(with_asr: bool, diarizer: str) -> None:
     """Load both models once, as a long-running process would, and print what that costs.
 
     Neither load is in the per-file times below, so the ratio compares work
@@ -85,10 +85,8 @@ def load_models(with_asr: bool) -> None:
         transcribe.load_model(None, "cpu")
     asr_load = time.perf_counter() - start
     start = time.perf_counter()
-    from tui.engine import speakers  # imports torch: part of the encoder's cost
-
-    speakers.get_encoder()  # reads pretrained.pt
-    speakers.embed_windows([np.zeros((160, 40), np.float32)])
+    # imports torch: part of the encoder's cost; reads the weights; one window
+    get_diarizer(diarizer).diarize(np.zeros(SR * 2, np.float32), [], speech=[(0, 2000)])
     dia_load = time.perf_counter() - start
     print(
         f"one-time loads: ASR model {asr_load:.1f} s, "
@@ -96,13 +94,13 @@ def load_models(with_asr: bool) -> None:
     )
 
 
-def run_one(conv: Conversation, with_asr: bool) -> dict:
+def run_one(conv: Conversation, with_asr: bool, diarizer: str = "builtin") -> dict:
     if with_asr:
         words, speech, asr_s = asr(conv.audio)
     else:
         words, speech, asr_s = [], None, float("nan")
     start = time.perf_counter()
-    result = get_diarizer("builtin").diarize(conv.audio, words, speech=speech)
+    result = get_diarizer(diarizer).diarize(conv.audio, words, speech=speech)
     dia_s = time.perf_counter() - start
     rate, _ = der(conv, result)
     return {
@@ -143,20 +141,18 @@ def main() -> None:
     parser.add_argument("--set", choices=("evaluation", "tuning"), default="evaluation")
     parser.add_argument("--no-asr", action="store_true", help="skip ASR (no words, no ratio)")
     parser.add_argument("--no-long", action="store_true", help="skip the 20-minute conversations")
-    parser.add_argument("--threshold", type=float, help="override clustering.MERGE_THRESHOLD")
+    parser.add_argument("--diarizer", choices=("builtin", "campplus"), default="builtin")
     args = parser.parse_args()
-    if args.threshold is not None:
-        clustering.MERGE_THRESHOLD = args.threshold
     clips = load_clips()
     specs = BENCHMARK + EXTRA if args.set == "evaluation" else TUNING_SET
-    load_models(not args.no_asr)
+    load_models(not args.no_asr, args.diarizer)
     print(
         f"{'conversation':28} {'min':>5} {'ref':>3} {'found':>5} {'DER %':>6} "
         f"{'ASR s':>6} {'diar s':>6} {'ratio':>6}"
     )
     rows = []
     for spec in specs:
-        row = run_one(build(spec, clips), not args.no_asr)
+        row = run_one(build(spec, clips), not args.no_asr, args.diarizer)
         rows.append(row)
         _print(row)
     main_rows = rows[: len(BENCHMARK)] if args.set == "evaluation" else rows
@@ -170,9 +166,9 @@ def main() -> None:
         return
     for spec in (LONG,) if args.set == "evaluation" else TUNING_LONG:
         conv = build(spec, clips)
-        whole = run_one(conv, not args.no_asr)
+        whole = run_one(conv, not args.no_asr, args.diarizer)
         _print(whole)
-        part_rows = [run_one(p, not args.no_asr) for p in parts(conv)]
+        part_rows = [run_one(p, not args.no_asr, args.diarizer) for p in parts(conv)]
         for row in part_rows:
             _print(row)
         weights = [r["minutes"] for r in part_rows]

@@ -104,7 +104,9 @@ def open_app(ctx: click.Context, path: Path | None) -> None:
     "--diarizer",
     default="builtin",
     show_default=True,
-    type=click.Choice(["builtin", "pyannote", "none"]),
+    type=click.Choice(["builtin", "campplus", "pyannote", "none"]),
+    help="Speaker labels: builtin (resemblyzer's encoder, fast), campplus (CAM++ encoder: "
+    "more accurate, slower), pyannote (where installed with its model), none (one speaker).",
 )
 @click.option("--timestamps/--no-timestamps", default=True, show_default=True)
 @click.option(

@@ -3,9 +3,13 @@
 1. Speech regions from Silero VAD (fine settings, see :mod:`tui.engine.vad`),
    joined with the ASR words' spans.
 2. Inside speech only, uniform 1.6 s windows every 0.8 s (a region shorter
-   than a window gets one window of its own, tiled): resemblyzer embeddings,
-   computed in batches from one mel spectrogram per region, each window
-   level-normalised and band-limited alike (see :mod:`tui.engine.speakers`).
+   than a window gets one window of its own): speaker embeddings from one
+   set of features per region, band-limited alike when the file mixes phone
+   and full-band speech.  The encoder is resemblyzer's
+   (:mod:`tui.engine.speakers`, the default) or CAM++
+   (:mod:`tui.engine.campplus`, ``--diarizer campplus``); each comes with its
+   own thresholds, measured on the tuning voices by
+   ``benchmarks/calibrate_encoder.py``.
 3. Global clustering with a speaker-count estimate (:mod:`tui.engine.clustering`);
    windows of very short speech do not shape the clusters but are assigned.
 4. Every 10 ms of speech goes to the speaker whose centroid the windows
@@ -16,11 +20,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from tui.engine import clustering, speakers
+from tui.engine import campplus, clustering, speakers
 from tui.engine.diarize import (
     DiarizationResult,
     Progress,
@@ -45,11 +50,11 @@ MIN_RUN_FRAMES = 30
 #: Inside a region, a pause is PAUSE_FRAMES (10 ms) at PAUSE_DB below its loud frames.
 PAUSE_DB = 30.0
 PAUSE_FRAMES = 8
-#: Stretches between such pauses of this many frames get their own embedding ...
+#: Stretches between such pauses of this many frames get their own embedding,
+#: and their own speaker when it beats the surrounding one by the encoder's
+#: ``local_margin``.
 LOCAL_MIN = 25
 LOCAL_MAX = 150
-#: ... and their own speaker when it beats the surrounding one by this similarity.
-LOCAL_MARGIN = 0.05
 #: A file mixes phone and full-band speech when each has this share of its speech.
 MIXED_BAND_SHARE = 0.15
 #: Pauses shorter than this between two segments of one speaker are part of the turn.
@@ -57,9 +62,69 @@ TURN_GAP_MS = 1000
 #: Windows are embedded in batches of this many (bounded memory).
 FLUSH = 256
 
+#: One region's features and its windows (first frame, frame count).
+Batch = list[tuple[np.ndarray, list[tuple[int, int]]]]
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A speaker encoder as the diarizer uses it, with its calibrated thresholds.
+
+    The thresholds are similarities of *this* encoder's embeddings, so they
+    travel with it; each was measured on the tuning voices
+    (``benchmarks/calibrate_encoder.py``), never on fixtures.
+    """
+
+    name: str
+    dim: int
+    #: audio, band_limit -> power features (frames, bands), one frame per 10 ms
+    features: Callable[[np.ndarray, bool], np.ndarray]
+    #: [(region features, windows)] -> embeddings (n, dim), L2-normed, in order
+    embed: Callable[[Batch], np.ndarray]
+    #: a cluster whose halves are less alike than this holds two voices
+    split_below: float
+    #: two clusters more alike than this are one voice (None: never merge)
+    merge_above: float | None
+    #: cosine distance for the few-window (average-linkage) clustering
+    merge_threshold: float
+    #: how much more a short stretch must resemble another speaker to take it
+    local_margin: float
+
+
+def _resemblyzer_embed(batch: Batch) -> np.ndarray:
+    return speakers.embed_windows([f[a : a + n] for f, spans in batch for a, n in spans])
+
+
+CAMPLUSPLUS = Encoder(
+    "campplus",
+    campplus.EMBEDDING_DIM,
+    campplus.features,
+    campplus.embed_batch,
+    split_below=campplus.SPLIT_BELOW,
+    merge_above=campplus.MERGE_ABOVE,
+    merge_threshold=campplus.MERGE_THRESHOLD,
+    local_margin=campplus.LOCAL_MARGIN,
+)
+#: The default encoder (resemblyzer's 2019 GE2E network): its thresholds are
+#: the ones the clustering module was tuned with.  There is no merge step: its
+#: one voice and two similar voices overlap (see README, "Speaker labels").
+RESEMBLYZER = Encoder(
+    "resemblyzer",
+    256,
+    lambda audio, band_limit: speakers.mel_spectrogram(audio, band_limit),
+    _resemblyzer_embed,
+    split_below=clustering.SPLIT_BELOW,
+    merge_above=None,
+    merge_threshold=clustering.MERGE_THRESHOLD,
+    local_margin=0.05,
+)
+
 
 class BuiltinDiarizer:
-    """Speaker labels from the resemblyzer encoder that ships with reelscript."""
+    """Speaker labels from a speaker encoder that ships with reelscript (resemblyzer's by default)."""
+
+    def __init__(self, encoder: Encoder = RESEMBLYZER) -> None:
+        self.encoder = encoder
 
     def diarize(
         self,
@@ -76,9 +141,11 @@ class BuiltinDiarizer:
         regions = speech_regions(audio, words, speech)
         if progress:
             progress(0.05)
+        encoder = self.encoder
         # (region index, first frame, frame count, local?) per window
         spans: list[tuple[int, int, int, bool]] = []
-        pieces: list[np.ndarray] = []
+        batch: Batch = []
+        waiting = 0
         chunks: list[np.ndarray] = []
         total = sum(e - s for s, e in regions) or 1
         done = 0
@@ -88,22 +155,24 @@ class BuiltinDiarizer:
             b = end_ms * SAMPLE_RATE // 1000
             if b - a < SAMPLE_RATE // 50:
                 continue
-            mel = speakers.mel_spectrogram(audio[a:b], band_limit)
-            for first, count in _layout(len(mel)):
-                spans.append((r, first, count, False))
-                pieces.append(mel[first : first + count])
-            if len(mel) > WINDOW_FRAMES:
-                for first, count in _stretches(mel):
-                    spans.append((r, first, count, True))
-                    pieces.append(mel[first : first + count])
-            if len(pieces) >= FLUSH:
-                chunks.append(speakers.embed_windows(pieces))
-                pieces = []
+            feats = encoder.features(audio[a:b], band_limit)
+            windows = _layout(len(feats))
+            local = _stretches(feats) if len(feats) > WINDOW_FRAMES else []
+            spans += [(r, first, count, False) for first, count in windows]
+            spans += [(r, first, count, True) for first, count in local]
+            # A short stretch is embedded on its own: a network with a wide
+            # receptive field (CAM++) would otherwise hear the voice around it.
+            batch.append((feats, windows))
+            batch += [(feats[first : first + count], [(0, count)]) for first, count in local]
+            waiting += len(windows) + len(local)
+            if waiting >= FLUSH:
+                chunks.append(encoder.embed(batch))
+                batch, waiting = [], 0
             done += end_ms - start_ms
             if progress:
                 progress(0.05 + 0.85 * done / total)
-        chunks.append(speakers.embed_windows(pieces))
-        embeddings = np.concatenate(chunks) if chunks else np.zeros((0, 256), np.float32)
+        chunks.append(encoder.embed(batch))
+        embeddings = np.concatenate(chunks) if chunks else np.zeros((0, encoder.dim), np.float32)
         if len(embeddings) == 0:
             if progress:
                 progress(1.0)
@@ -111,10 +180,17 @@ class BuiltinDiarizer:
             return finish(words, one, regions)
         reliable = np.array([n >= RELIABLE_FRAMES and not local for _, _, n, local in spans])
         _, centroids = clustering.estimate_labels(
-            embeddings, reliable, num_speakers, min_speakers, max_speakers
+            embeddings,
+            reliable,
+            num_speakers,
+            min_speakers,
+            max_speakers,
+            threshold=encoder.merge_threshold,
+            split_below=encoder.split_below,
+            merge_above=encoder.merge_above,
         )
         sims = embeddings @ centroids.T
-        segments = _join_turns(_segments(regions, spans, sims))
+        segments = _join_turns(_segments(regions, spans, sims, encoder.local_margin))
         if progress:
             progress(1.0)
         return finish(words, segments, regions)
@@ -184,10 +260,11 @@ def _segments(
     regions: Sequence[tuple[int, int]],
     spans: Sequence[tuple[int, int, int, bool]],
     sims: np.ndarray,
+    margin: float,
 ) -> list[SpeakerSegment]:
     """Per 10 ms frame, the speaker with the best mean similarity of covering windows.
 
-    Then a short stretch whose own embedding clearly (by LOCAL_MARGIN) prefers
+    Then a short stretch whose own embedding clearly (by ``margin``) prefers
     another speaker than the windows around it gets that speaker: the
     interjection survives inside a region that runs over it.
     """
@@ -213,7 +290,7 @@ def _segments(
             if local and first < n:
                 here = np.bincount(labels[first : first + count], minlength=k).argmax()
                 best = int(np.argmax(sims[w]))
-                if sims[w, best] - sims[w, here] > LOCAL_MARGIN:
+                if sims[w, best] - sims[w, here] > margin:
                     labels[first : first + count] = best
         run_start = 0
         for f in range(1, n + 1):

