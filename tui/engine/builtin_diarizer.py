@@ -111,12 +111,12 @@ CAMPLUSPLUS = Encoder(
 RESEMBLYZER = Encoder(
     "resemblyzer",
     256,
-    lambda audio, band_limit: speakers.mel_spectrogram(audio, band_limit),
+    speakers.mel_spectrogram,
     _resemblyzer_embed,
     split_below=clustering.SPLIT_BELOW,
     merge_above=None,
     merge_threshold=clustering.MERGE_THRESHOLD,
-    local_margin=0.05,
+    local_margin=speakers.LOCAL_MARGIN,
 )
 
 

@@ -50,8 +50,8 @@ MERGE_THRESHOLD = 0.40
 PRUNE_FRACTIONS = (0.25, 0.2, 0.15, 0.1)
 #: resemblyzer's split threshold (each encoder has its own; CAM++'s is in
 #: :mod:`tui.engine.campplus`).  A cluster is split when its best 2-way split
-#: gives halves less similar than this.  Chosen on the tuning voices with small clusters (12-20 windows, as in
-#: a one-minute file), resampled: one person's halves fell below 0.82 in none
+#: gives halves less similar than this.  Chosen on the tuning voices with
+#: small clusters (12-20 windows, as in a one-minute file), resampled: one person's halves fell below 0.82 in none
 #: of 198 draws; a person hidden in another's cluster (6-9 of 21-24 windows)
 #: stayed above it in 1.2 % of 508 draws.
 SPLIT_BELOW = 0.82

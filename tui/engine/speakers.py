@@ -45,6 +45,11 @@ PHONE_BAND_HZ = 3800.0
 #: was band-limited to 8 kHz sampling (phone); full-band speech mostly falls
 #: by less than 15 dB, phone speech by more than 27 dB.
 PHONE_CLIFF_DB = 22.0
+#: The diarizer gives a short stretch another speaker when its embedding
+#: resembles them this much more than the speaker around it (for CAM++'s,
+#: see :mod:`tui.engine.campplus`; benchmarks/calibrate_encoder.py's rule
+#: gives 0.05 for these embeddings too).
+LOCAL_MARGIN = 0.05
 
 _lock = threading.Lock()
 _thread_lock = threading.Lock()
