@@ -27,6 +27,7 @@ times as much and dominated the diarizer's time.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
 from pathlib import Path
@@ -147,6 +148,7 @@ def features(audio: np.ndarray, band_limit: bool = False) -> np.ndarray:
     return np.exp(logs)
 
 
+@functools.lru_cache(maxsize=1)
 def _phone_bins() -> slice:
     """The filterbank bins centred above PHONE_BAND_HZ (Kaldi's mel scale, 20 Hz-8 kHz)."""
 
@@ -192,13 +194,13 @@ def embed_spans(feats: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
         trunk = torch.cat(
             [_trunk(net, logs[a : a + size]) for a in range(0, max(1, len(logs)), size)], dim=-1
         )
+        pool = net.get_submodule("xvector.stats")  # the model's own mean + std pooling
         stats = []
         length = trunk.shape[-1]
         for first, count in spans:
             a = min(first // 2, length - 2)
             b = min(max(a + 2, (first + count + 1) // 2), length)
-            seg = trunk[:, a:b]
-            stats.append(torch.cat([seg.mean(dim=-1), seg.std(dim=-1, unbiased=True)]))
+            stats.append(pool(trunk[None, :, a:b])[0])
         vectors = net.get_submodule("xvector.dense")(torch.stack(stats)).numpy()
     out[:] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
     return out
