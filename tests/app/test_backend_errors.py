@@ -107,7 +107,16 @@ async def test_unreachable_server_is_one_clear_line(media_folder: Path, tmp_path
     app = make_app(media_folder, server="http://127.0.0.1:9", token_file=tmp_path / "t.json")
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.connection.failure, 30, "the connection to fail")
-        assert "cannot reach the backend at http://127.0.0.1:9" in app.query_one(SSELog).lines[-1]
+        # The failure is set as the connect worker fails; its log line follows when the app
+        # handles the worker's error, a moment later.
+        await wait_for(
+            pilot,
+            lambda: (
+                "cannot reach the backend at http://127.0.0.1:9" in app.query_one(SSELog).lines[-1]
+            ),
+            10,
+            "the log line that says why",
+        )
         await pilot.press("down", "down", "enter")  # work asked for now says why it can't
         await wait_for(
             pilot, lambda: "Reconnect" in app.query_one(SSELog).lines[-1], 10, "the reason"
