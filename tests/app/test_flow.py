@@ -153,8 +153,12 @@ async def test_script_a_video_edit_save_rename_export_quit(
 
         # Enter on a file this session has scripted shows its script, without redoing it.
         await pilot.press("alt+1", "enter")
-        await pilot.pause()
-        assert "showing the script of demo.mp4" in app.query_one(SSELog).lines[-1]
+        await wait_for(
+            pilot,
+            lambda: "showing the script of demo.mp4" in app.query_one(SSELog).lines[-1],
+            10,
+            "the script to be shown",
+        )
 
         # Merge from the same dialog: every turn of Diane goes to Sheila.
         await pilot.press("ctrl+n", "tab", "enter")  # to "merge into", open its list
@@ -181,8 +185,12 @@ async def test_script_a_video_edit_save_rename_export_quit(
         editor = again.query_one(ScriptEditor)
         await wait_for(pilot, lambda: "] Sheila: " in editor.text, 10, "the script")
         await pilot.press("down", "enter")  # shown again, not scripted again
-        await pilot.pause()
-        assert "showing the script of demo.mp4" in again.query_one(SSELog).lines[-1]
+        await wait_for(
+            pilot,
+            lambda: "showing the script of demo.mp4" in again.query_one(SSELog).lines[-1],
+            10,
+            "the script to be shown",
+        )
         assert not [w for w in again.workers if w.group == "job"]
         await pilot.press("ctrl+q")
 
