@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from tests.diarize.scoring import Conv
 from tui.engine import campplus, clustering
@@ -84,6 +85,50 @@ def test_long_stretches_run_in_chunks_with_the_same_voice(
     monkeypatch.setattr(campplus, "CHUNK_FRAMES", 700)
     chunked = campplus.embed_spans(feats, spans)
     assert np.median(np.sum(whole * chunked, axis=1)) > 0.9
+
+
+@pytest.mark.parametrize("batch_frames", [campplus.BATCH_FRAMES, 400])
+def test_batched_stretches_get_exactly_their_output_alone(
+    batch_frames: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Padding is invisible: every stretch of a mixed batch equals the model's own forward on it.
+
+    Lengths straddle the context segments (100 trunk frames = 200 input
+    frames), odd lengths (the stride-2 layer), and the 8-frame floor; a small
+    batch budget spreads them over many batches of different shapes.
+    """
+    monkeypatch.setattr(campplus, "BATCH_FRAMES", batch_frames)
+    rng = np.random.default_rng(4)
+    lengths = [3000, 1234, 431, 250, 201, 199, 200, 101, 37, 9, 8, 3]
+    pieces = [rng.standard_normal((n, campplus.N_BINS)).astype(np.float32) * 3 for n in lengths]
+    net = campplus.get_model()  # float32: the comparison is exact up to summation order
+    with torch.inference_mode():
+        together = campplus._trunks(net, pieces)
+        for n, piece, got in zip(lengths, pieces, together, strict=True):
+            if n < 8:
+                piece = np.tile(piece, (-(-8 // n), 1))[:8]
+            alone = campplus.trunk_alone(net, piece)
+            assert got.shape == alone.shape == (512, -(-len(piece) // 2))
+            assert torch.allclose(got, alone, atol=1e-4), n
+
+
+def test_bfloat16_embeddings_stay_the_float32_voice(
+    convs: dict[str, Conv], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the trunk runs in bfloat16, window embeddings and their similarities barely move."""
+    conv = convs["conv_3spk_mixed"]
+    feats = campplus.features(conv.audio[: 16000 * 30])
+    batch = [
+        (feats, [(f, 160) for f in range(0, len(feats) - 160, 80)]),
+        (feats[500:560], [(0, 60)]),
+    ]
+    monkeypatch.setattr(campplus, "PRECISION", "float32")
+    exact = campplus.embed_batch(batch)
+    monkeypatch.setattr(campplus, "PRECISION", "bfloat16")
+    assert campplus._dtype(campplus._trunk_model()) == torch.bfloat16
+    reduced = campplus.embed_batch(batch)
+    assert np.min(np.sum(exact * reduced, axis=1)) > 0.99
+    assert np.max(np.abs(exact @ exact.T - reduced @ reduced.T)) < 0.03
 
 
 def test_merge_step_joins_one_voice_cut_in_two() -> None:

@@ -236,7 +236,7 @@ def embed_windows(pieces: list[np.ndarray], batch_size: int = 128) -> np.ndarray
 
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
-    """Run a speaker encoder on one intra-op thread (resemblyzer's here, CAM++'s too).
+    """Run resemblyzer's encoder on one intra-op thread.
 
     The LSTM's per-step matrices are small (batch x 256 x 1024): on a 2-core
     laptop that is also decoding and running the ASR, two torch threads spent
