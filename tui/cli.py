@@ -26,6 +26,9 @@ class _AppByDefault(click.Group):
         return super().resolve_command(ctx, args)
 
 
+#: Speaker-label methods (tui.engine.diarize.get_diarizer).
+DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
+
 @click.group(
     cls=_AppByDefault,
     invoke_without_command=True,
@@ -104,7 +107,7 @@ def open_app(ctx: click.Context, path: Path | None) -> None:
     "--diarizer",
     default="builtin",
     show_default=True,
-    type=click.Choice(["builtin", "campplus", "pyannote", "none"]),
+    type=click.Choice(DIARIZERS),
     help="Speaker labels: builtin (resemblyzer's encoder, fast), campplus (CAM++ encoder: "
     "more accurate, slower), pyannote (where installed with its model), none (one speaker).",
 )
@@ -150,6 +153,13 @@ def transcribe(files: tuple[Path, ...], **options: object) -> None:
     help="Let URL uploads reach private/loopback addresses (default: only when bound to loopback).",
 )
 @click.option("--model", help="Default ASR model for jobs (default: bundled tiny.en).")
+@click.option(
+    "--diarizer",
+    default="builtin",
+    show_default=True,
+    type=click.Choice(DIARIZERS),
+    help="Speaker labels of every job (see `reelscript transcribe --help`).",
+)
 @click.option(
     "--keep-days",
     type=click.FloatRange(min=0, min_open=True),

@@ -21,6 +21,8 @@ class Config:
     workers: int = 1
     allow_private_urls: bool = True
     model: str | None = None
+    #: Speaker labels of every job: "builtin", "campplus", "pyannote" or "none".
+    diarizer: str = "builtin"
     device: str = "cpu"
     #: A heartbeat is sent when nothing else was sent for this long.
     heartbeat_s: float = 15.0

@@ -124,7 +124,13 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
                 failed,
                 interrupted,
             )
-        pool = WorkerPool(config.data_dir, config.workers, config.model, config.max_upload_bytes)
+        pool = WorkerPool(
+            config.data_dir,
+            config.workers,
+            config.model,
+            config.max_upload_bytes,
+            config.diarizer,
+        )
         if start_workers:
             pool.start()
         follow_ups = asyncio.create_task(_follow_ups(app.state.backend))
@@ -236,6 +242,7 @@ def serve(
     allow_private_urls: bool | None = None,
     model: str | None = None,
     keep_days: float | None = None,
+    diarizer: str = "builtin",
 ) -> int:
     """Run the backend until interrupted; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -270,6 +277,7 @@ def serve(
         workers=workers,
         allow_private_urls=(host in LOOPBACK) if allow_private_urls is None else allow_private_urls,
         model=model,
+        diarizer=diarizer,
         keep_days=keep_days,
         # Tests shorten these two; the defaults are API.md's (15 s, 15 minutes).
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),

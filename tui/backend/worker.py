@@ -60,22 +60,29 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _preload(model: str | None) -> None:
+def _preload(model: str | None, diarizer: str) -> None:
     """Load the ASR model and the speaker encoder once, so every job of this worker starts warm.
 
-    The engine caches both per process (``transcribe.load_model``,
-    ``speakers.get_encoder``); loading them here moves the cost out of the first job.
+    The engine caches both per process; labelling two seconds of silence
+    loads the diarizer's encoder (and torch) here rather than in the first job.
     """
     try:
-        from tui.engine import speakers, transcribe
+        import numpy as np
+
+        from tui.engine import transcribe
+        from tui.engine.diarize import get_diarizer
 
         transcribe.load_model(model)
-        speakers.get_encoder()
+        if diarizer != "none":
+            silence = np.zeros(2 * transcribe.SAMPLE_RATE, np.float32)
+            get_diarizer(diarizer).diarize(silence, [], speech=[(0, 2000)])
     except Exception as exc:  # a job will report the same problem with its own message
         log.warning("model preload failed: %s", exc)
 
 
-def worker_main(data_dir: str, model: str | None, parent_pid: int, max_bytes: int) -> None:
+def worker_main(
+    data_dir: str, model: str | None, parent_pid: int, max_bytes: int, diarizer: str = "builtin"
+) -> None:
     """Entry point of a worker process."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
@@ -87,13 +94,13 @@ def worker_main(data_dir: str, model: str | None, parent_pid: int, max_bytes: in
         pass
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     store = Store(Path(data_dir))
-    _preload(model)
+    _preload(model, diarizer)
     while True:
         job = jobs.claim(store, os.getpid())
         if job is None:
             time.sleep(IDLE_POLL_S)
             continue
-        run(store, job, model, max_bytes)
+        run(store, job, model, max_bytes, diarizer)
 
 
 def _stage_start(stage: str) -> float:
@@ -105,7 +112,9 @@ def _stage_start(stage: str) -> float:
     return total
 
 
-def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> None:
+def run(
+    store: Store, job: sqlite3.Row, model: str | None, max_bytes: int, diarizer: str = "builtin"
+) -> None:
     """Run one claimed job to its end: completed, failed or cancelled."""
     from tui.engine.errors import Cancelled, EngineError
     from tui.engine.pipeline import Options, transcribe_file
@@ -150,6 +159,7 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
         max_speakers=options.get("max_speakers"),
         max_bytes=max_bytes,
         task=str(options.get("task") or "transcribe"),
+        diarizer=diarizer,
     )
     info = json.loads(job["info"])
     name = info.get("name", job["video_id"])
@@ -240,8 +250,16 @@ def run(store: Store, job: sqlite3.Row, model: str | None, max_bytes: int) -> No
 class WorkerPool:
     """Keeps ``count`` worker processes alive while the server runs."""
 
-    def __init__(self, data_dir: Path, count: int, model: str | None, max_bytes: int) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        count: int,
+        model: str | None,
+        max_bytes: int,
+        diarizer: str = "builtin",
+    ) -> None:
         self.data_dir, self.count, self.model = data_dir, count, model
+        self.diarizer = diarizer
         self.max_bytes = max_bytes
         self.ctx = multiprocessing.get_context("spawn")
         self.procs: list[Any] = []
@@ -251,7 +269,7 @@ class WorkerPool:
     def _spawn(self) -> Any:
         proc = self.ctx.Process(
             target=worker_main,
-            args=(str(self.data_dir), self.model, os.getpid(), self.max_bytes),
+            args=(str(self.data_dir), self.model, os.getpid(), self.max_bytes, self.diarizer),
             daemon=True,
             name="reelscript-worker",
         )
