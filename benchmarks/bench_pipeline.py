@@ -1,6 +1,7 @@
 """Benchmark the whole pipeline against plain faster-whisper, and its memory on long videos.
 
     python benchmarks/bench_pipeline.py speed [--video PATH]   # 3-minute video by default
+    python benchmarks/bench_pipeline.py speed --diarizers builtin,campplus   # both encoders
     python benchmarks/bench_pipeline.py memory [--minutes 60] [--mbps 1.1]
 
 ``speed`` builds a 3-minute, multi-speaker 640x360 video from the test media
@@ -85,15 +86,15 @@ print(time.perf_counter() - t, time.process_time(), len(text.split()))
 _PIPELINE = """
 import sys, time
 t = time.perf_counter()
-from tui.engine.pipeline import transcribe_file
-script = transcribe_file(sys.argv[1])
+from tui.engine.pipeline import Options, transcribe_file
+script = transcribe_file(sys.argv[1], Options(diarizer=sys.argv[2]))
 print(time.perf_counter() - t, time.process_time(), len(script.words), len(script.speakers))
 """
 
 
-def _timed(code: str, video: Path) -> list[float]:
+def _timed(code: str, video: Path, *args: str) -> list[float]:
     out = subprocess.run(
-        [sys.executable, "-c", code, str(video)],
+        [sys.executable, "-c", code, str(video), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -102,7 +103,7 @@ def _timed(code: str, video: Path) -> list[float]:
     return [float(x) for x in out.stdout.split()]
 
 
-def speed(video: Path | None) -> None:
+def speed(video: Path | None, diarizers: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if video is None:
             video = Path(tmp) / "talk-3min.mp4"
@@ -111,19 +112,20 @@ def speed(video: Path | None) -> None:
             minutes = c.duration / av.time_base / 60
         print(f"video: {video.name}, {minutes:.1f} min, {video.stat().st_size / 1e6:.1f} MB")
         plain_s, plain_cpu, plain_words = _timed(_PLAIN, video)
-        pipe_s, pipe_cpu, pipe_words, speakers = _timed(_PIPELINE, video)
-    # CPU seconds are printed too: on a shared machine they vary far less than wall time.
-    print(
-        f"plain faster-whisper (tiny.en, defaults): {plain_s:6.1f} s wall, {plain_cpu:6.1f} s CPU"
-        f"  ({plain_words:.0f} words)"
-    )
-    print(
-        f"reelscript whole pipeline:               {pipe_s:6.1f} s wall, {pipe_cpu:6.1f} s CPU"
-        f"  ({pipe_words:.0f} words, {speakers:.0f} speakers)"
-    )
-    print(
-        f"ratio pipeline / plain: {pipe_s / plain_s:.2f} (wall), {pipe_cpu / plain_cpu:.2f} (CPU)"
-    )
+        # CPU seconds are printed too: on a shared machine they vary far less than wall time.
+        print(
+            f"plain faster-whisper (tiny.en, defaults): {plain_s:6.1f} s wall, "
+            f"{plain_cpu:6.1f} s CPU  ({plain_words:.0f} words)",
+            flush=True,
+        )
+        for diarizer in diarizers:
+            pipe_s, pipe_cpu, pipe_words, speakers = _timed(_PIPELINE, video, diarizer)
+            print(
+                f"reelscript whole pipeline, --diarizer {diarizer}: {pipe_s:6.1f} s wall, "
+                f"{pipe_cpu:6.1f} s CPU  ({pipe_words:.0f} words, {speakers:.0f} speakers); "
+                f"ratio to plain {pipe_s / plain_s:.2f} (wall), {pipe_cpu / plain_cpu:.2f} (CPU)",
+                flush=True,
+            )
 
 
 # -- memory --------------------------------------------------------------------------
@@ -245,13 +247,18 @@ def main() -> None:
     sub = ap.add_subparsers(dest="mode", required=True)
     sp = sub.add_parser("speed")
     sp.add_argument("--video", type=Path)
+    sp.add_argument(
+        "--diarizers",
+        default="builtin",
+        help="comma-separated: time the pipeline with each (e.g. builtin,campplus)",
+    )
     mp = sub.add_parser("memory")
     mp.add_argument("--minutes", type=int, default=60)
     mp.add_argument("--mbps", type=float, default=1.1)
     mp.add_argument("--stages", default="decode,pipeline", help="decode and/or pipeline")
     args = ap.parse_args()
     if args.mode == "speed":
-        speed(args.video)
+        speed(args.video, args.diarizers.split(","))
     else:
         memory(args.minutes, args.mbps, args.stages.split(","))
 

@@ -25,9 +25,9 @@ nothing, where running the network per window cost 2-3 times as much.  The
 stretches run together in zero-padded batches through a masked copy of the
 trunk's forward pass that gives each stretch exactly its output alone (one
 call per few thousand frames instead of one per stretch), on all of torch's
-threads, and in bfloat16 where the CPU has it natively: together about twice
-as fast as one stretch at a time in float32 on one thread (see README,
-"The more accurate encoder").
+threads, and in bfloat16 where the CPU has it natively: 2.4-2.6 times as fast
+as one stretch at a time in float32 on one thread (1.5-1.7 times in float32;
+``benchmarks/bench_campplus.py``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ LOCAL_MARGIN = 0.06
 #: The trunk's number type: "auto" is bfloat16 where torch's oneDNN backend
 #: runs it natively (AVX-512 / AMX, Arm BF16), else float32; "float32" and
 #: "bfloat16" force one.  The pooling and the last layer always run in
-#: float32.  Window similarities move by under 0.02 (p99 0.008) in bfloat16.
+#: float32.  In bfloat16 a window-pair similarity moves by 0.011 at the 99th
+#: percentile, 0.06 at most (benchmarks/bench_campplus.py); counts and DER on
+#: the evaluation and tuning conversations were unchanged.
 PRECISION = "auto"
 
 _lock = threading.Lock()
