@@ -29,6 +29,7 @@ class _AppByDefault(click.Group):
 #: Speaker-label methods (tui.engine.diarize.get_diarizer).
 DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
 
+
 @click.group(
     cls=_AppByDefault,
     invoke_without_command=True,
