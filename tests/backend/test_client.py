@@ -124,7 +124,7 @@ async def test_stream_resumes_by_itself_across_a_server_crash(
                     server.kill()  # mid-stream: the connection drops
                     server.start()  # same port, same data dir
         [done] = [r["response"] for e in events for r in e.function_responses]
-        assert done["status"] == "completed"
+        assert done["status"] == "completed", (done, server.log[-3000:])
         ids = [int(e.id) for e in events if e.kind != "heartbeat"]
         assert ids == sorted(set(ids))
         assert json.loads((tmp_path / "data" / "server.json").read_text())["port"] == port
