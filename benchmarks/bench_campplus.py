@@ -58,28 +58,13 @@ def diarizer_batches() -> tuple[list[Batch], float]:
 def one_at_a_time(batch: Batch) -> np.ndarray:
     """The baseline: each stretch alone through the model's own forward, one thread, float32."""
     net = campplus.get_model()
-    pool = net.get_submodule("xvector.stats")
-    dense = net.get_submodule("xvector.dense")
     stats = []
     with one_thread(), torch.inference_mode():
         for feats, spans in batch:
-            logs = np.log(np.maximum(feats, 1e-10))
-            logs -= logs.mean(axis=0, keepdims=True)
-            if len(logs) < 8:
-                logs = np.tile(logs, (-(-8 // len(logs)), 1))[:8]
-            trunk = torch.cat(
-                [
-                    campplus.trunk_alone(net, logs[a : a + campplus.CHUNK_FRAMES])
-                    for a in range(0, len(logs), campplus.CHUNK_FRAMES)
-                ],
-                dim=-1,
-            )
-            length = trunk.shape[-1]
-            for first, frames in spans:
-                a = min(first // 2, length - 2)
-                b = min(max(a + 2, (first + frames + 1) // 2), length)
-                stats.append(pool(trunk[None, :, a:b])[0])
-        vectors = dense(torch.stack(stats)).numpy()
+            pieces = [campplus.long_enough(p) for p in campplus.normalised_pieces(feats)]
+            trunk = torch.cat([campplus.trunk_alone(net, p) for p in pieces], dim=-1)
+            stats += campplus.window_stats(net, trunk, spans)
+        vectors = net.get_submodule("xvector.dense")(torch.stack(stats)).numpy()
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

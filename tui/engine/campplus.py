@@ -25,7 +25,7 @@ nothing, where running the network per window cost 2-3 times as much.  The
 stretches run together in zero-padded batches through a masked copy of the
 trunk's forward pass that gives each stretch exactly its output alone (one
 call per few thousand frames instead of one per stretch), on all of torch's
-threads, and in bfloat16 where the CPU has it natively: 2.4-2.6 times as fast
+threads, and in bfloat16 where the CPU has it natively: 2.3-2.6 times as fast
 as one stretch at a time in float32 on one thread (1.5-1.7 times in float32;
 ``benchmarks/bench_campplus.py``).
 """
@@ -60,6 +60,8 @@ CHUNK_FRAMES = 3000
 #: joins a batch only if padding it costs at most MAX_PADDING frames.
 BATCH_FRAMES = 6000
 MAX_PADDING = 100
+#: Shorter pieces are repeated to this length (the convolutions need it).
+MIN_FRAMES = 8
 #: CAM++'s context segments, in the trunk's (half-rate) frames.
 SEGMENT = 100
 #: With ``band_limit``, filterbank bins centred above this are flattened.
@@ -222,25 +224,15 @@ def embed_batch(batch: list[tuple[np.ndarray, list[tuple[int, int]]]]) -> np.nda
     if not n_windows:
         return out
     net = get_model()
-    # Each entry's normalised log features, cut into even pieces of at most
-    # CHUNK_FRAMES (bounded memory on a long monologue); a window spanning two
-    # pieces pools both.
     pieces: list[np.ndarray] = []
     owner: list[int] = []
     for e, (feats, spans) in enumerate(batch):
-        if not spans:
-            continue
-        logs = np.log(np.maximum(feats, 1e-10))
-        logs -= logs.mean(axis=0, keepdims=True)
-        count = -(-len(logs) // CHUNK_FRAMES) or 1
-        size = -(-len(logs) // count) or 1
-        for a in range(0, max(1, len(logs)), size):
-            pieces.append(logs[a : a + size])
-            owner.append(e)
+        if spans:
+            cut = normalised_pieces(feats)
+            pieces += cut
+            owner += [e] * len(cut)
     with torch.inference_mode():
         outputs = _trunks(_trunk_model(), pieces)
-        pool = net.get_submodule("xvector.stats")  # the model's own mean + std pooling
-        dense = net.get_submodule("xvector.dense")
         stats = []
         p = 0
         for e, (_, spans) in enumerate(batch):
@@ -249,15 +241,37 @@ def embed_batch(batch: list[tuple[np.ndarray, list[tuple[int, int]]]]) -> np.nda
             q = p
             while q < len(owner) and owner[q] == e:
                 q += 1
-            trunk = torch.cat(outputs[p:q], dim=-1)
+            stats += window_stats(net, torch.cat(outputs[p:q], dim=-1), spans)
             p = q
-            length = trunk.shape[-1]
-            for first, frames in spans:
-                a = min(first // 2, length - 2)
-                b = min(max(a + 2, (first + frames + 1) // 2), length)
-                stats.append(pool(trunk[None, :, a:b])[0])
-        vectors = dense(torch.stack(stats)).float().numpy()
+        vectors = net.get_submodule("xvector.dense")(torch.stack(stats)).float().numpy()
     out[:] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
+    return out
+
+
+def normalised_pieces(feats: np.ndarray) -> list[np.ndarray]:
+    """One stretch's log features, mean-normalised over it, in even pieces of at most CHUNK_FRAMES.
+
+    (Bounded memory on a long monologue; a window spanning two pieces pools both.)
+    """
+    logs = np.log(np.maximum(feats, 1e-10))
+    logs -= logs.mean(axis=0, keepdims=True)
+    count = -(-len(logs) // CHUNK_FRAMES) or 1
+    size = -(-len(logs) // count) or 1
+    return [logs[a : a + size] for a in range(0, max(1, len(logs)), size)]
+
+
+def window_stats(net: nn.Module, trunk: torch.Tensor, spans: list[tuple[int, int]]) -> list:
+    """Each window's mean + std of one stretch's trunk output, by the model's own pooling.
+
+    ``spans`` are (first frame, count) at 10 ms; the trunk runs at half that rate.
+    """
+    pool = net.get_submodule("xvector.stats")
+    length = trunk.shape[-1]
+    out = []
+    for first, frames in spans:
+        a = min(first // 2, length - 2)
+        b = min(max(a + 2, (first + frames + 1) // 2), length)
+        out.append(pool(trunk[None, :, a:b])[0])
     return out
 
 
@@ -273,11 +287,7 @@ def _trunks(net: nn.Module, pieces: list[np.ndarray]) -> list[torch.Tensor]:
     BATCH_FRAMES padded frames; the masked forward (:func:`_masked_trunk`)
     makes padding invisible.
     """
-    padded = []
-    for logs in pieces:
-        if len(logs) < 8:  # too short for the convolutions: repeat it
-            logs = np.tile(logs, (-(-8 // max(1, len(logs))), 1))[:8]
-        padded.append(np.ascontiguousarray(logs, dtype=np.float32))
+    padded = [np.ascontiguousarray(long_enough(logs), dtype=np.float32) for logs in pieces]
     order = sorted(range(len(padded)), key=lambda i: -len(padded[i]))
     results: list[torch.Tensor | None] = [None] * len(padded)
     i = 0
@@ -301,6 +311,13 @@ def _trunks(net: nn.Module, pieces: list[np.ndarray]) -> list[torch.Tensor]:
             results[k] = y[row, :, : int(out_lengths[row])]
         i = j
     return [r for r in results if r is not None]
+
+
+def long_enough(logs: np.ndarray) -> np.ndarray:
+    """A piece too short for the network's convolutions (under MIN_FRAMES) repeated to that length."""
+    if len(logs) >= MIN_FRAMES:
+        return logs
+    return np.tile(logs, (-(-MIN_FRAMES // max(1, len(logs))), 1))[:MIN_FRAMES]
 
 
 def trunk_alone(net: nn.Module, logs: np.ndarray) -> torch.Tensor:
