@@ -367,12 +367,15 @@ def make_app(
     data_dir: Path | None = None,
     connection: Connection | None = None,
     autoconnect: bool = True,
+    diarizer: str | None = None,
 ) -> ReelscriptApp:
     """Build the app on PATH (a folder to browse, or a file to script at once)."""
     path = (path or Path.cwd()).expanduser().resolve()
     folder, open_file = (path.parent, path) if path.is_file() else (path, None)
     if connection is None:
-        connection = Connection(server=server, token_file=token_file, data_dir=data_dir)
+        connection = Connection(
+            server=server, token_file=token_file, data_dir=data_dir, diarizer=diarizer
+        )
     return ReelscriptApp(connection, folder, open_file, autoconnect=autoconnect)
 
 
@@ -381,11 +384,12 @@ def run_app(
     server: str | None = None,
     token_file: Path | None = None,
     data_dir: Path | None = None,
+    diarizer: str | None = None,
 ) -> int:
     """``reelscript [PATH]``: run the app; returns the process exit code."""
     if path is not None and not path.exists():
         print(f"reelscript: no such file or folder: {path}")
         return 2
-    app = make_app(path, server, token_file, data_dir)
+    app = make_app(path, server, token_file, data_dir, diarizer=diarizer)
     result = app.run()
     return int(result or app.return_code or 0)

@@ -52,17 +52,27 @@ DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
     envvar="REELSCRIPT_HOME",
     help="Data folder (default: the platform's data dir).",
 )
+@click.option(
+    "--diarizer",
+    type=click.Choice(DIARIZERS),
+    help="Speaker labels (default builtin): of `transcribe`, and of the backend that the app "
+    "and `watch` start for themselves (a --server has its own: `serve --diarizer`).",
+)
 @click.version_option(__version__, prog_name="reelscript")
 @click.pass_context
 def main(
-    ctx: click.Context, server: str | None, token_file: Path | None, data_dir: Path | None
+    ctx: click.Context,
+    server: str | None,
+    token_file: Path | None,
+    data_dir: Path | None,
+    diarizer: str | None,
 ) -> None:
     """reelscript: turn videos into speaker-labelled scripts, offline.
 
     With no command, opens the terminal app (on PATH, a folder or a video).
     """
     ctx.ensure_object(dict)
-    ctx.obj.update(server=server, token_file=token_file, data_dir=data_dir)
+    ctx.obj.update(server=server, token_file=token_file, data_dir=data_dir, diarizer=diarizer)
     if ctx.invoked_subcommand is None:
         ctx.invoke(open_app, path=None)
 
@@ -74,7 +84,17 @@ def open_app(ctx: click.Context, path: Path | None) -> None:
     """Open the app on PATH (a folder to browse, or a video to script at once)."""
     from tui.app import run_app
 
+    _no_diarizer_for_a_server(ctx.obj)
     sys.exit(run_app(path=path, **ctx.obj))
+
+
+def _no_diarizer_for_a_server(obj: dict) -> None:
+    """--diarizer names the labels of a backend reelscript starts; a --server has its own."""
+    if obj.get("server") and obj.get("diarizer"):
+        raise click.UsageError(
+            "--diarizer chooses the labels of the backend reelscript starts itself; the one at "
+            f"{obj['server']} labels as it was started (reelscript serve --diarizer ...)"
+        )
 
 
 @main.command()
@@ -106,11 +126,10 @@ def open_app(ctx: click.Context, path: Path | None) -> None:
 )
 @click.option(
     "--diarizer",
-    default="builtin",
-    show_default=True,
     type=click.Choice(DIARIZERS),
-    help="Speaker labels: builtin (resemblyzer's encoder, fast), campplus (CAM++ encoder: "
-    "more accurate, slower), pyannote (where installed with its model), none (one speaker).",
+    help="Speaker labels: builtin (default; resemblyzer's encoder, fast), campplus (CAM++ "
+    "encoder: more accurate, slower), pyannote (where installed with its model), none (one "
+    "speaker).",
 )
 @click.option("--timestamps/--no-timestamps", default=True, show_default=True)
 @click.option(
@@ -124,10 +143,12 @@ def open_app(ctx: click.Context, path: Path | None) -> None:
     "--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"])
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; errors only.")
-def transcribe(files: tuple[Path, ...], **options: object) -> None:
+@click.pass_context
+def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -> None:
     """Transcribe FILES into speaker-labelled scripts."""
     from tui.transcribe_cmd import run
 
+    options["diarizer"] = options["diarizer"] or ctx.obj.get("diarizer") or "builtin"
     sys.exit(run(list(files), **options))
 
 
@@ -156,10 +177,8 @@ def transcribe(files: tuple[Path, ...], **options: object) -> None:
 @click.option("--model", help="Default ASR model for jobs (default: bundled tiny.en).")
 @click.option(
     "--diarizer",
-    default="builtin",
-    show_default=True,
     type=click.Choice(DIARIZERS),
-    help="Speaker labels of every job (see `reelscript transcribe --help`).",
+    help="Speaker labels of every job (default builtin; see `reelscript transcribe --help`).",
 )
 @click.option(
     "--keep-days",
@@ -173,6 +192,7 @@ def serve(ctx: click.Context, **options: object) -> None:
     """Run the backend service alone (for a GPU box or a shared machine)."""
     from tui.backend.server import serve as run_server
 
+    options["diarizer"] = options["diarizer"] or ctx.obj.get("diarizer") or "builtin"
     sys.exit(run_server(data_dir=ctx.obj["data_dir"], **options))
 
 
@@ -206,6 +226,7 @@ def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options:
 
     obj = dict(ctx.obj)
     obj["server"] = watch_server or obj["server"]
+    _no_diarizer_for_a_server(obj)
     sys.exit(run_headless(folder, **obj, **options))
 
 

@@ -108,13 +108,26 @@ def start_or_reuse(
     data_dir: Path | None = None,
     *,
     model: str | None = None,
+    diarizer: str | None = None,
     extra_args: list[str] | None = None,
     timeout: float = START_TIMEOUT_S,
 ) -> LocalServer:
-    """Reuse the data dir's running backend, or start one (see module docstring)."""
+    """Reuse the data dir's running backend, or start one (see module docstring).
+
+    ``diarizer`` (None: no preference) is the speaker labelling of a backend
+    started here; a running one that labels otherwise is not reused but named
+    in a :class:`LocalServerError`, since one data dir has one backend.
+    """
     data = resolve_data_dir(data_dir)
     url = find_running(data)
     if url:
+        running = str(read_info(data).get("diarizer") or "builtin")
+        if diarizer is not None and diarizer != running:
+            raise LocalServerError(
+                f"the backend already serving {data} labels speakers with {running}, not "
+                f"{diarizer}: quit what uses it (or stop pid {read_info(data).get('pid')}) "
+                "and start again"
+            )
         return LocalServer(url=url, data_dir=data)
     args = [
         sys.executable,
@@ -132,6 +145,8 @@ def start_or_reuse(
     ]
     if model:
         args += ["--model", model]
+    if diarizer:
+        args += ["--diarizer", diarizer]
     args += extra_args or []
     log = open(data / LOG_FILE, "ab")  # noqa: SIM115 - the child keeps writing to it
     try:

@@ -88,11 +88,14 @@ class Connection:
         token_file: Path | None = None,
         data_dir: Path | None = None,
         language: str = "auto",
+        diarizer: str | None = None,
     ) -> None:
         self.server = server
         self.token_file = token_file
         self.data_dir = data_dir
         self.language = language
+        #: Speaker labels of the embedded backend, when this starts it (None: its default).
+        self.diarizer = diarizer
         self.session_id = ""
         #: Whether :meth:`open` took up the session remembered from the last run.
         self.resumed = False
@@ -115,7 +118,7 @@ class Connection:
     def start_local(self) -> None:
         """Start (or reuse) the embedded backend; blocking, so the app calls it in a thread."""
         if self.server is None and self.local is None:
-            self.local = start_or_reuse(self.data_dir)
+            self.local = start_or_reuse(self.data_dir, diarizer=self.diarizer)
             if self.closed:
                 # The app quit while the backend was starting: leave nothing running.
                 self.local.stop()

@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tests.live_server import start_server
 from tui.app import make_app
+from tui.local_server import read_info
 from tui.panes.file_browser import FileBrowser
 from tui.panes.sse_log import SSELog
 
@@ -73,11 +74,12 @@ async def test_no_credits_says_how_to_get_more(demo_folder: Path, tmp_path: Path
 
 
 async def test_embedded_backend_stops_on_quit(media_folder: Path, tmp_path: Path) -> None:
-    app = make_app(media_folder, data_dir=tmp_path / "home")
+    app = make_app(media_folder, data_dir=tmp_path / "home", diarizer="none")
     async with app.run_test(size=(80, 24)) as pilot:
         await _connected(pilot, app)
         local = app.connection.local
         assert local is not None and local.owned and local.url.startswith("http://127.0.0.1:")
+        assert read_info(tmp_path / "home")["diarizer"] == "none"  # `reelscript --diarizer none`
         process = local.process
         await pilot.press("ctrl+q")
     assert process is not None and process.wait(10) is not None

@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tui.client import Client
-from tui.local_server import find_running, read_info, start_or_reuse
+from tui.local_server import LocalServerError, find_running, read_info, start_or_reuse
 
 
 async def test_start_reuse_and_stop(tmp_path: Path) -> None:
@@ -36,6 +38,25 @@ async def test_start_reuse_and_stop(tmp_path: Path) -> None:
         server.stop()
     assert server.process is not None and server.process.returncode is not None
     assert find_running(data) is None and not (data / "server.json").exists()
+
+
+def test_a_running_backend_that_labels_otherwise_is_named_not_reused(tmp_path: Path) -> None:
+    """One data dir, one backend: asking for other speaker labels than the running one's says
+    which runs and how to change it, instead of quietly labelling with the wrong method."""
+    data = tmp_path / "home"
+    server = start_or_reuse(data, diarizer="none")
+    try:
+        assert read_info(data)["diarizer"] == "none"
+        with pytest.raises(LocalServerError) as refused:
+            start_or_reuse(data, diarizer="campplus")
+        assert str(refused.value) == (
+            f"the backend already serving {data} labels speakers with none, not campplus: "
+            f"quit what uses it (or stop pid {server.process.pid}) and start again"
+        )
+        assert start_or_reuse(data).url == server.url  # no preference: reused
+        assert start_or_reuse(data, diarizer="none").url == server.url
+    finally:
+        server.stop()
 
 
 def test_bad_options_get_one_line_errors(tmp_path: Path) -> None:

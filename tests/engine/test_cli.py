@@ -210,3 +210,32 @@ def test_two_inputs_with_one_name_never_overwrite(tmp_path: Path) -> None:
         "Dashwood" in (out / "talk.md").read_text()
         and "himself" not in (out / "talk.md").read_text()
     )
+
+
+def test_the_diarizer_given_before_the_command_labels_the_script(tmp_path: Path) -> None:
+    """`reelscript --diarizer none transcribe` (the option before the command, as for the app
+    and watch) reaches the labels: one speaker where the default finds demo.mp4's two."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--diarizer", "none", "transcribe"]
+        + [str(DATA / "demo.mp4"), "-o", str(tmp_path), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "- Speakers: Speaker 1\n" in (tmp_path / "demo.md").read_text()
+
+
+@pytest.mark.parametrize("where", [["--server", "http://127.0.0.1:9"], []])
+def test_a_diarizer_for_someone_elses_server_is_a_usage_error(
+    tmp_path: Path, where: list[str]
+) -> None:
+    """The app and watch start a backend with --diarizer; a --server labels as it was started."""
+    args = ["--diarizer", "campplus", *where, "watch", str(tmp_path)]
+    if not where:  # watch's own --server
+        args += ["--server", "http://127.0.0.1:9"]
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "labels as it was started (reelscript serve --diarizer ...)" in result.stderr

@@ -294,6 +294,7 @@ def serve(
             "port": bound_port,
             "url": f"http://{url_host}:{bound_port}",
             "server_id": app.state.backend.server_id,
+            "diarizer": diarizer,
         },
     )
     print(f"reelscript backend on http://{url_host}:{bound_port} (data: {data})", flush=True)

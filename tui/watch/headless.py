@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,7 +42,10 @@ class BackendUnavailable(Exception):
 
 @contextlib.asynccontextmanager
 async def connect(
-    server: str | None, token_file: Path | None, data_dir: Path | None
+    server: str | None,
+    token_file: Path | None,
+    data_dir: Path | None,
+    diarizer: str | None = None,
 ) -> AsyncIterator[tuple[Any, str]]:
     """Yield ``(client, description)`` for ``server``, or for the embedded backend.
 
@@ -53,7 +57,9 @@ async def connect(
 
     local = None
     if server is None:
-        starting = asyncio.get_running_loop().run_in_executor(None, start_or_reuse, data_dir)
+        starting = asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(start_or_reuse, data_dir, diarizer=diarizer)
+        )
         try:
             local = await asyncio.shield(starting)
         except asyncio.CancelledError:
@@ -95,6 +101,7 @@ def run_headless(
     new_only: bool = False,
     force: bool = False,
     quiet: bool = False,
+    diarizer: str | None = None,
 ) -> int:
     """Watch ``folder`` until interrupted; returns the process exit code."""
     try:
@@ -108,7 +115,7 @@ def run_headless(
         out=out, formats=chosen, recursive=recursive, settle=settle, new_only=new_only, force=force
     )
     folder = Path(folder).expanduser().resolve()
-    return asyncio.run(_watch(folder, server, token_file, data_dir, quiet, options))
+    return asyncio.run(_watch(folder, server, token_file, data_dir, quiet, options, diarizer))
 
 
 async def _watch(
@@ -118,6 +125,7 @@ async def _watch(
     data_dir: Path | None,
     quiet: bool,
     options: dict[str, Any],
+    diarizer: str | None = None,
 ) -> int:
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -137,7 +145,7 @@ async def _watch(
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        async with connect(server, token_file, data_dir) as (client, backend):
+        async with connect(server, token_file, data_dir, diarizer) as (client, backend):
             watcher = FolderWatcher(
                 folder, client, data_dir=data_dir, on_event=report.event, **options
             )
