@@ -121,12 +121,12 @@ def start_or_reuse(
     data = resolve_data_dir(data_dir)
     url = find_running(data)
     if url:
-        running = str(read_info(data).get("diarizer") or "builtin")
+        info = read_info(data)
+        running = str(info.get("diarizer") or "builtin")
         if diarizer is not None and diarizer != running:
             raise LocalServerError(
                 f"the backend already serving {data} labels speakers with {running}, not "
-                f"{diarizer}: quit what uses it (or stop pid {read_info(data).get('pid')}) "
-                "and start again"
+                f"{diarizer}: quit what uses it (or stop pid {info.get('pid')}) and start again"
             )
         return LocalServer(url=url, data_dir=data)
     args = [
