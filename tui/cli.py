@@ -88,6 +88,11 @@ def open_app(ctx: click.Context, path: Path | None) -> None:
     sys.exit(run_app(path=path, **ctx.obj))
 
 
+def _diarizer(ctx: click.Context, options: dict[str, object]) -> str:
+    """The command's own --diarizer, else the one given before the command, else builtin."""
+    return str(options["diarizer"] or ctx.obj.get("diarizer") or "builtin")
+
+
 def _no_diarizer_for_a_server(obj: dict) -> None:
     """--diarizer names the labels of a backend reelscript starts; a --server has its own."""
     if obj.get("server") and obj.get("diarizer"):
@@ -148,7 +153,7 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     """Transcribe FILES into speaker-labelled scripts."""
     from tui.transcribe_cmd import run
 
-    options["diarizer"] = options["diarizer"] or ctx.obj.get("diarizer") or "builtin"
+    options["diarizer"] = _diarizer(ctx, options)
     sys.exit(run(list(files), **options))
 
 
@@ -192,7 +197,7 @@ def serve(ctx: click.Context, **options: object) -> None:
     """Run the backend service alone (for a GPU box or a shared machine)."""
     from tui.backend.server import serve as run_server
 
-    options["diarizer"] = options["diarizer"] or ctx.obj.get("diarizer") or "builtin"
+    options["diarizer"] = _diarizer(ctx, options)
     sys.exit(run_server(data_dir=ctx.obj["data_dir"], **options))
 
 
