@@ -87,9 +87,9 @@ MERGE_THRESHOLD = 0.70
 #: (the same rule gives resemblyzer's 0.05).
 LOCAL_MARGIN = 0.06
 
-#: The trunk's number type: "auto" is bfloat16 where torch's oneDNN backend
-#: runs it natively (AVX-512 / AMX, Arm BF16), else float32; "float32" and
-#: "bfloat16" force one.  The pooling and the last layer always run in
+#: The trunk's number type: "auto" is bfloat16 where the CPU has it in
+#: hardware (x86 AVX-512 BF16 or AMX, see _bf16_native), else float32;
+#: "float32" and "bfloat16" force one.  The pooling and the last layer always run in
 #: float32.  In bfloat16 a window-pair similarity moves by 0.011 at the 99th
 #: percentile, 0.06 at most (benchmarks/bench_campplus.py); counts and DER on
 #: the evaluation and tuning conversations were unchanged.
@@ -157,7 +157,21 @@ def _trunk_model() -> nn.Module:
         return _reduced
 
 
+@functools.lru_cache(maxsize=1)
 def _bf16_native() -> bool:
+    """Whether the CPU does bfloat16 arithmetic in hardware and torch's oneDNN will use it.
+
+    Hardware: an x86 CPU that Linux reports with AVX-512 BF16 or AMX.  oneDNN's
+    own check also says yes on AVX-512 CPUs without them, where it emulates
+    bfloat16 (not measured here, so not trusted); anywhere else the trunk stays
+    float32.
+    """
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text(errors="replace").split())
+    except OSError:
+        return False
+    if not flags & {"avx512_bf16", "amx_bf16"}:
+        return False
     check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     try:
         return bool(check()) if check is not None else False
