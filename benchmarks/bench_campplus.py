@@ -18,6 +18,7 @@ of a window-pair similarity: 99th percentile and largest).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -29,9 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.conversations import BENCHMARK, build, load_clips  # noqa: E402
 from tui.engine import builtin_diarizer, campplus, transcribe  # noqa: E402
+from tui.engine.builtin_diarizer import Batch  # noqa: E402
 from tui.engine.speakers import one_thread  # noqa: E402
-
-Batch = list[tuple[np.ndarray, list[tuple[int, int]]]]
 
 
 def diarizer_batches() -> tuple[list[Batch], float]:
@@ -43,9 +43,7 @@ def diarizer_batches() -> tuple[list[Batch], float]:
         captured.append(batch)
         return campplus.embed_batch(batch)
 
-    encoder = builtin_diarizer.Encoder(
-        **{**builtin_diarizer.CAMPLUSPLUS.__dict__, "embed": capture}
-    )
+    encoder = dataclasses.replace(builtin_diarizer.CAMPLUSPLUS, embed=capture)
     minutes = 0.0
     for spec in BENCHMARK:
         conv = build(spec, clips)
