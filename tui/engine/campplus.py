@@ -238,25 +238,14 @@ def embed_batch(batch: list[tuple[np.ndarray, list[tuple[int, int]]]]) -> np.nda
     if not n_windows:
         return out
     net = get_model()
-    pieces: list[np.ndarray] = []
-    owner: list[int] = []
-    for e, (feats, spans) in enumerate(batch):
-        if spans:
-            cut = normalised_pieces(feats)
-            pieces += cut
-            owner += [e] * len(cut)
+    cuts = [normalised_pieces(feats) if spans else [] for feats, spans in batch]
     with torch.inference_mode():
-        outputs = _trunks(_trunk_model(), pieces)
+        outputs = iter(_trunks(_trunk_model(), [piece for cut in cuts for piece in cut]))
         stats = []
-        p = 0
-        for e, (_, spans) in enumerate(batch):
-            if not spans:
-                continue
-            q = p
-            while q < len(owner) and owner[q] == e:
-                q += 1
-            stats += window_stats(net, torch.cat(outputs[p:q], dim=-1), spans)
-            p = q
+        for cut, (_, spans) in zip(cuts, batch, strict=True):
+            if spans:
+                trunk = torch.cat([next(outputs) for _ in cut], dim=-1)
+                stats += window_stats(net, trunk, spans)
         vectors = net.get_submodule("xvector.dense")(torch.stack(stats)).float().numpy()
     out[:] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
     return out
