@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -256,18 +257,23 @@ class Client:
                 self._token = str(saved["token"])
                 return self._token
             if not store.client_id:
-                store.client_id = str(uuid.uuid4())
+                store.new_identity()
+                store.save()
+            elif not store.client_secret:
+                store.client_secret = secrets.token_urlsafe(32)  # a file from before secrets
                 store.save()
             try:
-                data = await self._anonymous_token(store.client_id)
-            except BadRequest:
-                # 400: the server did not take our client id (missing, or a corrupt
-                # file's): make a new one and ask once more.
-                store.client_id = str(uuid.uuid4())
+                data = await self._anonymous_token(store)
+            except (BadRequest, RateLimited):
+                # 400: the server does not take this client id (missing, corrupt, or
+                # another client's); 429 for days: its token was issued before secrets
+                # proved ids and is lost.  A new identity, asked once more.
+                store.new_identity()
                 store.save()
-                data = await self._anonymous_token(store.client_id)
+                data = await self._anonymous_token(store)
+            asked = store
             store = TokenStore.load(self.token_file)  # another process may have written meanwhile
-            store.client_id = store.client_id or str(uuid.uuid4())
+            store.client_id, store.client_secret = asked.client_id, asked.client_secret
             store.tokens[key] = {
                 "token": data["token"],
                 "expires_at": data.get("expires_at"),
@@ -277,9 +283,10 @@ class Client:
             self._token = str(data["token"])
             return self._token
 
-    async def _anonymous_token(self, client_id: str) -> dict[str, Any]:
+    async def _anonymous_token(self, store: TokenStore) -> dict[str, Any]:
+        headers = {"X-Client-Id": store.client_id, "X-Client-Secret": store.client_secret}
         data: dict[str, Any] = await self._send(
-            "POST", "/api/auth/anonymous-token", auth=False, headers={"X-Client-Id": client_id}
+            "POST", "/api/auth/anonymous-token", auth=False, headers=headers
         )
         return data
 

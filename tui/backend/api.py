@@ -1,4 +1,4 @@
-"""The routes of shared/API.md: parse, authorise, call the store/agent/jobs, wrap in the envelope.
+"""The routes of docs/api.md: parse, authorise, call the store/agent/jobs, wrap in the envelope.
 
 Database work runs in worker threads (plain ``def`` routes or
 ``asyncio.to_thread``), so the event loop stays free to answer health checks
@@ -8,6 +8,7 @@ and stream events while jobs and uploads run.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -26,6 +27,7 @@ from tui.backend.errors import (
     Unauthorized,
 )
 from tui.backend.errors import RateLimited as RateLimitedError
+from tui.backend.limits import RequestTooLarge, client_address, script_limit
 from tui.backend.models import (
     CancelData,
     CreditsData,
@@ -43,6 +45,7 @@ from tui.backend.models import (
     UploadData,
     UrlUpload,
 )
+from tui.backend.store import dumps
 from tui.backend.uploads import admit, fetch_url, receive_multipart
 from tui.engine.script import Script
 
@@ -58,17 +61,30 @@ def get_backend(request: Request) -> Backend:
 BackendDep = Annotated[Backend, Depends(get_backend)]
 
 
+def caller(request: Request) -> str:
+    """The caller's address as the per-address limits count it (see limits.client_address)."""
+    config = get_backend(request).config
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    return client_address(peer, forwarded, config.trusted_proxies)
+
+
 def current_token(
+    request: Request,
     backend: BackendDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
-    """The stored hash of the caller's token; 1001 when missing, bad or expired."""
+    """The account the caller's token acts for; 1001 when missing, bad or expired, and
+    429 for an address that sent too many bad tokens this minute."""
     if creds is None:
         raise Unauthorized("token missing: send Authorization: Bearer <token>")
-    digest = credits.authenticate(backend.store, creds.credentials)
-    if digest is None:
+    address = caller(request)
+    backend.auth_throttle.check(address)
+    account = credits.authenticate(backend.store, creds.credentials)
+    if account is None:
+        backend.auth_throttle.failed(address)
         raise Unauthorized("token bad or expired: get a new anonymous token")
-    return digest
+    return account
 
 
 TokenDep = Annotated[str, Depends(current_token)]
@@ -105,15 +121,31 @@ async def health(request: Request) -> dict[str, Any]:
 
 @router.post("/api/auth/anonymous-token", response_model=Envelope[TokenData], tags=["auth"])
 def anonymous_token(
+    request: Request,
     backend: BackendDep,
     x_client_id: Annotated[str | None, Header(max_length=200)] = None,
+    x_client_secret: Annotated[
+        str | None,
+        Header(
+            min_length=16,
+            max_length=200,
+            description="a secret the client keeps with its client id: it proves the"
+            " client id later, so a lost or expired token is replaced on the same account",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     if not x_client_id or not x_client_id.strip():
         raise ClientIdMissing("X-Client-Id header missing: send a client id (a UUID)")
+    asked = credits.TokenRequest(
+        client_id=x_client_id,
+        secret=x_client_secret,
+        source=caller(request),
+        per_hour=backend.config.tokens_per_hour,
+    )
     try:
-        data = credits.issue_token(
-            backend.store, x_client_id.strip(), backend.config.starting_credits
-        )
+        data = credits.issue_token(backend.store, asked, backend.config.starting_credits)
+    except credits.ClientIdTaken as exc:
+        raise ClientIdMissing(str(exc)) from exc
     except credits.RateLimited as exc:
         raise RateLimitedError(
             str(exc),
@@ -211,11 +243,19 @@ async def run_sse(
 ) -> streaming.EventStream:
     backend = get_backend(request)
     session = await asyncio.to_thread(owned_session, backend, body.session_id, token)
-    if last_event_id and last_event_id.strip().isdigit():
-        seq = int(last_event_id.strip())
-        invocation = await asyncio.to_thread(backend.store.event_invocation, seq, session["id"])
-        if invocation is not None:
-            return streaming.stream(backend, invocation, after=seq)
+    if last_event_id is not None:
+        # A resume: the stream of the invocation that sent this event, after it.  An id
+        # this session never sent is refused before anything starts: never new work.
+        seq = int(last_event_id.strip()) if last_event_id.strip().isdigit() else None
+        invocation = None
+        if seq is not None:
+            invocation = await asyncio.to_thread(backend.store.event_invocation, seq, session["id"])
+        if invocation is None:
+            raise Invalid(
+                f"Last-Event-ID {last_event_id.strip()[:40]!r} is not an event of this"
+                " session's streams: resume with an id the stream sent, or send without it"
+            )
+        return streaming.stream(backend, invocation, after=seq or 0)
     text = " ".join(part.text for part in body.new_message.parts).strip()
     invocation = await asyncio.to_thread(agent.handle, backend, session, token, text)
     return streaming.stream(backend, invocation, after=0)
@@ -245,8 +285,17 @@ def put_script(
     except ValueError as exc:
         raise Invalid(str(exc)) from exc
     video_id = script["video_id"]
-    if not video_id or backend.store.file(session_id, video_id) is None:
+    row = backend.store.file(session_id, video_id) if video_id else None
+    if row is None:
         raise NotFound(f"file {video_id or '(no video_id)'} not found in this session")
+    duration_ms = json.loads(row["info"]).get("duration_ms")
+    limit = script_limit(duration_ms, backend.config.max_script_bytes)
+    if len(dumps(script).encode()) > limit:
+        raise RequestTooLarge(
+            f"request too large: a script of this file may be {limit} bytes at most"
+            " (1 MB and 256 KB per minute of its media)",
+            data={"limit_bytes": limit},
+        )
     with backend.store.tx() as db:
         saved = backend.store.save_script(db, session_id, script, expected_revision=body.revision)
     if saved is None:

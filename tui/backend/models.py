@@ -1,4 +1,4 @@
-"""Request and response models of shared/API.md, for validation and /openapi.json.
+"""Request and response models of docs/api.md, for validation and /openapi.json.
 
 Every response is the envelope ``{code, message, data}``; the ``data`` models
 name the fields API.md promises (extra fields are additions, never renames).
@@ -11,6 +11,9 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+#: What an export id may be: a name, never a path (no ``.``, no separators).
+RENDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+RENDER_ID_RULE = "1-100 letters, digits, '_' or '-', starting with a letter or digit"
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -70,7 +73,9 @@ class RenderOutput(BaseModel):
 
 
 class RenderRequest(BaseModel):
-    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    id: str = Field(
+        min_length=1, max_length=100, pattern=RENDER_ID_PATTERN, description=RENDER_ID_RULE
+    )
     sessionId: str = Field(max_length=100)
     draft: dict[str, Any] = Field(default_factory=dict)
     output: RenderOutput

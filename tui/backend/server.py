@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from tui.backend import actions, exports, housekeeping, jobs
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
+from tui.backend.limits import BodyLimit
 from tui.backend.models import ErrorEnvelope
 from tui.backend.store import Store
 from tui.backend.worker import WorkerPool
@@ -152,13 +154,16 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     app = FastAPI(
         title="reelscript",
         version=__version__,
-        description="Video to speaker-labelled script: the API of shared/API.md.",
+        description="Video to speaker-labelled script: the API of docs/api.md.",
         lifespan=lifespan,
         responses=error_responses,
     )
     store = Store(config.data_dir)
     app.state.backend = Backend(config=config, store=store, server_id=store.server_id)
     app.include_router(router)
+    app.add_middleware(
+        BodyLimit, max_json_bytes=config.max_json_bytes, max_script_bytes=config.max_script_bytes
+    )
     app.add_middleware(AttributionLog)
     _document_required_headers(app)
 
@@ -176,12 +181,26 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's "error parsing the body" (bytes that are not UTF-8 JSON,
+            # nesting too deep): a malformed body is 422; 400 means X-Client-Id missing.
+            message = f"invalid request: the body is not valid JSON ({exc.detail})"
+            return _envelope(422, 422, message, None, exc.headers)
         code = 1002 if exc.status_code == 404 else exc.status_code
         return _envelope(exc.status_code, code, str(exc.detail), None, exc.headers)
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        where = f"{request.method} {request.url.path}"
+        if isinstance(exc, sqlite3.Error | OSError):
+            # The data dir refused (read-only, full, gone): one line, the server goes on.
+            log.error("the data dir refused %s: %s: %s", where, type(exc).__name__, exc)
+            return _envelope(
+                500,
+                500,
+                f"internal error: the data dir cannot be written ({exc}); reads still work",
+            )
+        log.exception("unhandled error on %s", where)
         return _envelope(500, 500, f"internal error: {type(exc).__name__}: {exc}")
 
     return app
@@ -243,6 +262,7 @@ def serve(
     model: str | None = None,
     keep_days: float | None = None,
     diarizer: str = "builtin",
+    limits: dict[str, Any] | None = None,
 ) -> int:
     """Run the backend until interrupted; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -279,6 +299,7 @@ def serve(
         model=model,
         diarizer=diarizer,
         keep_days=keep_days,
+        **(limits or {}),
         # Tests shorten these two; the defaults are API.md's (15 s, 15 minutes).
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),
         stream_limit_s=float(os.environ.get("REELSCRIPT_STREAM_LIMIT_S", str(15 * 60))),

@@ -1,10 +1,20 @@
-"""SQLite storage of the backend: one WAL database under the data dir.
+"""SQLite storage of the backend: one database under the data dir.
 
 Holds tokens (hashed), sessions, files, scripts with their revisions, jobs,
 stream events, exports and the credits ledger.  The schema is versioned in
 ``PRAGMA user_version`` and migrated forward on open; every state change runs
 in one ``BEGIN IMMEDIATE`` transaction, so a killed server never leaves half
 a change behind.  Both the API process and the worker processes open it.
+
+The database uses a rollback journal, not WAL, and no memory-mapped I/O.  In
+WAL mode every connection maps the ``-shm`` index file into memory
+(``MAP_SHARED``) and writes to it as to memory: when the data dir stops taking
+writes (an immutable or read-only file, a full or vanished disk), the kernel can
+only answer such a write with SIGBUS, which kills the process outright (no log
+line, no answer).  With a rollback journal every change goes through ``write()``
+calls, so a refusing data dir surfaces as an SQLite error (a one-line 500) while
+reads go on, and any number of processes still share the database through
+file locks.
 """
 
 from __future__ import annotations
@@ -84,6 +94,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE sessions ADD COLUMN used_at REAL;
     """,
+    # 4: who asked for a token (per-address limit), the client's secret (a hash) that
+    # proves its client id, and the account a replacement token acts for (credits.py)
+    """
+    ALTER TABLE tokens ADD COLUMN source TEXT;
+    ALTER TABLE tokens ADD COLUMN secret TEXT;
+    ALTER TABLE tokens ADD COLUMN account TEXT;
+    CREATE INDEX tokens_source ON tokens (source, created_at);
+    """,
 ]
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -128,8 +146,11 @@ class Store:
             # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # See the module docstring: no WAL (its -shm file is mmap'd), no mmap.
+            conn.execute("PRAGMA mmap_size=0")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "delete":
+                conn.execute("PRAGMA journal_mode=DELETE")  # a data dir from a WAL version
+            conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
