@@ -37,6 +37,13 @@ URL_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_REDIRECTS = 5
 
 
+def base_name(raw: str, default: str) -> str:
+    """The last component of a client-given name or URL path (decoded first), never a
+    path: ``../../a.webm`` and ``..%2F..%2Fa.webm`` are both ``a.webm``."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return default if name in ("", ".", "..") else name
+
+
 @dataclass
 class Incoming:
     """One received file, still in its temp file."""
@@ -109,7 +116,7 @@ class _MultipartSink:
             return  # a plain form field, or we stopped storing: ignore its data
         if len(self.files) >= MAX_FILES:
             raise Invalid(f"at most {MAX_FILES} files per upload")
-        name = Path(filename.decode("utf-8", "replace").replace("\\", "/")).name or "upload"
+        name = base_name(filename.decode("utf-8", "replace"), "upload")
         fd, tmp = tempfile.mkstemp(prefix="upload-", dir=self.tmp_dir)
         self._fh = os.fdopen(fd, "wb")
         self._current = Incoming(name=name, tmp=Path(tmp))
@@ -222,7 +229,7 @@ async def _check_url(url: str, allow_private: bool) -> None:
 
 async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) -> Incoming:
     """Download ``url`` to a temp file under the same limits as a multipart upload."""
-    name = unquote(Path(urlsplit(url).path).name) or "download"
+    name = base_name(unquote(urlsplit(url).path), "download")
     fd, tmp = tempfile.mkstemp(prefix="url-", dir=tmp_dir)
     item = Incoming(name=name, tmp=Path(tmp))
     try:
