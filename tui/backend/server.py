@@ -189,18 +189,26 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         code = 1002 if exc.status_code == 404 else exc.status_code
         return _envelope(exc.status_code, code, str(exc.detail), None, exc.headers)
 
+    # Registered for these classes (not Exception): answered here, never re-raised to
+    # uvicorn, so a refusing data dir is one log line, not a traceback per request.
+    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(OSError)
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        # The data dir refused (read-only, full, gone): one line, the server goes on.
+        log.error(
+            "the data dir refused %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            exc,
+        )
+        return _envelope(
+            500, 500, f"internal error: the data dir cannot be written ({exc}); reads still work"
+        )
+
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
-        where = f"{request.method} {request.url.path}"
-        if isinstance(exc, sqlite3.Error | OSError):
-            # The data dir refused (read-only, full, gone): one line, the server goes on.
-            log.error("the data dir refused %s: %s: %s", where, type(exc).__name__, exc)
-            return _envelope(
-                500,
-                500,
-                f"internal error: the data dir cannot be written ({exc}); reads still work",
-            )
-        log.exception("unhandled error on %s", where)
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _envelope(500, 500, f"internal error: {type(exc).__name__}: {exc}")
 
     return app
@@ -320,9 +328,13 @@ def serve(
     )
     print(f"reelscript backend on http://{url_host}:{bound_port} (data: {data})", flush=True)
     try:
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)).run(
-            sockets=[sock]
-        )
+        # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback
+        # peer; --trusted-proxy decides that instead (limits.client_address).
+        uvicorn.Server(
+            uvicorn.Config(
+                app, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False
+            )
+        ).run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it handled; stopping that way is normal
     finally:
