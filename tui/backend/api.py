@@ -129,6 +129,7 @@ def anonymous_token(
         Header(
             min_length=16,
             max_length=200,
+            pattern=r"^[A-Za-z0-9_-]+$",
             description="a secret the client keeps with its client id: it proves the"
             " client id later, so a lost or expired token is replaced on the same account",
         ),
@@ -171,7 +172,11 @@ UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "format": "binary", "minLength": 1},
+                        }
                     },
                     "required": ["files"],
                 }

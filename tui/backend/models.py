@@ -6,7 +6,7 @@ name the fields API.md promises (extra fields are additions, never renames).
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,8 +40,12 @@ class SessionRequest(BaseModel):
     language: str = Field("en", min_length=1, max_length=16, pattern=r"^[A-Za-z-]+$")
 
 
+#: An http(s) URL with a host: what a URL upload fetches (anything else answers 422).
+HttpUrl = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/?#@]+")]
+
+
 class UrlUpload(BaseModel):
-    urls: list[str] = Field(min_length=1, max_length=20)
+    urls: list[HttpUrl] = Field(min_length=1, max_length=20)
     source_type: Literal["url"] = "url"
 
 

@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui import __version__
-from tui.backend import actions, exports, housekeeping, jobs
+from tui.backend import actions, exports, housekeeping, jobs, openapi_doc
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
@@ -165,7 +165,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         BodyLimit, max_json_bytes=config.max_json_bytes, max_script_bytes=config.max_script_bytes
     )
     app.add_middleware(AttributionLog)
-    _document_required_headers(app)
+    openapi_doc.install(app)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -212,28 +212,6 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         return _envelope(500, 500, f"internal error: {type(exc).__name__}: {exc}")
 
     return app
-
-
-def _document_required_headers(app: FastAPI) -> None:
-    """X-Client-Id is required, but a missing one must answer API.md's 400, not a 422:
-    the route checks it itself and the schema says it is required."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        operation = schema["paths"]["/api/auth/anonymous-token"]["post"]
-        for param in operation.get("parameters", []):
-            if param["name"].lower() == "x-client-id":
-                param["required"] = True
-                param["schema"] = {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 200,
-                    "pattern": r"\S",
-                }
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def parse_credits(value: str | int | None) -> int | None:

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import httpx
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -219,8 +219,20 @@ def connected_to_public(response: httpx.Response) -> bool:
     return peer is not None and _is_public(str(peer[0]))
 
 
+def _valid(url: str) -> SplitResult:
+    """``url`` split; what httpx would choke on (a bad port, an IPv6 bracket, an IDNA
+    label) is a 422, not a 500."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+        httpx.URL(url)
+    except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
+        raise Invalid(f"not a valid URL: {url} ({exc})") from exc
+    return parts
+
+
 async def _check_url(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
+    parts = _valid(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(f"only http and https URLs can be fetched: {url}")
     if not allow_private and not await asyncio.to_thread(_public_address, parts.hostname):
@@ -229,7 +241,7 @@ async def _check_url(url: str, allow_private: bool) -> None:
 
 async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) -> Incoming:
     """Download ``url`` to a temp file under the same limits as a multipart upload."""
-    name = base_name(unquote(urlsplit(url).path), "download")
+    name = base_name(unquote(_valid(url).path), "download")
     fd, tmp = tempfile.mkstemp(prefix="url-", dir=tmp_dir)
     item = Incoming(name=name, tmp=Path(tmp))
     try:
@@ -260,7 +272,7 @@ async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) ->
                             fh.write(chunk)
                         return item
                 raise Invalid(f"too many redirects fetching {url}")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, UnicodeError) as exc:  # UnicodeError: a host IDNA refuses
         item.tmp.unlink(missing_ok=True)
         raise Invalid(f"could not fetch {url}: {exc}") from exc
     except OSError as exc:  # writing the temp file failed
