@@ -60,7 +60,7 @@ def test_request_schemas_refuse_what_the_server_refuses(strict_server: LiveServe
                     assert param["schema"].get("type") == "string", param
     url, token = strict_server.url, new_token(strict_server.url)
     sid = session(url, token)
-    for bad in ("", "http://[", "http://a:b/x.mp4", "http://xn--/x.mp4"):
+    for bad in ("", "http://[", "http://a:b/x.mp4", "http://xn--/x.mp4", "http://a/ü"):
         response = httpx.post(
             f"{url}/api/upload-video/nemo_agent/me/{sid}",
             json={"urls": [bad], "source_type": "url"},

@@ -41,7 +41,20 @@ class SessionRequest(BaseModel):
 
 
 #: An http(s) URL with a host: what a URL upload fetches (anything else answers 422).
-HttpUrl = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/?#@]+")]
+#: (A host name or IPv4 address in ASCII, IDNA "xn--" labels included (no IPv6 literals);
+#: a port; the rest printable ASCII, as RFC 3986 writes a URL: other characters
+#: percent-encoded.)
+HttpUrl = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)"
+        r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+        r"([/?#][!-~]*)?$",
+    ),
+]
 
 
 class UrlUpload(BaseModel):

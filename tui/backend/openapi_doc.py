@@ -95,12 +95,32 @@ def _document(schema: dict[str, Any]) -> None:
         refs[name] = {"$ref": f"#/components/schemas/{model.__name__}"}
     schema["paths"]["/run_sse"]["post"]["responses"]["200"] = {
         "description": STREAM_DESCRIPTION,
-        "content": {
-            "text/event-stream": {
-                "schema": {"type": "string", "description": STREAM_DESCRIPTION},
-                "x-events": refs,
-            }
+        "content": {"text/event-stream": {"schema": _event_schema(refs), "x-events": refs}},
+    }
+
+
+def _event_schema(refs: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """One event of the stream (as SSE parsers see it: ``id``, ``event``, ``data``), its
+    ``data`` the JSON of that event type's schema."""
+
+    def kind(name: str) -> dict[str, Any]:
+        data = {"contentMediaType": "application/json", "contentSchema": refs[name]}
+        return {
+            "properties": {"event": {"const": name}, "data": data},
+            "required": ["event"] if name != "message" else [],
+        }
+
+    return {
+        "type": "object",
+        "description": STREAM_DESCRIPTION,
+        "required": ["data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "event": {"type": "string", "enum": list(refs)},
+            "data": {"type": "string"},
+            "retry": {"type": "integer"},
         },
+        "oneOf": [kind(name) for name in refs],
     }
 
 

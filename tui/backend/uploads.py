@@ -225,9 +225,13 @@ def _valid(url: str) -> SplitResult:
     try:
         parts = urlsplit(url)
         _ = parts.port
+    except ValueError as exc:
+        raise Invalid(f"not a valid URL: {url} ({exc})") from exc
+    try:
         httpx.URL(url)
     except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
-        raise Invalid(f"not a valid URL: {url} ({exc})") from exc
+        # A well-formed name that no IDNA rule allows ("xn--" garbage) names nothing.
+        raise Invalid(f"cannot resolve {parts.hostname}: {exc}") from exc
     return parts
 
 
