@@ -232,6 +232,7 @@ def test_a_script_is_held_to_a_size_of_its_media(strict_server: LiveServer, medi
         f"{url}/api/script/nemo_agent/me/{sid}",
         json={"revision": 1, "script": script},
         headers=auth(token),
+        timeout=60,
     )
     assert "request too large" in envelope(put, 413, 422)["message"]
     state = httpx.get(f"{url}/api/state/nemo_agent/me/{sid}/latest", headers=auth(token)).json()

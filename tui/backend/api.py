@@ -204,7 +204,7 @@ async def upload(session_id: str, request: Request, token: TokenDep) -> dict[str
         try:
             body = UrlUpload.model_validate_json(await request.body())
         except ValueError as exc:
-            raise Invalid(f"invalid URL upload body: {_first_error(exc)}") from exc
+            raise Invalid(f"invalid URL upload body: {_url_error(exc)}") from exc
         incoming = []
         try:
             for url in body.urls:
@@ -285,22 +285,14 @@ def put_script(
     session_id: str, body: ScriptPut, backend: BackendDep, token: TokenDep
 ) -> dict[str, Any]:
     owned_session(backend, session_id, token)
+    _within_size(backend, session_id, body.script)  # before any work on it
     try:
         script = state.align_edits(Script.from_dict(body.script)).to_dict()
     except ValueError as exc:
         raise Invalid(str(exc)) from exc
     video_id = script["video_id"]
-    row = backend.store.file(session_id, video_id) if video_id else None
-    if row is None:
+    if not video_id or backend.store.file(session_id, video_id) is None:
         raise NotFound(f"file {video_id or '(no video_id)'} not found in this session")
-    duration_ms = json.loads(row["info"]).get("duration_ms")
-    limit = script_limit(duration_ms, backend.config.max_script_bytes)
-    if len(dumps(script).encode()) > limit:
-        raise RequestTooLarge(
-            f"request too large: a script of this file may be {limit} bytes at most"
-            " (1 MB and 256 KB per minute of its media)",
-            data={"limit_bytes": limit},
-        )
     with backend.store.tx() as db:
         saved = backend.store.save_script(db, session_id, script, expected_revision=body.revision)
     if saved is None:
@@ -311,6 +303,23 @@ def put_script(
             data={"script": current},
         )
     return ok({"script": saved})
+
+
+def _within_size(backend: Backend, session_id: str, script: dict[str, Any]) -> None:
+    """A script may be 1 MB + 256 KB per minute of its file's media (else 413 / 422)."""
+    video_id = script.get("video_id")
+    row = backend.store.file(session_id, video_id) if isinstance(video_id, str) else None
+    if row is None:
+        return  # no such file: the checks that follow say so
+    limit = script_limit(
+        json.loads(row["info"]).get("duration_ms"), backend.config.max_script_bytes
+    )
+    if len(dumps(script).encode()) > limit:
+        raise RequestTooLarge(
+            f"request too large: a script of this file may be {limit} bytes at most"
+            " (1 MB and 256 KB per minute of its media)",
+            data={"limit_bytes": limit},
+        )
 
 
 @router.get("/api/credits/balance/simple", response_model=Envelope[CreditsData], tags=["auth"])
@@ -363,6 +372,18 @@ def cancel_job(job_id: str, backend: BackendDep, token: TokenDep) -> dict[str, A
     if job is None:
         raise NotFound(f"job {job_id} not found")
     return ok({"job": job})
+
+
+def _url_error(exc: Exception) -> str:
+    """The first error of a URL upload body; a URL the pattern refuses, said in words."""
+    errors = getattr(exc, "errors", None)
+    first = errors()[0] if callable(errors) and errors() else {}
+    if first.get("type") == "string_pattern_mismatch":
+        return (
+            f"only http and https URLs with a host name can be fetched (printable ASCII,"
+            f" the rest percent-encoded): {str(first.get('input'))[:200]}"
+        )
+    return _first_error(exc)
 
 
 def _first_error(exc: Exception) -> str:
