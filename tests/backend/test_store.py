@@ -18,7 +18,7 @@ def test_schema_is_versioned_and_reopening_keeps_data(tmp_path: Path) -> None:
     store.close()
     again = Store(tmp_path)
     assert again.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "persist"
     assert again.db.execute("PRAGMA mmap_size").fetchone()[0] == 0
     assert credits.authenticate(again, token) is not None and again.server_id == server_id
 
