@@ -135,3 +135,24 @@ def test_the_api_and_a_worker_write_the_database_at_once(
     jobs = state["data"]["state"]["jobs"]
     assert [j["status"] for j in jobs] == ["completed"], jobs
     assert video_id in state["data"]["state"]["scripts"]
+
+
+def test_a_data_dir_removed_under_the_server_answers_500s_and_keeps_reading(
+    tmp_path: Path,
+) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        url, token = server.url, new_token(server.url)
+        sid = session(url, token)
+        shutil.rmtree(server.data_dir)  # its open database stays readable; nothing new lands
+        for _ in range(3):
+            made = httpx.post(
+                f"{url}/api/tasks/me/with-session/nemo_agent", json={}, headers=auth(token)
+            )
+            assert "data dir cannot be written" in envelope(made, 500, 500)["message"]
+            state = httpx.get(f"{url}/api/state/nemo_agent/me/{sid}/latest", headers=auth(token))
+            envelope(state, 200, 0)
+        assert server.process is not None and server.process.poll() is None
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
