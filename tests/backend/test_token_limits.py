@@ -17,6 +17,7 @@ from tests.backend.conftest import auth
 from tests.backend.test_errors import envelope, session
 from tests.live_server import LiveServer, start_server
 from tui.client import Client, TokenStore
+from tui.local_server import start_or_reuse
 from tui.session import explain
 
 PER_HOUR, BAD_PER_MINUTE = 3, 4
@@ -130,5 +131,27 @@ def test_a_trusted_proxy_forwards_the_callers_address(tmp_path: Path) -> None:
         other = {"X-Forwarded-For": "203.0.113.6"}
         envelope(ask(url, str(uuid.uuid4()), **other), 200, 0)
         assert time.monotonic() - started < 30
+    finally:
+        server.stop()
+
+
+async def test_the_apps_own_backend_never_locks_its_user_out(tmp_path: Path) -> None:
+    """Quick launches that each lose the token they asked for, and more new client ids
+    than a public server's hourly limit: the embedded backend answers every one."""
+    data = tmp_path / "home"
+    server = start_or_reuse(data, diarizer="none")
+    try:
+        token_file = data / "client.json"
+        for _ in range(3):  # launch, ask, quit before the answer is stored
+            store = TokenStore.load(token_file)
+            if not store.client_id:
+                store.new_identity()
+                store.save()
+            envelope(ask(server.url, store.client_id, store.client_secret), 200, 0)
+        async with Client(server.url, token_file=token_file, platform="tui") as api:
+            assert (await api.credits())["unlimited"]
+        assert TokenStore.load(token_file).client_id == store.client_id
+        for _ in range(25):
+            envelope(ask(server.url, str(uuid.uuid4()), secrets.token_urlsafe(24)), 200, 0)
     finally:
         server.stop()
