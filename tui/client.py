@@ -262,19 +262,28 @@ class Client:
             elif not store.client_secret:
                 store.client_secret = secrets.token_urlsafe(32)  # a file from before secrets
                 store.save()
+            # A server that refused the shared identity has one of its own (below).
+            own = {k: v for k, v in (saved or {}).items() if k in ("client_id", "client_secret")}
+            ident = own or {"client_id": store.client_id, "client_secret": store.client_secret}
             try:
-                data = await self._anonymous_token(store)
-            except (BadRequest, RateLimited):
-                # 400: the server does not take this client id (missing, corrupt, or
-                # another client's); 429 for days: its token was issued before secrets
-                # proved ids and is lost.  A new identity, asked once more.
-                store.new_identity()
+                data = await self._anonymous_token(ident)
+            except (BadRequest, RateLimited) as error:
+                # 400: this server does not take the id (missing, corrupt, another
+                # client's); 429 for the id: its token, issued before secrets proved ids,
+                # is lost.  A new identity for this server only (the shared one keeps
+                # the accounts it has elsewhere), asked once more.
+                if (
+                    isinstance(error, RateLimited)
+                    and (error.data or {}).get("reason") != "client_id"
+                ):
+                    raise
+                ident = {"client_id": str(uuid.uuid4()), "client_secret": secrets.token_urlsafe(32)}
+                store.tokens[key] = {**(saved or {}), **ident, "token": None}
                 store.save()
-                data = await self._anonymous_token(store)
-            asked = store
+                data = await self._anonymous_token(ident)
             store = TokenStore.load(self.token_file)  # another process may have written meanwhile
-            store.client_id, store.client_secret = asked.client_id, asked.client_secret
             store.tokens[key] = {
+                **ident,  # renewals for this server prove the identity this token came with
                 "token": data["token"],
                 "expires_at": data.get("expires_at"),
                 "server": self.base_url,
@@ -283,8 +292,8 @@ class Client:
             self._token = str(data["token"])
             return self._token
 
-    async def _anonymous_token(self, store: TokenStore) -> dict[str, Any]:
-        headers = {"X-Client-Id": store.client_id, "X-Client-Secret": store.client_secret}
+    async def _anonymous_token(self, ident: dict[str, str]) -> dict[str, Any]:
+        headers = {"X-Client-Id": ident["client_id"], "X-Client-Secret": ident["client_secret"]}
         data: dict[str, Any] = await self._send(
             "POST", "/api/auth/anonymous-token", auth=False, headers=headers
         )

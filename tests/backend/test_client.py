@@ -68,7 +68,8 @@ async def test_rate_limit_waits_retry_after_once(strict_server: LiveServer, tmp_
     TokenStore(second, client_id=client_id).save()
     async with Client(strict_server.url, token_file=second) as api:
         assert (await api.credits())["total"] == STRICT_CREDITS
-    assert TokenStore.load(second).client_id != client_id
+    [kept] = TokenStore.load(second).tokens.values()
+    assert kept["client_id"] != client_id and kept["token"]  # a new identity for this server
     second = tmp_path / "c.json"
     TokenStore(second, client_id=client_id).save()
     with db(strict_server) as conn:  # the first token was made 7 days minus 2 s ago

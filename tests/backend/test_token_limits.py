@@ -16,7 +16,7 @@ import pytest
 from tests.backend.conftest import auth
 from tests.backend.test_errors import envelope, session
 from tests.live_server import LiveServer, start_server
-from tui.client import Client, TokenStore
+from tui.client import Client, RateLimited, TokenStore
 from tui.local_server import start_or_reuse
 from tui.session import explain
 
@@ -155,3 +155,34 @@ async def test_the_apps_own_backend_never_locks_its_user_out(tmp_path: Path) -> 
             envelope(ask(server.url, str(uuid.uuid4()), secrets.token_urlsafe(24)), 200, 0)
     finally:
         server.stop()
+
+
+async def test_a_refusal_by_one_server_keeps_the_identity_used_by_another(
+    limited: LiveServer, live_server: LiveServer, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "client.json"
+    async with Client(live_server.url, token_file=token_file) as api:
+        sid = (await api.create_session()).session_id
+    shared = TokenStore.load(token_file)
+    # On the limited server someone else holds this client id (another secret): that
+    # server gets an identity of its own, the shared one stays.
+    envelope(ask(limited.url, shared.client_id, secrets.token_urlsafe(24)), 200, 0)
+    async with Client(limited.url, token_file=token_file) as api:
+        assert (await api.credits())["total"] == 7
+    for _ in range(PER_HOUR - 2):
+        envelope(ask(limited.url, str(uuid.uuid4())), 200, 0)
+    after = TokenStore.load(token_file)
+    assert after.client_id == shared.client_id and after.client_secret == shared.client_secret
+    own = [t for t in after.tokens.values() if t["server"] == limited.url]
+    assert own[0]["client_id"] != shared.client_id
+    # An address over its limit refuses a new account: no identity is given up for it.
+    other = tmp_path / "other.json"
+    async with Client(limited.url, token_file=other) as api:
+        with pytest.raises(RateLimited):
+            await api.credits()
+    refused = TokenStore.load(other)
+    assert refused.client_id and refused.tokens == {}
+    # The first server's account is still this client's, through a renewed token.
+    async with Client(live_server.url, token_file=token_file) as api:
+        await api.ensure_token(renew=True)
+        assert (await api.state(sid))["jobs"] == []

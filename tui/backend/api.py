@@ -150,7 +150,7 @@ def anonymous_token(
     except credits.RateLimited as exc:
         raise RateLimitedError(
             str(exc),
-            data={"retry_after": exc.retry_after},
+            data={"retry_after": exc.retry_after, "reason": exc.reason},
             headers={"Retry-After": str(exc.retry_after)},
         ) from exc
     return ok(data)

@@ -33,8 +33,8 @@ MS_PER_CREDIT = 60_000
 class RateLimited(Exception):
     """A token refused for now: the client id has one, or the address made too many."""
 
-    def __init__(self, retry_after: int, message: str) -> None:
-        self.retry_after = retry_after
+    def __init__(self, retry_after: int, message: str, reason: str = "address") -> None:
+        self.retry_after, self.reason = retry_after, reason
         super().__init__(message)
 
 
@@ -104,6 +104,7 @@ def issue_token(
                 retry,
                 f"this client id already has a token until {_iso(last + TOKEN_LIFETIME_S)}"
                 " and no client secret proves it: use a new client id",
+                reason="client_id",
             )
         _check_address(db, asked, now)
         unlimited = starting_credits is None
