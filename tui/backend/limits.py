@@ -151,7 +151,7 @@ class AuthThrottle:
             wait = max(1, math.ceil(times[0] + self.WINDOW_S - now))
         raise RateLimited(
             f"too many bad tokens from this address; retry in {wait} s",
-            data={"retry_after": wait},
+            data={"retry_after": wait, "reason": "bad_tokens"},
             headers={"Retry-After": str(wait)},
         )
 
