@@ -191,7 +191,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
 
     # Registered for these classes (not Exception): answered here, never re-raised to
     # uvicorn, so a refusing data dir is one log line, not a traceback per request.
-    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(sqlite3.OperationalError)
     @app.exception_handler(OSError)
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         # The data dir refused (read-only, full, gone): one line, the server goes on.
