@@ -168,6 +168,44 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     help="Credits of a new token, or 'unlimited'.",
 )
 @click.option(
+    "--tokens-per-hour",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="New tokens (new client ids) one address may get per hour; 0: no limit. A client "
+    "that proves its client id (X-Client-Secret) replaces its token regardless.",
+)
+@click.option(
+    "--auth-failures-per-minute",
+    type=click.IntRange(0),
+    default=30,
+    show_default=True,
+    help="Bad tokens one address may send per minute before it is answered 429; 0: no limit.",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDR",
+    help="A proxy (address or network, repeatable) whose X-Forwarded-For names the caller "
+    "for the per-address limits. Default: none (the peer address counts).",
+)
+@click.option(
+    "--max-json-kb",
+    type=click.IntRange(1),
+    default=1024,
+    show_default=True,
+    help="Largest JSON body (commands, URL uploads); larger answers 413 'request too large'.",
+)
+@click.option(
+    "--max-script-mb",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Largest edited script a PUT may send; each is also held to 1 MB + 256 KB per "
+    "minute of its media.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 16),
     default=1,
@@ -198,7 +236,14 @@ def serve(ctx: click.Context, **options: object) -> None:
     from tui.backend.server import serve as run_server
 
     options["diarizer"] = _diarizer(ctx, options)
-    sys.exit(run_server(data_dir=ctx.obj["data_dir"], **options))
+    limits = {
+        "tokens_per_hour": options.pop("tokens_per_hour"),
+        "auth_failures_per_minute": options.pop("auth_failures_per_minute"),
+        "trusted_proxies": tuple(options.pop("trusted_proxies")),  # type: ignore[arg-type]
+        "max_json_bytes": int(options.pop("max_json_kb")) * 1024,  # type: ignore[call-overload]
+        "max_script_bytes": int(options.pop("max_script_mb")) * 1024 * 1024,  # type: ignore[call-overload]
+    }
+    sys.exit(run_server(data_dir=ctx.obj["data_dir"], limits=limits, **options))
 
 
 @main.command()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -256,19 +257,33 @@ class Client:
                 self._token = str(saved["token"])
                 return self._token
             if not store.client_id:
-                store.client_id = str(uuid.uuid4())
+                store.new_identity()
                 store.save()
+            elif not store.client_secret:
+                store.client_secret = secrets.token_urlsafe(32)  # a file from before secrets
+                store.save()
+            # A server that refused the shared identity has one of its own (below).
+            own = {k: v for k, v in (saved or {}).items() if k in ("client_id", "client_secret")}
+            ident = own or {"client_id": store.client_id, "client_secret": store.client_secret}
             try:
-                data = await self._anonymous_token(store.client_id)
-            except BadRequest:
-                # 400: the server did not take our client id (missing, or a corrupt
-                # file's): make a new one and ask once more.
-                store.client_id = str(uuid.uuid4())
+                data = await self._anonymous_token(ident)
+            except (BadRequest, RateLimited) as error:
+                # 400: this server does not take the id (missing, corrupt, another
+                # client's); 429 for the id: its token, issued before secrets proved ids,
+                # is lost.  A new identity for this server only (the shared one keeps
+                # the accounts it has elsewhere), asked once more.
+                if (
+                    isinstance(error, RateLimited)
+                    and (error.data or {}).get("reason") != "client_id"
+                ):
+                    raise
+                ident = {"client_id": str(uuid.uuid4()), "client_secret": secrets.token_urlsafe(32)}
+                store.tokens[key] = {**(saved or {}), **ident, "token": None}
                 store.save()
-                data = await self._anonymous_token(store.client_id)
+                data = await self._anonymous_token(ident)
             store = TokenStore.load(self.token_file)  # another process may have written meanwhile
-            store.client_id = store.client_id or str(uuid.uuid4())
             store.tokens[key] = {
+                **ident,  # renewals for this server prove the identity this token came with
                 "token": data["token"],
                 "expires_at": data.get("expires_at"),
                 "server": self.base_url,
@@ -277,9 +292,10 @@ class Client:
             self._token = str(data["token"])
             return self._token
 
-    async def _anonymous_token(self, client_id: str) -> dict[str, Any]:
+    async def _anonymous_token(self, ident: dict[str, str]) -> dict[str, Any]:
+        headers = {"X-Client-Id": ident["client_id"], "X-Client-Secret": ident["client_secret"]}
         data: dict[str, Any] = await self._send(
-            "POST", "/api/auth/anonymous-token", auth=False, headers={"X-Client-Id": client_id}
+            "POST", "/api/auth/anonymous-token", auth=False, headers=headers
         )
         return data
 

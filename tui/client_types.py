@@ -6,6 +6,8 @@ Re-exported by :mod:`tui.client`; import them from there.
 from __future__ import annotations
 
 import json
+import secrets
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,19 +169,38 @@ class Event:
 
 @dataclass
 class TokenStore:
-    """The client id and one token per server, in a small JSON file (mode 0600)."""
+    """The client id, the secret that proves it, and one token per server, in a small
+    JSON file (mode 0600).  The id and secret are written before a token is asked
+    for, so a token lost on the way is replaced on the same account."""
 
     path: Path
     client_id: str = ""
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    client_secret: str = ""
 
     @classmethod
     def load(cls, path: Path) -> TokenStore:
         try:
             raw = json.loads(path.read_text())
-            return cls(path, str(raw.get("client_id") or ""), dict(raw.get("tokens") or {}))
+            return cls(
+                path,
+                str(raw.get("client_id") or ""),
+                dict(raw.get("tokens") or {}),
+                str(raw.get("client_secret") or ""),
+            )
         except (OSError, ValueError, AttributeError):
             return cls(path)
 
+    def new_identity(self) -> None:
+        """A fresh client id and secret (kept tokens stay: they name their servers)."""
+        self.client_id, self.client_secret = str(uuid.uuid4()), secrets.token_urlsafe(32)
+
     def save(self) -> None:
-        write_json(self.path, {"client_id": self.client_id, "tokens": self.tokens})
+        write_json(
+            self.path,
+            {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "tokens": self.tokens,
+            },
+        )

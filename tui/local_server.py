@@ -142,6 +142,10 @@ def start_or_reuse(
         "0",
         "--starting-credits",
         "unlimited",
+        # Unlimited credits leave nothing to mint: the user's own backend never
+        # refuses its user a token.
+        "--tokens-per-hour",
+        "0",
     ]
     if model:
         args += ["--model", model]

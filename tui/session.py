@@ -68,7 +68,8 @@ def explain(code: int, message: str) -> str:
         402: ("Export refused by the server", "This is not about credits.", "not about credits"),
         422: ("The server did not accept the request", "", ""),
         1001: ("The server refused the token even after renewing it", "", ""),
-        429: ("The server is busy (rate limited)", "Try again in a moment.", "try again"),
+        # The server's message says when ("retry in N s"): no second, contradicting hint.
+        429: ("The server is busy (rate limited)", "Try again in a moment.", "retry"),
     }.get(code)
     if advice is None:
         return message

@@ -4,7 +4,9 @@ Each input is handled on its own: one bad file gets a one-line error naming
 the file and the reason, and the others still run.  The exit code is 0 when
 every file was scripted, else the code of the first failure's kind (see
 :mod:`tui.engine.errors`; 2 for bad options, 1 for an internal error).
-Tracebacks are never shown (set ``REELSCRIPT_DEBUG=1`` to see them).
+Tracebacks are never shown (set ``REELSCRIPT_DEBUG=1`` to see them).  A file
+name with a newline, tab or other control character is printed escaped
+(``bad\\nname.mp4``), so each message stays one line.
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tui.engine.errors import EngineError, NoSpeechFound, OutputNotWritable
+from tui.engine.errors import EngineError, NoSpeechFound, OutputNotWritable, one_line
 from tui.engine.formats import parse_formats, write
 from tui.engine.pipeline import Options, overall_fraction, transcribe_file
 from tui.engine.script import Script
 
 USAGE_ERROR = 2
 INTERNAL_ERROR = 1
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(one_line(text), markup=False)
 
 
 def run(files: list[Path], **options: Any) -> int:
@@ -40,20 +46,20 @@ def run(files: list[Path], **options: Any) -> int:
     try:
         formats = parse_formats(str(options.get("formats") or "md"))
     except ValueError as exc:
-        err.print(f"reelscript transcribe: {exc}", markup=False)
+        _say(err, f"reelscript transcribe: {exc}")
         return USAGE_ERROR
     engine_options = _engine_options(options)
     try:  # problems with the options themselves: say so once, not once per file
         _check_options(engine_options)
     except EngineError as exc:
-        err.print(f"error: {exc}", markup=False)
+        _say(err, f"error: {exc}")
         return exc.exit_code
     out = options.get("out")
     if out is not None:
         try:
             check_writable(Path(out))
         except OutputNotWritable as exc:
-            err.print(f"error: {exc}", markup=False)
+            _say(err, f"error: {exc}")
             return exc.exit_code
 
     first_failure = 0
@@ -70,7 +76,7 @@ def run(files: list[Path], **options: Any) -> int:
                     "transcribe it into another folder with -o",
                     str(path),
                 )
-                err.print(f"error: {clash}", markup=False)
+                _say(err, f"error: {clash}")
                 first_failure = first_failure or clash.exit_code
                 continue
             claimed[key] = path
@@ -78,27 +84,25 @@ def run(files: list[Path], **options: Any) -> int:
                 written = _one(path, out, formats, engine_options, options, progress, cancel)
             except KeyboardInterrupt:
                 cancel.set()
-                err.print(f"error: {path}: cancelled", markup=False)
+                _say(err, f"error: {path}: cancelled")
                 return 130
             except NoSpeechFound as exc:
-                err.print(f"warning: {exc}", markup=False)
+                _say(err, f"warning: {exc}")
                 first_failure = first_failure or exc.exit_code
                 continue
             except EngineError as exc:
-                err.print(f"error: {exc}", markup=False)
+                _say(err, f"error: {exc}")
                 first_failure = first_failure or exc.exit_code
                 continue
             except Exception as exc:  # noqa: BLE001 - a bug: one line, no traceback
                 if os.environ.get("REELSCRIPT_DEBUG"):
                     traceback.print_exc()
-                err.print(
-                    f"error: {path}: internal error ({type(exc).__name__}: {exc})", markup=False
-                )
+                _say(err, f"error: {path}: internal error ({type(exc).__name__}: {exc})")
                 first_failure = first_failure or INTERNAL_ERROR
                 continue
             if not quiet:
                 for target in written:
-                    progress.console.print(f"wrote {target}", markup=False)
+                    _say(progress.console, f"wrote {target}")
     return first_failure
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.backend.conftest import EXTRACT, STRICT_CREDITS, db
@@ -16,7 +18,6 @@ from tui.client import (
     FileTooLarge,
     NoCredits,
     NotFound,
-    RateLimited,
     RevisionConflict,
     TokenStore,
     UnsupportedFile,
@@ -52,23 +53,25 @@ async def test_expired_token_is_renewed_once(strict_server: LiveServer, tmp_path
             )
         fresh = await api.create_session()  # 1001, new token, retried
         assert fresh.session_id != session.session_id
-        with pytest.raises(NotFound):  # the old token's session is not the new token's
-            await api.state(session.session_id)
+        # The client's secret proved its id: the new token acts for the same account.
+        assert (await api.state(session.session_id))["jobs"] == []
     new = TokenStore.load(token_file)
     assert new.client_id == old.client_id and new.tokens != old.tokens
 
 
 async def test_rate_limit_waits_retry_after_once(strict_server: LiveServer, tmp_path: Path) -> None:
-    first = tmp_path / "a.json"
-    async with Client(strict_server.url, token_file=first) as api:
-        await api.credits()
-    client_id = TokenStore.load(first).client_id
+    client_id = str(uuid.uuid4())  # a token asked for without a client secret
+    httpx.post(f"{strict_server.url}/api/auth/anonymous-token", headers={"X-Client-Id": client_id})
     second = tmp_path / "b.json"
-    TokenStore(second, client_id=client_id).save()  # same client, token lost
+    # A file from before client secrets, its token lost: the id cannot be proved and
+    # has a token for 7 days (429), so the client takes a new identity, never waits days.
+    TokenStore(second, client_id=client_id).save()
     async with Client(strict_server.url, token_file=second) as api:
-        with pytest.raises(RateLimited) as caught:
-            await api.credits()
-    assert caught.value.retry_after and caught.value.retry_after > 6 * 86400
+        assert (await api.credits())["total"] == STRICT_CREDITS
+    [kept] = TokenStore.load(second).tokens.values()
+    assert kept["client_id"] != client_id and kept["token"]  # a new identity for this server
+    second = tmp_path / "c.json"
+    TokenStore(second, client_id=client_id).save()
     with db(strict_server) as conn:  # the first token was made 7 days minus 2 s ago
         conn.execute(
             "UPDATE tokens SET created_at=? WHERE client_id=?",

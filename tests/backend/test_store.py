@@ -1,4 +1,4 @@
-"""The SQLite store: versioned schema, WAL, credits that never go negative."""
+"""The SQLite store: versioned schema, a rollback journal (no mmap'd -shm), credits that never go negative."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def test_schema_is_versioned_and_reopening_keeps_data(tmp_path: Path) -> None:
     store.close()
     again = Store(tmp_path)
     assert again.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "persist"
+    assert again.db.execute("PRAGMA mmap_size").fetchone()[0] == 0
     assert credits.authenticate(again, token) is not None and again.server_id == server_id
 
 

@@ -1,4 +1,4 @@
-"""The routes of shared/API.md: parse, authorise, call the store/agent/jobs, wrap in the envelope.
+"""The routes of docs/api.md: parse, authorise, call the store/agent/jobs, wrap in the envelope.
 
 Database work runs in worker threads (plain ``def`` routes or
 ``asyncio.to_thread``), so the event loop stays free to answer health checks
@@ -8,6 +8,7 @@ and stream events while jobs and uploads run.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -26,6 +27,7 @@ from tui.backend.errors import (
     Unauthorized,
 )
 from tui.backend.errors import RateLimited as RateLimitedError
+from tui.backend.limits import RequestTooLarge, client_address, script_limit
 from tui.backend.models import (
     CancelData,
     CreditsData,
@@ -43,6 +45,7 @@ from tui.backend.models import (
     UploadData,
     UrlUpload,
 )
+from tui.backend.store import dumps
 from tui.backend.uploads import admit, fetch_url, receive_multipart
 from tui.engine.script import Script
 
@@ -58,17 +61,30 @@ def get_backend(request: Request) -> Backend:
 BackendDep = Annotated[Backend, Depends(get_backend)]
 
 
+def caller(request: Request) -> str:
+    """The caller's address as the per-address limits count it (see limits.client_address)."""
+    config = get_backend(request).config
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    return client_address(peer, forwarded, config.trusted_proxies)
+
+
 def current_token(
+    request: Request,
     backend: BackendDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
-    """The stored hash of the caller's token; 1001 when missing, bad or expired."""
+    """The account the caller's token acts for; 1001 when missing, bad or expired, and
+    429 for an address that sent too many bad tokens this minute."""
     if creds is None:
         raise Unauthorized("token missing: send Authorization: Bearer <token>")
-    digest = credits.authenticate(backend.store, creds.credentials)
-    if digest is None:
+    address = caller(request)
+    backend.auth_throttle.check(address)
+    account = credits.authenticate(backend.store, creds.credentials)
+    if account is None:
+        backend.auth_throttle.failed(address)
         raise Unauthorized("token bad or expired: get a new anonymous token")
-    return digest
+    return account
 
 
 TokenDep = Annotated[str, Depends(current_token)]
@@ -105,19 +121,36 @@ async def health(request: Request) -> dict[str, Any]:
 
 @router.post("/api/auth/anonymous-token", response_model=Envelope[TokenData], tags=["auth"])
 def anonymous_token(
+    request: Request,
     backend: BackendDep,
     x_client_id: Annotated[str | None, Header(max_length=200)] = None,
+    x_client_secret: Annotated[
+        str | None,
+        Header(
+            min_length=16,
+            max_length=200,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="a secret the client keeps with its client id: it proves the"
+            " client id later, so a lost or expired token is replaced on the same account",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     if not x_client_id or not x_client_id.strip():
         raise ClientIdMissing("X-Client-Id header missing: send a client id (a UUID)")
+    asked = credits.TokenRequest(
+        client_id=x_client_id,
+        secret=x_client_secret,
+        source=caller(request),
+        per_hour=backend.config.tokens_per_hour,
+    )
     try:
-        data = credits.issue_token(
-            backend.store, x_client_id.strip(), backend.config.starting_credits
-        )
+        data = credits.issue_token(backend.store, asked, backend.config.starting_credits)
+    except credits.ClientIdTaken as exc:
+        raise ClientIdMissing(str(exc)) from exc
     except credits.RateLimited as exc:
         raise RateLimitedError(
             str(exc),
-            data={"retry_after": exc.retry_after},
+            data={"retry_after": exc.retry_after, "reason": exc.reason},
             headers={"Retry-After": str(exc.retry_after)},
         ) from exc
     return ok(data)
@@ -139,7 +172,11 @@ UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "format": "binary", "minLength": 1},
+                        }
                     },
                     "required": ["files"],
                 }
@@ -167,7 +204,7 @@ async def upload(session_id: str, request: Request, token: TokenDep) -> dict[str
         try:
             body = UrlUpload.model_validate_json(await request.body())
         except ValueError as exc:
-            raise Invalid(f"invalid URL upload body: {_first_error(exc)}") from exc
+            raise Invalid(f"invalid URL upload body: {_url_error(exc)}") from exc
         incoming = []
         try:
             for url in body.urls:
@@ -211,11 +248,19 @@ async def run_sse(
 ) -> streaming.EventStream:
     backend = get_backend(request)
     session = await asyncio.to_thread(owned_session, backend, body.session_id, token)
-    if last_event_id and last_event_id.strip().isdigit():
-        seq = int(last_event_id.strip())
-        invocation = await asyncio.to_thread(backend.store.event_invocation, seq, session["id"])
-        if invocation is not None:
-            return streaming.stream(backend, invocation, after=seq)
+    if last_event_id is not None:
+        # A resume: the stream of the invocation that sent this event, after it.  An id
+        # this session never sent is refused before anything starts: never new work.
+        seq = int(last_event_id.strip()) if last_event_id.strip().isdigit() else None
+        invocation = None
+        if seq is not None:
+            invocation = await asyncio.to_thread(backend.store.event_invocation, seq, session["id"])
+        if invocation is None:
+            raise Invalid(
+                f"Last-Event-ID {last_event_id.strip()[:40]!r} is not an event of this"
+                " session's streams: resume with an id the stream sent, or send without it"
+            )
+        return streaming.stream(backend, invocation, after=seq or 0)
     text = " ".join(part.text for part in body.new_message.parts).strip()
     invocation = await asyncio.to_thread(agent.handle, backend, session, token, text)
     return streaming.stream(backend, invocation, after=0)
@@ -240,6 +285,7 @@ def put_script(
     session_id: str, body: ScriptPut, backend: BackendDep, token: TokenDep
 ) -> dict[str, Any]:
     owned_session(backend, session_id, token)
+    _within_size(backend, session_id, body.script)  # before any work on it
     try:
         script = state.align_edits(Script.from_dict(body.script)).to_dict()
     except ValueError as exc:
@@ -257,6 +303,23 @@ def put_script(
             data={"script": current},
         )
     return ok({"script": saved})
+
+
+def _within_size(backend: Backend, session_id: str, script: dict[str, Any]) -> None:
+    """A script may be 1 MB + 256 KB per minute of its file's media (else 413 / 422)."""
+    video_id = script.get("video_id")
+    row = backend.store.file(session_id, video_id) if isinstance(video_id, str) else None
+    if row is None:
+        return  # no such file: the checks that follow say so
+    limit = script_limit(
+        json.loads(row["info"]).get("duration_ms"), backend.config.max_script_bytes
+    )
+    if len(dumps(script).encode()) > limit:
+        raise RequestTooLarge(
+            f"request too large: a script of this file may be {limit} bytes at most"
+            " (1 MB and 256 KB per minute of its media)",
+            data={"limit_bytes": limit},
+        )
 
 
 @router.get("/api/credits/balance/simple", response_model=Envelope[CreditsData], tags=["auth"])
@@ -309,6 +372,18 @@ def cancel_job(job_id: str, backend: BackendDep, token: TokenDep) -> dict[str, A
     if job is None:
         raise NotFound(f"job {job_id} not found")
     return ok({"job": job})
+
+
+def _url_error(exc: Exception) -> str:
+    """The first error of a URL upload body; a URL the pattern refuses, said in words."""
+    errors = getattr(exc, "errors", None)
+    first = errors()[0] if callable(errors) and errors() else {}
+    if first.get("type") == "string_pattern_mismatch":
+        return (
+            f"only http and https URLs with a host name can be fetched (printable ASCII,"
+            f" the rest percent-encoded): {str(first.get('input'))[:200]}"
+        )
+    return _first_error(exc)
 
 
 def _first_error(exc: Exception) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from tui.backend.limits import AuthThrottle
 from tui.backend.store import Store
 
 DEFAULT_MODEL_LABEL = "tiny.en (bundled)"
@@ -32,6 +33,17 @@ class Config:
     poll_s: float = 0.2
     #: Uploads and exports of sessions idle this many days are removed (None: kept).
     keep_days: float | None = None
+    #: New tokens (new client ids) one address may get per hour; 0: no limit.
+    tokens_per_hour: int = 20
+    #: Bad bearer tokens one address may send per minute before it is answered 429; 0: no limit.
+    auth_failures_per_minute: int = 30
+    #: Proxies (addresses or networks) whose X-Forwarded-For names the caller.
+    trusted_proxies: tuple[str, ...] = ()
+    #: The largest JSON body (commands, URL uploads); larger answers 413 / code 422.
+    max_json_bytes: int = 1024 * 1024
+    #: The largest script a PUT may send (each script is also held to a bound
+    #: proportional to its media's length: 1 MB + 256 KB per minute).
+    max_script_bytes: int = 64 * 1024 * 1024
 
     @property
     def model_label(self) -> str:
@@ -48,6 +60,10 @@ class Backend:
     exports: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="export")
     )
+
+    @cached_property
+    def auth_throttle(self) -> AuthThrottle:
+        return AuthThrottle(self.config.auth_failures_per_minute)
 
     @cached_property
     def model_multilingual(self) -> bool | None:

@@ -1,5 +1,10 @@
 """Exports ("renders"): a script written in one format, kept under ``<data>/exports``.
 
+Each export lives in a folder whose name the server chooses (:func:`folder_name`,
+a hash of the owning token and the export id), never a path component the
+client sent: two tokens using the same export id never share a file, and an id
+can only name an export, not a place.  An id is used once per token.
+
 An export runs on the backend's small export thread pool (never on the event
 loop, never in the ASR worker), writes to a temp file and renames it into
 place, so a failed or interrupted export leaves nothing half-written.
@@ -9,7 +14,9 @@ result to that stream.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -19,8 +26,14 @@ from starlette.requests import Request
 
 from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
+from tui.backend.models import RENDER_ID_PATTERN, RENDER_ID_RULE
 
 FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain")
+
+
+def folder_name(token: str, render_id: str) -> str:
+    """The export's folder under ``exports/``: chosen by the server, one per token and id."""
+    return hashlib.sha256(f"{token}\0{render_id}".encode()).hexdigest()[:32]
 
 
 def start(
@@ -37,6 +50,8 @@ def start(
     store = backend.store
     if fmt not in FORMATS:
         raise Invalid(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    if not re.fullmatch(RENDER_ID_PATTERN, render_id):
+        raise Invalid(f"invalid export id {render_id!r}: {RENDER_ID_RULE}")
     if video_id is None:
         session = store.db.execute(
             "SELECT latest_video_id FROM sessions WHERE id=?", (session_id,)
@@ -51,13 +66,11 @@ def start(
         raise Invalid("there is no script to export yet: extract one first")
     inv_id, call_id = invocation or (None, None)
     with store.tx() as db:
-        old = db.execute(
-            "SELECT path FROM exports WHERE token=? AND id=?", (token, render_id)
-        ).fetchone()
-        if old is not None and old["path"]:
-            store.located(old["path"]).unlink(missing_ok=True)
+        used = db.execute("SELECT 1 FROM exports WHERE token=? AND id=?", (token, render_id))
+        if used.fetchone() is not None:
+            raise Invalid(f"export id {render_id} is already used: choose a new id")
         db.execute(
-            "INSERT OR REPLACE INTO exports (id, token, session_id, video_id, format, options,"
+            "INSERT INTO exports (id, token, session_id, video_id, format, options,"
             " invocation_id, call_id, status, created_at) VALUES (?,?,?,?,?,?,?,?,'queued',?)",
             (
                 render_id,
@@ -95,7 +108,7 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
     media = store.located(row["media"])
     try:
         script = Script.from_dict(store.script(row["video_id"]) or {})
-        dest = store.exports_dir / render_id / f"{name}.{row['format']}"
+        dest = store.exports_dir / folder_name(token, render_id) / f"{name}.{row['format']}"
         # formats.write is atomic: a temp file beside dest, renamed only when complete
         # (and removed on failure); a killed server's leftovers go at the next start.
         formats.write(

@@ -1,4 +1,4 @@
-"""Request and response models of shared/API.md, for validation and /openapi.json.
+"""Request and response models of docs/api.md, for validation and /openapi.json.
 
 Every response is the envelope ``{code, message, data}``; the ``data`` models
 name the fields API.md promises (extra fields are additions, never renames).
@@ -6,11 +6,14 @@ name the fields API.md promises (extra fields are additions, never renames).
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+#: What an export id may be: a name, never a path (no ``.``, no separators).
+RENDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+RENDER_ID_RULE = "1-100 letters, digits, '_' or '-', starting with a letter or digit"
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -37,8 +40,25 @@ class SessionRequest(BaseModel):
     language: str = Field("en", min_length=1, max_length=16, pattern=r"^[A-Za-z-]+$")
 
 
+#: An http(s) URL with a host: what a URL upload fetches (anything else answers 422).
+#: (A host name or IPv4 address in ASCII, IDNA "xn--" labels included (no IPv6 literals);
+#: a port; the rest printable ASCII, as RFC 3986 writes a URL: other characters
+#: percent-encoded.)
+HttpUrl = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)"
+        r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+        r"([/?#][!-~]*)?$",
+    ),
+]
+
+
 class UrlUpload(BaseModel):
-    urls: list[str] = Field(min_length=1, max_length=20)
+    urls: list[HttpUrl] = Field(min_length=1, max_length=20)
     source_type: Literal["url"] = "url"
 
 
@@ -70,7 +90,9 @@ class RenderOutput(BaseModel):
 
 
 class RenderRequest(BaseModel):
-    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    id: str = Field(
+        min_length=1, max_length=100, pattern=RENDER_ID_PATTERN, description=RENDER_ID_RULE
+    )
     sessionId: str = Field(max_length=100)
     draft: dict[str, Any] = Field(default_factory=dict)
     output: RenderOutput

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,10 +31,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui import __version__
-from tui.backend import actions, exports, housekeeping, jobs
+from tui.backend import actions, exports, housekeeping, jobs, openapi_doc
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
+from tui.backend.limits import BodyLimit
 from tui.backend.models import ErrorEnvelope
 from tui.backend.store import Store
 from tui.backend.worker import WorkerPool
@@ -152,15 +154,18 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     app = FastAPI(
         title="reelscript",
         version=__version__,
-        description="Video to speaker-labelled script: the API of shared/API.md.",
+        description="Video to speaker-labelled script: the API of docs/api.md.",
         lifespan=lifespan,
         responses=error_responses,
     )
     store = Store(config.data_dir)
     app.state.backend = Backend(config=config, store=store, server_id=store.server_id)
     app.include_router(router)
+    app.add_middleware(
+        BodyLimit, max_json_bytes=config.max_json_bytes, max_script_bytes=config.max_script_bytes
+    )
     app.add_middleware(AttributionLog)
-    _document_required_headers(app)
+    openapi_doc.install(app)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -176,8 +181,30 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's "error parsing the body" (bytes that are not UTF-8 JSON,
+            # nesting too deep): a malformed body is 422; 400 means X-Client-Id missing.
+            message = f"invalid request: the body is not valid JSON ({exc.detail})"
+            return _envelope(422, 422, message, None, exc.headers)
         code = 1002 if exc.status_code == 404 else exc.status_code
         return _envelope(exc.status_code, code, str(exc.detail), None, exc.headers)
+
+    # Registered for these classes (not Exception): answered here, never re-raised to
+    # uvicorn, so a refusing data dir is one log line, not a traceback per request.
+    @app.exception_handler(sqlite3.OperationalError)
+    @app.exception_handler(OSError)
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        # The data dir refused (read-only, full, gone): one line, the server goes on.
+        log.error(
+            "the data dir refused %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            exc,
+        )
+        return _envelope(
+            500, 500, f"internal error: the data dir cannot be written ({exc}); reads still work"
+        )
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
@@ -185,28 +212,6 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         return _envelope(500, 500, f"internal error: {type(exc).__name__}: {exc}")
 
     return app
-
-
-def _document_required_headers(app: FastAPI) -> None:
-    """X-Client-Id is required, but a missing one must answer API.md's 400, not a 422:
-    the route checks it itself and the schema says it is required."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        operation = schema["paths"]["/api/auth/anonymous-token"]["post"]
-        for param in operation.get("parameters", []):
-            if param["name"].lower() == "x-client-id":
-                param["required"] = True
-                param["schema"] = {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 200,
-                    "pattern": r"\S",
-                }
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def parse_credits(value: str | int | None) -> int | None:
@@ -243,6 +248,7 @@ def serve(
     model: str | None = None,
     keep_days: float | None = None,
     diarizer: str = "builtin",
+    limits: dict[str, Any] | None = None,
 ) -> int:
     """Run the backend until interrupted; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -279,6 +285,7 @@ def serve(
         model=model,
         diarizer=diarizer,
         keep_days=keep_days,
+        **(limits or {}),
         # Tests shorten these two; the defaults are API.md's (15 s, 15 minutes).
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),
         stream_limit_s=float(os.environ.get("REELSCRIPT_STREAM_LIMIT_S", str(15 * 60))),
@@ -299,9 +306,13 @@ def serve(
     )
     print(f"reelscript backend on http://{url_host}:{bound_port} (data: {data})", flush=True)
     try:
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)).run(
-            sockets=[sock]
-        )
+        # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback
+        # peer; --trusted-proxy decides that instead (limits.client_address).
+        uvicorn.Server(
+            uvicorn.Config(
+                app, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False
+            )
+        ).run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it handled; stopping that way is normal
     finally:

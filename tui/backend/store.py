@@ -1,10 +1,19 @@
-"""SQLite storage of the backend: one WAL database under the data dir.
+"""SQLite storage of the backend: one database under the data dir.
 
 Holds tokens (hashed), sessions, files, scripts with their revisions, jobs,
 stream events, exports and the credits ledger.  The schema is versioned in
 ``PRAGMA user_version`` and migrated forward on open; every state change runs
 in one ``BEGIN IMMEDIATE`` transaction, so a killed server never leaves half
 a change behind.  Both the API process and the worker processes open it.
+
+The database uses a rollback journal, not WAL, and no memory-mapped I/O: in WAL
+mode every connection maps the ``-shm`` file (``MAP_SHARED``) and writes to it
+as memory, and when the data dir stops taking writes (immutable, read-only,
+full, gone) the kernel can only answer such a write with SIGBUS, killing the
+process with no log line.  Through ``write()`` calls the same refusal is an
+SQLite error (a one-line 500) while reads go on, and processes still share
+the database by file locks.  The journal is kept (``PERSIST``): 0.65 ms a
+transaction on the development machine, 12 ms with ``DELETE`` (WAL: 0.09 ms).
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +93,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE sessions ADD COLUMN used_at REAL;
     """,
+    # 4: who asked for a token (per-address limit), the client's secret (a hash) that
+    # proves its client id, and the account a replacement token acts for (credits.py)
+    """
+    ALTER TABLE tokens ADD COLUMN source TEXT;
+    ALTER TABLE tokens ADD COLUMN secret TEXT;
+    ALTER TABLE tokens ADD COLUMN account TEXT;
+    CREATE INDEX tokens_source ON tokens (source, created_at);
+    """,
 ]
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -100,6 +117,14 @@ def new_id(prefix: str) -> str:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _end(db: sqlite3.Connection) -> None:
+    """Roll back what is still open (a failed COMMIT leaves it so; an I/O error may
+    have rolled it back already), keeping the error that got here."""
+    if db.in_transaction:
+        with suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
 
 
 class Store:
@@ -128,8 +153,11 @@ class Store:
             # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # See the module docstring: no WAL (its -shm file is mmap'd), no mmap.
+            conn.execute("PRAGMA mmap_size=0")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "persist":
+                conn.execute("PRAGMA journal_mode=PERSIST")  # a data dir from a WAL version
+            conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
@@ -141,10 +169,10 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _end(db)
             raise
-        db.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -154,7 +182,7 @@ class Store:
         try:
             yield db
         finally:
-            db.execute("COMMIT")
+            _end(db)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

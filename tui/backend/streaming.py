@@ -51,13 +51,20 @@ async def follow(backend: Backend, invocation_id: str, after: int) -> AsyncItera
                     )
                 ],
             )
-            yield {"id": str(last), "data": json.dumps(note)}
+            yield {**_resume_id(last), "data": json.dumps(note)}
             return
         if now - last_sent >= config.heartbeat_s:
             # The id repeats the last event's, so resuming from a heartbeat loses nothing.
-            yield {"id": str(last), "event": "heartbeat", "data": json.dumps({"ts": time.time()})}
+            beat = {"event": "heartbeat", "data": json.dumps({"ts": time.time()})}
+            yield {**_resume_id(last), **beat}
             last_sent = now
         await asyncio.sleep(config.poll_s)
+
+
+def _resume_id(last: int) -> dict[str, str]:
+    """The ``id:`` of a heartbeat or note: the last event's; none before any event (an
+    id must name an event the server sent: resuming from an unknown one is a 422)."""
+    return {"id": str(last)} if last > 0 else {}
 
 
 def stream(backend: Backend, invocation_id: str, after: int) -> EventSourceResponse:

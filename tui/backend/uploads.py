@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import httpx
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -35,6 +35,13 @@ MAX_FILES = 20
 DRAIN_BYTES = 64 * 1024 * 1024
 URL_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_REDIRECTS = 5
+
+
+def base_name(raw: str, default: str) -> str:
+    """The last component of a client-given name or URL path (decoded first), never a
+    path: ``../../a.webm`` and ``..%2F..%2Fa.webm`` are both ``a.webm``."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return default if name in ("", ".", "..") else name
 
 
 @dataclass
@@ -109,7 +116,7 @@ class _MultipartSink:
             return  # a plain form field, or we stopped storing: ignore its data
         if len(self.files) >= MAX_FILES:
             raise Invalid(f"at most {MAX_FILES} files per upload")
-        name = Path(filename.decode("utf-8", "replace").replace("\\", "/")).name or "upload"
+        name = base_name(filename.decode("utf-8", "replace"), "upload")
         fd, tmp = tempfile.mkstemp(prefix="upload-", dir=self.tmp_dir)
         self._fh = os.fdopen(fd, "wb")
         self._current = Incoming(name=name, tmp=Path(tmp))
@@ -212,8 +219,24 @@ def connected_to_public(response: httpx.Response) -> bool:
     return peer is not None and _is_public(str(peer[0]))
 
 
+def _valid(url: str) -> SplitResult:
+    """``url`` split; what httpx would choke on (a bad port, an IPv6 bracket, an IDNA
+    label) is a 422, not a 500."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise Invalid(f"not a valid URL: {url} ({exc})") from exc
+    try:
+        httpx.URL(url)
+    except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
+        # A well-formed name that no IDNA rule allows ("xn--" garbage) names nothing.
+        raise Invalid(f"cannot resolve {parts.hostname}: {exc}") from exc
+    return parts
+
+
 async def _check_url(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
+    parts = _valid(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(f"only http and https URLs can be fetched: {url}")
     if not allow_private and not await asyncio.to_thread(_public_address, parts.hostname):
@@ -222,7 +245,7 @@ async def _check_url(url: str, allow_private: bool) -> None:
 
 async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) -> Incoming:
     """Download ``url`` to a temp file under the same limits as a multipart upload."""
-    name = unquote(Path(urlsplit(url).path).name) or "download"
+    name = base_name(unquote(_valid(url).path), "download")
     fd, tmp = tempfile.mkstemp(prefix="url-", dir=tmp_dir)
     item = Incoming(name=name, tmp=Path(tmp))
     try:
@@ -253,7 +276,7 @@ async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) ->
                             fh.write(chunk)
                         return item
                 raise Invalid(f"too many redirects fetching {url}")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, UnicodeError) as exc:  # UnicodeError: a host IDNA refuses
         item.tmp.unlink(missing_ok=True)
         raise Invalid(f"could not fetch {url}: {exc}") from exc
     except OSError as exc:  # writing the temp file failed

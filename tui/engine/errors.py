@@ -1,10 +1,13 @@
 """Errors the engine raises for bad input, each with an API code and a CLI exit code.
 
 Every error carries a one-line, human message that names the file and the
-reason; callers show ``str(error)`` and never a traceback.
+reason; callers show ``str(error)`` and never a traceback (a name with a
+newline or tab in it printed through :func:`one_line`, so it stays one line).
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 
 class EngineError(Exception):
@@ -75,3 +78,19 @@ class NoSpeechFound(EngineError):
 
     api_code = 0
     exit_code = 10
+
+
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (and line separators) written as escapes."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)

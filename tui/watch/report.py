@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
+from tui.engine.errors import one_line
 from tui.watch.events import (
     FileDone,
     FileFailed,
@@ -85,6 +86,7 @@ class TerminalReport:
             pass
 
     def _say(self, message: str, error: bool) -> None:
+        message = one_line(message)  # a file name with a newline stays on one line
         if error:
             if self._live is not None:
                 self._live.console.print(Text(message, style="bold red"))

@@ -1,0 +1,158 @@
+"""A data dir that stops taking writes, on a real server: one-line 500s, reads go on,
+no SIGBUS; and the API process and a worker process sharing the database at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.backend.conftest import EXTRACT, auth, new_token
+from tests.backend.test_errors import envelope, run, session, upload
+from tests.live_server import LiveServer, start_server
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _chattr(flag: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["chattr", "-R", flag, str(folder)], capture_output=True, text=True)
+
+
+@pytest.fixture
+def immutable_capable(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a file system that has the immutable attribute (tmpfs has not: then
+    one inside the repository's checkout)."""
+    if shutil.which("chattr") is None:
+        pytest.fail(
+            "chattr is not installed (Debian package e2fsprogs): cannot make a data dir read-only"
+        )
+    if os.geteuid() != 0:
+        pytest.fail("the read-only data dir test needs root (chattr +i), as CI runs it")
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    if _chattr("+i", probe).returncode == 0:
+        _chattr("-i", probe)
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix=".readonly-test-", dir=REPO))
+    try:
+        yield folder
+    finally:
+        _chattr("-i", folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_data_dir_that_refuses_writes_answers_one_line_500s_and_keeps_reading(
+    immutable_capable: Path, media
+) -> None:
+    server = start_server(immutable_capable / "data")
+    data = server.data_dir
+    try:
+        url, token = server.url, new_token(server.url)
+        sid = session(url, token)
+        envelope(upload(url, token, sid, media["tone"]), 200, 0)
+        locked = _chattr("+i", data)
+        assert locked.returncode == 0, locked.stderr
+        _chattr("-i", data / "test-server.log")  # the test's own record of the server's log
+        try:
+            for _ in range(3):
+                for response in (
+                    httpx.post(
+                        f"{url}/api/tasks/me/with-session/nemo_agent", json={}, headers=auth(token)
+                    ),
+                    run(url, token, sid, "status"),
+                ):
+                    assert "data dir cannot be written" in envelope(response, 500, 500)["message"]
+                state = httpx.get(
+                    f"{url}/api/state/nemo_agent/me/{sid}/latest", headers=auth(token)
+                )
+                assert len(envelope(state, 200, 0)["data"]["state"]["video_infos"]) == 1
+                envelope(
+                    httpx.get(f"{url}/api/credits/balance/simple", headers=auth(token)), 200, 0
+                )
+            assert server.process is not None and server.process.poll() is None  # no SIGBUS
+        finally:
+            _chattr("-i", data)
+        envelope(
+            httpx.post(f"{url}/api/tasks/me/with-session/nemo_agent", json={}, headers=auth(token)),
+            200,
+            0,
+        )
+        log = server.log
+        assert "Traceback" not in log and "the data dir refused" in log
+    finally:
+        _chattr("-i", data)
+        server.stop()
+    assert server.process.returncode == 0, server.log[-2000:]
+
+
+def test_the_api_and_a_worker_write_the_database_at_once(
+    live_server: LiveServer, media, tmp_path: Path
+) -> None:
+    """A real job (its worker process writes progress and the script) while eight API
+    threads write sessions and scripts: every write lands, nobody waits it out."""
+    url, token = live_server.url, new_token(live_server.url)
+    sid = session(url, token)
+    video_id = envelope(upload(url, token, sid, media["tone"]), 200, 0)["data"]["files"][0][
+        "video_id"
+    ]
+    job = threading.Thread(target=lambda: results.append(run(url, token, sid, EXTRACT)))
+    results: list[httpx.Response] = []
+    failures: list[str] = []
+    made: list[str] = []
+
+    def writer() -> None:
+        other = session(url, token)
+        for _ in range(15):
+            response = httpx.post(
+                f"{url}/api/tasks/me/with-session/nemo_agent", json={}, headers=auth(token)
+            )
+            if response.status_code != 200:
+                failures.append(response.text)
+            else:
+                made.append(response.json()["data"]["session_id"])
+            status = httpx.get(f"{url}/api/state/nemo_agent/me/{other}/latest", headers=auth(token))
+            if status.status_code != 200:
+                failures.append(status.text)
+
+    job.start()
+    writers = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(120)
+    job.join(300)
+    assert failures == [] and len(made) == 8 * 15
+    assert results and results[0].status_code == 200
+    state = httpx.get(f"{url}/api/state/nemo_agent/me/{sid}/latest", headers=auth(token)).json()
+    jobs = state["data"]["state"]["jobs"]
+    assert [j["status"] for j in jobs] == ["completed"], jobs
+    assert video_id in state["data"]["state"]["scripts"]
+
+
+def test_a_data_dir_removed_under_the_server_answers_500s_and_keeps_reading(
+    tmp_path: Path,
+) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        url, token = server.url, new_token(server.url)
+        sid = session(url, token)
+        shutil.rmtree(server.data_dir)  # its open database stays readable; nothing new lands
+        for _ in range(3):
+            made = httpx.post(
+                f"{url}/api/tasks/me/with-session/nemo_agent", json={}, headers=auth(token)
+            )
+            assert "data dir cannot be written" in envelope(made, 500, 500)["message"]
+            state = httpx.get(f"{url}/api/state/nemo_agent/me/{sid}/latest", headers=auth(token))
+            envelope(state, 200, 0)
+        assert server.process is not None and server.process.poll() is None
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
