@@ -53,12 +53,12 @@ def _remux(script: Script, src: Any, out: Any) -> None:
     if not streams:
         raise UnsupportedMedia("has no audio or video to put subtitles on", str(src.name))
     copy: dict[int, Any] = {}
-    recode: dict[int, _Recoder] = {}
+    recode: dict[int, Recoder] = {}
     for s in streams:
         if s.codec_context.name in out.supported_codecs:
             copy[s.index] = out.add_stream_from_template(s)
         else:
-            recode[s.index] = _Recoder(s, out)
+            recode[s.index] = Recoder(s, out)
     subs = out.add_stream("mov_text")
     subs.codec_context.subtitle_header = _ASS_HEADER
     subs.time_base = _MS
@@ -84,7 +84,7 @@ def _remux(script: Script, src: Any, out: Any) -> None:
         recoder.feed(None)
 
 
-class _Recoder:
+class Recoder:
     """Re-encode one stream the container cannot hold (H.264 for video, AAC for audio)."""
 
     def __init__(self, source: Any, out: Any) -> None:
