@@ -4,13 +4,16 @@ An export runs on the backend's small export thread pool (never on the event
 loop, never in the ASR worker), writes to a temp file and renames it into
 place, so a failed or interrupted export leaves nothing half-written.
 Exports cost no credits.  One started from ``/run_sse`` also adds its
-result to that stream.
+result to that stream.  A ``captioned`` export (the video re-encoded with the
+captions in the picture) takes a while: it reports its progress and time left
+in its status, and can be cancelled (nothing of it is kept).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,10 @@ from starlette.requests import Request
 from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
 
-FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain")
+FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned")
+
+#: Renders under way in this process: render id -> (cancel event, seconds left or None).
+_RENDERING: dict[str, tuple[threading.Event, list[float | None]]] = {}
 
 
 def start(
@@ -81,10 +87,13 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
 
     store = backend.store
     with store.tx() as db:
-        db.execute(
-            "UPDATE exports SET status='rendering', progress=0.1 WHERE token=? AND id=?",
+        started = db.execute(
+            "UPDATE exports SET status='rendering', progress=0.1 WHERE token=? AND id=?"
+            " AND status='queued'",
             (token, render_id),
         )
+        if started.rowcount == 0:  # cancelled while queued
+            return
         row = db.execute(
             "SELECT e.*, f.path AS media, f.info AS info FROM exports e"
             " JOIN files f ON f.video_id = e.video_id WHERE e.token=? AND e.id=?",
@@ -98,12 +107,17 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
         dest = store.exports_dir / render_id / f"{name}.{row['format']}"
         # formats.write is atomic: a temp file beside dest, renamed only when complete
         # (and removed on failure); a killed server's leftovers go at the next start.
+        video: dict[str, Any] = {}
+        if row["format"] == "captioned":
+            dest = dest.with_suffix(".captioned.mp4")
+            video = _captioned_options(backend, token, render_id, options)
         formats.write(
             script,
             row["format"],
             dest,
             source_media=media,
             timestamps=bool(options.get("timestamps", True)),
+            **video,
         )
         _finish(backend, token, render_id, "completed", dest, None)
     except Exception as exc:  # any failure is reported on the export, never raised away
@@ -111,6 +125,57 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
         # their file instead, once.
         message = f"{name}: {engine_reason(exc).replace(str(media), name)}"
         _finish(backend, token, render_id, "failed", None, message)
+    finally:
+        _RENDERING.pop(render_id, None)
+
+
+def _captioned_options(
+    backend: Backend, token: str, render_id: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Resolution and fit, and the hooks that put progress in the status and allow a cancel."""
+    cancel = threading.Event()
+    eta: list[float | None] = [None]
+    _RENDERING[render_id] = (cancel, eta)
+
+    def progress(fraction: float, eta_s: float | None) -> None:
+        eta[0] = eta_s
+        with backend.store.tx() as db:
+            db.execute(
+                "UPDATE exports SET progress=? WHERE token=? AND id=? AND status='rendering'",
+                (round(0.1 + 0.89 * fraction, 3), token, render_id),
+            )
+
+    return {
+        "resolution": options.get("resolution", "1080p"),
+        "fit": options.get("fit", "blur"),
+        "progress": progress,
+        "cancel": cancel,
+    }
+
+
+def cancel(backend: Backend, token: str, render_id: str) -> None:
+    """Stop an export that is queued or rendering (it fails as cancelled; nothing is kept)."""
+    row = backend.store.db.execute(
+        "SELECT status FROM exports WHERE token=? AND id=?", (token, render_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"export {render_id} not found")
+    if row["status"] not in ("queued", "rendering"):
+        return
+    if render_id in _RENDERING:
+        _RENDERING[render_id][0].set()
+    with backend.store.tx() as db:  # a queued one never starts; a rendering one stops soon
+        db.execute(
+            "UPDATE exports SET status='failed', progress=0, error='cancelled', finished_at=?"
+            " WHERE token=? AND id=? AND status IN ('queued', 'rendering')",
+            (time.time(), token, render_id),
+        )
+
+
+def cancel_all() -> None:
+    """Stop every render under way (the server is stopping): their temp files go."""
+    for event, _ in list(_RENDERING.values()):
+        event.set()
 
 
 def _finish(
@@ -168,6 +233,7 @@ def describe(backend: Backend, token: str, render_id: str, request: Request | No
     if row is None:
         raise NotFound(f"export {render_id} not found")
     done = row["status"] == "completed"
+    rendering = _RENDERING.get(render_id)
     return {
         "id": row["id"],
         "status": row["status"],
@@ -177,7 +243,24 @@ def describe(backend: Backend, token: str, render_id: str, request: Request | No
         "format": row["format"],
         "video_id": row["video_id"],
         "size": row["size"],
+        "eta_s": rendering[1][0] if rendering and row["status"] == "rendering" else None,
+        "note": _note(backend, row),
     }
+
+
+def _note(backend: Backend, row: sqlite3.Row) -> str | None:
+    """A captioned export of a file with no picture says that its captions are on a plain one."""
+    if row["format"] != "captioned":
+        return None
+    file = backend.store.db.execute(
+        "SELECT info FROM files WHERE video_id=?", (row["video_id"],)
+    ).fetchone()
+    info = json.loads(file["info"]) if file is not None else {}
+    if info.get("width"):
+        return None
+    return (
+        f"{info.get('name') or 'the file'} has no picture: the captions are on a plain background"
+    )
 
 
 def media_entry(row: sqlite3.Row, request: Request | None) -> dict[str, Any]:

@@ -143,6 +143,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             pool.stop()
+            exports.cancel_all()  # a render under way stops and keeps nothing
             app.state.backend.exports.shutdown(wait=False, cancel_futures=True)
 
     error_responses: dict[int | str, dict[str, Any]] = {
