@@ -63,8 +63,12 @@ async def test_an_edited_script_is_the_one_rendered_and_exports_stay_free(
     unchanged = (last["end_ms"] - 200) / 1000
     assert np.abs(caption_band(first, inside) - caption_band(second, inside)).mean() > 3
     assert np.abs(caption_band(first, unchanged) - caption_band(second, unchanged)).mean() < 1
+    said = [e async for e in api.run_sse(sid, "导出原尺寸视频")]  # "export the source-size video"
+    [exported] = [r["response"] for e in said for r in e.function_responses]
+    assert exported["status"] == "completed" and exported["url"].endswith("/download"), exported
+    assert any("captions in the picture" in (e.text or "") for e in said)
     media = (await api.state(sid))["generated_media"]
-    assert [m["format"] for m in media].count("captioned") == 2
+    assert [m["format"] for m in media].count("captioned") == 3
     assert (await api.credits())["total"] == credits["total"]  # free, like every export
 
 
