@@ -1,4 +1,4 @@
-"""The API client of shared/API.md (httpx + httpx-sse), used by the app and the folder watcher.
+"""The API client of docs/api.md (httpx + httpx-sse), used by the app and the folder watcher.
 
 Usage (everything is async; from sync code wrap a coroutine in ``asyncio.run``)::
 

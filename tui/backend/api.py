@@ -1,4 +1,4 @@
-"""The routes of shared/API.md: parse, authorise, call the store/agent/jobs, wrap in the envelope.
+"""The routes of docs/api.md: parse, authorise, call the store/agent/jobs, wrap in the envelope.
 
 Database work runs in worker threads (plain ``def`` routes or
 ``asyncio.to_thread``), so the event loop stays free to answer health checks

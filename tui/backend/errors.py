@@ -1,4 +1,4 @@
-"""The errors the API answers with: one class per code of shared/API.md's table.
+"""The errors the API answers with: one class per code of docs/api.md's table.
 
 Routes raise these; one exception handler turns each into the envelope
 ``{code, message, data}`` with the HTTP status the table gives.

@@ -1,4 +1,4 @@
-"""Request and response models of shared/API.md, for validation and /openapi.json.
+"""Request and response models of docs/api.md, for validation and /openapi.json.
 
 Every response is the envelope ``{code, message, data}``; the ``data`` models
 name the fields API.md promises (extra fields are additions, never renames).

@@ -153,7 +153,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     app = FastAPI(
         title="reelscript",
         version=__version__,
-        description="Video to speaker-labelled script: the API of shared/API.md.",
+        description="Video to speaker-labelled script: the API of docs/api.md.",
         lifespan=lifespan,
         responses=error_responses,
     )
