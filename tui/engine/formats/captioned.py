@@ -8,8 +8,8 @@ libx264 (yuv420p, ``+faststart``: plays on every phone, starts before it has
 fully downloaded).  Memory stays flat whatever the video's length: nothing
 but the current frame, the encoder's look-ahead and one caption is held.
 
-The audio packets are copied as they are when they are AAC or MP3, else
-encoded to AAC once.  Video frames keep their source timestamps, so picture,
+The audio packets are copied as they are when they are AAC, else encoded to
+AAC once.  Video frames keep their source timestamps, so picture,
 captions and sound stay where they were.  A source with no picture (a
 recording) gets a plain dark background at 30 frames per second.
 
@@ -49,7 +49,9 @@ FRAMES = {"16:9": "1080p", "9:16": "1080x1920", "source": "source"}
 #: How a picture of another shape fills the frame.
 FITS = ("blur", "crop")
 AUDIO_ONLY_RATE = 30
-COPIED_AUDIO = ("aac", "mp3")
+#: Audio copied as it is.  MP3 is re-encoded: MP4 loses its encoder-delay tag, which
+#: would leave the sound about 25 ms late.
+COPIED_AUDIO = ("aac",)
 _FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 #: ``progress(fraction, eta_s)``, called a few times a second at most.
@@ -213,18 +215,20 @@ class _Render:
     def run(self) -> None:
         streams = [s for s in (self.picture, self.audio) if s is not None]
         blank = _Blank(self.width, self.height) if self.picture is None else None
+        sound_end = 0.0  # where the sound really ends (a raw AAC file's duration is a guess)
         for packet in self.src.demux(*streams):
             self._check_cancel()
             if packet.stream is self.audio:
                 self._audio(packet)
                 if blank is not None and packet.pts is not None and packet.time_base:
                     end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
-                    self._encode_all(blank.until(end - self.start))
+                    sound_end = max(sound_end, end - self.start)
+                    self._encode_all(blank.until(sound_end))
             else:
                 for frame in packet.decode():
                     self._encode_all(self._fitted(frame))
         if blank is not None:
-            self._encode_all(blank.until(self.duration))
+            self._encode_all(blank.until(sound_end or self.duration))
         elif self.graph is not None:
             self._encode_all(self.graph.flush())
         if self.recode_audio is not None:

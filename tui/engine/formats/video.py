@@ -90,6 +90,7 @@ class Recoder:
     def __init__(self, source: Any, out: Any) -> None:
         self.out = out
         self.resampler = None
+        self.next_pts: int | None = None
         if source.type == "video":
             rate = source.average_rate or source.guessed_rate or 25
             self.stream = out.add_stream("libx264", rate=rate)
@@ -119,9 +120,25 @@ class Recoder:
                 outs = [frame.reformat(format="yuv420p") if frame is not None else None]
             if frame is None and self.resampler is not None:
                 outs.append(None)
+            if self.resampler is not None:
+                outs = [self._timed(f) if f is not None else None for f in outs]
             for f in outs:
                 for encoded in self.stream.encode(f):
                     self.out.mux(encoded)
+
+    def _timed(self, frame: Any) -> Any:
+        """Stamp a resampled frame in samples, counted on from the first one's time.
+
+        Some containers (AVI) time audio in packets of the source's frame size; the
+        encoder's frames are another size, and their stamps would collide.
+        """
+        rate = self.stream.rate
+        if self.next_pts is None:
+            start = frame.pts * frame.time_base if frame.pts is not None else 0
+            self.next_pts = round(start * rate)
+        frame.pts, frame.time_base = self.next_pts, Fraction(1, rate)
+        self.next_pts += frame.samples
+        return frame
 
 
 def _iso639_2(language: str) -> str:
