@@ -14,6 +14,12 @@ frame times, alternating, ``--runs`` times each:
 
 Each run is a fresh process that times only the render (wall and CPU
 seconds, and its peak memory).  Prints the medians and their ratio.
+
+    python benchmarks/bench_captions.py --memory
+
+renders 1- and 10-minute videos (the same voices, scripted once on the first
+minute and repeated) at their own 640x360 size, and prints each render's peak
+memory: equal figures show that frames are streamed, whatever the length.
 """
 
 from __future__ import annotations
@@ -79,14 +85,46 @@ def _cues_on_screen(script_json: Path, resolution: str, seconds: float) -> float
     return sum(c.end_ms - c.start_ms for c in cues) / 1000 / seconds
 
 
+def memory(folder: Path) -> None:
+    from tui.engine.script import Script
+
+    video = folder / "talk-1min.mp4"
+    build_talk(video, 60)
+    script_json = folder / "script-1min.json"
+    subprocess.run([sys.executable, "-c", _SCRIPT, str(video), str(script_json)], cwd=ROOT,
+                   check=True)  # fmt: skip
+    one = json.loads(script_json.read_text())
+    for minutes in (1, 10):
+        long_video = folder / f"talk-{minutes}min.mp4"
+        if minutes > 1:
+            build_talk(long_video, 60 * minutes)
+        turns = [
+            {**t, "start_ms": t["start_ms"] + m * 60_000, "end_ms": t["end_ms"] + m * 60_000,
+             "words": [{**w, "s": w["s"] + m * 60_000, "e": w["e"] + m * 60_000}
+                       for w in t["words"]]}
+            for m in range(minutes) for t in one["turns"]
+        ]  # fmt: skip
+        long_json = folder / f"script-{minutes}min.json"
+        long_json.write_text(json.dumps(Script.from_dict({**one, "turns": turns}).to_dict()))
+        out = folder / f"mem-{minutes}"
+        out.mkdir(exist_ok=True)
+        run = _render(long_video, long_json, "source", out, True)
+        print(f"{minutes:>2} min at 640x360: {run['wall']:.1f} s, peak {run['peak_mb']:.0f} MB",
+              flush=True)  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--video", type=Path)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--frames", default="1080p,1080x1920")
+    ap.add_argument("--memory", action="store_true", help="peak memory, 1 vs 10 minutes")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.memory:
+            memory(folder)
+            return
         video = args.video
         if video is None:
             video = folder / "talk-3min.mp4"

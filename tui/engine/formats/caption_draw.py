@@ -197,30 +197,46 @@ def draw_caption(lines: list[str], layout: Layout, language: str = "") -> Overla
 
 
 class Blender:
-    """Blends an :class:`Overlay` into yuv420p video frames, in place."""
+    """Blends an :class:`Overlay` into yuv420p video frames, in place.
+
+    All in 16-bit integers: ``pixel * (255 - a) + colour * a + 127`` is at most
+    255 * 255 + 127 = 65,152, and the division by 255 is an add and a shift
+    that is exact up to there.
+    """
 
     def __init__(self, overlay: Overlay, width: int, height: int) -> None:
         h = min(overlay.luma.shape[0], height - overlay.y) // 2 * 2
         w = min(overlay.luma.shape[1], width - overlay.x) // 2 * 2
         self.x, self.y, self.w, self.h = overlay.x, overlay.y, w, h
-        alpha = overlay.alpha[:h, :w].astype(np.uint32)
+        alpha = overlay.alpha[:h, :w].astype(np.uint16)
         # Video luma is limited range (16..235).
-        luma = 16 + overlay.luma[:h, :w].astype(np.uint32) * 219 // 255
+        luma = 16 + overlay.luma[:h, :w].astype(np.uint16) * 219 // 255
         self.keep = 255 - alpha
-        self.luma_part = luma * alpha
-        chroma = alpha.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)).astype(np.uint32)
+        self.luma_part = luma * alpha + 127
+        chroma = alpha.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)).astype(np.uint16)
         self.chroma_keep = 255 - chroma
-        self.chroma_part = 128 * chroma
+        self.chroma_part = 128 * chroma + 127
+        self.work = np.empty((h, w), np.uint16)
 
     def blend(self, frame: Any) -> None:
         """Draw the caption into ``frame`` (a yuv420p ``av.VideoFrame``)."""
         frame.make_writable()  # never write into a buffer the decoder still refers to
         x, y, w, h = self.x, self.y, self.w, self.h
         luma = plane_array(frame.planes[0])[y : y + h, x : x + w]
-        luma[...] = (luma * self.keep + self.luma_part + 127) // 255
+        _mix(luma, self.keep, self.luma_part, self.work)
+        work = self.work[: h // 2, : w // 2]
         for index in (1, 2):
             part = plane_array(frame.planes[index])[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2]
-            part[...] = (part * self.chroma_keep + self.chroma_part + 127) // 255
+            _mix(part, self.chroma_keep, self.chroma_part, work)
+
+
+def _mix(pixels: np.ndarray, keep: np.ndarray, part: np.ndarray, work: np.ndarray) -> None:
+    """``pixels = (pixels * keep + part) / 255`` in place (``part`` holds the +127 rounding)."""
+    np.multiply(pixels, keep, out=work)
+    work += part
+    work += 1 + (work >> 8)
+    np.right_shift(work, 8, out=work)
+    pixels[...] = work
 
 
 def plane_array(plane: Any) -> np.ndarray:
