@@ -23,7 +23,7 @@ import pytest
 
 from tests.engine.conftest import DATA
 from tui.engine import formats
-from tui.engine.errors import Cancelled
+from tui.engine.errors import Cancelled, EngineError
 from tui.engine.formats import caption_draw, captioned
 from tui.engine.formats.caption_draw import Blender, Layout
 from tui.engine.formats.subtitles import build_cues
@@ -326,3 +326,13 @@ def test_resolutions() -> None:
     with pytest.raises(ValueError):
         captioned.frame_size("4k", None)
     assert Fraction(captioned.FRAMES["9:16"].split("x")[0]) == 1080
+
+
+def test_missing_fonts_are_one_line_naming_the_packages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(caption_draw, "FONT_DIRS", (tmp_path,))
+    with pytest.raises(EngineError) as error:
+        caption_draw.check_fonts()
+    message = str(error.value)
+    assert "\n" not in message and "fonts-noto-cjk" in message and "fonts-noto-core" in message

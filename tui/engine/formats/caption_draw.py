@@ -17,6 +17,7 @@ conversion of the frame.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def check_fonts() -> None:
         font_path(name)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=24)
 def _font(name: str, size: int, face: int) -> ImageFont.FreeTypeFont:
     engine = ImageFont.Layout.RAQM if RAQM else ImageFont.Layout.BASIC
     index = face if name == CJK_FONT else 0
@@ -156,7 +157,8 @@ def draw_caption(lines: list[str], layout: Layout, language: str = "") -> Overla
     size = layout.font_px
     widest = max((line_width(line, size, face) for line in lines), default=0.0)
     if widest > layout.max_text_w:  # a long line shrinks its caption rather than spill
-        size = max(8, int(size * layout.max_text_w / widest))
+        # In steps of 1/16 (few sizes, so few fonts are loaded, however long the video).
+        size = max(8, size * math.floor(16 * layout.max_text_w / widest) // 16)
     stroke = max(1, round(size * 0.08))
     pad = round(size * 0.35)
     ascent, descent = _font(CJK_FONT, size, face).getmetrics()
