@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import pytest
 
 from tests.engine.conftest import DATA
 from tests.engine.test_cli import reelscript
 
 
+@pytest.mark.slow
 def test_captioned_vertical_from_a_recording(tmp_path: Path) -> None:
     result = reelscript(
         str(DATA / "reading_short.wav"), "--format", "captioned,srt", "--frame", "9:16",
