@@ -20,6 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.engine.conftest import DATA
 from tui.engine import formats
@@ -248,12 +249,25 @@ def test_vertical_frame_fits_by_blur_or_crop(
         demo_script, "captioned", tmp_path, source_media=clip, resolution="180x320", fit=fit
     )
     assert info(out)["size"] == (180, 320)
-    picture = luma(frame_at(out, 0.3))  # silence: no caption
-    top = picture[:60]
-    if fit == "crop":  # the picture fills the frame: no blurred band above it
-        assert np.abs(picture[160, 90] - picture[10, 90]) < 10
-    else:  # the whole 16:9 picture in the middle, a blurred copy above and below
-        assert top.std() < picture[110:210].std() + 1
+    # Without captions, so that every pixel is the picture's: where the square goes.
+    plain = Script.from_dict({"video_id": "demo", "language": "en", "speakers": {}, "turns": []})
+    bare = formats.write(plain, "captioned", tmp_path / "bare", source_media=clip,
+                         resolution="180x320", fit=fit)  # fmt: skip
+    crop_error = whole_error = 0.0
+    middle = slice(110, 211)
+    for at in np.arange(0.5, 8, 1.0):
+        shown = luma(frame_at(bare, at)).astype(float)
+        source = Image.fromarray(luma(frame_at(clip, at)).astype(np.uint8))
+        # crop: the 320x180 picture scaled to 569x320, its middle 180 columns kept;
+        # blur: the whole picture scaled to 180x101 in the middle rows, a blurred copy around.
+        cropped = np.asarray(source.resize((569, 320), Image.BILINEAR))[:, 194:374]
+        whole = np.asarray(source.resize((180, 101), Image.BILINEAR))
+        crop_error += np.abs(shown - cropped).mean() / 8
+        whole_error += np.abs(shown[middle] - whole).mean() / 8
+    if fit == "crop":
+        assert crop_error < 3 and whole_error > 2 * crop_error, (crop_error, whole_error)
+    else:
+        assert whole_error < 3 and crop_error > 2 * whole_error, (crop_error, whole_error)
     layout = Layout.for_frame(180, 320)
     assert layout.bottom <= 320 * 0.75  # above the platforms' bottom band
 
