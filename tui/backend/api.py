@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tui import __version__
-from tui.backend import agent, credits, exports, jobs, state, streaming
+from tui.backend import agent, credits, exports, jobs, rendering, state, streaming
 from tui.backend.config import Backend
 from tui.backend.errors import (
     ClientIdMissing,
@@ -302,7 +302,7 @@ def render_status(
 def render_cancel(
     render_id: str, request: Request, backend: BackendDep, token: TokenDep
 ) -> dict[str, Any]:
-    exports.cancel(backend, token, render_id)
+    rendering.cancel(backend, token, render_id)
     return ok(exports.describe(backend, token, render_id, request))
 
 

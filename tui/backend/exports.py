@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 
+from tui.backend import rendering
 from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
 
 FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned")
-
-#: Renders under way in this process: render id -> (cancel event, seconds left or None).
-_RENDERING: dict[str, tuple[threading.Event, list[float | None]]] = {}
 
 
 def start(
@@ -110,7 +107,7 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
         video: dict[str, Any] = {}
         if row["format"] == "captioned":
             dest = dest.with_suffix(".captioned.mp4")
-            video = _captioned_options(backend, token, render_id, options)
+            video = rendering.hooks(backend, token, render_id, options)
         formats.write(
             script,
             row["format"],
@@ -126,56 +123,7 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
         message = f"{name}: {engine_reason(exc).replace(str(media), name)}"
         _finish(backend, token, render_id, "failed", None, message)
     finally:
-        _RENDERING.pop(render_id, None)
-
-
-def _captioned_options(
-    backend: Backend, token: str, render_id: str, options: dict[str, Any]
-) -> dict[str, Any]:
-    """Resolution and fit, and the hooks that put progress in the status and allow a cancel."""
-    cancel = threading.Event()
-    eta: list[float | None] = [None]
-    _RENDERING[render_id] = (cancel, eta)
-
-    def progress(fraction: float, eta_s: float | None) -> None:
-        eta[0] = eta_s
-        with backend.store.tx() as db:
-            db.execute(
-                "UPDATE exports SET progress=? WHERE token=? AND id=? AND status='rendering'",
-                (round(0.1 + 0.89 * fraction, 3), token, render_id),
-            )
-
-    return {
-        "resolution": options.get("resolution", "1080p"),
-        "fit": options.get("fit", "blur"),
-        "progress": progress,
-        "cancel": cancel,
-    }
-
-
-def cancel(backend: Backend, token: str, render_id: str) -> None:
-    """Stop an export that is queued or rendering (it fails as cancelled; nothing is kept)."""
-    row = backend.store.db.execute(
-        "SELECT status FROM exports WHERE token=? AND id=?", (token, render_id)
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"export {render_id} not found")
-    if row["status"] not in ("queued", "rendering"):
-        return
-    if render_id in _RENDERING:
-        _RENDERING[render_id][0].set()
-    with backend.store.tx() as db:  # a queued one never starts; a rendering one stops soon
-        db.execute(
-            "UPDATE exports SET status='failed', progress=0, error='cancelled', finished_at=?"
-            " WHERE token=? AND id=? AND status IN ('queued', 'rendering')",
-            (time.time(), token, render_id),
-        )
-
-
-def cancel_all() -> None:
-    """Stop every render under way (the server is stopping): their temp files go."""
-    for event, _ in list(_RENDERING.values()):
-        event.set()
+        rendering.done(render_id)
 
 
 def _finish(
@@ -233,7 +181,6 @@ def describe(backend: Backend, token: str, render_id: str, request: Request | No
     if row is None:
         raise NotFound(f"export {render_id} not found")
     done = row["status"] == "completed"
-    rendering = _RENDERING.get(render_id)
     return {
         "id": row["id"],
         "status": row["status"],
@@ -243,24 +190,9 @@ def describe(backend: Backend, token: str, render_id: str, request: Request | No
         "format": row["format"],
         "video_id": row["video_id"],
         "size": row["size"],
-        "eta_s": rendering[1][0] if rendering and row["status"] == "rendering" else None,
-        "note": _note(backend, row),
+        "eta_s": rendering.eta_s(render_id) if row["status"] == "rendering" else None,
+        "note": rendering.note(backend, row),
     }
-
-
-def _note(backend: Backend, row: sqlite3.Row) -> str | None:
-    """A captioned export of a file with no picture says that its captions are on a plain one."""
-    if row["format"] != "captioned":
-        return None
-    file = backend.store.db.execute(
-        "SELECT info FROM files WHERE video_id=?", (row["video_id"],)
-    ).fetchone()
-    info = json.loads(file["info"]) if file is not None else {}
-    if info.get("width"):
-        return None
-    return (
-        f"{info.get('name') or 'the file'} has no picture: the captions are on a plain background"
-    )
 
 
 def media_entry(row: sqlite3.Row, request: Request | None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui import __version__
-from tui.backend import actions, exports, housekeeping, jobs
+from tui.backend import actions, exports, housekeeping, jobs, rendering
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
@@ -143,7 +143,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             pool.stop()
-            exports.cancel_all()  # a render under way stops and keeps nothing
+            rendering.cancel_all()  # a render under way stops and keeps nothing
             app.state.backend.exports.shutdown(wait=False, cancel_futures=True)
 
     error_responses: dict[int | str, dict[str, Any]] = {
