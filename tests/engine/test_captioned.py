@@ -350,3 +350,16 @@ def test_missing_fonts_are_one_line_naming_the_packages(
         caption_draw.check_fonts()
     message = str(error.value)
     assert "\n" not in message and "fonts-noto-cjk" in message and "fonts-noto-core" in message
+
+
+@pytest.mark.parametrize("name", ["phone_call.avi", "noisy_meeting.webm"])
+def test_sound_mp4_cannot_copy_is_encoded_once_in_sync(name: str, tmp_path: Path) -> None:
+    """MP3 in AVI (timed in packets) and Opus in WebM: encoded to AAC, not a sample off."""
+    source = DATA / name
+    out = formats.write(truth_script(source), "captioned", tmp_path, source_media=source,
+                        resolution="source")  # fmt: skip
+    got, src = info(out), info(source)
+    assert got["audio"] == ["aac"] and got["size"] == src["size"] and got["rate"] == src["rate"]
+    assert abs(got["duration"] - src["duration"]) <= 0.1
+    shift, peak = lag_ms(decode_audio(source), decode_audio(out))
+    assert abs(shift) <= 1 and peak > 0.95, (shift, peak)

@@ -211,6 +211,7 @@ class _Render:
             else:
                 self.recode_audio = Recoder(audio, out)
         self.graph: _Fitter | None = None
+        self.last_pts: int | None = None
 
     def run(self) -> None:
         streams = [s for s in (self.picture, self.audio) if s is not None]
@@ -251,6 +252,9 @@ class _Render:
     def _encode_all(self, frames: Iterator[Any]) -> None:
         for frame in frames:
             self._check_cancel()
+            if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
+                continue  # a picture with no time, or a repeated one: the encoder needs order
+            self.last_pts = frame.pts
             seconds = float(frame.pts * frame.time_base) - self.start
             blender = self.captions.at(seconds * 1000)
             if blender is not None:
