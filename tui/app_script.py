@@ -7,13 +7,14 @@ leaves the editor as it was.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 
 from tui.dialogs.conflict import ConflictScreen
-from tui.dialogs.export import ExportChoice, ExportScreen
+from tui.dialogs.export import ExportChoice, ExportScreen, RenderScreen
 from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
 from tui.engine.script import Script
 from tui.messages import ExportReady, LogLine
@@ -143,7 +144,25 @@ class ScriptWork(_Base):
         self.post_message(LogLine("info", f"exporting {choice.format} to {choice.path}"))
         shown = self.query_one(ScriptEditor).script
         video_id = shown.video_id if shown is not None else None
-        await self.connection.export(choice.format, choice.path, video_id=video_id)
+        if choice.format == "captioned":  # a video render: progress, time left, Ctrl+G
+
+            def render(report: Callable[[dict[str, Any]], None]) -> Awaitable[Path]:
+                return self.connection.export(
+                    choice.format,
+                    choice.path,
+                    video_id,
+                    **choice.video_options(),
+                    on_progress=report,
+                )
+
+            saved = await self.push_screen_wait(RenderScreen(choice.path, render))
+            if isinstance(saved, BaseException):
+                raise saved
+            if saved is None:
+                self.post_message(LogLine("info", "export cancelled; nothing was kept"))
+                return
+        else:
+            await self.connection.export(choice.format, choice.path, video_id=video_id)
         self.post_message(LogLine("done", f"saved {choice.path}"))
         self.notify(f"Saved {choice.path}")
 

@@ -14,7 +14,10 @@ import click
 
 from tui import __version__
 
-FORMATS_HELP = "comma-separated: md,txt,srt,vtt,json,docx,fountain,mp4"
+FORMATS_HELP = (
+    "comma-separated: md,txt,srt,vtt,json,docx,fountain,mp4 (subtitle track),"
+    "captioned (<name>.captioned.mp4, the captions in the picture)"
+)
 
 
 class _AppByDefault(click.Group):
@@ -137,6 +140,20 @@ def _no_diarizer_for_a_server(obj: dict) -> None:
     "speaker).",
 )
 @click.option("--timestamps/--no-timestamps", default=True, show_default=True)
+@click.option(
+    "--frame",
+    type=click.Choice(["16:9", "9:16", "source"]),
+    default="16:9",
+    show_default=True,
+    help="Frame of the captioned export: 1920x1080, 1080x1920 (vertical) or the video's own.",
+)
+@click.option(
+    "--fit",
+    type=click.Choice(["blur", "crop"]),
+    default="blur",
+    show_default=True,
+    help="A picture of another shape than the frame: whole over a blurred fill, or cropped.",
+)
 @click.option(
     "--max-size-mb",
     type=click.IntRange(1),

@@ -1,4 +1,4 @@
-"""The API client of shared/API.md (httpx + httpx-sse), used by the app and the folder watcher.
+"""The API client of docs/api.md (httpx + httpx-sse), used by the app and the folder watcher.
 
 Usage (everything is async; from sync code wrap a coroutine in ``asyncio.run``)::
 
@@ -32,6 +32,7 @@ one-line message fit for the user.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -454,12 +455,17 @@ class Client:
         video_id: str | None = None,
         draft: dict[str, Any] | None = None,
         timestamps: bool = True,
+        resolution: str | None = None,
+        fit: str | None = None,
     ) -> dict[str, Any]:
+        """Start an export; ``resolution`` and ``fit`` are the captioned export's frame."""
+        output: dict[str, Any] = {"format": fmt, "quality": "high", "timestamps": timestamps}
+        output.update({k: v for k, v in (("resolution", resolution), ("fit", fit)) if v})
         body: dict[str, Any] = {
             "id": f"render_{int(time.time() * 1000)}_{uuid.uuid4().hex[:6]}",
             "sessionId": session_id,
             "draft": draft or {},
-            "output": {"format": fmt, "quality": "high", "timestamps": timestamps},
+            "output": output,
         }
         if video_id:
             body["video_id"] = video_id
@@ -467,6 +473,10 @@ class Client:
 
     async def render_status(self, render_id: str) -> dict[str, Any]:
         return dict(await self._send("GET", f"/api/render/proxy/lambda/{render_id}"))
+
+    async def cancel_render(self, render_id: str) -> dict[str, Any]:
+        """Stop an export under way (nothing of it is kept)."""
+        return dict(await self._send("POST", f"/api/render/proxy/lambda/{render_id}/cancel"))
 
     async def download(self, url: str, dest: Path) -> Path:
         """Fetch an export's url to ``dest`` (temp file + rename: never half-written).
@@ -512,16 +522,40 @@ class Client:
         video_id: str | None = None,
         timestamps: bool = True,
         poll_s: float = 0.25,
-        timeout_s: float = 600,
+        timeout_s: float | None = None,
+        resolution: str | None = None,
+        fit: str | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> Path:
-        """Render ``fmt``, wait for it, download it to ``dest``; returns ``dest``."""
-        render = await self.render(session_id, fmt, video_id=video_id, timestamps=timestamps)
+        """Render ``fmt``, wait for it, download it to ``dest``; returns ``dest``.
+
+        ``on_progress`` gets each status polled (``progress``, ``eta_s``).  The
+        wait is ``timeout_s`` at most (default 600 s; a captioned render, a
+        video's re-encoding, 4 hours).  Cancelling the awaiting task cancels
+        the render on the server too.
+        """
+        render = await self.render(
+            session_id,
+            fmt,
+            video_id=video_id,
+            timestamps=timestamps,
+            resolution=resolution,
+            fit=fit,
+        )
+        timeout_s = timeout_s or (4 * 3600 if fmt == "captioned" else 600)
         deadline = time.monotonic() + timeout_s
-        while render["status"] not in ("completed", "failed"):
-            if time.monotonic() > deadline:
-                raise ServerError(f"the {fmt} export did not finish within {timeout_s:.0f} s")
-            await asyncio.sleep(poll_s)
-            render = await self.render_status(render["id"])
+        try:
+            while render["status"] not in ("completed", "failed"):
+                if time.monotonic() > deadline:
+                    raise ServerError(f"the {fmt} export did not finish within {timeout_s:.0f} s")
+                if on_progress is not None:
+                    on_progress(render)
+                await asyncio.sleep(poll_s)
+                render = await self.render_status(render["id"])
+        except asyncio.CancelledError:
+            with contextlib.suppress(ApiError, httpx.HTTPError):
+                await asyncio.shield(self.cancel_render(render["id"]))
+            raise
         if render["status"] == "failed":
             raise ServerError(f"the {fmt} export failed: {render.get('error')}")
         return await self.download(render["output"]["url"], dest)

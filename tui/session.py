@@ -269,9 +269,12 @@ class Connection:
             raise SaveConflict(Script.from_dict(current)) from conflict
         return Script.from_dict(saved)
 
-    async def export(self, format: str, path: Path, video_id: str | None = None) -> Path:
+    async def export(
+        self, format: str, path: Path, video_id: str | None = None, **video: Any
+    ) -> Path:
+        """Export to ``path``; ``video``: a captioned export's resolution, fit, on_progress."""
         return await self._call(
-            lambda: self.api.export(self.session_id, format, path, video_id=video_id)
+            lambda: self.api.export(self.session_id, format, path, video_id=video_id, **video)
         )
 
     async def download(self, url: str, path: Path) -> Path:

@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from rich.progress import (
 )
 
 from tui.engine.errors import EngineError, NoSpeechFound, OutputNotWritable, one_line
-from tui.engine.formats import parse_formats, write
+from tui.engine.formats import captioned, parse_formats, write
 from tui.engine.pipeline import Options, overall_fraction, transcribe_file
 from tui.engine.script import Script
 
@@ -163,7 +164,7 @@ def _one(
             check_writable(folder)
         script = transcribe_file(path, engine_options, progress=report, cancel=cancel)
         progress.update(task, stage="writing")
-        written = _write_all(script, formats, folder, path, bool(options.get("timestamps", True)))
+        written = _write_all(script, formats, folder, path, options, _rendering(progress, task))
     finally:
         progress.remove_task(task)
     if not script.turns:
@@ -175,11 +176,37 @@ def _one(
 
 
 def _write_all(
-    script: Script, formats: list[str], folder: Path, source: Path, timestamps: bool
+    script: Script,
+    formats: list[str],
+    folder: Path,
+    source: Path,
+    options: dict[str, Any],
+    progress: Callable[[float, float | None], None],
 ) -> list[Path]:
-    return [
-        write(script, fmt, folder, source_media=source, timestamps=timestamps) for fmt in formats
-    ]
+    written = []
+    for fmt in formats:
+        video: dict[str, Any] = {}
+        if fmt == "captioned":
+            resolution = captioned.FRAMES[str(options.get("frame") or "16:9")]
+            video = {"resolution": resolution, "fit": options.get("fit") or "blur"}
+            video["progress"] = progress
+            note = captioned.picture_note(source)
+            if note and not options.get("quiet"):
+                Console(stderr=True, highlight=False).print(f"note: {note}", markup=False)
+        timestamps = bool(options.get("timestamps", True))
+        written.append(
+            write(script, fmt, folder, source_media=source, timestamps=timestamps, **video)
+        )
+    return written
+
+
+def _rendering(progress: Progress, task: Any) -> Callable[[float, float | None], None]:
+    """The captioned render's progress, on the file's bar."""
+
+    def report(fraction: float, eta: float | None) -> None:
+        progress.update(task, completed=fraction, stage="captions")
+
+    return report
 
 
 def _progress_bar(console: Console, quiet: bool) -> Progress:

@@ -1,1 +1,1 @@
-"""The backend service of shared/API.md (issue 3)."""
+"""The backend service of docs/api.md (issue 3)."""

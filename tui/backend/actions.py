@@ -33,9 +33,13 @@ HELP = (
     'timestamps", "file 2", "all files"); rename a speaker ("rename Speaker 1 to '
     'Diane"); merge speakers ("merge Speaker 2 into Speaker 1"); remove filler words; '
     'translate to English; show status and tracks ("status"); show credits ("credits"); '
-    'export ("export srt": md, txt, srt, vtt, json, docx, fountain, mp4).'
+    'export ("export srt": md, txt, srt, vtt, json, docx, fountain, mp4; "export 1080p MP4" '
+    'or "export vertical video with captions": a video with the captions in the picture).'
 )
 
+
+#: A captioned export's resolution, as said back to the user.
+_FRAMES = {"1080p": "1080p", "1080x1920": "vertical 1080x1920", "source": "source-size"}
 
 #: One request of a message: the action, its arguments and the words that asked for it.
 Request = tuple[str, dict[str, Any], str]
@@ -378,6 +382,11 @@ def export(ctx: Context, args: dict[str, Any]) -> None:
         ctx.answer({"status": "no_script"}, "There is no script to export yet: extract one first.")
         return
     render_id = f"render_{int(time.time() * 1000)}_{uuid.uuid4().hex[:6]}"
+    options: dict[str, Any] = {"timestamps": args.get("timestamps", True)}
+    what = args["format"]
+    if what == "captioned":
+        options.update(resolution=args.get("resolution", "1080p"), fit=args.get("fit", "blur"))
+        what = f"a {_FRAMES[options['resolution']]} video with the captions in the picture"
     ctx.after.append(
         lambda: exports.start(
             ctx.backend,
@@ -386,7 +395,7 @@ def export(ctx: Context, args: dict[str, Any]) -> None:
             render_id,
             args["format"],
             script.video_id,
-            {"timestamps": args.get("timestamps", True)},
+            options,
             invocation=(ctx.invocation, ctx.call_id),
         )
     )
@@ -394,7 +403,7 @@ def export(ctx: Context, args: dict[str, Any]) -> None:
         ctx.store,
         ctx.db,
         ctx.invocation,
-        [events.text(f"Exporting {args['format']} ({render_id})...")],
+        [events.text(f"Exporting {what} ({render_id})...")],
         partial=True,
     )
 

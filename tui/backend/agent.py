@@ -9,7 +9,9 @@ Chinese phrases side by side:
 3. merge        "merge Speaker 2 into Speaker 1", "merge speakers 1 and 2", "合并 Speaker 1 和 Speaker 2"
 4. fillers      "remove filler words", "remove ums", "去掉语气词"
 5. translate    "translate to English", "翻译成英文", "translate file 2"
-6. export       "export srt", "export the script as docx", "导出 srt" (default format md)
+6. export       "export srt", "export the script as docx", "导出 srt" (default format md);
+                the captions burned into the picture: "export 1080p MP4", "export vertical
+                video with captions" (1080x1920), "导出竖屏视频", "crop to 9:16"
 7. credits      "credits", "balance", "积分", "余额"
 8. status       "status", "show tracks", "jobs", "状态"
 9. extract      "extract a full written script from this video with speaker labels",
@@ -116,6 +118,17 @@ RENAME_MORE = re.compile(rf"^{SPEAKER}\s+(?:to|as)\s+\S", re.I)
 #: Format words that name a format exactly (others, like "subtitles" or "video", only
 #: count when none of these is said).
 EXACT_FORMATS = {"srt", "vtt", "webvtt", "md", "markdown", "txt", "json", "docx", "fountain", "mp4"}
+#: Words asking for the captions in the picture (a video to post), and for a vertical frame.
+CAPTIONED = re.compile(
+    r"1080|720|\bhd\b|vertical|portrait|9\s*:\s*16|16\s*:\s*9|burn|hard[\s-]*sub|captioned"
+    r"|(?:captions?|subtitles?)\s+(?:in|on|into)\s+the\s+(?:picture|video|image)"
+    r"|(?:video|mp4)\s+with\s+(?:the\s+)?(?:captions?|subtitles?)|shorts|reels?\b|tiktok"
+    r"|竖屏|横屏|竖版|横版|烧录|硬字幕|带字幕的视频|字幕视频|抖音|视频号|快手"
+    r"|(?:导出|下载)\S{0,4}视频",
+    re.I,
+)
+VERTICAL = re.compile(r"vertical|portrait|9\s*:\s*16|1080\s*x\s*1920|shorts|reels?\b|tiktok"
+                      r"|竖屏|竖版|抖音|视频号|快手", re.I)  # fmt: skip
 
 
 def understand_all(text: str) -> list[Intent]:
@@ -135,10 +148,11 @@ def understand_all(text: str) -> list[Intent]:
         intent = understand(clause)
         if intent.action == "export":
             formats = _formats(clause)
+            frame = video_frame(clause)
             intents.extend(
                 Intent(
                     "export",
-                    {**intent.args, "format": fmt},
+                    {**intent.args, "format": fmt, **(frame if fmt == "captioned" else {})},
                     f"export {fmt}" if len(formats) > 1 else clause.strip(),
                 )
                 for fmt in formats
@@ -155,8 +169,23 @@ def _formats(text: str) -> list[str]:
         (match.start(), word) for word in FORMAT_WORDS for match in re.finditer(_word(word), lower)
     )
     exact = [word for _, word in said if word in EXACT_FORMATS]
+    if CAPTIONED.search(lower):  # "export 1080p MP4", "vertical video with captions"
+        return list(dict.fromkeys([FORMAT_WORDS[w] for w in exact if w != "mp4"] + ["captioned"]))
     words = exact or [word for _, word in said]
     return list(dict.fromkeys(FORMAT_WORDS[w] for w in words)) or ["md"]
+
+
+def video_frame(text: str) -> dict[str, str]:
+    """The captioned export's frame said in words: vertical or not, cropped or blurred."""
+    lower = text.lower()
+    if VERTICAL.search(lower):
+        resolution = "1080x1920"
+    elif re.search(r"source|original\s+size|原尺寸|原始尺寸|原画", lower):
+        resolution = "source"
+    else:
+        resolution = "1080p"
+    fit = "crop" if re.search(r"(?<![a-z])crop|裁剪|裁切", lower) else "blur"
+    return {"resolution": resolution, "fit": fit}
 
 
 def understand(text: str) -> Intent:
@@ -182,7 +211,8 @@ def understand(text: str) -> Intent:
         return Intent("translate", {"language": "en", **({"file": which} if which else {})})
     if _has(lower, "export", "download", "save as", "导出", "下载"):
         fmt = _formats(text)[0]
-        return Intent("export", {"format": fmt, "timestamps": not _no_timestamps(lower)})
+        args = {"format": fmt, "timestamps": not _no_timestamps(lower)}
+        return Intent("export", {**args, **(video_frame(text) if fmt == "captioned" else {})})
     if _has(lower, "credit", "credits", "balance", "积分", "余额"):
         return Intent("credits")
     if _has(lower, "status", "track", "tracks", "jobs", "progress", "状态", "轨道"):

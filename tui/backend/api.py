@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tui import __version__
-from tui.backend import agent, credits, exports, jobs, state, streaming
+from tui.backend import agent, credits, exports, jobs, rendering, state, streaming
 from tui.backend.config import Backend
 from tui.backend.errors import (
     ClientIdMissing,
@@ -340,6 +340,8 @@ def render(
         )
     owned_session(backend, body.sessionId, token)
     options = {"timestamps": body.output.timestamps, "quality": body.output.quality}
+    if body.output.format == "captioned":
+        options.update(resolution=body.output.resolution, fit=body.output.fit)
     render_id = exports.start(
         backend, token, body.sessionId, body.id, body.output.format, body.video_id, options
     )
@@ -352,6 +354,18 @@ def render(
 def render_status(
     render_id: str, request: Request, backend: BackendDep, token: TokenDep
 ) -> dict[str, Any]:
+    return ok(exports.describe(backend, token, render_id, request))
+
+
+@router.post(
+    "/api/render/proxy/lambda/{render_id}/cancel",
+    response_model=Envelope[RenderData],
+    tags=["export"],
+)
+def render_cancel(
+    render_id: str, request: Request, backend: BackendDep, token: TokenDep
+) -> dict[str, Any]:
+    rendering.cancel(backend, token, render_id)
     return ok(exports.describe(backend, token, render_id, request))
 
 

@@ -9,7 +9,9 @@ An export runs on the backend's small export thread pool (never on the event
 loop, never in the ASR worker), writes to a temp file and renames it into
 place, so a failed or interrupted export leaves nothing half-written.
 Exports cost no credits.  One started from ``/run_sse`` also adds its
-result to that stream.
+result to that stream.  A ``captioned`` export (the video re-encoded with the
+captions in the picture) takes a while: it reports its progress and time left
+in its status, and can be cancelled (nothing of it is kept).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from typing import Any
 
 from starlette.requests import Request
 
+from tui.backend import rendering
 from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
 from tui.backend.models import RENDER_ID_PATTERN, RENDER_ID_RULE
 
-FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain")
+FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned")
 
 
 def folder_name(token: str, render_id: str) -> str:
@@ -94,10 +97,13 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
 
     store = backend.store
     with store.tx() as db:
-        db.execute(
-            "UPDATE exports SET status='rendering', progress=0.1 WHERE token=? AND id=?",
+        started = db.execute(
+            "UPDATE exports SET status='rendering', progress=0.1 WHERE token=? AND id=?"
+            " AND status='queued'",
             (token, render_id),
         )
+        if started.rowcount == 0:  # cancelled while queued
+            return
         row = db.execute(
             "SELECT e.*, f.path AS media, f.info AS info FROM exports e"
             " JOIN files f ON f.video_id = e.video_id WHERE e.token=? AND e.id=?",
@@ -111,12 +117,17 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
         dest = store.exports_dir / folder_name(token, render_id) / f"{name}.{row['format']}"
         # formats.write is atomic: a temp file beside dest, renamed only when complete
         # (and removed on failure); a killed server's leftovers go at the next start.
+        video: dict[str, Any] = {}
+        if row["format"] == "captioned":
+            dest = dest.with_suffix(".captioned.mp4")
+            video = rendering.hooks(backend, token, render_id, options)
         formats.write(
             script,
             row["format"],
             dest,
             source_media=media,
             timestamps=bool(options.get("timestamps", True)),
+            **video,
         )
         _finish(backend, token, render_id, "completed", dest, None)
     except Exception as exc:  # any failure is reported on the export, never raised away
@@ -124,6 +135,8 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
         # their file instead, once.
         message = f"{name}: {engine_reason(exc).replace(str(media), name)}"
         _finish(backend, token, render_id, "failed", None, message)
+    finally:
+        rendering.done(render_id)
 
 
 def _finish(
@@ -190,6 +203,8 @@ def describe(backend: Backend, token: str, render_id: str, request: Request | No
         "format": row["format"],
         "video_id": row["video_id"],
         "size": row["size"],
+        "eta_s": rendering.eta_s(render_id) if row["status"] == "rendering" else None,
+        "note": rendering.note(backend, row),
     }
 
 

@@ -84,9 +84,16 @@ class ScriptPut(BaseModel):
 
 
 class RenderOutput(BaseModel):
-    format: Literal["mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain"]
+    format: Literal["mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned"]
     quality: str = "high"
     timestamps: bool = True
+    resolution: Literal["1080p", "1080x1920", "source"] = Field(
+        "1080p", description="captioned only: 1920x1080, vertical 1080x1920, or the video's own"
+    )
+    fit: Literal["blur", "crop"] = Field(
+        "blur",
+        description="captioned only: a picture of another shape, over a blurred fill or cropped",
+    )
 
 
 class RenderRequest(BaseModel):
@@ -172,6 +179,8 @@ class RenderData(Open):
     progress: float
     output: RenderOutputUrl
     error: str | None
+    eta_s: float | None = Field(None, description="while rendering: seconds left, when known")
+    note: str | None = Field(None, description="e.g. a captioned export of a file with no picture")
 
 
 class HealthData(Open):

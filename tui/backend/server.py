@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui import __version__
-from tui.backend import actions, exports, housekeeping, jobs, openapi_doc
+from tui.backend import actions, exports, housekeeping, jobs, openapi_doc, rendering
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
@@ -145,6 +145,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             pool.stop()
+            rendering.cancel_all()  # a render under way stops and keeps nothing
             app.state.backend.exports.shutdown(wait=False, cancel_futures=True)
 
     error_responses: dict[int | str, dict[str, Any]] = {

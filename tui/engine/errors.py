@@ -13,7 +13,7 @@ import unicodedata
 class EngineError(Exception):
     """Base class: a problem with the user's input or environment, not a bug."""
 
-    #: The error code of shared/API.md that the backend answers with.
+    #: The error code of docs/api.md that the backend answers with.
     api_code = 500
     #: The process exit code of ``reelscript transcribe``.
     exit_code = 1

@@ -60,7 +60,7 @@ ProgressFn = Callable[[float], None]
 
 @dataclass
 class MediaInfo:
-    """What an upload entry of shared/API.md says about a file (less its ``video_id``)."""
+    """What an upload entry of docs/api.md says about a file (less its ``video_id``)."""
 
     name: str
     size: int

@@ -47,12 +47,15 @@ def parse_formats(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 def output_suffix(fmt: str) -> str:
-    """``.md`` for md; the mp4 export is ``.script.mp4`` so it never replaces the video."""
-    return ".script.mp4" if fmt == "mp4" else f".{fmt}"
+    """``.md`` for md; the mp4 exports are ``.script.mp4`` and ``.captioned.mp4`` so they
+    never replace the video."""
+    return {"mp4": ".script.mp4", "captioned": ".captioned.mp4"}.get(fmt, f".{fmt}")
 
 
 def output_format(path: Path) -> str:
     """The format of an output file's name (the inverse of :func:`output_suffix`)."""
+    if path.name.endswith(".captioned.mp4"):
+        return "captioned"
     return "mp4" if path.name.endswith(".script.mp4") else path.suffix.lstrip(".")
 
 

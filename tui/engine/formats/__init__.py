@@ -7,15 +7,16 @@ folder and renames it into place, so a crash never leaves a half-written file.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from tui.engine.errors import OutputNotWritable, UnsupportedMedia
-from tui.engine.formats import document, fountain, markdown, plain, subtitles, video
+from tui.engine.formats import captioned, document, fountain, markdown, plain, subtitles, video
 from tui.engine.formats.common import atomic_path, atomic_write_text
 from tui.engine.script import Script
 
 #: Every format ``write`` knows, in the order the CLI lists them.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4")
+FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "captioned")
 
 _TEXT_RENDERERS = {
     "md": markdown.render,
@@ -39,10 +40,11 @@ def parse_formats(text: str) -> list[str]:
 
 
 def output_name(source: str | Path, fmt: str) -> str:
-    """The output file name for ``source`` in ``fmt``: ``<stem>.<ext>``."""
+    """The output file name for ``source`` in ``fmt``: ``<stem>.<ext>`` (``<stem>.captioned.mp4``)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    return f"{Path(source).stem or 'script'}.{fmt}"
+    ext = "captioned.mp4" if fmt == "captioned" else fmt
+    return f"{Path(source).stem or 'script'}.{ext}"
 
 
 def write(
@@ -52,11 +54,17 @@ def write(
     *,
     source_media: str | Path | None = None,
     timestamps: bool = True,
+    resolution: str = "1080p",
+    fit: str = "blur",
+    progress: captioned.Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> Path:
     """Write ``script`` as ``fmt`` to ``dest`` (a file, or a folder to put ``<stem>.<ext>`` in).
 
     ``source_media`` is the original file: needed for ``mp4`` (its streams are
-    copied), and used to name the output when ``dest`` is a folder.  Raises
+    copied) and ``captioned`` (re-encoded with the captions in the picture, at
+    ``resolution``, fitted by ``fit``, reporting ``progress``, stopped by
+    ``cancel``), and used to name the output when ``dest`` is a folder.  Raises
     :class:`OutputNotWritable` when the destination cannot be written.
     """
     if fmt not in FORMATS:
@@ -69,9 +77,9 @@ def write(
     elif fmt == "docx":
         with atomic_path(target) as tmp:
             document.write_docx(script, tmp, timestamps=timestamps)
-    else:  # mp4
+    else:  # mp4, captioned
         if source_media is None:
-            raise UnsupportedMedia("an mp4 export needs the source video", str(target))
+            raise UnsupportedMedia(f"an {fmt} export needs the source video", str(target))
         if target.exists() and target.resolve() == Path(source_media).resolve():
             raise OutputNotWritable(
                 "the mp4 export would replace its own source video; "
@@ -79,7 +87,18 @@ def write(
                 str(target),
             )
         with atomic_path(target) as tmp:
-            video.write_mp4(script, Path(source_media), tmp)
+            if fmt == "captioned":
+                captioned.write_captioned(
+                    script,
+                    Path(source_media),
+                    tmp,
+                    resolution=resolution,
+                    fit=fit,
+                    progress=progress,
+                    cancel=cancel,
+                )
+            else:
+                video.write_mp4(script, Path(source_media), tmp)
     return target
 
 

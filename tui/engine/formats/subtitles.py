@@ -29,8 +29,8 @@ class Cue:
     speaker: str
 
 
-def build_cues(script: Script) -> list[Cue]:
-    """Cut the script's words into subtitle cues."""
+def build_cues(script: Script, max_line: int = MAX_LINE) -> list[Cue]:
+    """Cut the script's words into subtitle cues of lines up to ``max_line`` characters."""
     named = len({t.speaker for t in script.turns}) > 1
     cues: list[Cue] = []
     previous_speaker: str | None = None
@@ -42,23 +42,23 @@ def build_cues(script: Script) -> list[Cue]:
         words = turn.words or []
         start = 0
         while start < len(words):
-            end = _cue_end(words, start, prefix)
+            end = _cue_end(words, start, prefix, max_line)
             chunk = words[start:end]
             text = prefix + " ".join(w.w for w in chunk)
-            cues.append(Cue(chunk[0].s, chunk[-1].e, wrap(text), turn.speaker))
+            cues.append(Cue(chunk[0].s, chunk[-1].e, wrap(text, max_line), turn.speaker))
             prefix = ""
             start = end
     _fix_durations(cues)
     return cues
 
 
-def _cue_end(words: list[Word], start: int, prefix: str) -> int:
+def _cue_end(words: list[Word], start: int, prefix: str, max_line: int = MAX_LINE) -> int:
     """Index one past the last word of the cue that begins at ``start``."""
     end = start + 1
     while end < len(words):
         nxt = words[end]
         text = prefix + " ".join(w.w for w in words[start : end + 1])
-        if not _fits(text) or nxt.e - words[start].s > MAX_MS:
+        if not _fits(text, max_line) or nxt.e - words[start].s > MAX_MS:
             # Full: end at the last clause break after its first third, if there is
             # one, rather than leave "quickly." alone on the next cue.
             for k in range(end, start + max(1, (end - start) // 3), -1):
@@ -78,14 +78,14 @@ def _ends_clause(word: str, marks: str = ",;:.?!") -> bool:
     return word.rstrip("\"')”’").endswith(tuple(marks))
 
 
-def _fits(text: str) -> bool:
-    lines = wrap(text)
-    return len(lines) <= MAX_LINES and all(len(line) <= MAX_LINE for line in lines)
+def _fits(text: str, max_line: int = MAX_LINE) -> bool:
+    lines = wrap(text, max_line)
+    return len(lines) <= MAX_LINES and all(len(line) <= max_line for line in lines)
 
 
-def wrap(text: str) -> list[str]:
+def wrap(text: str, max_line: int = MAX_LINE) -> list[str]:
     """One line if it fits, else two lines split at the most balanced space."""
-    if len(text) <= MAX_LINE:
+    if len(text) <= max_line:
         return [text]
     tokens = text.split(" ")
     best: list[str] | None = None

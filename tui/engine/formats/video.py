@@ -53,12 +53,12 @@ def _remux(script: Script, src: Any, out: Any) -> None:
     if not streams:
         raise UnsupportedMedia("has no audio or video to put subtitles on", str(src.name))
     copy: dict[int, Any] = {}
-    recode: dict[int, _Recoder] = {}
+    recode: dict[int, Recoder] = {}
     for s in streams:
         if s.codec_context.name in out.supported_codecs:
             copy[s.index] = out.add_stream_from_template(s)
         else:
-            recode[s.index] = _Recoder(s, out)
+            recode[s.index] = Recoder(s, out)
     subs = out.add_stream("mov_text")
     subs.codec_context.subtitle_header = _ASS_HEADER
     subs.time_base = _MS
@@ -84,12 +84,13 @@ def _remux(script: Script, src: Any, out: Any) -> None:
         recoder.feed(None)
 
 
-class _Recoder:
+class Recoder:
     """Re-encode one stream the container cannot hold (H.264 for video, AAC for audio)."""
 
     def __init__(self, source: Any, out: Any) -> None:
         self.out = out
         self.resampler = None
+        self.next_pts: int | None = None
         if source.type == "video":
             rate = source.average_rate or source.guessed_rate or 25
             self.stream = out.add_stream("libx264", rate=rate)
@@ -119,9 +120,25 @@ class _Recoder:
                 outs = [frame.reformat(format="yuv420p") if frame is not None else None]
             if frame is None and self.resampler is not None:
                 outs.append(None)
+            if self.resampler is not None:
+                outs = [self._timed(f) if f is not None else None for f in outs]
             for f in outs:
                 for encoded in self.stream.encode(f):
                     self.out.mux(encoded)
+
+    def _timed(self, frame: Any) -> Any:
+        """Stamp a resampled frame in samples, counted on from the first one's time.
+
+        Some containers (AVI) time audio in packets of the source's frame size; the
+        encoder's frames are another size, and their stamps would collide.
+        """
+        rate = self.stream.rate
+        if self.next_pts is None:
+            start = frame.pts * frame.time_base if frame.pts is not None else 0
+            self.next_pts = round(start * rate)
+        frame.pts, frame.time_base = self.next_pts, Fraction(1, rate)
+        self.next_pts += frame.samples
+        return frame
 
 
 def _iso639_2(language: str) -> str:
