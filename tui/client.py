@@ -350,19 +350,28 @@ class Client:
         return list(data["files"])
 
     async def run_sse(
-        self, session_id: str, text: str, *, last_event_id: str | None = None, max_resumes: int = 5
+        self,
+        session_id: str,
+        text: str,
+        *,
+        last_event_id: str | None = None,
+        max_resumes: int = 5,
+        if_edited: str | None = None,
     ) -> AsyncIterator[Event]:
         """Send a message and yield the stream's events until it ends.
 
         A dropped connection is resumed with ``Last-Event-ID`` (up to
-        ``max_resumes`` times), so no event is lost or repeated.
+        ``max_resumes`` times), so no event is lost or repeated.  ``if_edited``
+        (``keep``/``replace``) is the choice for scripts holding the user's edits.
         """
-        body = {
+        body: dict[str, Any] = {
             "app_name": "nemo_agent",
             "user_id": "me",
             "session_id": session_id,
             "new_message": {"role": "user", "parts": [{"text": text}]},
         }
+        if if_edited is not None:
+            body["if_edited"] = if_edited
         resumes, retry = 0, _RetryOnce()
         while True:
             headers = {

@@ -29,8 +29,8 @@ FILLERS = {"um", "umm", "uh", "uhh", "erm", "er", "ah", "hmm", "mm", "mhm", "嗯
 
 HELP = (
     'I can: extract a script with speaker labels ("extract a full written script from this '
-    'video with speaker labels", optionally "2 speakers", "in French", "without '
-    'timestamps", "file 2", "all files"); rename a speaker ("rename Speaker 1 to '
+    'video with speaker labels", optionally "2 speakers", "without timestamps", '
+    '"file 2", "all files", and with a multilingual model "in French"); rename a speaker ("rename Speaker 1 to '
     'Diane"); merge speakers ("merge Speaker 2 into Speaker 1"); remove filler words; '
     'translate to English; show status and tracks ("status"); show credits ("credits"); '
     'export ("export srt": md, txt, srt, vtt, json, docx, fountain, mp4).'
@@ -42,7 +42,12 @@ Request = tuple[str, dict[str, Any], str]
 
 
 def perform(
-    backend: Backend, session: sqlite3.Row, token: str, message: str, requests: list[Request]
+    backend: Backend,
+    session: sqlite3.Row,
+    token: str,
+    message: str,
+    requests: list[Request],
+    if_edited: str | None = None,
 ) -> str:
     """Open an invocation for ``message`` and do its requests in order; returns its id.
 
@@ -51,12 +56,14 @@ def perform(
     (2001, not enough credits) leaves nothing stored.  The requests after one
     that queued a job wait for it, stored with the invocation, and are done by
     :func:`continue_pending` once it has finished -- "transcribe and export srt"
-    exports the new script, not the one before.
+    exports the new script, not the one before.  ``if_edited`` is the request's
+    choice for files whose script holds the user's edits (``keep``/``replace``;
+    None: they are not scripted again, and the answer asks for the choice).
     """
     after: list[Any] = []
     with backend.store.tx() as db:
         invocation = backend.store.create_invocation(db, session["id"], message)
-        _run(backend, db, session, token, invocation, requests, after)
+        _run(backend, db, session, token, invocation, requests, after, if_edited)
     for deferred in after:  # work that needs the invocation committed first (exports)
         deferred()
     return invocation
@@ -91,7 +98,16 @@ def continue_pending(backend: Backend) -> int:
                 if unfinished:
                     events.add(store, db, invocation, [events.text(_not_done(requests))])
                 else:
-                    _run(backend, db, row, pending["token"], invocation, requests, after)
+                    _run(
+                        backend,
+                        db,
+                        row,
+                        pending["token"],
+                        invocation,
+                        requests,
+                        after,
+                        pending.get("if_edited"),
+                    )
         except Exception as exc:  # 2001 (a later extraction has no credits left), or a bug
             if not isinstance(exc, ApiError):
                 log.exception("follow-up requests of %s failed", invocation)
@@ -114,8 +130,13 @@ def _run(
     invocation: str,
     requests: list[Request],
     after: list[Any],
+    if_edited: str | None = None,
 ) -> None:
-    """Do ``requests`` in order until one queues a job; the rest wait for it (pending)."""
+    """Do ``requests`` in order until one queues a job; the rest wait for it (pending).
+
+    An extraction that stops for the user's choice (an edited script) ends the
+    message there: what came after it is not done, and the answer says so.
+    """
     store = backend.store
     for index, (action, args, said) in enumerate(requests):
         handler = HANDLERS.get(action)
@@ -128,12 +149,17 @@ def _run(
             continue
         call_id = f"call_{uuid.uuid4().hex[:12]}"
         events.add(store, db, invocation, [events.call(call_id, action, args)])
-        handler(
-            Context(backend, store, db, session, token, invocation, call_id, action, after), args
+        context = Context(
+            backend, store, db, session, token, invocation, call_id, action, after, if_edited
         )
+        handler(context, args)
         rest = requests[index + 1 :]
+        if rest and context.halted:
+            events.add(store, db, invocation, [events.text(_not_done(rest, "it"))])
+            return
         if rest and _jobs_busy(db, invocation):
-            store.set_pending(db, invocation, {"token": token, "requests": rest})
+            pending = {"token": token, "requests": rest, "if_edited": if_edited}
+            store.set_pending(db, invocation, pending)
             events.add(
                 store,
                 db,
@@ -152,9 +178,11 @@ def _jobs_busy(db: sqlite3.Connection, invocation: str) -> bool:
     )
 
 
-def _not_done(requests: list[Request]) -> str:
+def _not_done(requests: list[Request], why: str = "the job before did not complete") -> str:
     asked = "; ".join(r[2] for r in requests)
-    return f"Not done, because the job before did not complete: {asked}. Ask again when it has."
+    if why == "it":
+        return f"Not done, as the request before needs your choice: {asked}."
+    return f"Not done, because {why}: {asked}. Ask again when it has."
 
 
 def _pick_files(files: list[dict[str, Any]], which: Any) -> list[dict[str, Any]]:
@@ -197,9 +225,19 @@ def _queue(
     """
     queued, skipped, cost_total = [], [], 0
     in_flight: list[str] = []
+    edited: list[dict[str, Any]] = []  # files whose edited script waits for the user's choice
     for file in files:
         if not file.get("has_audio"):
             skipped.append(f"{file['name']} has no audio stream, so it cannot be scripted")
+            continue
+        revision = ctx.edited_revision(file["video_id"]) if ctx.if_edited != "replace" else None
+        if revision is not None:
+            if ctx.if_edited == "keep":
+                skipped.append(f"{file['name']} keeps your edited script (revision {revision})")
+            else:
+                edited.append(
+                    {"video_id": file["video_id"], "name": file["name"], "revision": revision}
+                )
             continue
         twin = _same_job(ctx, file["video_id"], kind, options)
         if twin is not None:
@@ -234,10 +272,26 @@ def _queue(
         names = ", ".join(q["name"] for q in queued)
         parts.append(f"{doing} {names} ({cost_total} credit(s) frozen until done).")
     parts.extend(s + "." for s in skipped)
+    if edited:
+        ctx.halted = True
+        names = ", ".join(f"{e['name']} (revision {e['revision']})" for e in edited)
+        parts.append(
+            f"Not scripted again, and nothing charged: {names} has your edits. Ask again "
+            'choosing "keep" (your edits stay) or "replace" (a new script replaces them).'
+        )
     events.add(
-        ctx.store, ctx.db, ctx.invocation, [events.text(" ".join(parts))], partial=bool(queued)
+        ctx.store,
+        ctx.db,
+        ctx.invocation,
+        [events.text(" ".join(parts))],
+        partial=bool(queued) or bool(edited),
     )
-    if not queued:
+    if edited:
+        ctx.answer(
+            {"status": "needs_choice", "edited": edited, "choices": ["keep", "replace"]},
+            "Your edits are kept until you choose.",
+        )
+    elif not queued:
         ctx.answer(
             {"status": "not_started", "reasons": skipped, "in_progress": in_flight},
             "Nothing new was started.",
@@ -254,6 +308,10 @@ def _same_job(ctx: Context, video_id: str, kind: str, options: dict[str, Any]) -
     return next((r["id"] for r in rows if json.loads(r["options"] or "{}") == options), None)
 
 
+class _Unchanged(Exception):
+    """An edit that finds nothing to change (says why); no revision is made."""
+
+
 def _edit(ctx: Context, change: Any, done: str) -> None:
     script = ctx.script()
     if script is None:
@@ -261,6 +319,9 @@ def _edit(ctx: Context, change: Any, done: str) -> None:
         return
     try:
         detail = change(script)
+    except _Unchanged as exc:  # nothing to do: no new revision
+        ctx.answer({"status": "unchanged", "revision": script.revision}, f"{exc}.")
+        return
     except (KeyError, ValueError) as exc:
         names = ", ".join(f"{sid} ({name})" for sid, name in script.speakers.items())
         ctx.answer(
@@ -319,6 +380,8 @@ def fillers(ctx: Context, args: dict[str, Any]) -> None:
                 removed += len(turn.text.split()) - len(kept)
                 script.edit_turn_text(index, " ".join(kept))
         script.turns = [t for t in script.turns if t.text.strip()]
+        if not removed:
+            raise _Unchanged("There are no filler words to remove")
         return str(removed)
 
     _edit(ctx, change, "Removed {detail} filler word(s).")
