@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.message import Message
 
-from tui.messages import FileStatus, JobProgress, LogLine, StateLoaded, StreamEnded, StreamStarted
+from tui.dialogs.confirm import ConfirmScreen
+from tui.messages import (
+    ChoiceNeeded,
+    FileStatus,
+    JobProgress,
+    LogLine,
+    StateLoaded,
+    StreamEnded,
+    StreamStarted,
+)
 from tui.panes.file_browser import FileBrowser, is_media
 from tui.session import Connection, describe_state
 from tui.stream import summarise
@@ -125,8 +134,7 @@ class BackendWork(_Base):
                 for j in state.get("jobs") or []
                 if j.get("video_id") == info.get("video_id") and j.get("id") not in known
             ]
-            done = any(j.get("status") == "completed" for j in jobs)
-            self.post_message(FileStatus(path, "done" if done else "failed"))
+            self.post_message(FileStatus(path, _badge(jobs, state, info.get("video_id"))))
 
     def toggle_watch(self, folder: Path) -> None:
         """Start watching ``folder``, or stop if it is watched already."""
@@ -200,12 +208,14 @@ class BackendWork(_Base):
             await self._submit(named, extract=False)
         known = {j.get("id") for j in self.state.get("jobs") or []}
         state = await self._stream(text)
-        path_of = {self.video_ids.get(p): p for p in named}
-        for job in state.get("jobs") or []:
-            path = path_of.get(job.get("video_id"))
-            if path is not None and job.get("id") not in known:
-                done = job.get("status") == "completed"
-                self.post_message(FileStatus(path, "done" if done else "failed"))
+        for path in named:
+            video_id = self.video_ids.get(path)
+            jobs = [
+                j
+                for j in state.get("jobs") or []
+                if j.get("video_id") == video_id and j.get("id") not in known
+            ]
+            self.post_message(FileStatus(path, _badge(jobs, state, video_id)))
 
     def _named_files(self, text: str) -> list[Path]:
         """Media files of the Files folder that ``text`` names (``interview.mp4``)."""
@@ -214,21 +224,34 @@ class BackendWork(_Base):
         found = [(folder / name).resolve() for name in names]
         return list(dict.fromkeys(p for p in found if p.is_file() and is_media(p)))
 
-    async def _stream(self, text: str) -> dict[str, Any]:
-        """Stream one request's events into the log, then read and show the state."""
+    async def _stream(self, text: str, if_edited: str | None = None) -> dict[str, Any]:
+        """Stream one request's events into the log, then read and show the state.
+
+        When the backend will not script a file again because its script holds
+        the user's edits, the user is asked (keep / replace) and the request is
+        sent once more with that choice: nothing is charged for a declined job.
+        """
         before = self.state
         jobs: dict[str, None] = {}  # the jobs this stream reports, so its end ends only them
+        asked: list[ChoiceNeeded] = []
 
         def post(message: Message) -> None:
+            if isinstance(message, ChoiceNeeded):
+                asked.append(message)
+                return
             if isinstance(message, JobProgress):
                 jobs[message.job_id] = None
             self.post_message(message)
 
         self.post_message(StreamStarted())
         try:
-            had_text = await self.connection.run(text, post)
+            had_text = await self.connection.run(text, post, if_edited=if_edited)
         finally:
             self.post_message(StreamEnded(tuple(jobs)))
+        if asked and if_edited is None:
+            choice = await self._keep_or_replace(asked[-1].edited)
+            self.post_message(LogLine("info", f"you chose: {choice} the edited script"))
+            return await self._stream(text, choice)
         state = await self.connection.state()
         self.post_message(StateLoaded(state))
         if not had_text:
@@ -236,6 +259,18 @@ class BackendWork(_Base):
             for line in summarise(before, state):
                 self.post_message(LogLine("done", line))
         return state
+
+    async def _keep_or_replace(self, edited: list[dict[str, Any]]) -> str:
+        """Ask whether to replace edited scripts; "keep" unless the user says replace."""
+        names = ", ".join(str(e.get("name")) for e in edited) or "This file"
+        question = (
+            f"{names}: the script has your edits. Script it again and replace them?"
+            " (Keep costs nothing.)"
+        )
+        replace = await self.push_screen_wait(
+            ConfirmScreen(question, yes="Replace", no="Keep my edits", id="confirm-replace")
+        )
+        return "replace" if replace else "keep"
 
     @work(exclusive=True, group="state", exit_on_error=False)
     async def load_state(self, say: bool = False) -> None:
@@ -260,3 +295,16 @@ class BackendWork(_Base):
     async def action_cancel_job(self) -> None:
         cancelled = await self.connection.cancel_running()
         self.notify("Cancelled the running job." if cancelled else "No job is running.")
+
+
+def _badge(jobs: list[dict[str, Any]], state: dict[str, Any], video_id: Any) -> str:
+    """A file's badge after a request: done, cancelled or failed by its new jobs; with no
+    new job (its edited script kept), done when it has a script, else new."""
+    statuses = {j.get("status") for j in jobs}
+    if "completed" in statuses:
+        return "done"
+    if "cancelled" in statuses:
+        return "cancelled"
+    if statuses:
+        return "failed"
+    return "done" if video_id in (state.get("scripts") or {}) else "new"

@@ -236,13 +236,18 @@ class Connection:
     async def upload(self, paths: list[Path]) -> list[dict[str, Any]]:
         return await self._call(lambda: self.api.upload_files(self.session_id, paths))
 
-    async def run(self, text: str, post: Callable[[Message], Any]) -> bool:
-        """Send ``text`` to ``/run_sse``, posting each event; returns whether any text came."""
+    async def run(
+        self, text: str, post: Callable[[Message], Any], if_edited: str | None = None
+    ) -> bool:
+        """Send ``text`` to ``/run_sse``, posting each event; returns whether any text came.
+
+        ``if_edited``: keep or replace scripts holding the user's edits (docs/api.md).
+        """
         had_text = False
 
         async def stream() -> None:
             nonlocal had_text
-            async for event in self.api.run_sse(self.session_id, text):
+            async for event in self.api.run_sse(self.session_id, text, if_edited=if_edited):
                 messages, text_seen = event_messages(event.kind, event.data, datetime.now())
                 had_text = had_text or text_seen
                 for message in messages:

@@ -13,7 +13,7 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.messages import ExportReady, Heartbeat, JobProgress, LogLine
+from tui.messages import ChoiceNeeded, ExportReady, Heartbeat, JobProgress, LogLine
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -69,6 +69,8 @@ def event_messages(event: str, data: Any, at: datetime) -> tuple[list[Message], 
                 LogLine("result", f"{response.get('name')}: {_short(response.get('response'))}", at)
             )
             result = response.get("response") or {}
+            if result.get("status") == "needs_choice":
+                out.append(ChoiceNeeded(list(result.get("edited") or [])))
             if response.get("name") == "export" and result.get("url"):
                 out.append(ExportReady(str(result.get("format") or "md"), str(result["url"])))
     return out, had_text

@@ -3,7 +3,7 @@
 Only audio/video files are listed (by extension; the backend judges the
 content when the file is uploaded).  Each file shows its size, its duration
 (probed lazily, in a thread, when the line is first drawn) and a status
-badge — new, queued, working, done or failed — that the app sets as jobs go.
+badge — new, queued, working, done, failed or cancelled — that the app sets as jobs go.
 Enter submits the highlighted file (or every marked one), Space marks, ``w``
 asks the app to watch the highlighted folder.
 """
@@ -30,8 +30,15 @@ MEDIA_SUFFIXES = frozenset(
     {".mp4", ".mov", ".avi", ".webm", ".mkv", ".mp3", ".wav", ".m4a", ".aac"}
 )
 
-STATUSES = ("new", "queued", "working", "done", "failed")
-_GLYPHS = {"new": "·", "queued": "…", "working": "⟳", "done": "✓", "failed": "✗"}
+STATUSES = ("new", "queued", "working", "done", "failed", "cancelled")
+_GLYPHS = {
+    "new": "·",
+    "queued": "…",
+    "working": "⟳",
+    "done": "✓",
+    "failed": "✗",
+    "cancelled": "⊘",
+}
 
 
 def is_media(path: Path) -> bool:
