@@ -164,6 +164,7 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.video_ids: dict[Path, str] = {}
         #: A file to show once the state is read (opened again, scripted in an earlier run).
         self.show_after_load: Path | None = None
+        self.export_folder: Path | None = None
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -66,7 +66,7 @@ from tui.client_types import (  # re-exported: the client's public types
     UnsupportedFile,
     error_from,
 )
-from tui.datadir import default_data_dir
+from tui.datadir import OUTPUT_MODE, default_data_dir
 
 __all__ = [
     "Client",
@@ -490,6 +490,7 @@ class Client:
                             raise error_from(response, None) from None
                     async for chunk in response.aiter_bytes():
                         fh.write(chunk)
+            os.chmod(tmp, OUTPUT_MODE)  # as any other output: the user's umask, not 0600
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

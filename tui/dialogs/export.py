@@ -59,12 +59,10 @@ class ExportScreen(ModalScreen["ExportChoice | None"]):
 
     @on(Select.Changed, "#format")
     def _format_changed(self, event: Select.Changed) -> None:
+        """The file's extension follows the format, whatever name was typed."""
         path = self.query_one("#path", Input)
-        if Path(path.value) == self._default_path(self.format):
-            self.format = str(event.value)
-            path.value = str(self._default_path(self.format))
-        else:
-            self.format = str(event.value)
+        self.format = str(event.value)
+        path.value = with_format(path.value, self.format)
 
     @on(Input.Submitted, "#path")
     @on(Button.Pressed, "#save")
@@ -84,3 +82,17 @@ class ExportScreen(ModalScreen["ExportChoice | None"]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def with_format(typed: str, format: str) -> str:
+    """``typed`` with its export extension (any of :data:`FORMATS`') swapped for ``format``'s;
+    a name without one gets it added.  ``~/a/panel.md`` -> ``~/a/panel.srt``."""
+    if not typed.strip():
+        return typed
+    head, sep, name = typed.rpartition("/")
+    for known in sorted(FORMATS, key=lambda f: -len(output_suffix(f))):
+        suffix = output_suffix(known)
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    return f"{head}{sep}{name}{output_suffix(format)}"
