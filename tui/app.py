@@ -10,6 +10,10 @@ job streams.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.app_script import ScriptWork
 from tui.app_work import BackendWork
+from tui.attachments import detach
 from tui.commands import ActionsProvider
 from tui.dialogs.confirm import ConfirmScreen
 from tui.engine.script import Script
@@ -57,6 +62,8 @@ STYLES_DIR = _styles_dir()
 #: The panes in the order of the number keys 1-4 (5 is the prompt bar).
 PANES = ("files", "log", "timeline", "script", "prompt")
 PANE_TITLES = {"files": "Files", "log": "Log", "timeline": "Timeline", "script": "Script"}
+#: After SIGHUP/SIGTERM, how long the app may take to exit before it is ended outright.
+HANG_UP_GRACE_S = 5.0
 
 
 def _pane_bindings(number: int, pane: str) -> list[Binding]:
@@ -164,6 +171,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.video_ids: dict[Path, str] = {}
         #: A file to show once the state is read (opened again, scripted in an earlier run).
         self.show_after_load: Path | None = None
+        #: Whether SIGHUP/SIGTERM end the app cleanly (``reelscript``; not under tests).
+        self.handle_signals = False
         self.export_folder: Path | None = None
 
     # -- layout -------------------------------------------------------------------
@@ -180,6 +189,10 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.hang_up)
         for pane, title in PANE_TITLES.items():
             widget = self.query_one(f"#{pane}")
             widget.border_title = title
@@ -355,10 +368,24 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
             return
         self.exit(0)
 
+    def hang_up(self) -> None:
+        """SIGHUP (the terminal or SSH session closed) or SIGTERM: leave nothing running.
+
+        The backend is let go of at once (it stops by itself once nobody uses it and
+        no job runs); then the app exits, and is ended outright should a terminal that
+        is gone keep it from exiting cleanly.
+        """
+        if self.connection.local is not None:
+            detach(self.connection.local.attachment)
+        for watcher in self.watchers.values():
+            watcher.stop()
+        threading.Timer(HANG_UP_GRACE_S, os._exit, (0,)).start()
+        self.exit(0)
+
     async def on_unmount(self) -> None:
         for watcher in self.watchers.values():
             watcher.stop()
-        await self.connection.close()
+        await self.connection.close(wait=0.0 if self.jobs_running() else 5.0)
 
 
 def make_app(
@@ -392,5 +419,6 @@ def run_app(
         print(f"reelscript: no such file or folder: {path}")
         return 2
     app = make_app(path, server, token_file, data_dir, diarizer=diarizer)
+    app.handle_signals = True
     result = app.run()
     return int(result or app.return_code or 0)

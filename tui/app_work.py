@@ -291,6 +291,19 @@ class BackendWork(_Base):
             )
         )
 
+    def jobs_running(self) -> list[str]:
+        """The names of the files whose jobs are queued or running ("" for one not yet
+        known: a request still on its way)."""
+        names = {v.get("video_id"): v.get("name") for v in self.state.get("video_infos") or []}
+        running = [
+            str(names.get(j.get("video_id")) or "a file")
+            for j in self.state.get("jobs") or []
+            if j.get("status") in ("queued", "running")
+        ]
+        if not running and any(w.group == "job" and w.is_running for w in self.workers):
+            running.append("")
+        return running
+
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def action_cancel_job(self) -> None:
         cancelled = await self.connection.cancel_running()

@@ -194,14 +194,15 @@ class Connection:
         if self.memory is not None and self.memory.session_id == self.session_id:
             self.memory.add_file(path, video_id)
 
-    async def close(self) -> None:
-        """Close the client and stop the embedded backend (if this app started it)."""
+    async def close(self, wait: float = 5.0) -> None:
+        """Close the client and detach from the embedded backend, which stops when no other
+        app or watcher uses it and no job runs (waiting up to ``wait`` seconds for that)."""
         self.closed = True
         if self.client is not None:
             await self.client.aclose()
             self.client = None
         if self.local is not None:
-            await asyncio.to_thread(self.local.stop)
+            await asyncio.to_thread(self.local.stop, wait)
             self.local = None
 
     @property

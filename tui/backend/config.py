@@ -32,6 +32,9 @@ class Config:
     poll_s: float = 0.2
     #: Uploads and exports of sessions idle this many days are removed (None: kept).
     keep_days: float | None = None
+    #: Stop once no app or watcher is attached and nothing is under way (an
+    #: embedded backend; see :mod:`tui.attachments`).
+    exit_when_unused: bool = False
 
     @property
     def model_label(self) -> str:
