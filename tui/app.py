@@ -350,23 +350,28 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
             self.exit(0)  # Ctrl+Q again on the question: the answer is yes
             return
+        worries = []
         if self.query_one(ScriptEditor).dirty:
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self.exit(0)
-
-            self.push_screen(
-                ConfirmScreen(
-                    "The script has unsaved changes. Quit and lose them? (Ctrl+S saves them)",
-                    yes="Quit",
-                    no="Stay",
-                    id="confirm-quit",
-                ),
-                answered,
+            worries.append("The script has unsaved changes (Ctrl+S saves them).")
+        running = self.jobs_running()
+        if running:
+            names = ", ".join(n for n in running if n) or "a file"
+            worries.append(
+                f"A job is running ({names}): it finishes in the background "
+                "and its script is here next time."
             )
+        if not worries:
+            self.exit(0)
             return
-        self.exit(0)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        self.push_screen(
+            ConfirmScreen(" ".join(worries) + " Quit?", yes="Quit", no="Stay", id="confirm-quit"),
+            answered,
+        )
 
     def hang_up(self) -> None:
         """SIGHUP (the terminal or SSH session closed) or SIGTERM: leave nothing running.

@@ -8,6 +8,7 @@ a failure into a notification and a log line) and reports through messages.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
     _Base = App[int]
 else:
     _Base = object
+
+#: Job statuses that mean "not finished yet".
+BUSY_JOB = ("queued", "running")
+#: How often jobs taken up from the last run are looked at (seconds).
+FOLLOW_POLL_S = 1.0
 
 #: What Enter on a file asks of the backend (API.md's first example).
 EXTRACT_PROMPT = "extract a full written script with speaker labels"
@@ -75,6 +81,8 @@ class BackendWork(_Base):
             ready += " (taken up from the last run)"
             self.video_ids.update(self.connection.remembered_files())
         self.post_message(LogLine("info", ready))
+        if self.connection.resumed:
+            self.follow_unfinished()
         opened = self.open_file.resolve() if self.open_file is not None else None
         if opened is not None and opened not in self.video_ids:
             self.submit_files([opened])
@@ -272,6 +280,43 @@ class BackendWork(_Base):
         )
         return "replace" if replace else "keep"
 
+    @work(group="follow", exit_on_error=False)
+    async def follow_unfinished(self) -> None:
+        """Jobs of the last run that are still going: say so, show their files as working,
+        and say (and show) what they made once they end."""
+        state = await self.connection.state()
+        names = {v.get("video_id"): v.get("name") for v in state.get("video_infos") or []}
+        paths = {v: p for p, v in self.video_ids.items()}
+        waiting = {str(j["id"]): j for j in state.get("jobs") or [] if j.get("status") in BUSY_JOB}
+        for job in waiting.values():
+            stage = f"{job.get('stage') or job.get('status')} {job.get('progress', 0):.0%}"
+            self.post_message(
+                LogLine(
+                    "info",
+                    f"{names.get(job.get('video_id'), 'a file')}: the job of the last run goes on "
+                    f"({stage}); its script shows here when it is done",
+                )
+            )
+            if job.get("video_id") in paths:
+                self.post_message(FileStatus(paths[job["video_id"]], "working"))
+        while waiting:
+            await asyncio.sleep(FOLLOW_POLL_S)
+            state = await self.connection.state()
+            ended = [
+                j
+                for j in state.get("jobs") or []
+                if str(j.get("id")) in waiting and j.get("status") not in BUSY_JOB
+            ]
+            for job in ended:
+                del waiting[str(job["id"])]
+                name = names.get(job.get("video_id"), "a file")
+                self.post_message(LogLine("done", job_outcome(name, job, state)))
+                if job.get("video_id") in paths:
+                    badge = _badge([job], state, job.get("video_id"))
+                    self.post_message(FileStatus(paths[job["video_id"]], badge))
+            if ended:
+                self.post_message(StateLoaded(state))
+
     @work(exclusive=True, group="state", exit_on_error=False)
     async def load_state(self, say: bool = False) -> None:
         state = await self.connection.state()
@@ -296,13 +341,15 @@ class BackendWork(_Base):
         known: a request still on its way)."""
         names = {v.get("video_id"): v.get("name") for v in self.state.get("video_infos") or []}
         running = [
-            str(names.get(j.get("video_id")) or "a file")
+            str(names.get(j.get("video_id")) or "")
             for j in self.state.get("jobs") or []
             if j.get("status") in ("queued", "running")
         ]
+        for browser in self.query(FileBrowser).results():  # none once the app is unmounting
+            running += [p.name for p, st in browser.statuses.items() if st in ("queued", "working")]
         if not running and any(w.group == "job" and w.is_running for w in self.workers):
             running.append("")
-        return running
+        return list(dict.fromkeys(running))
 
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def action_cancel_job(self) -> None:
@@ -321,3 +368,20 @@ def _badge(jobs: list[dict[str, Any]], state: dict[str, Any], video_id: Any) -> 
     if statuses:
         return "failed"
     return "done" if video_id in (state.get("scripts") or {}) else "new"
+
+
+def job_outcome(name: str, job: dict[str, Any], state: dict[str, Any]) -> str:
+    """One line for a finished job: "panel.mov: script ready, 3 speakers", or why not."""
+    status = job.get("status")
+    if status == "completed":
+        script = (state.get("scripts") or {}).get(job.get("video_id")) or {}
+        speakers = len({t.get("speaker") for t in script.get("turns") or []})
+        return f"{name}: script ready, {plural(speakers, 'speaker')}"
+    if status == "cancelled":
+        return f"{name}: cancelled"
+    return f"{name}: failed: {job.get('error') or 'no reason given'}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 speaker``, ``3 speakers``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
