@@ -174,6 +174,7 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         #: Whether SIGHUP/SIGTERM end the app cleanly (``reelscript``; not under tests).
         self.handle_signals = False
         self.export_folder: Path | None = None
+        self.watched_scripts: dict[Path, tuple[str, str]] = {}
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -206,6 +207,9 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
     def _files_submitted(self, event: FileBrowser.Submitted) -> None:
         if len(event.paths) == 1 and self.show_script_of(event.paths[0]):
             return  # already scripted in this session: show it rather than redo it
+        if len(event.paths) == 1 and event.paths[0].resolve() in self.watched_scripts:
+            self.adopt_watched(event.paths[0].resolve())  # scripted by watching: show that
+            return
         # Enter again on a file on its way: one job per file (a second would also
         # make the first one's badge read the other job's state).
         busy = self.query_one(FileBrowser).statuses

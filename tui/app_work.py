@@ -29,6 +29,7 @@ from tui.messages import (
 from tui.panes.file_browser import FileBrowser, is_media
 from tui.session import Connection, describe_state
 from tui.stream import summarise
+from tui.watch.events import FileDone
 from tui.watch_status import watch_event_status
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class BackendWork(_Base):
     watchers: dict[Path, Any]
     video_ids: dict[Path, str]
     show_after_load: Path | None
+    #: Scripts the folder watcher made in this run, by file: (session id, video id).
+    watched_scripts: dict[Path, tuple[str, str]]
 
     # -- connecting -----------------------------------------------------------------
     @work(thread=True, group="backend", exit_on_error=False)
@@ -166,6 +169,7 @@ class BackendWork(_Base):
             self.connection.client,
             on_event=self._watch_event,
             data_dir=self.connection.data_dir,
+            scripted=self._script_here,
         )
         self.watchers[folder] = watcher
         browser.set_watched(folder, True)
@@ -179,12 +183,33 @@ class BackendWork(_Base):
                 LogLine("info", f"stopped watching {folder}: {watcher.stats.summary()}")
             )
 
+    def _script_here(self, path: Path) -> tuple[str, str] | None:
+        """(session, video) of the script this app has for ``path``, if any: watching
+        writes that one (with the user's edits) instead of scripting the file again."""
+        video_id = self.video_ids.get(path.resolve())
+        if video_id and video_id in (self.state.get("scripts") or {}):
+            return self.connection.session_id, video_id
+        return None
+
     def _watch_event(self, event: Any) -> None:
         status, line = watch_event_status(event)
-        if status:
-            self.post_message(FileStatus(event.path, status))
+        mine = self._script_here(event.path) is not None
+        if isinstance(event, FileDone) and event.session_id and not mine:
+            self.watched_scripts[event.path.resolve()] = (event.session_id, event.video_id)
+        if status and not (mine and status in ("new", "queued", "working")):
+            self.post_message(FileStatus(event.path, status))  # (a scripted file stays ✓)
         if line:
             self.post_message(LogLine("error" if status == "failed" else "info", line))
+
+    @work(group="job", exit_on_error=False)
+    async def adopt_watched(self, path: Path) -> None:
+        """Enter on a file the folder watcher scripted: its script, not a new one."""
+        session_id, video_id = self.watched_scripts.pop(path)
+        info = await self.connection.adopt_script(path, session_id, video_id)
+        self.video_ids[path] = str(info["video_id"])
+        self.connection.remember_file(path, str(info["video_id"]))
+        self.show_after_load = path
+        self.load_state()
 
     # -- the prompt --------------------------------------------------------------------
     def prompt_command(self, text: str) -> None:

@@ -274,6 +274,16 @@ class Connection:
             raise SaveConflict(Script.from_dict(current)) from conflict
         return Script.from_dict(saved)
 
+    async def adopt_script(self, path: Path, session_id: str, video_id: str) -> dict[str, Any]:
+        """Bring a script made elsewhere with this token (the folder watcher's own session)
+        into this session for ``path``: the file is uploaded (free) and the script saved as
+        its first revision, so nothing is scripted (nor charged) again.  Returns the upload."""
+        theirs = (await self._call(lambda: self.api.state(session_id)))["scripts"][video_id]
+        [info] = await self.upload([path])
+        script = {**theirs, "video_id": info["video_id"], "revision": 0}
+        await self._call(lambda: self.api.put_script(self.session_id, script))
+        return info
+
     async def export(self, format: str, path: Path, video_id: str | None = None) -> Path:
         return await self._call(
             lambda: self.api.export(self.session_id, format, path, video_id=video_id)
