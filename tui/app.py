@@ -31,6 +31,7 @@ from tui.app_work import BackendWork
 from tui.attachments import detach
 from tui.commands import ActionsProvider
 from tui.dialogs.confirm import ConfirmScreen
+from tui.dialogs.help import HelpScreen
 from tui.engine.script import Script
 from tui.messages import (
     ExportReady,
@@ -67,27 +68,29 @@ HANG_UP_GRACE_S = 5.0
 
 
 def _pane_bindings(number: int, pane: str) -> list[Binding]:
-    """``N`` moves to pane N where the focused widget doesn't type digits; ``alt+N`` always."""
+    """``F(N+1)`` moves to pane N from anywhere, the editor and the prompt bar included (an
+    F-key types nothing and reaches the app intact through tmux and SSH), as does
+    ``alt+N`` where the terminal reports Alt; ``N`` too, where the focus doesn't type."""
     title = PANE_TITLES.get(pane, "Prompt")
     tooltip = f"Move to the {title} pane"
     return [
+        # Priority, so that the editor and the prompt bar don't take them as typing.
+        Binding(
+            f"f{number + 1},alt+{number}",
+            f"focus_pane('{pane}')",
+            title,
+            show=False,
+            priority=True,
+            id=f"app.pane_{pane}",
+            tooltip=tooltip,
+        ),
         Binding(
             str(number),
             f"focus_pane('{pane}')",
             title,
             show=False,
-            id=f"app.pane_{pane}",
-            tooltip=tooltip,
-        ),
-        # Priority, so that the editor and the prompt bar don't take it as typing.
-        Binding(
-            f"alt+{number}",
-            f"focus_pane('{pane}')",
-            title,
-            show=False,
-            priority=True,
-            id=f"app.pane_{pane}_alt",
-            tooltip=tooltip,
+            id=f"app.pane_{pane}_digit",
+            tooltip=f"{tooltip} (outside text)",
         ),
     ]
 
@@ -139,6 +142,30 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
             show=False,
             id="app.theme",
             tooltip="Switch between the dark and the light theme",
+        ),
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            priority=True,
+            id="app.help",
+            tooltip="Every key, by where it works",
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            show=False,
+            id="app.help_question",
+            tooltip="Every key (outside text)",
+        ),
+        Binding(
+            "escape",
+            "close_panels",
+            "Close",
+            show=False,
+            id="app.close_panels",
+            tooltip="Close the keys panel",
         ),
         *(b for n, pane in enumerate(PANES, start=1) for b in _pane_bindings(n, pane)),
     ]
@@ -346,6 +373,14 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         widget = self.query_one(f"#{pane}")
         target = widget.query_one("#log-lines") if pane == "log" else widget
         target.focus()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_close_panels(self) -> None:
+        """Escape: the keys panel (Ctrl+P, Keys) closes, as dialogs do."""
+        self.action_hide_help_panel()
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

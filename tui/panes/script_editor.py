@@ -87,11 +87,13 @@ class ScriptEditor(TextArea):
         self._starts = paragraph_starts(self.saved_text)
         if keep_cursor and location[0] < self.document.line_count:
             self.move_cursor(location)
+        self.show_saved_state()
 
     def rebase(self, script: Script) -> None:
         """``script`` is now the stored version, but the text (typed since) stays as it is."""
         self.script = script
         self.saved_text = script_to_text(script)
+        self.show_saved_state()
 
     @property
     def dirty(self) -> bool:
@@ -128,6 +130,11 @@ class ScriptEditor(TextArea):
     @on(TextArea.Changed)
     def _text_changed(self) -> None:
         self._starts = paragraph_starts(self.text)
+        self.show_saved_state()
+
+    def show_saved_state(self) -> None:
+        """The pane's title says when the text has changes not saved yet."""
+        self.border_title = "Script ● unsaved (Ctrl+S)" if self.dirty else "Script"
 
     @on(TextArea.SelectionChanged)
     def _selection_changed(self) -> None:
