@@ -345,6 +345,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
             return
         error = event.worker.error
         message = str(error) or type(error).__name__
+        if event.worker.group in ("connect", "backend") and "Reconnect" not in message:
+            message += " (Ctrl+P → Reconnect tries again)"
         self.notify(message, title="Error", severity="error", timeout=8)
         # No finish() here: a stream's own end (StreamEnded) hides its progress, and
         # another request may still be streaming.

@@ -27,8 +27,8 @@ from tui.messages import (
     StreamStarted,
 )
 from tui.panes.file_browser import FileBrowser, is_media
-from tui.session import Connection, describe_state
-from tui.stream import summarise
+from tui.session import Connection
+from tui.stream import describe_state, plural, summarise
 from tui.watch.events import FileDone
 from tui.watch_status import watch_event_status
 
@@ -96,8 +96,11 @@ class BackendWork(_Base):
     def action_reconnect(self) -> None:
         """Try connecting again after the backend could not be reached."""
         if self.connection.failure or not self.session_id:
+            self.post_message(LogLine("info", "reconnecting to the backend…"))
             self.connection.retry()
             self.connect()
+        else:
+            self.post_message(LogLine("info", f"already connected: {self.connection.describe()}"))
 
     # -- files ------------------------------------------------------------------------
     # Not exclusive: a second request must not cut off the stream of one still
@@ -146,6 +149,8 @@ class BackendWork(_Base):
                 if j.get("video_id") == info.get("video_id") and j.get("id") not in known
             ]
             self.post_message(FileStatus(path, _badge(jobs, state, info.get("video_id"))))
+            for job in jobs[-1:]:
+                self.post_message(LogLine("done", job_outcome(path.name, job, state)))
 
     def toggle_watch(self, folder: Path) -> None:
         """Start watching ``folder``, or stop if it is watched already."""
@@ -353,13 +358,13 @@ class BackendWork(_Base):
     @work(exclusive=True, group="credits", exit_on_error=False)
     async def show_credits(self) -> None:
         balance = await self.connection.credits()
-        self.post_message(
-            LogLine(
-                "info",
-                f"credits: {balance.get('available')} available, "
-                f"{balance.get('frozen')} frozen, {balance.get('total')} total",
-            )
-        )
+        held = balance.get("frozen") or 0
+        held_words = f", {held} held by running jobs" if held else ""
+        if balance.get("unlimited") or balance.get("available") is None:
+            said = f"credits: {balance.get('display') or '∞'} (unlimited){held_words}"
+        else:
+            said = f"credits: {balance.get('available')} available{held_words}"
+        self.post_message(LogLine("info", said))
 
     def jobs_running(self) -> list[str]:
         """The names of the files whose jobs are queued or running ("" for one not yet
@@ -405,8 +410,3 @@ def job_outcome(name: str, job: dict[str, Any], state: dict[str, Any]) -> str:
     if status == "cancelled":
         return f"{name}: cancelled"
     return f"{name}: failed: {job.get('error') or 'no reason given'}"
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 speaker``, ``3 speakers``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

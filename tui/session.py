@@ -304,23 +304,3 @@ class Connection:
 
             await self._call(cancel)
         return bool(jobs)
-
-
-def describe_state(state: dict[str, Any]) -> list[str]:
-    """The session's files, jobs and script, a line each (the ``status`` command)."""
-    lines = [
-        f"file {v.get('name')}: {v.get('duration_ms', 0) / 1000:.0f}s"
-        for v in state.get("video_infos") or []
-    ]
-    lines += [
-        f"job {j.get('kind')} {j.get('status')} {j.get('stage') or ''}".rstrip()
-        for j in state.get("jobs") or []
-    ]
-    script = state.get("script")
-    if script:
-        lines.append(
-            f"script revision {script.get('revision')}: "
-            f"{len(script.get('turns') or [])} turns, "
-            f"{len(script.get('speakers') or {})} speakers"
-        )
-    return lines or ["the session is empty: pick a file and press Enter"]

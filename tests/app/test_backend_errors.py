@@ -100,7 +100,8 @@ async def test_ctrl_g_cancels_the_running_job(live_server, tmp_path: Path) -> No
         await pilot.press("ctrl+g")
         await wait_for_group(pilot, "cancel")
         await wait_for_group(pilot, "job")
-        assert app.query_one(FileBrowser).statuses[folder / "call.webm"] == "failed"
+        # A cancelled job has its own badge, not a failure's.
+        assert app.query_one(FileBrowser).statuses[folder / "call.webm"] == "cancelled"
         jobs = app.state.get("jobs") or []
         assert jobs and jobs[-1]["status"] == "cancelled"
 
