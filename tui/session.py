@@ -73,6 +73,8 @@ def explain(code: int, message: str) -> str:
     if advice is None:
         return message
     title, hint, already = advice
+    if code == 4001 and "damaged or incomplete" in lower:
+        return message  # a supported format, cut short: the list of formats would mislead
     line = f"{title}: {message}"
     if hint and not (already and already in lower):
         line = f"{line.rstrip('.')}. {hint}"
