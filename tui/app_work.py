@@ -375,7 +375,11 @@ class BackendWork(_Base):
             for j in self.state.get("jobs") or []
             if j.get("status") in ("queued", "running")
         ]
-        for browser in self.query(FileBrowser).results():  # none once the app is unmounting
+        try:
+            browsers = list(self.query(FileBrowser).results())
+        except Exception:  # noqa: BLE001 - no screen any more (the app is unmounting)
+            browsers = []
+        for browser in browsers:
             running += [p.name for p, st in browser.statuses.items() if st in ("queued", "working")]
         if not running and any(w.group == "job" and w.is_running for w in self.workers):
             running.append("")
