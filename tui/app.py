@@ -214,7 +214,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
                 yield Timeline(id="timeline").data_bind(ReelscriptApp.cursor_ms)
                 yield ScriptEditor(id="script")
         yield PromptBar(id="prompt")
-        yield Footer(compact=True)
+        # The palette's key is in the help screen (F1): 80 columns keep a pane's own keys.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         if self.handle_signals:

@@ -46,6 +46,8 @@ def screen_cells(app: App[object]) -> list[list[Cell]]:
         for segment in strip:
             style = segment.style
             if style is None or style.color is None or style.bgcolor is None:
+                # Unstyled cells (a margin's spaces) hold nothing to read.
+                row.extend(Cell(char, (0, 0, 0), (0, 0, 0)) for char in segment.text)
                 continue
             fg, bg = tuple(style.color.get_truecolor()), tuple(style.bgcolor.get_truecolor())
             if style.reverse:

@@ -170,13 +170,23 @@ class FileBrowser(DirectoryTree):
             details.append(human_duration(duration) if duration is not None else "?")
         else:
             self._probe_later(key)
-        return Text.assemble(
-            mark,
-            glyph,
-            label,
-            Text(" " + " ".join(details), style="dim"),
-            Text(" " + status, style=style),
-        )
+        details_text = Text(" " + " ".join(details), style="dim")
+        word = Text(" " + status, style=style)
+        # Fit the pane: the status word goes first, then the name loses its middle.
+        room = self._room(node) - len(mark) - len(glyph) - len(details_text)
+        if len(label) + len(word) > room:
+            word = Text("")
+            if len(label) > room:
+                label = elide_middle(label, max(room, 8))
+        return Text.assemble(mark, glyph, label, details_text, word)
+
+    def _room(self, node: TreeNode[DirEntry]) -> int:
+        """Cells left on the node's line after the tree's guides."""
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        width = self.scrollable_content_region.width or 80
+        return width - depth * self.guide_depth
 
     # -- state set by the app ---------------------------------------------------
     def set_status(self, path: Path, status: str) -> None:
@@ -281,3 +291,13 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def elide_middle(text: Text, width: int) -> Text:
+    """``panel discussion with the mayor.mov`` in ``width`` cells: ``panel dis…mayor.mov``
+    (the end, with the extension, says more than the middle)."""
+    if len(text) <= width:
+        return text
+    keep_end = (width - 1) // 2
+    keep_start = width - 1 - keep_end
+    return Text.assemble(text[:keep_start], "…", text[len(text) - keep_end :])
