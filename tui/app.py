@@ -20,19 +20,21 @@ from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from tui.app_script import ScriptWork
+from tui.app_watch import WatchWork
 from tui.app_work import BackendWork
 from tui.attachments import detach
 from tui.commands import ActionsProvider
 from tui.dialogs.confirm import ConfirmScreen
 from tui.dialogs.help import HelpScreen
 from tui.engine.script import Script
+from tui.keys import APP_BINDINGS, EXTRA_COMMANDS, PANE_TITLES
 from tui.messages import (
     ExportReady,
     FileStatus,
@@ -60,120 +62,18 @@ def _styles_dir() -> Path:
 #: Where the app's .tcss files are, both in a checkout and in an installed wheel.
 STYLES_DIR = _styles_dir()
 
-#: The panes in the order of the number keys 1-4 (5 is the prompt bar).
-PANES = ("files", "log", "timeline", "script", "prompt")
-PANE_TITLES = {"files": "Files", "log": "Log", "timeline": "Timeline", "script": "Script"}
 #: After SIGHUP/SIGTERM, how long the app may take to exit before it is ended outright.
 HANG_UP_GRACE_S = 5.0
 
 
-def _pane_bindings(number: int, pane: str) -> list[Binding]:
-    """``F(N+1)`` moves to pane N from anywhere, the editor and the prompt bar included (an
-    F-key types nothing and reaches the app intact through tmux and SSH), as does
-    ``alt+N`` where the terminal reports Alt; ``N`` too, where the focus doesn't type."""
-    title = PANE_TITLES.get(pane, "Prompt")
-    tooltip = f"Move to the {title} pane"
-    return [
-        # Priority, so that the editor and the prompt bar don't take them as typing.
-        Binding(
-            f"f{number + 1},alt+{number}",
-            f"focus_pane('{pane}')",
-            title,
-            show=False,
-            priority=True,
-            id=f"app.pane_{pane}",
-            tooltip=tooltip,
-        ),
-        Binding(
-            str(number),
-            f"focus_pane('{pane}')",
-            title,
-            show=False,
-            id=f"app.pane_{pane}_digit",
-            tooltip=f"{tooltip} (outside text)",
-        ),
-    ]
-
-
-class ReelscriptApp(BackendWork, ScriptWork, App[int]):
+class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
     """reelscript's terminal app."""
 
     TITLE = "reelscript"
     CSS_PATH: ClassVar = [STYLES_DIR / "app.tcss"]
     COMMANDS: ClassVar = App.COMMANDS | {ActionsProvider}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+q",
-            "quit",
-            "Quit",
-            id="app.quit",
-            priority=True,
-            tooltip="Quit (asks first if the script has unsaved changes)",
-        ),
-        Binding(
-            "ctrl+s",
-            "save",
-            "Save",
-            id="app.save",
-            tooltip="Save the edited script (re-aligned to the timings)",
-        ),
-        Binding(
-            "ctrl+o",
-            "export",
-            "Export",
-            id="app.export",
-            tooltip="Export the script to a file (md, srt, vtt, docx, ...)",
-        ),
-        Binding(
-            "ctrl+n", "speakers", "Speakers", id="app.speakers", tooltip="Rename or merge speakers"
-        ),
-        Binding(
-            "ctrl+g",
-            "cancel_job",
-            "Cancel job",
-            show=False,
-            id="app.cancel",
-            tooltip="Stop the running job",
-        ),
-        Binding(
-            "ctrl+t",
-            "toggle_theme",
-            "Theme",
-            show=False,
-            id="app.theme",
-            tooltip="Switch between the dark and the light theme",
-        ),
-        Binding(
-            "f1",
-            "help",
-            "Help",
-            priority=True,
-            id="app.help",
-            tooltip="Every key, by where it works",
-        ),
-        Binding(
-            "question_mark",
-            "help",
-            "Help",
-            show=False,
-            id="app.help_question",
-            tooltip="Every key (outside text)",
-        ),
-        Binding(
-            "escape",
-            "close_panels",
-            "Close",
-            show=False,
-            id="app.close_panels",
-            tooltip="Close the keys panel",
-        ),
-        *(b for n, pane in enumerate(PANES, start=1) for b in _pane_bindings(n, pane)),
-    ]
-    EXTRA_COMMANDS: ClassVar = [
-        ("Credits", "Show the credit balance", "prompt_command('credits')"),
-        ("Status", "Show the session's files, jobs and script", "prompt_command('status')"),
-        ("Reconnect", "Try reaching the backend again", "reconnect"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    EXTRA_COMMANDS: ClassVar = EXTRA_COMMANDS
 
     session_id: reactive[str] = reactive("")
     script: reactive[Script | None] = reactive(None, always_update=True)
@@ -256,7 +156,22 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         editor = self.query_one(ScriptEditor)
         if editor.dirty and editor.script is not None:
             if editor.script.video_id != video_id:
-                self.notify("Save your edits first (Ctrl+S).", severity="warning")
+
+                def answered(discard: bool | None) -> None:
+                    if discard:
+                        editor.load_script(None)
+                        self.show_script_of(path)
+
+                self.push_screen(
+                    ConfirmScreen(
+                        f"The script shown has unsaved changes. Discard them and show "
+                        f"{path.name}? (Stay, then Ctrl+S, keeps them)",
+                        yes="Discard",
+                        no="Stay",
+                        id="confirm-discard",
+                    ),
+                    answered,
+                )
             return True  # (the same file's script is shown already, with the user's edits)
         self.state["script"] = raw
         script = Script.from_dict(raw)

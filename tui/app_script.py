@@ -96,7 +96,12 @@ class ScriptWork(_Base):
         if editor.dirty:
             self.notify("Save your edits first (Ctrl+S).", severity="warning")
             return
-        self.push_screen(SpeakersScreen(dict(editor.script.speakers)), self._speakers_chosen)
+        index = editor.turn_at_cursor()  # (the text is saved: paragraphs are the turns)
+        turns = editor.script.turns
+        current = turns[index].speaker if index is not None and index < len(turns) else None
+        self.push_screen(
+            SpeakersScreen(dict(editor.script.speakers), current), self._speakers_chosen
+        )
 
     def _speakers_chosen(self, edit: SpeakerEdit | None) -> None:
         editor = self.query_one(ScriptEditor)

@@ -1,4 +1,4 @@
-"""The app's work with the backend: connect, script files, watch folders, the prompt.
+"""The app's work with the backend: connect, script files, the prompt, jobs.
 
 A mixin of :class:`tui.app.ReelscriptApp`, kept apart so that ``app.py``
 stays wiring.  Every method that talks to the backend is a Textual worker
@@ -28,9 +28,7 @@ from tui.messages import (
 )
 from tui.panes.file_browser import FileBrowser, is_media
 from tui.session import Connection
-from tui.stream import describe_state, plural, summarise
-from tui.watch.events import FileDone
-from tui.watch_status import watch_event_status
+from tui.stream import describe_state, file_badge, job_outcome, summarise
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -57,8 +55,6 @@ class BackendWork(_Base):
     watchers: dict[Path, Any]
     video_ids: dict[Path, str]
     show_after_load: Path | None
-    #: Scripts the folder watcher made in this run, by file: (session id, video id).
-    watched_scripts: dict[Path, tuple[str, str]]
 
     # -- connecting -----------------------------------------------------------------
     @work(thread=True, group="backend", exit_on_error=False)
@@ -148,77 +144,14 @@ class BackendWork(_Base):
                 for j in state.get("jobs") or []
                 if j.get("video_id") == info.get("video_id") and j.get("id") not in known
             ]
-            self.post_message(FileStatus(path, _badge(jobs, state, info.get("video_id"))))
+            self.post_message(FileStatus(path, file_badge(jobs, state, info.get("video_id"))))
             for job in jobs[-1:]:
                 self.post_message(LogLine("done", job_outcome(path.name, job, state)))
 
-    def toggle_watch(self, folder: Path) -> None:
-        """Start watching ``folder``, or stop if it is watched already."""
-        watcher = self.watchers.pop(folder, None)
-        if watcher is not None:
-            watcher.stop()
-            return
-        if self.connection.client is None:
-            self.notify("Not connected to the backend yet.", severity="warning")
-            return
-        self.watch_folder(folder)
-
-    @work(group="watch", exit_on_error=False)
-    async def watch_folder(self, folder: Path) -> None:
-        """Watch ``folder`` until toggled off: new videos are scripted (``<name>.md`` beside them)."""
-        from tui.watch import FolderWatcher
-
-        browser = self.query_one(FileBrowser)
-        watcher = FolderWatcher(
-            folder,
-            self.connection.client,
-            on_event=self._watch_event,
-            data_dir=self.connection.data_dir,
-            scripted=self._script_here,
-        )
-        self.watchers[folder] = watcher
-        browser.set_watched(folder, True)
-        self.post_message(LogLine("info", f"watching {folder}"))
-        try:
-            await watcher.run()
-        finally:
-            self.watchers.pop(folder, None)
-            browser.set_watched(folder, False)
-            self.post_message(
-                LogLine("info", f"stopped watching {folder}: {watcher.stats.summary()}")
-            )
-
-    def _script_here(self, path: Path) -> tuple[str, str] | None:
-        """(session, video) of the script this app has for ``path``, if any: watching
-        writes that one (with the user's edits) instead of scripting the file again."""
-        video_id = self.video_ids.get(path.resolve())
-        if video_id and video_id in (self.state.get("scripts") or {}):
-            return self.connection.session_id, video_id
-        return None
-
-    def _watch_event(self, event: Any) -> None:
-        status, line = watch_event_status(event)
-        mine = self._script_here(event.path) is not None
-        if isinstance(event, FileDone) and event.session_id and not mine:
-            self.watched_scripts[event.path.resolve()] = (event.session_id, event.video_id)
-        if status and not (mine and status in ("new", "queued", "working")):
-            self.post_message(FileStatus(event.path, status))  # (a scripted file stays ✓)
-        if line:
-            self.post_message(LogLine("error" if status == "failed" else "info", line))
-
-    @work(group="job", exit_on_error=False)
-    async def adopt_watched(self, path: Path) -> None:
-        """Enter on a file the folder watcher scripted: its script, not a new one."""
-        session_id, video_id = self.watched_scripts.pop(path)
-        info = await self.connection.adopt_script(path, session_id, video_id)
-        self.video_ids[path] = str(info["video_id"])
-        self.connection.remember_file(path, str(info["video_id"]))
-        self.show_after_load = path
-        self.load_state()
-
     # -- the prompt --------------------------------------------------------------------
     def prompt_command(self, text: str) -> None:
-        """Run what was typed: export/credits/status/upload directly, the rest via /run_sse."""
+        """Run what was typed: export/credits/status/upload/open directly, the rest via
+        /run_sse."""
         self.post_message(LogLine("you", text))
         words = text.split()
         verb = words[0].lower() if words else ""
@@ -228,6 +161,14 @@ class BackendWork(_Base):
             self.show_credits()
         elif verb in ("status", "状态"):
             self.load_state(say=True)
+        elif verb in ("open", "cd") and len(words) > 1:
+            folder = Path(" ".join(words[1:])).expanduser().resolve()
+            folder = folder.parent if folder.is_file() else folder
+            if folder.is_dir():
+                self.query_one(FileBrowser).open_folder(folder)
+                self.post_message(LogLine("info", f"showing the folder {folder}"))
+            else:
+                self.notify(f"No such folder: {folder}", severity="error")
         elif verb == "upload" and len(words) > 1:
             path = Path(" ".join(words[1:])).expanduser().resolve()
             if path.is_file():
@@ -253,7 +194,7 @@ class BackendWork(_Base):
                 for j in state.get("jobs") or []
                 if j.get("video_id") == video_id and j.get("id") not in known
             ]
-            self.post_message(FileStatus(path, _badge(jobs, state, video_id)))
+            self.post_message(FileStatus(path, file_badge(jobs, state, video_id)))
 
     def _named_files(self, text: str) -> list[Path]:
         """Media files of the Files folder that ``text`` names (``interview.mp4``)."""
@@ -342,7 +283,7 @@ class BackendWork(_Base):
                 name = names.get(job.get("video_id"), "a file")
                 self.post_message(LogLine("done", job_outcome(name, job, state)))
                 if job.get("video_id") in paths:
-                    badge = _badge([job], state, job.get("video_id"))
+                    badge = file_badge([job], state, job.get("video_id"))
                     self.post_message(FileStatus(paths[job["video_id"]], badge))
             if ended:
                 self.post_message(StateLoaded(state))
@@ -389,28 +330,3 @@ class BackendWork(_Base):
     async def action_cancel_job(self) -> None:
         cancelled = await self.connection.cancel_running()
         self.notify("Cancelled the running job." if cancelled else "No job is running.")
-
-
-def _badge(jobs: list[dict[str, Any]], state: dict[str, Any], video_id: Any) -> str:
-    """A file's badge after a request: done, cancelled or failed by its new jobs; with no
-    new job (its edited script kept), done when it has a script, else new."""
-    statuses = {j.get("status") for j in jobs}
-    if "completed" in statuses:
-        return "done"
-    if "cancelled" in statuses:
-        return "cancelled"
-    if statuses:
-        return "failed"
-    return "done" if video_id in (state.get("scripts") or {}) else "new"
-
-
-def job_outcome(name: str, job: dict[str, Any], state: dict[str, Any]) -> str:
-    """One line for a finished job: "panel.mov: script ready, 3 speakers", or why not."""
-    status = job.get("status")
-    if status == "completed":
-        script = (state.get("scripts") or {}).get(job.get("video_id")) or {}
-        speakers = len({t.get("speaker") for t in script.get("turns") or []})
-        return f"{name}: script ready, {plural(speakers, 'speaker')}"
-    if status == "cancelled":
-        return f"{name}: cancelled"
-    return f"{name}: failed: {job.get('error') or 'no reason given'}"

@@ -1,8 +1,10 @@
 """From the wire to the app: SSE events to log messages, and state summaries.
 
-:func:`event_messages` turns one event of ``/run_sse`` (API.md) into the app's
-messages; :func:`summarise` says in a line or two what changed between two
-session states, for a stream that ended without any text.
+:func:`event_messages` turns one event of ``/run_sse`` (docs/api.md) into the
+app's messages; :func:`summarise` says in a line or two what changed between
+two session states, for a stream that ended without any text;
+:func:`describe_state`, :func:`job_outcome` and :func:`file_badge` put a
+session and its jobs in the user's words and badges.
 """
 
 from __future__ import annotations
@@ -162,3 +164,28 @@ def describe_state(state: dict[str, Any]) -> list[str]:
     if script:
         lines.append(f"shown: {_name(state, script.get('video_id'))}, {script_words(script)}")
     return lines or ["the session is empty: pick a file and press Enter"]
+
+
+def file_badge(jobs: list[dict[str, Any]], state: dict[str, Any], video_id: Any) -> str:
+    """A file's badge after a request: done, cancelled or failed by its new jobs; with no
+    new job (its edited script kept), done when it has a script, else new."""
+    statuses = {j.get("status") for j in jobs}
+    if "completed" in statuses:
+        return "done"
+    if "cancelled" in statuses:
+        return "cancelled"
+    if statuses:
+        return "failed"
+    return "done" if video_id in (state.get("scripts") or {}) else "new"
+
+
+def job_outcome(name: str, job: dict[str, Any], state: dict[str, Any]) -> str:
+    """One line for a finished job: "panel.mov: script ready, 3 speakers", or why not."""
+    status = job.get("status")
+    if status == "completed":
+        script = (state.get("scripts") or {}).get(job.get("video_id")) or {}
+        speakers = len({t.get("speaker") for t in script.get("turns") or []})
+        return f"{name}: script ready, {plural(speakers, 'speaker')}"
+    if status == "cancelled":
+        return f"{name}: cancelled"
+    return f"{name}: failed: {job.get('error') or 'no reason given'}"

@@ -104,6 +104,14 @@ class FileBrowser(DirectoryTree):
         Binding(
             "r", "reload", "Reload", id="files.reload", show=False, tooltip="Read the folder again"
         ),
+        Binding(
+            "backspace",
+            "parent",
+            "Up",
+            show=False,
+            id="files.parent",
+            tooltip="Go up to the parent folder ('open PATH' in the prompt opens another)",
+        ),
     ]
 
     @dataclass
@@ -217,6 +225,9 @@ class FileBrowser(DirectoryTree):
 
     # -- actions ----------------------------------------------------------------
     def action_submit(self) -> None:
+        if self.cursor_node is self.root and not self.marked:
+            self.action_cursor_down()  # the folder shown is open already: never fold it away
+            return
         path = self.highlighted_path()
         if path is not None and self._safe_is_dir(path) and not self.marked:
             self.action_select_cursor()  # Enter on a folder opens it, as in any tree
@@ -250,6 +261,16 @@ class FileBrowser(DirectoryTree):
 
     async def action_reload(self) -> None:
         await self.reload()
+
+    def action_parent(self) -> None:
+        self.open_folder(Path(self.path).resolve().parent)
+
+    def open_folder(self, folder: Path) -> None:
+        """Show ``folder`` instead (marks are dropped; statuses stay, by path)."""
+        self.marked.clear()
+        self._show_marked()
+        self._path_nodes.clear()
+        self.path = folder.resolve()
 
     def _show_marked(self) -> None:
         count = len(self.marked)

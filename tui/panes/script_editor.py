@@ -109,11 +109,15 @@ class ScriptEditor(TextArea):
     # -- cursor <-> time ------------------------------------------------------------
     def time_at_cursor(self) -> int | None:
         """Start time of the turn the cursor is in."""
+        index = self.turn_at_cursor()
+        return None if index is None else self._starts[index][1]
+
+    def turn_at_cursor(self) -> int | None:
+        """The index of the turn (paragraph) the cursor is in."""
         if not self._starts:
             return None
         lines = [line for line, _ in self._starts]
-        index = bisect.bisect_right(lines, self.cursor_location[0]) - 1
-        return self._starts[max(0, index)][1]
+        return max(0, bisect.bisect_right(lines, self.cursor_location[0]) - 1)
 
     def go_to_time(self, ms: int) -> None:
         """Put the cursor at the start of the turn playing at ``ms``."""
