@@ -134,3 +134,34 @@ def test_a_backend_shared_with_watch_stops_when_the_last_user_ends(tmux, tmp_pat
         if watch.poll() is None:
             watch.kill()
             watch.wait(10)
+
+
+def test_ctrl_c_on_serve_during_a_job_leaves_no_warning(tmux, tmp_path: Path, data_dir) -> None:
+    """Ctrl+C stops a backend whose worker is mid-job without a "leaked semaphore" warning."""
+    import asyncio
+
+    from tui.client import Client
+
+    home = tmp_path / "home"
+    command = (
+        f"cd {REPO} && PYTHONPATH={REPO} {sys.executable} -m tui.cli --data-dir {home} "
+        "serve --port 0 2>&1; echo EXITED $?; sleep 60"
+    )
+    assert tmux("new-session", "-d", "-s", "app", "-x", "200", "-y", "40", command).returncode == 0
+    _wait(lambda: find_running(home), 120, "the backend")
+    url = json.loads((home / "server.json").read_text())["url"]
+
+    async def start_a_job() -> None:
+        async with Client(url, token_file=tmp_path / "token.json") as api:
+            session = await api.create_session()
+            await api.upload_files(session.session_id, [data_dir / "demo.mp4"])
+            async for event in api.run_sse(session.session_id, "transcribe"):
+                if event.kind == "progress" and event.data.get("stage") == "transcribing":
+                    return
+
+    asyncio.run(start_a_job())
+    tmux("send-keys", "-t", "app", "C-c")
+    _wait(lambda: "EXITED" in _screen(tmux), 30, "the backend to stop")
+    time.sleep(1.0)  # the resource tracker speaks last
+    screen = _screen(tmux)
+    assert "EXITED 0" in screen and "leaked" not in screen, screen
