@@ -341,7 +341,9 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
             detach(self.connection.local.attachment)
         for watcher in self.watchers.values():
             watcher.stop()
-        threading.Timer(HANG_UP_GRACE_S, os._exit, (0,)).start()
+        ender = threading.Timer(HANG_UP_GRACE_S, os._exit, (0,))
+        ender.daemon = True  # a clean exit before then is not held up by it
+        ender.start()
         self.exit(0)
 
     async def on_unmount(self) -> None:
