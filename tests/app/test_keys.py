@@ -58,9 +58,11 @@ async def test_help_lists_every_key_and_escape_closes_panels(media_folder: Path)
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
 
+        before = app.query_one("#script").region
         app.action_show_help_panel()
         await pilot.pause()
         assert app.screen.query(HelpPanel)
+        assert app.query_one("#script").region == before  # over the panes, not squeezing
         await pilot.press("escape")
         await pilot.pause()
         assert not app.screen.query(HelpPanel)
