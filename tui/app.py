@@ -10,23 +10,31 @@ job streams.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from tui.app_script import ScriptWork
+from tui.app_watch import WatchWork
 from tui.app_work import BackendWork
+from tui.attachments import detach
 from tui.commands import ActionsProvider
 from tui.dialogs.confirm import ConfirmScreen
+from tui.dialogs.help import HelpScreen
 from tui.engine.script import Script
+from tui.keys import APP_BINDINGS, EXTRA_COMMANDS, PANE_TITLES
 from tui.messages import (
     ExportReady,
     FileStatus,
@@ -54,92 +62,18 @@ def _styles_dir() -> Path:
 #: Where the app's .tcss files are, both in a checkout and in an installed wheel.
 STYLES_DIR = _styles_dir()
 
-#: The panes in the order of the number keys 1-4 (5 is the prompt bar).
-PANES = ("files", "log", "timeline", "script", "prompt")
-PANE_TITLES = {"files": "Files", "log": "Log", "timeline": "Timeline", "script": "Script"}
+#: After SIGHUP/SIGTERM, how long the app may take to exit before it is ended outright.
+HANG_UP_GRACE_S = 5.0
 
 
-def _pane_bindings(number: int, pane: str) -> list[Binding]:
-    """``N`` moves to pane N where the focused widget doesn't type digits; ``alt+N`` always."""
-    title = PANE_TITLES.get(pane, "Prompt")
-    tooltip = f"Move to the {title} pane"
-    return [
-        Binding(
-            str(number),
-            f"focus_pane('{pane}')",
-            title,
-            show=False,
-            id=f"app.pane_{pane}",
-            tooltip=tooltip,
-        ),
-        # Priority, so that the editor and the prompt bar don't take it as typing.
-        Binding(
-            f"alt+{number}",
-            f"focus_pane('{pane}')",
-            title,
-            show=False,
-            priority=True,
-            id=f"app.pane_{pane}_alt",
-            tooltip=tooltip,
-        ),
-    ]
-
-
-class ReelscriptApp(BackendWork, ScriptWork, App[int]):
+class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
     """reelscript's terminal app."""
 
     TITLE = "reelscript"
     CSS_PATH: ClassVar = [STYLES_DIR / "app.tcss"]
     COMMANDS: ClassVar = App.COMMANDS | {ActionsProvider}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+q",
-            "quit",
-            "Quit",
-            id="app.quit",
-            priority=True,
-            tooltip="Quit (asks first if the script has unsaved changes)",
-        ),
-        Binding(
-            "ctrl+s",
-            "save",
-            "Save",
-            id="app.save",
-            tooltip="Save the edited script (re-aligned to the timings)",
-        ),
-        Binding(
-            "ctrl+o",
-            "export",
-            "Export",
-            id="app.export",
-            tooltip="Export the script to a file (md, srt, vtt, docx, ...)",
-        ),
-        Binding(
-            "ctrl+n", "speakers", "Speakers", id="app.speakers", tooltip="Rename or merge speakers"
-        ),
-        Binding(
-            "ctrl+g",
-            "cancel_job",
-            "Cancel job",
-            show=False,
-            id="app.cancel",
-            tooltip="Stop the running job",
-        ),
-        Binding(
-            "ctrl+t",
-            "toggle_theme",
-            "Theme",
-            show=False,
-            id="app.theme",
-            tooltip="Switch between the dark and the light theme",
-        ),
-        *(b for n, pane in enumerate(PANES, start=1) for b in _pane_bindings(n, pane)),
-    ]
-    EXTRA_COMMANDS: ClassVar = [
-        ("Credits", "Show the credit balance", "prompt_command('credits')"),
-        ("Status", "Show the session's files, jobs and script", "prompt_command('status')"),
-        ("Reconnect", "Try reaching the backend again", "reconnect"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    EXTRA_COMMANDS: ClassVar = EXTRA_COMMANDS
 
     session_id: reactive[str] = reactive("")
     script: reactive[Script | None] = reactive(None, always_update=True)
@@ -164,6 +98,10 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         self.video_ids: dict[Path, str] = {}
         #: A file to show once the state is read (opened again, scripted in an earlier run).
         self.show_after_load: Path | None = None
+        #: Whether SIGHUP/SIGTERM end the app cleanly (``reelscript``; not under tests).
+        self.handle_signals = False
+        self.export_folder: Path | None = None
+        self.watched_scripts: dict[Path, tuple[str, str]] = {}
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -176,9 +114,14 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
                 yield Timeline(id="timeline").data_bind(ReelscriptApp.cursor_ms)
                 yield ScriptEditor(id="script")
         yield PromptBar(id="prompt")
-        yield Footer(compact=True)
+        # The palette's key is in the help screen (F1): 80 columns keep a pane's own keys.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.hang_up)
         for pane, title in PANE_TITLES.items():
             widget = self.query_one(f"#{pane}")
             widget.border_title = title
@@ -192,6 +135,9 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
     def _files_submitted(self, event: FileBrowser.Submitted) -> None:
         if len(event.paths) == 1 and self.show_script_of(event.paths[0]):
             return  # already scripted in this session: show it rather than redo it
+        if len(event.paths) == 1 and event.paths[0].resolve() in self.watched_scripts:
+            self.adopt_watched(event.paths[0].resolve())  # scripted by watching: show that
+            return
         # Enter again on a file on its way: one job per file (a second would also
         # make the first one's badge read the other job's state).
         busy = self.query_one(FileBrowser).statuses
@@ -210,7 +156,22 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         editor = self.query_one(ScriptEditor)
         if editor.dirty and editor.script is not None:
             if editor.script.video_id != video_id:
-                self.notify("Save your edits first (Ctrl+S).", severity="warning")
+
+                def answered(discard: bool | None) -> None:
+                    if discard:
+                        editor.load_script(None)
+                        self.show_script_of(path)
+
+                self.push_screen(
+                    ConfirmScreen(
+                        f"The script shown has unsaved changes. Discard them and show "
+                        f"{path.name}? (Stay, then Ctrl+S, keeps them)",
+                        yes="Discard",
+                        no="Stay",
+                        id="confirm-discard",
+                    ),
+                    answered,
+                )
             return True  # (the same file's script is shown already, with the user's edits)
         self.state["script"] = raw
         script = Script.from_dict(raw)
@@ -300,6 +261,8 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
             return
         error = event.worker.error
         message = str(error) or type(error).__name__
+        if event.worker.group in ("connect", "backend") and "Reconnect" not in message:
+            message += " (Ctrl+P → Reconnect tries again)"
         self.notify(message, title="Error", severity="error", timeout=8)
         # No finish() here: a stream's own end (StreamEnded) hides its progress, and
         # another request may still be streaming.
@@ -329,6 +292,14 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         target = widget.query_one("#log-lines") if pane == "log" else widget
         target.focus()
 
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_close_panels(self) -> None:
+        """Escape: the keys panel (Ctrl+P, Keys) closes, as dialogs do."""
+        self.action_hide_help_panel()
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
@@ -336,28 +307,49 @@ class ReelscriptApp(BackendWork, ScriptWork, App[int]):
         if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
             self.exit(0)  # Ctrl+Q again on the question: the answer is yes
             return
+        worries = []
         if self.query_one(ScriptEditor).dirty:
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self.exit(0)
-
-            self.push_screen(
-                ConfirmScreen(
-                    "The script has unsaved changes. Quit and lose them? (Ctrl+S saves them)",
-                    yes="Quit",
-                    no="Stay",
-                    id="confirm-quit",
-                ),
-                answered,
+            worries.append("The script has unsaved changes (Ctrl+S saves them).")
+        running = self.jobs_running()
+        if running:
+            names = ", ".join(n for n in running if n) or "a file"
+            worries.append(
+                f"A job is running ({names}): it finishes in the background "
+                "and its script is here next time."
             )
+        if not worries:
+            self.exit(0)
             return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        self.push_screen(
+            ConfirmScreen(" ".join(worries) + " Quit?", yes="Quit", no="Stay", id="confirm-quit"),
+            answered,
+        )
+
+    def hang_up(self) -> None:
+        """SIGHUP (the terminal or SSH session closed) or SIGTERM: leave nothing running.
+
+        The backend is let go of at once (it stops by itself once nobody uses it and
+        no job runs); then the app exits, and is ended outright should a terminal that
+        is gone keep it from exiting cleanly.
+        """
+        if self.connection.local is not None:
+            detach(self.connection.local.attachment)
+        for watcher in self.watchers.values():
+            watcher.stop()
+        ender = threading.Timer(HANG_UP_GRACE_S, os._exit, (0,))
+        ender.daemon = True  # a clean exit before then is not held up by it
+        ender.start()
         self.exit(0)
 
     async def on_unmount(self) -> None:
         for watcher in self.watchers.values():
             watcher.stop()
-        await self.connection.close()
+        await self.connection.close(wait=0.0 if self.jobs_running() else 5.0)
 
 
 def make_app(
@@ -391,5 +383,6 @@ def run_app(
         print(f"reelscript: no such file or folder: {path}")
         return 2
     app = make_app(path, server, token_file, data_dir, diarizer=diarizer)
+    app.handle_signals = True
     result = app.run()
     return int(result or app.return_code or 0)

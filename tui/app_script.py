@@ -18,6 +18,7 @@ from tui.dialogs.export import ExportChoice, ExportScreen, RenderScreen
 from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
 from tui.engine.script import Script
 from tui.messages import ExportReady, LogLine
+from tui.panes.file_browser import FileBrowser
 from tui.panes.script_editor import ScriptEditor
 from tui.script_text import script_to_text
 from tui.session import Connection, SaveConflict
@@ -37,6 +38,9 @@ class ScriptWork(_Base):
     # Set by ReelscriptApp.__init__ (the app this is mixed into).
     connection: Connection
     state: dict[str, Any]
+    video_ids: dict[Path, str]
+    #: Where the last export of this run was saved (offered again next time).
+    export_folder: Path | None
 
     # -- saving, speakers, export -------------------------------------------------------
     def action_save(self) -> None:
@@ -93,7 +97,12 @@ class ScriptWork(_Base):
         if editor.dirty:
             self.notify("Save your edits first (Ctrl+S).", severity="warning")
             return
-        self.push_screen(SpeakersScreen(dict(editor.script.speakers)), self._speakers_chosen)
+        index = editor.turn_at_cursor()  # (the text is saved: paragraphs are the turns)
+        turns = editor.script.turns
+        current = turns[index].speaker if index is not None and index < len(turns) else None
+        self.push_screen(
+            SpeakersScreen(dict(editor.script.speakers), current), self._speakers_chosen
+        )
 
     def _speakers_chosen(self, edit: SpeakerEdit | None) -> None:
         editor = self.query_one(ScriptEditor)
@@ -119,29 +128,44 @@ class ScriptWork(_Base):
                 "Exporting the saved script: your unsaved edits are not in it (Ctrl+S saves them).",
                 severity="warning",
             )
-        source = str(self.state["script"].get("source") or "")
-        stem = Path(source).stem if source else "script"
-        self.push_screen(ExportScreen(stem, Path.cwd(), format), self._export_chosen)
+        stem, folder = self.export_place()
+        self.push_screen(ExportScreen(stem, folder, format), self._export_chosen)
+
+    def export_place(self, script: dict[str, Any] | None = None) -> tuple[str, Path]:
+        """The name (without extension) and folder an export of ``script`` (default: the
+        one shown) is offered under: the folder last saved to in this run, else the
+        video's own folder, else (a video not on this machine) the Files folder."""
+        script = script if script is not None else self.state.get("script") or {}
+        source = str(script.get("source") or "")
+        video = next(
+            (p for p, v in self.video_ids.items() if v and v == script.get("video_id")), None
+        )
+        stem = video.stem if video is not None else Path(source).stem if source else "script"
+        if self.export_folder is not None and self.export_folder.is_dir():
+            return stem, self.export_folder
+        if video is not None and video.parent.is_dir():
+            return stem, video.parent
+        return stem, Path(self.query_one(FileBrowser).path).resolve()
 
     def _export_chosen(self, choice: ExportChoice | None) -> None:
         if choice is not None:
+            self.export_folder = choice.path.parent
             self.export(choice)
 
     @work(group="export", exit_on_error=False)
     async def save_asked_export(self, ready: ExportReady) -> None:
         """An export asked for in words ("rename ... and export srt") lands here, as the
-        export dialog would have put it (``<video>.<fmt>`` in the working folder), under a
-        free name (``<video>.2.<fmt>``, ...): an existing file is never replaced."""
+        export dialog would have offered it (``<video>.<fmt>``, see :meth:`export_place`),
+        under a free name (``<video>.2.<fmt>``, ...): an existing file is never replaced."""
         script = (await self.connection.state()).get("script") or {}
-        source = str(script.get("source") or "")
-        path = free_path(Path.cwd(), Path(source).stem if source else "script", ready.format)
+        stem, folder = self.export_place(script)
+        path = free_path(folder, stem, ready.format)
         await self.connection.download(ready.url, path)
-        self.post_message(LogLine("done", f"saved {path}"))
-        self.notify(f"Saved {path}")
+        self._saved(path)
 
     @work(exclusive=True, group="export", exit_on_error=False)
     async def export(self, choice: ExportChoice) -> None:
-        self.post_message(LogLine("info", f"exporting {choice.format} to {choice.path}"))
+        self.post_message(LogLine("info", f"exporting {choice.format}…"))
         shown = self.query_one(ScriptEditor).script
         video_id = shown.video_id if shown is not None else None
         if choice.format == "captioned":  # a video render: progress, time left, Ctrl+G
@@ -163,8 +187,20 @@ class ScriptWork(_Base):
                 return
         else:
             await self.connection.export(choice.format, choice.path, video_id=video_id)
-        self.post_message(LogLine("done", f"saved {choice.path}"))
-        self.notify(f"Saved {choice.path}")
+        self._saved(choice.path)
+
+    def _saved(self, path: Path) -> None:
+        said = f"saved {path.name} in {tilde(path.parent)}"
+        self.post_message(LogLine("done", said))
+        self.notify(said[0].upper() + said[1:])
+
+
+def tilde(folder: Path) -> str:
+    """``folder`` as people write it: ``~/videos`` under the home folder."""
+    try:
+        return "~/" + str(folder.relative_to(Path.home())) if folder != Path.home() else "~"
+    except ValueError:
+        return str(folder)
 
 
 def free_path(folder: Path, stem: str, format: str) -> Path:

@@ -247,6 +247,12 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     help="Remove the uploads and exports of sessions idle this many days, at start and "
     "hourly (scripts, tokens and credits stay). Default: keep everything.",
 )
+@click.option(
+    "--exit-when-unused",
+    is_flag=True,
+    hidden=True,
+    help="Stop once no app or watcher is attached and no job runs (the embedded backend).",
+)
 @click.pass_context
 def serve(ctx: click.Context, **options: object) -> None:
     """Run the backend service alone (for a GPU box or a shared machine)."""

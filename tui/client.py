@@ -68,7 +68,7 @@ from tui.client_types import (  # re-exported: the client's public types
     UnsupportedFile,
     error_from,
 )
-from tui.datadir import default_data_dir
+from tui.datadir import OUTPUT_MODE, default_data_dir
 
 __all__ = [
     "Client",
@@ -367,19 +367,28 @@ class Client:
         return list(data["files"])
 
     async def run_sse(
-        self, session_id: str, text: str, *, last_event_id: str | None = None, max_resumes: int = 5
+        self,
+        session_id: str,
+        text: str,
+        *,
+        last_event_id: str | None = None,
+        max_resumes: int = 5,
+        if_edited: str | None = None,
     ) -> AsyncIterator[Event]:
         """Send a message and yield the stream's events until it ends.
 
         A dropped connection is resumed with ``Last-Event-ID`` (up to
-        ``max_resumes`` times), so no event is lost or repeated.
+        ``max_resumes`` times), so no event is lost or repeated.  ``if_edited``
+        (``keep``/``replace``) is the choice for scripts holding the user's edits.
         """
-        body = {
+        body: dict[str, Any] = {
             "app_name": "nemo_agent",
             "user_id": "me",
             "session_id": session_id,
             "new_message": {"role": "user", "parts": [{"text": text}]},
         }
+        if if_edited is not None:
+            body["if_edited"] = if_edited
         resumes, retry = 0, _RetryOnce()
         while True:
             headers = {
@@ -507,6 +516,7 @@ class Client:
                             raise error_from(response, None) from None
                     async for chunk in response.aiter_bytes():
                         fh.write(chunk)
+            os.chmod(tmp, OUTPUT_MODE)  # as any other output: the user's umask, not 0600
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -16,6 +16,13 @@ import platformdirs
 
 APP_NAME = "reelscript"
 
+# Read once: os.umask can only be read by setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+#: The mode a plain ``open(path, "w")`` gives under the user's umask: every output the
+#: user asked for (exports, watch outputs) gets it, though mkstemp makes 0600 files.
+OUTPUT_MODE = 0o666 & ~_UMASK
+
 
 def default_data_dir() -> Path:
     """The data folder: ``$REELSCRIPT_HOME`` when set, else the user data dir."""

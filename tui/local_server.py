@@ -5,8 +5,11 @@ backend, which holds ``server.lock`` while it runs); if that backend answers
 ``/api/health`` it is reused.  Otherwise it starts
 ``python -m tui.cli serve --host 127.0.0.1 --port 0 --starting-credits unlimited``
 (port 0: the OS picks a free port, which the child writes to ``server.json``),
-waits for health, and returns a :class:`LocalServer` whose :meth:`stop`
-ends the child it started (a reused one is left running).
+waits for health, and returns a :class:`LocalServer`.  Either way the caller
+is *attached* to that backend (:mod:`tui.attachments`); :meth:`LocalServer.stop`
+detaches, and a backend started here (``--exit-when-unused``) stops itself once
+no attached process is left and no job runs -- also when the last app was
+killed or its terminal closed, and only after a running job has finished.
 
     with start_or_reuse(data_dir) as server:
         async with Client(server.url, token_file=server.token_file) as api: ...
@@ -17,7 +20,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from tui import attachments
 from tui.datadir import resolve_data_dir
 
 INFO_FILE = "server.json"
@@ -42,7 +45,9 @@ class LocalServerError(RuntimeError):
 class LocalServer:
     url: str
     data_dir: Path
-    process: subprocess.Popen[bytes] | None = None  # None: reused, not ours to stop
+    process: subprocess.Popen[bytes] | None = None  # None: reused (started by another)
+    #: This user's record in the backend's attachments (see :mod:`tui.attachments`).
+    attachment: Path | None = None
 
     @property
     def token_file(self) -> Path:
@@ -52,17 +57,27 @@ class LocalServer:
     def owned(self) -> bool:
         return self.process is not None
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the backend if this object started it (SIGINT, then SIGKILL)."""
-        proc = self.process
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Detach; when nobody else is attached, wait (up to ``timeout``) for the backend
+        to stop itself.  Returns whether it stopped; a running job keeps it going until
+        the job ends (then it stops by itself)."""
+        if self.attachment is None:  # detached already (stop() then atexit)
+            return self._gone()
+        attachments.detach(self.attachment)
+        self.attachment = None
+        if attachments.attached(self.data_dir):
+            return False  # another app or watcher still uses it
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._gone():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _gone(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is not None
+        return not _alive(read_info(self.data_dir).get("pid")) or not healthy(self.url, 0.5)
 
     def __enter__(self) -> LocalServer:
         return self
@@ -111,6 +126,7 @@ def start_or_reuse(
     diarizer: str | None = None,
     extra_args: list[str] | None = None,
     timeout: float = START_TIMEOUT_S,
+    who: str = "app",
 ) -> LocalServer:
     """Reuse the data dir's running backend, or start one (see module docstring).
 
@@ -119,6 +135,22 @@ def start_or_reuse(
     in a :class:`LocalServerError`, since one data dir has one backend.
     """
     data = resolve_data_dir(data_dir)
+    attachment = attachments.attach(data, who)  # before the start: it must not stop at once
+    try:
+        return _start_or_reuse(data, attachment, model, diarizer, extra_args, timeout)
+    except BaseException:
+        attachments.detach(attachment)
+        raise
+
+
+def _start_or_reuse(
+    data: Path,
+    attachment: Path,
+    model: str | None,
+    diarizer: str | None,
+    extra_args: list[str] | None,
+    timeout: float,
+) -> LocalServer:
     url = find_running(data)
     if url:
         info = read_info(data)
@@ -128,7 +160,7 @@ def start_or_reuse(
                 f"the backend already serving {data} labels speakers with {running}, not "
                 f"{diarizer}: quit what uses it (or stop pid {info.get('pid')}) and start again"
             )
-        return LocalServer(url=url, data_dir=data)
+        return LocalServer(url=url, data_dir=data, attachment=attachment)
     args = [
         sys.executable,
         "-m",
@@ -146,6 +178,7 @@ def start_or_reuse(
         # refuses its user a token.
         "--tokens-per-hour",
         "0",
+        "--exit-when-unused",
     ]
     if model:
         args += ["--model", model]
@@ -165,13 +198,15 @@ def start_or_reuse(
             # Lost a race with another app starting the same data dir's backend: use theirs.
             url = find_running(data)
             if url:
-                return LocalServer(url=url, data_dir=data)
+                return LocalServer(url=url, data_dir=data, attachment=attachment)
             raise LocalServerError(
                 f"the local backend exited with code {proc.returncode}; see {data / LOG_FILE}"
             )
         info = read_info(data)
         if info.get("pid") == proc.pid and info.get("url") and healthy(str(info["url"])):
-            server = LocalServer(url=str(info["url"]), data_dir=data, process=proc)
+            server = LocalServer(
+                url=str(info["url"]), data_dir=data, process=proc, attachment=attachment
+            )
             atexit.register(server.stop)  # stopped on exit even if the caller forgets to
             return server
         time.sleep(0.1)

@@ -81,3 +81,11 @@ class FileStatus(Message):
 
     path: Path
     status: str
+
+
+@dataclass
+class ChoiceNeeded(Message):
+    """The backend will not script files again whose scripts hold the user's edits
+    until it is told to keep or replace them; ``edited``: ``{video_id, name, revision}``."""
+
+    edited: list[dict[str, Any]]

@@ -74,6 +74,8 @@ def explain(code: int, message: str) -> str:
     if advice is None:
         return message
     title, hint, already = advice
+    if code == 4001 and "damaged or incomplete" in lower:
+        return message  # a supported format, cut short: the list of formats would mislead
     line = f"{title}: {message}"
     if hint and not (already and already in lower):
         line = f"{line.rstrip('.')}. {hint}"
@@ -195,14 +197,15 @@ class Connection:
         if self.memory is not None and self.memory.session_id == self.session_id:
             self.memory.add_file(path, video_id)
 
-    async def close(self) -> None:
-        """Close the client and stop the embedded backend (if this app started it)."""
+    async def close(self, wait: float = 5.0) -> None:
+        """Close the client and detach from the embedded backend, which stops when no other
+        app or watcher uses it and no job runs (waiting up to ``wait`` seconds for that)."""
         self.closed = True
         if self.client is not None:
             await self.client.aclose()
             self.client = None
         if self.local is not None:
-            await asyncio.to_thread(self.local.stop)
+            await asyncio.to_thread(self.local.stop, wait)
             self.local = None
 
     @property
@@ -237,13 +240,18 @@ class Connection:
     async def upload(self, paths: list[Path]) -> list[dict[str, Any]]:
         return await self._call(lambda: self.api.upload_files(self.session_id, paths))
 
-    async def run(self, text: str, post: Callable[[Message], Any]) -> bool:
-        """Send ``text`` to ``/run_sse``, posting each event; returns whether any text came."""
+    async def run(
+        self, text: str, post: Callable[[Message], Any], if_edited: str | None = None
+    ) -> bool:
+        """Send ``text`` to ``/run_sse``, posting each event; returns whether any text came.
+
+        ``if_edited``: keep or replace scripts holding the user's edits (docs/api.md).
+        """
         had_text = False
 
         async def stream() -> None:
             nonlocal had_text
-            async for event in self.api.run_sse(self.session_id, text):
+            async for event in self.api.run_sse(self.session_id, text, if_edited=if_edited):
                 messages, text_seen = event_messages(event.kind, event.data, datetime.now())
                 had_text = had_text or text_seen
                 for message in messages:
@@ -269,6 +277,16 @@ class Connection:
             raise SaveConflict(Script.from_dict(current)) from conflict
         return Script.from_dict(saved)
 
+    async def adopt_script(self, path: Path, session_id: str, video_id: str) -> dict[str, Any]:
+        """Bring a script made elsewhere with this token (the folder watcher's own session)
+        into this session for ``path``: the file is uploaded (free) and the script saved as
+        its first revision, so nothing is scripted (nor charged) again.  Returns the upload."""
+        theirs = (await self._call(lambda: self.api.state(session_id)))["scripts"][video_id]
+        [info] = await self.upload([path])
+        script = {**theirs, "video_id": info["video_id"], "revision": 0}
+        await self._call(lambda: self.api.put_script(self.session_id, script))
+        return info
+
     async def export(
         self, format: str, path: Path, video_id: str | None = None, **video: Any
     ) -> Path:
@@ -292,23 +310,3 @@ class Connection:
 
             await self._call(cancel)
         return bool(jobs)
-
-
-def describe_state(state: dict[str, Any]) -> list[str]:
-    """The session's files, jobs and script, a line each (the ``status`` command)."""
-    lines = [
-        f"file {v.get('name')}: {v.get('duration_ms', 0) / 1000:.0f}s"
-        for v in state.get("video_infos") or []
-    ]
-    lines += [
-        f"job {j.get('kind')} {j.get('status')} {j.get('stage') or ''}".rstrip()
-        for j in state.get("jobs") or []
-    ]
-    script = state.get("script")
-    if script:
-        lines.append(
-            f"script revision {script.get('revision')}: "
-            f"{len(script.get('turns') or [])} turns, "
-            f"{len(script.get('speakers') or {})} speakers"
-        )
-    return lines or ["the session is empty: pick a file and press Enter"]

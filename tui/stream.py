@@ -1,8 +1,10 @@
 """From the wire to the app: SSE events to log messages, and state summaries.
 
-:func:`event_messages` turns one event of ``/run_sse`` (API.md) into the app's
-messages; :func:`summarise` says in a line or two what changed between two
-session states, for a stream that ended without any text.
+:func:`event_messages` turns one event of ``/run_sse`` (docs/api.md) into the
+app's messages; :func:`summarise` says in a line or two what changed between
+two session states, for a stream that ended without any text;
+:func:`describe_state`, :func:`job_outcome` and :func:`file_badge` put a
+session and its jobs in the user's words and badges.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.messages import ExportReady, Heartbeat, JobProgress, LogLine
+from tui.messages import ChoiceNeeded, ExportReady, Heartbeat, JobProgress, LogLine
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -54,10 +56,18 @@ def event_messages(event: str, data: Any, at: datetime) -> tuple[list[Message], 
     had_text = False
     if data.get("partial"):
         return out, False  # the final, whole event follows; partials would repeat it
-    for part in (data.get("content") or {}).get("parts") or []:
+    parts = (data.get("content") or {}).get("parts") or []
+    # An export's own text names its download URL: the app says where it saved the file
+    # instead, so that text is a raw line (shown in verbose mode).
+    exported = any(
+        (p.get("function_response") or {}).get("name") == "export"
+        and ((p.get("function_response") or {}).get("response") or {}).get("url")
+        for p in parts
+    )
+    for part in parts:
         if part.get("text"):
             had_text = True
-            out.append(LogLine("text", str(part["text"]).strip(), at))
+            out.append(LogLine("result" if exported else "text", str(part["text"]).strip(), at))
         elif part.get("function_call"):
             call = part["function_call"]
             out.append(
@@ -69,6 +79,8 @@ def event_messages(event: str, data: Any, at: datetime) -> tuple[list[Message], 
                 LogLine("result", f"{response.get('name')}: {_short(response.get('response'))}", at)
             )
             result = response.get("response") or {}
+            if result.get("status") == "needs_choice":
+                out.append(ChoiceNeeded(list(result.get("edited") or [])))
             if response.get("name") == "export" and result.get("url"):
                 out.append(ExportReady(str(result.get("format") or "md"), str(result["url"])))
     return out, had_text
@@ -83,19 +95,97 @@ def summarise(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]
         old = old_jobs.get(job.get("id"))
         if old is None or old.get("status") != job.get("status"):
             detail = f": {job['error']}" if job.get("error") else ""
-            lines.append(f"{job.get('kind', 'job')} {job.get('status')}{detail}")
+            lines.append(f"{_name(after, job.get('video_id'))}: {_job_words(job)}{detail}")
     script, old_script = after.get("script") or {}, before.get("script") or {}
     if script and (script.get("revision"), script.get("video_id")) != (
         old_script.get("revision"),
         old_script.get("video_id"),
     ):
-        speakers = script.get("speakers") or {}
-        lines.append(
-            f"script revision {script.get('revision')}: {len(script.get('turns') or [])} turns, "
-            f"{len(speakers)} speakers ({', '.join(speakers.values())})"
-        )
+        lines.append(f"{_name(after, script.get('video_id'))}: {script_words(script)}")
     old_media = {m.get("id") for m in before.get("generated_media") or []}
     for media in after.get("generated_media") or []:
         if media.get("id") not in old_media:
-            lines.append(f"export ready: {media.get('format')} ({media.get('size', '?')} bytes)")
+            lines.append(f"{media.get('format')} export ready")
     return lines or ["nothing changed in the session"]
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 turn``, ``3 turns``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def script_words(script: dict[str, Any]) -> str:
+    """``script revision 5: 12 turns, 3 speakers (Diane, Bo, Speaker 3)``."""
+    speakers = script.get("speakers") or {}
+    names = f" ({', '.join(speakers.values())})" if speakers else ""
+    return (
+        f"script revision {script.get('revision')}: "
+        f"{plural(len(script.get('turns') or []), 'turn')}, "
+        f"{plural(len(speakers), 'speaker')}{names}"
+    )
+
+
+def _name(state: dict[str, Any], video_id: Any) -> str:
+    for info in state.get("video_infos") or []:
+        if info.get("video_id") == video_id:
+            return str(info.get("name"))
+    return "a file"
+
+
+_STATUS_WORDS = {
+    "queued": "waiting its turn",
+    "running": "working",
+    "completed": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def _job_words(job: dict[str, Any]) -> str:
+    """``transcribing 40%``, ``script done``, ``translation failed`` ..."""
+    what = "translation" if job.get("kind") == "translate" else "script"
+    status = str(job.get("status"))
+    if status == "running" and job.get("stage"):
+        return f"{what}: {job['stage']} {float(job.get('progress') or 0):.0%}"
+    return f"{what} {_STATUS_WORDS.get(status, status)}"
+
+
+def describe_state(state: dict[str, Any]) -> list[str]:
+    """The session's files, jobs and script, a line each (the ``status`` command)."""
+    lines = []
+    for info in state.get("video_infos") or []:
+        jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == info.get("video_id")]
+        seconds = round((info.get("duration_ms") or 0) / 1000)
+        line = f"{info.get('name')} ({seconds // 60}:{seconds % 60:02d})"
+        if jobs:
+            line += f": {_job_words(jobs[-1])}"
+        lines.append(line)
+    script = state.get("script")
+    if script:
+        lines.append(f"shown: {_name(state, script.get('video_id'))}, {script_words(script)}")
+    return lines or ["the session is empty: pick a file and press Enter"]
+
+
+def file_badge(jobs: list[dict[str, Any]], state: dict[str, Any], video_id: Any) -> str:
+    """A file's badge after a request: done, cancelled or failed by its new jobs; with no
+    new job (its edited script kept), done when it has a script, else new."""
+    statuses = {j.get("status") for j in jobs}
+    if "completed" in statuses:
+        return "done"
+    if "cancelled" in statuses:
+        return "cancelled"
+    if statuses:
+        return "failed"
+    return "done" if video_id in (state.get("scripts") or {}) else "new"
+
+
+def job_outcome(name: str, job: dict[str, Any], state: dict[str, Any]) -> str:
+    """One line for a finished job: "panel.mov: script ready, 3 speakers", or why not."""
+    status = job.get("status")
+    if status == "completed":
+        script = (state.get("scripts") or {}).get(job.get("video_id")) or {}
+        speakers = len({t.get("speaker") for t in script.get("turns") or []})
+        return f"{name}: script ready, {plural(speakers, 'speaker')}"
+    if status == "cancelled":
+        return f"{name}: cancelled"
+    return f"{name}: failed: {job.get('error') or 'no reason given'}"

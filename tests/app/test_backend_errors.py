@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.app.driving import type_text, wait_for, wait_for_group
+from tests.backend.media import make_video
 from tests.live_server import start_server
 from tui.app import make_app
 from tui.local_server import read_info
@@ -100,7 +101,8 @@ async def test_ctrl_g_cancels_the_running_job(live_server, tmp_path: Path) -> No
         await pilot.press("ctrl+g")
         await wait_for_group(pilot, "cancel")
         await wait_for_group(pilot, "job")
-        assert app.query_one(FileBrowser).statuses[folder / "call.webm"] == "failed"
+        # A cancelled job has its own badge, not a failure's.
+        assert app.query_one(FileBrowser).statuses[folder / "call.webm"] == "cancelled"
         jobs = app.state.get("jobs") or []
         assert jobs and jobs[-1]["status"] == "cancelled"
 
@@ -157,3 +159,21 @@ async def test_the_last_session_is_taken_up_again_unless_it_is_gone(
     third, resumed = await run_once()
     assert not resumed and third not in (first, "ses_gone_away")
     assert [e["session_id"] for e in json.loads(memory.read_text()).values()] == [third]
+
+
+async def test_a_damaged_video_is_called_damaged_not_unsupported(
+    live_server, tmp_path: Path
+) -> None:
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    whole = make_video(tmp_path / "whole.mp4", seconds=2.0).read_bytes()
+    (folder / "cut.mp4").write_bytes(whole[: len(whole) // 2])  # a download cut short
+    app = make_app(folder, server=live_server.url, token_file=tmp_path / "token.json")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _connected(pilot, app)
+        await pilot.press("down", "enter")
+        await wait_for_group(pilot, "job")
+        said = "\n".join(app.query_one(SSELog).lines)
+        assert "damaged or incomplete" in said, said
+        assert "Supported:" not in said and "supported" not in said.lower()
+        assert app.query_one(FileBrowser).statuses[(folder / "cut.mp4").resolve()] == "failed"

@@ -137,11 +137,11 @@ async def test_script_a_video_edit_save_rename_export_quit(
         assert "-->" in srt and "Diane" in srt and "Yes." in srt
 
         # Free text goes to the agent through /run_sse; the script follows.  An export
-        # asked for in the same words lands in the working folder, never over a file.
-        workdir = tmp_path / "work"
-        workdir.mkdir()
+        # asked for in the same words lands in the folder last exported to (else the
+        # video's), never over a file; not in the folder the app was started from.
+        workdir = target.parent
         (workdir / "demo.txt").write_text("mine\n")
-        monkeypatch.chdir(workdir)
+        monkeypatch.chdir(tmp_path)
         await pilot.press("alt+5")
         await type_text(pilot, "rename Speaker 2 to Sheila and export txt")
         await pilot.press("enter")
@@ -199,7 +199,7 @@ async def test_a_prompt_naming_a_file_uploads_scripts_and_exports_it(
     live_server, demo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No Enter on the file first: the prompt names it, the app uploads it, the agent
-    scripts it, then exports the new script (saved in the working folder)."""
+    scripts it, then exports the new script (saved beside the video)."""
     monkeypatch.chdir(tmp_path)
     app = make_app(demo_folder, server=live_server.url, token_file=tmp_path / "token.json")
     async with app.run_test(size=(100, 32)) as pilot:
@@ -210,8 +210,9 @@ async def test_a_prompt_naming_a_file_uploads_scripts_and_exports_it(
         video = (demo_folder / "demo.mp4").resolve()
         browser = app.query_one(FileBrowser)
         await wait_for(pilot, lambda: browser.statuses.get(video) == "done", 120, "the script")
-        await wait_for(pilot, lambda: (tmp_path / "demo.txt").exists(), 30, "the export")
-        assert "Speaker 1" in (tmp_path / "demo.txt").read_text()
+        await wait_for(pilot, lambda: (demo_folder / "demo.txt").exists(), 30, "the export")
+        assert "Speaker 1" in (demo_folder / "demo.txt").read_text()
+        assert not (tmp_path / "demo.txt").exists()  # not where the app was started
         assert "] Speaker 1: " in app.query_one(ScriptEditor).text
         await pilot.press("ctrl+q")
 

@@ -1,4 +1,5 @@
-"""Snapshot tests: each pane at 80x24 and the whole app at 120x40, from fixed data.
+"""Snapshot tests: each pane at 80x24, the whole app at 80x24 and 120x40 in the dark and
+the light theme, and the help screen, from fixed data.
 
 Nothing here reads a clock or a backend: the state is hand-built
 (tests/app/sample.py) and log lines carry fixed times.  Update the SVGs with
@@ -40,6 +41,7 @@ async def _settle(pilot: Pilot) -> None:
 def _fill_log(log: SSELog) -> None:
     log.add("you", "extract a full written script with speaker labels", T0)
     log.add("call", "extract_script({'video': 'council.mp4'})", T0.replace(second=1))
+    log.add("done", "council.mp4: script ready, 2 speakers", T0.replace(second=15))
     log.progress("transcribing", 0.43, 72, T0.replace(second=20))
     log.heartbeat(T0.replace(second=35))
 
@@ -106,6 +108,33 @@ def _whole_app(media_folder: Path):
 def test_whole_app(snap_compare, media_folder: Path) -> None:
     app, run_before = _whole_app(media_folder)
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_whole_app_80x24(snap_compare, media_folder: Path) -> None:
+    app, run_before = _whole_app(media_folder)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_whole_app_light(snap_compare, media_folder: Path) -> None:
+    app, fill = _whole_app(media_folder)
+
+    async def run_before(pilot: Pilot) -> None:
+        await fill(pilot)
+        app.theme = "textual-light"
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_help_screen_80x24(snap_compare, media_folder: Path) -> None:
+    app, fill = _whole_app(media_folder)
+
+    async def run_before(pilot: Pilot) -> None:
+        await fill(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 def test_whole_app_light_80x24(snap_compare, media_folder: Path) -> None:

@@ -54,9 +54,11 @@ def test_summary_of_a_stream_without_text() -> None:
     after = sample_state()
     after["generated_media"] = [{"id": "m1", "format": "srt", "size": 120}]
     lines = summarise(before, after)
-    assert "extract completed" in lines
-    assert any(line.startswith("script revision 1: 8 turns, 2 speakers") for line in lines)
-    assert "export ready: srt (120 bytes)" in lines
+    assert lines == [
+        "council.mp4: script done",
+        "council.mp4: script revision 1: 8 turns, 2 speakers (Diane, Speaker 2)",
+        "srt export ready",
+    ]
     assert summarise(after, after) == ["nothing changed in the session"]
 
 

@@ -34,7 +34,17 @@ def bad_files(folder: Path) -> list[Path]:
     return [text, picture, cut]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
+def test_a_cut_short_upload_is_called_damaged_without_the_list_of_formats(tmp_path: Path) -> None:
+    """An mp4 cut in half is a supported format that is damaged: the list would mislead."""
+    with pytest.raises(Unsupported) as caught:
+        probe_media(bad_files(tmp_path)[2])
+    message = caught.value.message
+    assert message.startswith("damaged or incomplete: it starts as an mp4"), message
+    assert "supported:" not in message and str(tmp_path) not in message
+    assert caught.value.data == {"supported": SUPPORTED, "damaged": True}
+
+
+@pytest.mark.parametrize("index", [0, 1])
 def test_unsupported_upload_message_lists_the_formats_once(tmp_path: Path, index: int) -> None:
     path = bad_files(tmp_path)[index]
     with pytest.raises(Unsupported) as caught:

@@ -41,7 +41,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
         ("empty", 4, "the file is empty"),
         ("text", 5, "not a media file"),
         ("truncated", 5, "truncated or corrupt"),
-        ("truncated_mp4", 5, "not a media file"),
+        ("truncated_mp4", 5, "damaged or incomplete"),
         ("no_audio", 6, "has no audio stream"),
     ],
 )

@@ -89,7 +89,7 @@ def test_text_named_like_a_picture_is_refused(tmp_path: Path) -> None:
         ("missing", errors.MediaNotFound, "no such file"),
         ("empty", errors.EmptyMedia, "empty"),
         ("text", errors.UnsupportedMedia, "not a media file"),
-        ("truncated_mp4", errors.UnsupportedMedia, "not a media file"),
+        ("truncated_mp4", errors.UnsupportedMedia, "damaged or incomplete"),
     ],
 )
 def test_probe_refuses_bad_files(

@@ -16,10 +16,10 @@ import time
 import uuid
 from typing import Any
 
-from tui.backend import credits, events, exports, jobs
+from tui.backend import credits, events, exports, jobs, queueing
 from tui.backend.config import Backend
 from tui.backend.context import Context
-from tui.backend.errors import ApiError, NoCredits
+from tui.backend.errors import ApiError
 from tui.backend.state import build_draft
 from tui.engine.script import Script
 
@@ -29,8 +29,8 @@ FILLERS = {"um", "umm", "uh", "uhh", "erm", "er", "ah", "hmm", "mm", "mhm", "嗯
 
 HELP = (
     'I can: extract a script with speaker labels ("extract a full written script from this '
-    'video with speaker labels", optionally "2 speakers", "in French", "without '
-    'timestamps", "file 2", "all files"); rename a speaker ("rename Speaker 1 to '
+    'video with speaker labels", optionally "2 speakers", "without timestamps", '
+    '"file 2", "all files", and with a multilingual model "in French"); rename a speaker ("rename Speaker 1 to '
     'Diane"); merge speakers ("merge Speaker 2 into Speaker 1"); remove filler words; '
     'translate to English; show status and tracks ("status"); show credits ("credits"); '
     'export ("export srt": md, txt, srt, vtt, json, docx, fountain, mp4; "export 1080p MP4" '
@@ -46,7 +46,12 @@ Request = tuple[str, dict[str, Any], str]
 
 
 def perform(
-    backend: Backend, session: sqlite3.Row, token: str, message: str, requests: list[Request]
+    backend: Backend,
+    session: sqlite3.Row,
+    token: str,
+    message: str,
+    requests: list[Request],
+    if_edited: str | None = None,
 ) -> str:
     """Open an invocation for ``message`` and do its requests in order; returns its id.
 
@@ -55,12 +60,14 @@ def perform(
     (2001, not enough credits) leaves nothing stored.  The requests after one
     that queued a job wait for it, stored with the invocation, and are done by
     :func:`continue_pending` once it has finished -- "transcribe and export srt"
-    exports the new script, not the one before.
+    exports the new script, not the one before.  ``if_edited`` is the request's
+    choice for files whose script holds the user's edits (``keep``/``replace``;
+    None: they are not scripted again, and the answer asks for the choice).
     """
     after: list[Any] = []
     with backend.store.tx() as db:
         invocation = backend.store.create_invocation(db, session["id"], message)
-        _run(backend, db, session, token, invocation, requests, after)
+        _run(backend, db, session, token, invocation, requests, after, if_edited)
     for deferred in after:  # work that needs the invocation committed first (exports)
         deferred()
     return invocation
@@ -95,7 +102,16 @@ def continue_pending(backend: Backend) -> int:
                 if unfinished:
                     events.add(store, db, invocation, [events.text(_not_done(requests))])
                 else:
-                    _run(backend, db, row, pending["token"], invocation, requests, after)
+                    _run(
+                        backend,
+                        db,
+                        row,
+                        pending["token"],
+                        invocation,
+                        requests,
+                        after,
+                        pending.get("if_edited"),
+                    )
         except Exception as exc:  # 2001 (a later extraction has no credits left), or a bug
             if not isinstance(exc, ApiError):
                 log.exception("follow-up requests of %s failed", invocation)
@@ -118,8 +134,13 @@ def _run(
     invocation: str,
     requests: list[Request],
     after: list[Any],
+    if_edited: str | None = None,
 ) -> None:
-    """Do ``requests`` in order until one queues a job; the rest wait for it (pending)."""
+    """Do ``requests`` in order until one queues a job; the rest wait for it (pending).
+
+    An extraction that stops for the user's choice (an edited script) ends the
+    message there: what came after it is not done, and the answer says so.
+    """
     store = backend.store
     for index, (action, args, said) in enumerate(requests):
         handler = HANDLERS.get(action)
@@ -132,12 +153,17 @@ def _run(
             continue
         call_id = f"call_{uuid.uuid4().hex[:12]}"
         events.add(store, db, invocation, [events.call(call_id, action, args)])
-        handler(
-            Context(backend, store, db, session, token, invocation, call_id, action, after), args
+        context = Context(
+            backend, store, db, session, token, invocation, call_id, action, after, if_edited
         )
+        handler(context, args)
         rest = requests[index + 1 :]
+        if rest and context.halted:
+            events.add(store, db, invocation, [events.text(_not_done(rest, "it"))])
+            return
         if rest and _jobs_busy(db, invocation):
-            store.set_pending(db, invocation, {"token": token, "requests": rest})
+            pending = {"token": token, "requests": rest, "if_edited": if_edited}
+            store.set_pending(db, invocation, pending)
             events.add(
                 store,
                 db,
@@ -156,106 +182,15 @@ def _jobs_busy(db: sqlite3.Connection, invocation: str) -> bool:
     )
 
 
-def _not_done(requests: list[Request]) -> str:
+def _not_done(requests: list[Request], why: str = "the job before did not complete") -> str:
     asked = "; ".join(r[2] for r in requests)
-    return f"Not done, because the job before did not complete: {asked}. Ask again when it has."
+    if why == "it":
+        return f"Not done, as the request before needs your choice: {asked}."
+    return f"Not done, because {why}: {asked}. Ask again when it has."
 
 
-def _pick_files(files: list[dict[str, Any]], which: Any) -> list[dict[str, Any]]:
-    if not files:
-        return []
-    if which == "all":
-        return files
-    if isinstance(which, int):
-        index = which - 1 if which > 0 else len(files) + which
-        return [files[index]] if 0 <= index < len(files) else []
-    if isinstance(which, str):
-        wanted = which.lower()
-        return [f for f in files if wanted in str(f.get("name", "")).lower()][-1:]
-    return files[-1:]
-
-
-def extract(ctx: Context, args: dict[str, Any]) -> None:
-    files = _pick_files(ctx.files(), args.get("file"))
-    if not files:
-        which = args.get("file")
-        ctx.answer(
-            {"status": "no_file"},
-            f"There is no uploaded file {which!r} in this session."
-            if which
-            else "Upload a video or audio file first, then ask again.",
-        )
-        return
-    options = {k: v for k, v in args.items() if k in ("speakers", "timestamps")}
-    options["language"] = args.get("language") or ctx.session["language"]
-    _queue(ctx, files, options, "script", "Extracting the script of")
-
-
-def _queue(
-    ctx: Context, files: list[dict[str, Any]], options: dict[str, Any], kind: str, doing: str
-) -> None:
-    """Queue one job of ``kind`` per file that has audio, with its credits frozen.
-
-    A file with the very same job already queued or running gets no second
-    one: asking twice (a double click, a repeated message) never pays twice.
-    """
-    queued, skipped, cost_total = [], [], 0
-    in_flight: list[str] = []
-    for file in files:
-        if not file.get("has_audio"):
-            skipped.append(f"{file['name']} has no audio stream, so it cannot be scripted")
-            continue
-        twin = _same_job(ctx, file["video_id"], kind, options)
-        if twin is not None:
-            in_flight.append(twin)
-            skipped.append(
-                f"{file['name']} is already being done this way (job {twin}); its progress "
-                "and result come on the stream that asked first, and in the session state"
-            )
-            continue
-        cost = credits.cost_of(file.get("duration_ms"))
-        try:
-            job_id = jobs.create(
-                ctx.store,
-                ctx.db,
-                session_id=ctx.session["id"],
-                token=ctx.token,
-                invocation_id=ctx.invocation,
-                call_id=ctx.call_id,
-                video_id=file["video_id"],
-                options=options,
-                cost=cost,
-                kind=kind,
-            )
-        except credits.NotEnoughCredits as exc:
-            raise NoCredits(
-                str(exc), data={"needed": exc.needed, "available": exc.available}
-            ) from exc
-        queued.append({"job_id": job_id, "video_id": file["video_id"], "name": file["name"]})
-        cost_total += cost
-    parts = []
-    if queued:
-        names = ", ".join(q["name"] for q in queued)
-        parts.append(f"{doing} {names} ({cost_total} credit(s) frozen until done).")
-    parts.extend(s + "." for s in skipped)
-    events.add(
-        ctx.store, ctx.db, ctx.invocation, [events.text(" ".join(parts))], partial=bool(queued)
-    )
-    if not queued:
-        ctx.answer(
-            {"status": "not_started", "reasons": skipped, "in_progress": in_flight},
-            "Nothing new was started.",
-        )
-
-
-def _same_job(ctx: Context, video_id: str, kind: str, options: dict[str, Any]) -> str | None:
-    """The id of a queued or running job of this session doing exactly this, if any."""
-    rows = ctx.db.execute(
-        "SELECT id, options FROM jobs WHERE session_id=? AND video_id=? AND kind=?"
-        " AND status IN ('queued', 'running') ORDER BY created_at",
-        (ctx.session["id"], video_id, kind),
-    ).fetchall()
-    return next((r["id"] for r in rows if json.loads(r["options"] or "{}") == options), None)
+class _Unchanged(Exception):
+    """An edit that finds nothing to change (says why); no revision is made."""
 
 
 def _edit(ctx: Context, change: Any, done: str) -> None:
@@ -265,6 +200,9 @@ def _edit(ctx: Context, change: Any, done: str) -> None:
         return
     try:
         detail = change(script)
+    except _Unchanged as exc:  # nothing to do: no new revision
+        ctx.answer({"status": "unchanged", "revision": script.revision}, f"{exc}.")
+        return
     except (KeyError, ValueError) as exc:
         names = ", ".join(f"{sid} ({name})" for sid, name in script.speakers.items())
         ctx.answer(
@@ -323,57 +261,11 @@ def fillers(ctx: Context, args: dict[str, Any]) -> None:
                 removed += len(turn.text.split()) - len(kept)
                 script.edit_turn_text(index, " ".join(kept))
         script.turns = [t for t in script.turns if t.text.strip()]
+        if not removed:
+            raise _Unchanged("There are no filler words to remove")
         return str(removed)
 
     _edit(ctx, change, "Removed {detail} filler word(s).")
-
-
-def translate(ctx: Context, args: dict[str, Any]) -> None:
-    """Script a file again with Whisper translating into English (a multilingual model's task).
-
-    The file is the one named, else the latest script's, else the latest
-    upload.  A script already in English is left as it is; a backend whose
-    model is English-only (the bundled tiny.en) says why it cannot and how to
-    get a model that can, and queues nothing.
-    """
-    files = ctx.files()
-    latest = ctx.script()
-    which = args.get("file")
-    if which is not None:
-        chosen = _pick_files(files, which)
-    else:
-        chosen = [f for f in files if latest and f["video_id"] == latest.video_id] or files[-1:]
-    if not chosen:
-        ctx.answer(
-            {"status": "no_file"},
-            f"There is no uploaded file {which!r} in this session."
-            if which
-            else "Upload a video or audio file first, then ask again.",
-        )
-        return
-    script = ctx.script_of(chosen[0]["video_id"])
-    if script is not None and script.language.startswith("en") and len(chosen) == 1:
-        ctx.answer(
-            {"status": "ok", "language": "en", "video_id": script.video_id},
-            f"The script of {chosen[0]['name']} is already in English.",
-        )
-        return
-    if ctx.backend.model_multilingual is False:
-        label = ctx.backend.config.model_label
-        ctx.answer(
-            {"status": "unsupported", "model": label, "needs": "a multilingual model"},
-            f"I cannot translate here: this backend's model ({label}) understands English "
-            "only. Translating to English needs a multilingual Whisper model: start the "
-            "backend with `reelscript serve --model small` (or medium, large-v3), which "
-            "downloads it once and so needs the internet that first time (later runs work "
-            'offline), then ask "translate to English" again.',
-        )
-        return
-    options: dict[str, Any] = {"task": "translate", "timestamps": True}
-    # The spoken language, where known, helps Whisper; "en" would mean nothing to translate.
-    spoken = script.language if script is not None else ctx.session["language"]
-    options["language"] = None if spoken in (None, "", "auto", "en") else spoken
-    _queue(ctx, chosen, options, "translate", "Translating into English:")
 
 
 def export(ctx: Context, args: dict[str, Any]) -> None:
@@ -452,11 +344,11 @@ def status(ctx: Context, args: dict[str, Any]) -> None:
 
 
 HANDLERS = {
-    "extract": extract,
+    "extract": queueing.extract,
     "rename": rename,
     "merge": merge,
     "fillers": fillers,
-    "translate": translate,
+    "translate": queueing.translate,
     "export": export,
     "credits": show_credits,
     "status": status,

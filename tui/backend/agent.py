@@ -266,15 +266,18 @@ def extract_options(text: str) -> dict[str, Any]:
     return options
 
 
-def handle(backend: Backend, session: sqlite3.Row, token: str, text: str) -> str:
+def handle(
+    backend: Backend, session: sqlite3.Row, token: str, text: str, if_edited: str | None = None
+) -> str:
     """Understand ``text``, act on it, store the answer's events; returns the invocation id.
 
     Raises an API error (e.g. 2001 not enough credits) before anything is
-    stored when the request cannot start at all.
+    stored when the request cannot start at all.  ``if_edited`` is the
+    request's choice for scripts holding the user's edits (see docs/api.md).
     """
     intents = understand_all(text)
     if any(intent.action == "translate" for intent in intents):
         _ = backend.model_multilingual  # resolved (and cached) before the action's transaction
     return actions.perform(
-        backend, session, token, text, [(i.action, i.args, i.said) for i in intents]
+        backend, session, token, text, [(i.action, i.args, i.said) for i in intents], if_edited
     )

@@ -262,7 +262,9 @@ async def run_sse(
             )
         return streaming.stream(backend, invocation, after=seq or 0)
     text = " ".join(part.text for part in body.new_message.parts).strip()
-    invocation = await asyncio.to_thread(agent.handle, backend, session, token, text)
+    invocation = await asyncio.to_thread(
+        agent.handle, backend, session, token, text, body.if_edited
+    )
     return streaming.stream(backend, invocation, after=0)
 
 

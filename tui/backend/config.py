@@ -44,6 +44,9 @@ class Config:
     #: The largest script a PUT may send (each script is also held to a bound
     #: proportional to its media's length: 1 MB + 256 KB per minute).
     max_script_bytes: int = 64 * 1024 * 1024
+    #: Stop once no app or watcher is attached and nothing is under way (an
+    #: embedded backend; see :mod:`tui.attachments`).
+    exit_when_unused: bool = False
 
     @property
     def model_label(self) -> str:

@@ -30,6 +30,12 @@ class Context:
     call_id: str
     action: str
     after: list[Any]
+    #: The request's choice for a file whose script has the user's edits: ``keep``,
+    #: ``replace``, or None (not said: such a file is not scripted again; see
+    #: :func:`edited_revision`).
+    if_edited: str | None = None
+    #: Set by an action that needs the user's choice: the rest of the message waits.
+    halted: bool = False
 
     def answer(self, result: dict[str, Any], message: str) -> None:
         events.add(
@@ -63,6 +69,24 @@ class Context:
             (self.session["id"], video_id),
         ).fetchone()
         return Script.from_dict(json.loads(row["data"])) if row else None
+
+    def edited_revision(self, video_id: str) -> int | None:
+        """The revision of ``video_id``'s script when it holds edits made after the
+        job that scripted it (by PUT, a rename, a merge ...), else None."""
+        row = self.db.execute(
+            "SELECT revision, updated_at FROM scripts WHERE session_id=? AND video_id=?",
+            (self.session["id"], video_id),
+        ).fetchone()
+        if row is None:
+            return None
+        made = self.db.execute(
+            "SELECT MAX(finished_at) FROM jobs WHERE video_id=? AND status='completed'"
+            " AND kind IN ('script', 'translate')",
+            (video_id,),
+        ).fetchone()[0]
+        # A job stores its script just before it finishes (one transaction): a script
+        # written after that is someone's edit.
+        return None if made is not None and row["updated_at"] <= made else int(row["revision"])
 
     def save(self, script: Script) -> dict[str, Any]:
         saved = self.store.save_script(self.db, self.session["id"], script.to_dict())

@@ -76,6 +76,9 @@ class RunRequest(BaseModel):
     user_id: str = "me"
     session_id: str = Field(max_length=100)
     new_message: NewMessage
+    #: For a file whose script holds the user's edits: keep them, or replace them with a
+    #: new script.  Not said: such a file is not scripted again (the answer asks).
+    if_edited: Literal["keep", "replace"] | None = None
 
 
 class ScriptPut(BaseModel):

@@ -26,8 +26,11 @@ def probe_media(path: Path) -> dict[str, Any]:
         # No size limit here: the upload already enforced the server's own limit.
         info = probe(path, max_bytes=None)
     except engine_errors.EngineError as exc:
+        reason = _reason(exc)
+        if reason.startswith("damaged"):  # a supported format, cut short: no list of formats
+            raise Unsupported(reason, data={"supported": SUPPORTED, "damaged": True}) from exc
         raise Unsupported(
-            f"unsupported or undecodable file: {_reason(exc)}; supported: {SUPPORTED}",
+            f"unsupported or undecodable file: {reason}; supported: {SUPPORTED}",
             data={"supported": SUPPORTED},
         ) from exc
     fields = dataclasses.asdict(info) if dataclasses.is_dataclass(info) else dict(vars(info))

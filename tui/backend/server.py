@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import socket
 import sqlite3
 import sys
@@ -30,7 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tui import __version__
+from tui import __version__, attachments
 from tui.backend import actions, exports, housekeeping, jobs, openapi_doc, rendering
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
@@ -44,6 +45,8 @@ from tui.datadir import resolve_data_dir, write_json
 log = logging.getLogger("reelscript.server")
 #: How often ``--keep-days`` looks for idle sessions while the server runs.
 RETENTION_EVERY_S = 3600.0
+#: How often an embedded backend looks whether anyone still uses it.
+UNUSED_POLL_S = 0.25
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 INFO_FILE = "server.json"
 LOCK_FILE = "server.lock"
@@ -94,6 +97,31 @@ async def _follow_ups(backend: Backend) -> None:
         await asyncio.sleep(backend.config.poll_s)
 
 
+async def _exit_when_unused(backend: Backend) -> None:
+    """``--exit-when-unused``: stop (as Ctrl+C would) once no attached app or watcher is
+    alive and no job, export or follow-up request is under way."""
+    while True:
+        await asyncio.sleep(UNUSED_POLL_S)
+        if attachments.attached(backend.config.data_dir):
+            continue
+        if await asyncio.to_thread(_busy, backend.store):
+            continue  # never under a running job: it finishes, then this stops
+        log.warning("no app or watcher uses this backend any more: stopping")
+        os.kill(os.getpid(), signal.SIGINT)
+        return
+
+
+def _busy(store: Store) -> bool:
+    db = store.db
+    return bool(
+        db.execute("SELECT 1 FROM jobs WHERE status IN ('queued', 'running') LIMIT 1").fetchone()
+        or db.execute(
+            "SELECT 1 FROM exports WHERE status IN ('queued', 'rendering') LIMIT 1"
+        ).fetchone()
+        or db.execute("SELECT 1 FROM invocations WHERE pending IS NOT NULL LIMIT 1").fetchone()
+    )
+
+
 async def _retention(store: Store, keep_days: float) -> None:
     """``--keep-days``: what idle sessions hold is removed hourly (and at start)."""
     while True:
@@ -136,10 +164,13 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         if start_workers:
             pool.start()
         follow_ups = asyncio.create_task(_follow_ups(app.state.backend))
+        unused = None
+        if config.exit_when_unused:
+            unused = asyncio.create_task(_exit_when_unused(app.state.backend))
         try:
             yield
         finally:
-            for task in (follow_ups, retention):
+            for task in (follow_ups, retention, unused):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -250,6 +281,7 @@ def serve(
     keep_days: float | None = None,
     diarizer: str = "builtin",
     limits: dict[str, Any] | None = None,
+    exit_when_unused: bool = False,
 ) -> int:
     """Run the backend until interrupted; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -287,6 +319,7 @@ def serve(
         diarizer=diarizer,
         keep_days=keep_days,
         **(limits or {}),
+        exit_when_unused=exit_when_unused,
         # Tests shorten these two; the defaults are API.md's (15 s, 15 minutes).
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),
         stream_limit_s=float(os.environ.get("REELSCRIPT_STREAM_LIMIT_S", str(15 * 60))),

@@ -86,6 +86,7 @@ def worker_main(
     """Entry point of a worker process."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
+    _no_process_locks()
     try:
         # ASR takes every core it gets; a lower priority keeps the API (health checks,
         # streams, uploads) answering at once while a job runs.
@@ -101,6 +102,20 @@ def worker_main(
             time.sleep(IDLE_POLL_S)
             continue
         run(store, job, model, max_bytes, diarizer)
+
+
+def _no_process_locks() -> None:
+    """Give tqdm (which faster-whisper creates, even with its bar off) a thread lock.
+
+    Its default is a multiprocessing lock: a named semaphore that a worker
+    stopped mid-job (SIGTERM, when the server stops) never unlinks, and that
+    the resource tracker then reports as "leaked" at shutdown.
+    """
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - faster-whisper depends on it
+        return
+    tqdm.set_lock(threading.RLock())
 
 
 def _stage_start(stage: str) -> float:

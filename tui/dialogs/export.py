@@ -94,12 +94,10 @@ class ExportScreen(ModalScreen["ExportChoice | None"]):
 
     @on(Select.Changed, "#format")
     def _format_changed(self, event: Select.Changed) -> None:
+        """The file's extension follows the format, whatever name was typed."""
         path = self.query_one("#path", Input)
-        if Path(path.value) == self._default_path(self.format):
-            self.format = str(event.value)
-            path.value = str(self._default_path(self.format))
-        else:
-            self.format = str(event.value)
+        self.format = str(event.value)
+        path.value = with_format(path.value, self.format)
         self.query_one("#video-options").display = self.format == "captioned"
 
     @on(Input.Submitted, "#path")
@@ -198,3 +196,17 @@ def time_left(eta_s: float | None) -> str:
     if seconds < 60:
         return f"{seconds} s left"
     return f"{seconds // 60} min {seconds % 60:02d} s left"
+
+
+def with_format(typed: str, format: str) -> str:
+    """``typed`` with its export extension (any of :data:`FORMATS`') swapped for ``format``'s;
+    a name without one gets it added.  ``~/a/panel.md`` -> ``~/a/panel.srt``."""
+    if not typed.strip():
+        return typed
+    head, sep, name = typed.rpartition("/")
+    for known in sorted(FORMATS, key=lambda f: -len(output_suffix(f))):
+        suffix = output_suffix(known)
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    return f"{head}{sep}{name}{output_suffix(format)}"

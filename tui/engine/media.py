@@ -101,9 +101,37 @@ def _open(path: Path) -> Any:
     try:
         return av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+        kind = _looks_like(path)
+        if kind:  # a known container that will not open: cut short or corrupted
+            raise UnsupportedMedia(
+                f"damaged or incomplete: it starts as {kind} but cannot be read "
+                f"({_reason(exc)}); was it copied or downloaded completely?",
+                str(path),
+            ) from None
         raise UnsupportedMedia(
             f"not a media file we can read ({_reason(exc)}); {SUPPORTED_HELP}", str(path)
         ) from None
+
+
+#: How the supported containers begin: (offset, magic bytes, what it is).
+_SIGNATURES = (
+    (4, b"ftyp", "an mp4/mov/m4a file"),
+    (4, b"moov", "an mp4/mov file"),
+    (4, b"mdat", "an mp4/mov file"),
+    (0, b"\x1a\x45\xdf\xa3", "a webm/mkv file"),
+    (0, b"RIFF", "a wav/avi file"),
+    (0, b"ID3", "an mp3 file"),
+)
+
+
+def _looks_like(path: Path) -> str:
+    """What a file's first bytes say it is ("" when they match no supported container)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return ""
+    return next((kind for at, magic, kind in _SIGNATURES if head[at:].startswith(magic)), "")
 
 
 def _reason(exc: BaseException) -> str:

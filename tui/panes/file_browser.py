@@ -3,7 +3,7 @@
 Only audio/video files are listed (by extension; the backend judges the
 content when the file is uploaded).  Each file shows its size, its duration
 (probed lazily, in a thread, when the line is first drawn) and a status
-badge — new, queued, working, done or failed — that the app sets as jobs go.
+badge — new, queued, working, done, failed or cancelled — that the app sets as jobs go.
 Enter submits the highlighted file (or every marked one), Space marks, ``w``
 asks the app to watch the highlighted folder.
 """
@@ -30,8 +30,15 @@ MEDIA_SUFFIXES = frozenset(
     {".mp4", ".mov", ".avi", ".webm", ".mkv", ".mp3", ".wav", ".m4a", ".aac"}
 )
 
-STATUSES = ("new", "queued", "working", "done", "failed")
-_GLYPHS = {"new": "·", "queued": "…", "working": "⟳", "done": "✓", "failed": "✗"}
+STATUSES = ("new", "queued", "working", "done", "failed", "cancelled")
+_GLYPHS = {
+    "new": "·",
+    "queued": "…",
+    "working": "⟳",
+    "done": "✓",
+    "failed": "✗",
+    "cancelled": "⊘",
+}
 
 
 def is_media(path: Path) -> bool:
@@ -96,6 +103,14 @@ class FileBrowser(DirectoryTree):
         ),
         Binding(
             "r", "reload", "Reload", id="files.reload", show=False, tooltip="Read the folder again"
+        ),
+        Binding(
+            "backspace",
+            "parent",
+            "Up",
+            show=False,
+            id="files.parent",
+            tooltip="Go up to the parent folder ('open PATH' in the prompt opens another)",
         ),
     ]
 
@@ -163,13 +178,23 @@ class FileBrowser(DirectoryTree):
             details.append(human_duration(duration) if duration is not None else "?")
         else:
             self._probe_later(key)
-        return Text.assemble(
-            mark,
-            glyph,
-            label,
-            Text(" " + " ".join(details), style="dim"),
-            Text(" " + status, style=style),
-        )
+        details_text = Text(" " + " ".join(details), style="dim")
+        word = Text(" " + status, style=style)
+        # Fit the pane: the status word goes first, then the name loses its middle.
+        room = self._room(node) - len(mark) - len(glyph) - len(details_text)
+        if len(label) + len(word) > room:
+            word = Text("")
+            if len(label) > room:
+                label = elide_middle(label, max(room, 8))
+        return Text.assemble(mark, glyph, label, details_text, word)
+
+    def _room(self, node: TreeNode[DirEntry]) -> int:
+        """Cells left on the node's line after the tree's guides."""
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        width = self.scrollable_content_region.width or 80
+        return width - depth * self.guide_depth
 
     # -- state set by the app ---------------------------------------------------
     def set_status(self, path: Path, status: str) -> None:
@@ -200,6 +225,9 @@ class FileBrowser(DirectoryTree):
 
     # -- actions ----------------------------------------------------------------
     def action_submit(self) -> None:
+        if self.cursor_node is self.root and not self.marked:
+            self.action_cursor_down()  # the folder shown is open already: never fold it away
+            return
         path = self.highlighted_path()
         if path is not None and self._safe_is_dir(path) and not self.marked:
             self.action_select_cursor()  # Enter on a folder opens it, as in any tree
@@ -233,6 +261,16 @@ class FileBrowser(DirectoryTree):
 
     async def action_reload(self) -> None:
         await self.reload()
+
+    def action_parent(self) -> None:
+        self.open_folder(Path(self.path).resolve().parent)
+
+    def open_folder(self, folder: Path) -> None:
+        """Show ``folder`` instead (marks are dropped; statuses stay, by path)."""
+        self.marked.clear()
+        self._show_marked()
+        self._path_nodes.clear()
+        self.path = folder.resolve()
 
     def _show_marked(self) -> None:
         count = len(self.marked)
@@ -274,3 +312,13 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def elide_middle(text: Text, width: int) -> Text:
+    """``panel discussion with the mayor.mov`` in ``width`` cells: ``panel dis…mayor.mov``
+    (the end, with the extension, says more than the middle)."""
+    if len(text) <= width:
+        return text
+    keep_end = (width - 1) // 2
+    keep_start = width - 1 - keep_end
+    return Text.assemble(text[:keep_start], "…", text[len(text) - keep_end :])

@@ -87,11 +87,13 @@ class ScriptEditor(TextArea):
         self._starts = paragraph_starts(self.saved_text)
         if keep_cursor and location[0] < self.document.line_count:
             self.move_cursor(location)
+        self.show_saved_state()
 
     def rebase(self, script: Script) -> None:
         """``script`` is now the stored version, but the text (typed since) stays as it is."""
         self.script = script
         self.saved_text = script_to_text(script)
+        self.show_saved_state()
 
     @property
     def dirty(self) -> bool:
@@ -107,11 +109,15 @@ class ScriptEditor(TextArea):
     # -- cursor <-> time ------------------------------------------------------------
     def time_at_cursor(self) -> int | None:
         """Start time of the turn the cursor is in."""
+        index = self.turn_at_cursor()
+        return None if index is None else self._starts[index][1]
+
+    def turn_at_cursor(self) -> int | None:
+        """The index of the turn (paragraph) the cursor is in."""
         if not self._starts:
             return None
         lines = [line for line, _ in self._starts]
-        index = bisect.bisect_right(lines, self.cursor_location[0]) - 1
-        return self._starts[max(0, index)][1]
+        return max(0, bisect.bisect_right(lines, self.cursor_location[0]) - 1)
 
     def go_to_time(self, ms: int) -> None:
         """Put the cursor at the start of the turn playing at ``ms``."""
@@ -128,6 +134,11 @@ class ScriptEditor(TextArea):
     @on(TextArea.Changed)
     def _text_changed(self) -> None:
         self._starts = paragraph_starts(self.text)
+        self.show_saved_state()
+
+    def show_saved_state(self) -> None:
+        """The pane's title says when the text has changes not saved yet."""
+        self.border_title = "Script ● unsaved (Ctrl+S)" if self.dirty else "Script"
 
     @on(TextArea.SelectionChanged)
     def _selection_changed(self) -> None:

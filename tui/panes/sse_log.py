@@ -7,6 +7,9 @@ which says "⏳ Still working..." once two minutes have passed with nothing but
 heartbeats.  The running job's progress shows as a bar with its stage and ETA;
 when two requests stream at once, the bar stays until the last one ends.
 
+The raw API calls and results are kept but shown only in verbose mode
+(``v``); lines are wrapped again when the pane changes size.
+
 Times are given by the caller (the moment an event arrived), so the pane
 itself never reads a clock and renders the same for the same events.
 """
@@ -30,6 +33,8 @@ MAX_LINES = 5000
 
 #: Kinds of log line; each has a component class ``sse-log--<kind>`` for its colour.
 KINDS = ("you", "text", "call", "result", "stage", "info", "done", "error")
+#: The raw API lines, shown only in verbose mode (``v``).
+RAW = ("call", "result")
 
 _KIND_LABELS = {
     "you": "you",
@@ -57,6 +62,13 @@ class SSELog(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "clear", "Clear log", id="log.clear", tooltip="Clear the log lines"),
+        Binding(
+            "v",
+            "toggle_verbose",
+            "Verbose",
+            id="log.verbose",
+            tooltip="Show or hide the raw API calls and results",
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -69,6 +81,9 @@ class SSELog(Vertical):
         self.streams = 0
         #: The last progress of each job whose stream is still open, by job id.
         self.jobs: dict[str, tuple[str, float, float | None]] = {}
+        #: Whether the raw API calls and results (kinds in RAW) are shown.
+        self.verbose = False
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         yield RichLog(
@@ -93,8 +108,20 @@ class SSELog(Vertical):
 
     @property
     def lines(self) -> list[str]:
-        """Every event line written so far, as plain text (unwrapped)."""
+        """Every event line written so far, as plain text (unwrapped), raw ones included."""
         return [self._line(kind, message, at).plain for kind, message, at in self._entries]
+
+    @property
+    def shown_lines(self) -> list[str]:
+        """The lines the pane shows (without the raw API lines unless verbose)."""
+        return [
+            self._line(kind, message, at).plain
+            for kind, message, at in self._entries
+            if self._shown(kind)
+        ]
+
+    def _shown(self, kind: str) -> bool:
+        return self.verbose or kind not in RAW
 
     # -- writing ------------------------------------------------------------------
     def add(self, kind: str, message: str, at: datetime) -> None:
@@ -102,8 +129,21 @@ class SSELog(Vertical):
         kind = kind if kind in KINDS else "info"
         self._entries.append((kind, message, at))
         del self._entries[:-MAX_LINES]
-        self.query_one(RichLog).write(self._line(kind, message, at))
+        if self._shown(kind):
+            self.query_one(RichLog).write(self._line(kind, message, at))
         self._activity(at)
+
+    def action_toggle_verbose(self) -> None:
+        self.verbose = not self.verbose
+        self.border_title = "Log · verbose (v)" if self.verbose else "Log"
+        self._rewrite()
+
+    def on_resize(self) -> None:
+        """Lines are wrapped when written: write them again at the new width."""
+        width = self.query_one(RichLog).scrollable_content_region.width
+        if width != self._width:
+            self._width = width
+            self.call_after_refresh(self._rewrite)
 
     def _line(self, kind: str, message: str, at: datetime) -> Text:
         line = Text()
@@ -120,7 +160,8 @@ class SSELog(Vertical):
         log = self.query_one(RichLog)
         log.clear()
         for kind, message, at in self._entries:
-            log.write(self._line(kind, message, at))
+            if self._shown(kind):
+                log.write(self._line(kind, message, at))
 
     def started(self) -> None:
         """A stream opened (its progress and heartbeats follow)."""

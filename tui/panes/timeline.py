@@ -12,6 +12,7 @@ with NO_COLOR set or on a monochrome terminal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -260,7 +261,7 @@ class Timeline(Widget, can_focus=True):
     def render(self) -> Group:
         width = self.lane_width
         lines = [self._ruler(width)]
-        lines.append(self._lane("Video", self._video_cells(width)))
+        lines.append(self._lane(self._media_label(), self._video_cells(width)))
         lines.append(
             self._lane("Speech", self._fill(track_segments(self.draft, AUDIO), "▄", width))
         )
@@ -332,6 +333,12 @@ class Timeline(Widget, can_focus=True):
                     cells[column + offset] = (char, Style(bold=True))
         return cells
 
+    def _media_label(self) -> str:
+        """ "Audio" for a sound file's lane, else "Video"."""
+        names = [str(m.get("name") or "") for _s, _e, m in track_segments(self.draft, VIDEO)]
+        audio = names and all(n.lower().endswith(AUDIO_SUFFIXES) for n in names)
+        return "Audio" if audio else "Video"
+
     def _turn_cells(self, width: int) -> list[tuple[str, Style]]:
         cells: list[tuple[str, Style]] = [(" ", Style())] * width
         if self.script is None:
@@ -344,6 +351,19 @@ class Timeline(Widget, can_focus=True):
             for column in range(max(0, first), min(width, last + 1)):
                 cells[column] = ("─", style)
             if 0 <= first < width:
-                initial = self.script.speaker_name(turn.speaker)[:1].upper() or "?"
+                initial = speaker_mark(self.script.speaker_name(turn.speaker))
                 cells[first] = (initial, style + Style(bold=True))
         return cells
+
+
+#: Sound-only files: their lane is called Audio, not Video.
+AUDIO_SUFFIXES = (".mp3", ".wav", ".m4a", ".aac")
+
+
+def speaker_mark(name: str) -> str:
+    """The one character marking a speaker's turn: the number of "Speaker 3" (so that
+    unnamed speakers differ), else the name's initial."""
+    match = re.fullmatch(r"(?:speaker|s)\s*(\d+)", name.strip(), re.IGNORECASE)
+    if match:
+        return match.group(1)[-1]
+    return name[:1].upper() or "?"

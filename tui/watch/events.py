@@ -48,6 +48,9 @@ class FileDone:
     path: Path
     outputs: tuple[Path, ...]
     notes: tuple[str, ...] = ()
+    #: Where its script is on the backend (the API session and file it was made in).
+    session_id: str = ""
+    video_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ async def connect(
     local = None
     if server is None:
         starting = asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(start_or_reuse, data_dir, diarizer=diarizer)
+            None, functools.partial(start_or_reuse, data_dir, diarizer=diarizer, who="watch")
         )
         try:
             local = await asyncio.shield(starting)

@@ -18,12 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.datadir import OUTPUT_MODE
 from tui.watch.ledger import Ledger, sha256_file
-
-#: Outputs get the permissions a new file of the user's would (the download's temp
-#: file is private, 0600).  Read once: os.umask can only be read by setting it.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 #: Export formats of API.md's render call.
 FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4")
@@ -171,7 +167,7 @@ class OutputWriter:
         for item in staged:
             target, kept = self.choose(item.target, item.fmt, source)
             digest = sha256_file(item.temp)
-            os.chmod(item.temp, 0o666 & ~_UMASK)
+            os.chmod(item.temp, OUTPUT_MODE)
             os.replace(item.temp, target)
             self.ledger.record_output(target, digest, source_sha256, source)
             written.append(target)

@@ -59,14 +59,46 @@ async def script_video(
     language: str,
     prompt: str,
     progress: Progress,
-) -> tuple[list[str], set[str]]:
+    existing: tuple[str, str] | None = None,
+) -> tuple[list[str], set[str], tuple[str, str]]:
     """Script ``path`` and download each format's export to ``destinations[fmt]``.
 
     Returns notes for the user (no speech found, a format whose export
-    failed) and the formats that failed; raises :class:`VideoFailed` when
-    there is no script, or no format could be exported.  One API session per
-    video, so that each request names its file without doubt.
+    failed), the formats that failed, and where the script is (session id,
+    video id); raises :class:`VideoFailed` when there is no script, or no
+    format could be exported.  One API session per video, so that each
+    request names its file without doubt.  ``existing`` (session id, video
+    id) is a script the user already has (and may have edited): it is
+    exported as it is, never made again.
     """
+    if existing is not None:
+        session_id, video_id = existing
+        notes = ["written from the script you have in the app"]
+    else:
+        session_id, video_id, script = await _upload_and_extract(
+            client, path, language=language, prompt=prompt, progress=progress
+        )
+        notes = [] if script.get("turns") else ["no speech was found: the script is empty"]
+    failed: set[str] = set()
+    for done, (fmt, dest) in enumerate(destinations.items()):
+        progress("exporting", done / len(destinations), None)
+        try:
+            await client.export(session_id, fmt, dest, video_id=video_id)
+        except ServerError as error:  # this format could not be made: keep the others
+            failed.add(fmt)
+            notes.append(f"no {fmt}: {_without_name(error.message, path)}")
+        except ApiError as error:  # backend gone, rate limited: the whole video again later
+            raise VideoFailed(f"export failed: {error.message}", error.code, False) from None
+    if failed == set(destinations):
+        raise VideoFailed("; ".join(notes[-len(failed) :]), 500, permanent=True)
+    progress("exporting", 1.0, None)
+    return notes, failed, (session_id, video_id)
+
+
+async def _upload_and_extract(
+    client: Any, path: Path, *, language: str, prompt: str, progress: Progress
+) -> tuple[str, str, dict[str, Any]]:
+    """A new session with ``path`` uploaded and scripted: (session id, video id, script)."""
     try:
         session = await client.create_session(language=language)
         [info] = await client.upload_files(
@@ -80,21 +112,7 @@ async def script_video(
         raise VideoFailed("it has no audio stream, so there is nothing to script", 4001)
     progress("uploading", 1.0, None)
     script = await _extract(client, path, session.session_id, info["video_id"], prompt, progress)
-    notes = [] if script.get("turns") else ["no speech was found: the script is empty"]
-    failed: set[str] = set()
-    for done, (fmt, dest) in enumerate(destinations.items()):
-        progress("exporting", done / len(destinations), None)
-        try:
-            await client.export(session.session_id, fmt, dest, video_id=info["video_id"])
-        except ServerError as error:  # this format could not be made: keep the others
-            failed.add(fmt)
-            notes.append(f"no {fmt}: {_without_name(error.message, path)}")
-        except ApiError as error:  # backend gone, rate limited: the whole video again later
-            raise VideoFailed(f"export failed: {error.message}", error.code, False) from None
-    if failed == set(destinations):
-        raise VideoFailed("; ".join(notes[-len(failed) :]), 500, permanent=True)
-    progress("exporting", 1.0, None)
-    return notes, failed
+    return session.session_id, str(info["video_id"]), script
 
 
 async def _extract(

@@ -79,6 +79,7 @@ class FolderWatcher:
         ledger: Ledger | None = None,
         on_event: Callable[[WatchEvent], None] | None = None,
         retry_after: float = RETRY_FIRST_S,
+        scripted: Callable[[Path], tuple[str, str] | None] | None = None,
     ) -> None:
         self.folder = Path(folder).expanduser().resolve()
         self.client = client
@@ -92,6 +93,9 @@ class FolderWatcher:
         self.ledger = ledger if ledger is not None else Ledger.open(data_dir)
         self.writer = OutputWriter(self.ledger)
         self.on_event = on_event
+        #: The script the caller already has for a file, as (session id, video id): its
+        #: outputs are written from that script (with the user's edits), never a new one.
+        self.scripted = scripted
         self.stats = WatchStats()
         self.tracker = ArrivalTracker(settle)
         self._queue: asyncio.Queue[tuple[Path, str]] = asyncio.Queue()
@@ -312,13 +316,14 @@ class FolderWatcher:
 
         progress("uploading", 0.0, None)
         try:
-            notes, failed = await script_video(
+            notes, failed, (session_id, video_id) = await script_video(
                 self.client,
                 path,
                 {item.fmt: item.temp for item in staged},
                 language=self.language,
                 prompt=self.prompt,
                 progress=progress,
+                existing=self.scripted(path) if self.scripted is not None else None,
             )
             self.writer.discard([item for item in staged if item.fmt in failed])
             staged = [item for item in staged if item.fmt not in failed]
@@ -344,7 +349,7 @@ class FolderWatcher:
             return
         self.ledger.mark_done(digest, path, written)
         self._retries.pop(path, None)
-        self._emit(FileDone(path, tuple(written), tuple(notes + kept)))
+        self._emit(FileDone(path, tuple(written), tuple(notes + kept), session_id, video_id))
 
     def _retry_later(self, path: Path) -> float:
         """Look at ``path`` again after a pause that doubles with each failure (to 10 min)."""

@@ -8,12 +8,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tui.datadir import OUTPUT_MODE  # mkstemp makes 0600 files; outputs get the usual mode
 from tui.engine.errors import OutputNotWritable
 from tui.engine.script import Script
-
-# mkstemp makes 0600 files; outputs get the permissions a normal write would give.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -33,7 +30,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         ) from None
     os.close(fd)
     tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.chmod(tmp, OUTPUT_MODE)
     try:
         yield tmp
         os.replace(tmp, target)
