@@ -25,8 +25,10 @@ SAMPLE_RATE = 16000
 WINDOW_MS = 30_000
 #: Regions shorter than this are not detected on their own (too little to tell).
 MIN_REGION_MS = 2_500
-#: Below this probability a region's own guess yields to its neighbours' language.
+#: Below this probability a guess yields to its neighbours' language.
 MIN_PROBABILITY = 0.6
+#: A region heard alone (a few seconds) must be this sure to count.
+MIN_OWN_PROBABILITY = 0.8
 
 Region = tuple[int, int]
 
@@ -51,19 +53,35 @@ def language_runs(
         return []
     windows = _windows(regions)
     found = [_detect(whisper, audio, w, cancel) for w in windows]
-    labels: list[tuple[Region, str, float]] = []
-    for i, window in enumerate(windows):
-        language, prob = found[i]
-        switch = any(0 <= j < len(found) and found[j][0] != language for j in (i - 1, i + 1))
-        if switch and len(window) > 1:
-            for region in window:
-                if region[1] - region[0] >= MIN_REGION_MS:
-                    labels.append((region, *_detect(whisper, audio, [region], cancel)))
-                else:
-                    labels.append((region, language, 0.0))  # decided by its neighbours
-        else:
-            labels.extend((region, language, prob) for region in window)
-    return _merge(_smooth(labels))
+    labels = [[(r, lang, prob) for r in w] for w, (lang, prob) in zip(windows, found, strict=True)]
+    for i in range(1, len(windows)):
+        if found[i][0] != found[i - 1][0]:
+            # A switch: listen region by region, from the edge between the two
+            # windows outwards, until each side sounds like its own window again.
+            before, after = labels[i - 1], labels[i]
+            _refine(whisper, audio, before, range(len(before) - 1, -1, -1), found[i - 1][0], cancel)
+            _refine(whisper, audio, after, range(len(after)), found[i][0], cancel)
+    return _merge(_smooth([label for window in labels for label in window]))
+
+
+def _refine(
+    whisper: Any,
+    audio: np.ndarray,
+    labels: list[tuple[Region, str, float]],
+    order: range,
+    own: str,
+    cancel: threading.Event | None,
+) -> None:
+    """Detect ``labels``' regions one by one, in ``order``, until one sounds ``own``."""
+    for k in order:
+        region = labels[k][0]
+        if region[1] - region[0] < MIN_REGION_MS:
+            labels[k] = (region, own, 0.0)  # too short to tell: its neighbours decide
+            continue
+        language, prob = _detect(whisper, audio, [region], cancel)
+        labels[k] = (region, language, prob if prob >= MIN_OWN_PROBABILITY else 0.0)
+        if language == own and prob >= MIN_OWN_PROBABILITY:
+            break
 
 
 def _windows(regions: list[Region]) -> list[list[Region]]:

@@ -144,23 +144,24 @@ def recognise(
     """
     plan = check_language(model, language, device, task)
     code = check_code(language)
-    regions = asr_regions(speech, audio.size * 1000 // SAMPLE_RATE)
-    if not regions:
+    duration_ms = audio.size * 1000 // SAMPLE_RATE
+    if not asr_regions(speech, duration_ms):
         return Recognition([], "en" if task == "translate" else code or "en", plan.english[1])
     if code is not None:
-        runs = [detect.Run(regions, code, 1.0)]
+        runs = [detect.Run(list(speech), code, 1.0)]
     elif plan.multilingual is None:
-        runs = [detect.Run(regions, "en", 1.0)]  # an English-only model cannot tell
-    else:
-        runs = detect.language_runs(plan.multilingual[0], audio, regions, cancel)
-    total_ms = sum(e - s for s, e in regions)
+        runs = [detect.Run(list(speech), "en", 1.0)]  # an English-only model cannot tell
+    else:  # detected on the fine regions: a language may change without a pause
+        runs = detect.language_runs(plan.multilingual[0], audio, list(speech), cancel)
+    pieces = _run_regions(runs, duration_ms)
+    total_ms = sum(e - s for regions in pieces for s, e in regions)
     done_ms = 0
     words: list[Word] = []
     used: list[str] = []
-    for run in runs:
+    for run, regions in zip(runs, pieces, strict=True):
         whisper, name = plan.for_language(run.language, task)
         used += [name] if name not in used else []
-        for group in _groups(run.regions):
+        for group in _groups(regions):
             # Whisper's features for a whole hour take gigabytes: read it in pieces.
             def report(
                 t_ms: float, group: list[tuple[int, int]] = group, done: int = done_ms
@@ -177,6 +178,17 @@ def recognise(
     if task == "translate":  # a translation is English, whatever language was spoken
         result.translated_from, result.language = spoken[0], "en"
     return result
+
+
+def _run_regions(runs: list[detect.Run], duration_ms: int) -> list[list[tuple[int, int]]]:
+    """Each run's recognition regions, their padding kept out of the neighbouring runs."""
+    out = []
+    for i, run in enumerate(runs):
+        lo = runs[i - 1].regions[-1][1] if i else 0
+        hi = runs[i + 1].regions[0][0] if i + 1 < len(runs) else duration_ms
+        regions = [(max(s, lo), min(e, hi)) for s, e in asr_regions(run.regions, duration_ms)]
+        out.append([(s, e) for s, e in regions if e > s])
+    return out
 
 
 def _by_share(runs: list[detect.Run]) -> list[str]:

@@ -72,6 +72,15 @@ def language_line(script: Script) -> str:
     return ", ".join(f"{name(code)} ({code})" for code in spoken)
 
 
+def spoken_label(script: Script) -> str:
+    """Short words for the language(s): "in Spanish", "in Spanish and French", "from French"."""
+    from tui.engine.languages import name
+
+    if script.translated_from:
+        return f"from {name(script.translated_from)}"
+    return "in " + " and ".join(name(code) for code in script.languages or [script.language])
+
+
 def speaker_list(script: Script) -> str:
     names = [script.speaker_name(s) for s in script.speaker_order()]
     return ", ".join(names) if names else "none"
