@@ -51,10 +51,26 @@ def language_runs(
     """Split ``regions`` (ms, in order) into runs of one detected language each."""
     if not regions:
         return []
-    windows = _windows(regions)
-    found = [_detect(whisper, audio, w, cancel) for w in windows]
-    labels = [[(r, lang, prob) for r in w] for w, (lang, prob) in zip(windows, found, strict=True)]
-    for i in range(1, len(windows)):
+    pieces = windows(regions)
+    return settle(
+        whisper, audio, pieces, [_detect(whisper, audio, w, cancel) for w in pieces], cancel
+    )
+
+
+def settle(
+    whisper: Any,
+    audio: np.ndarray,
+    pieces: list[list[Region]],
+    found: list[tuple[str, float]],
+    cancel: threading.Event | None = None,
+) -> list[Run]:
+    """Runs of one language from each window's ``(language, probability)``.
+
+    Where two neighbouring windows disagree the regions at their edge are
+    listened to one by one; uncertain regions then follow their neighbours.
+    """
+    labels = [[(r, lang, prob) for r in w] for w, (lang, prob) in zip(pieces, found, strict=True)]
+    for i in range(1, len(pieces)):
         if found[i][0] != found[i - 1][0]:
             # A switch: listen region by region, from the edge between the two
             # windows outwards, until each side sounds like its own window again.
@@ -84,7 +100,8 @@ def _refine(
             break
 
 
-def _windows(regions: list[Region]) -> list[list[Region]]:
+def windows(regions: list[Region]) -> list[list[Region]]:
+    """Consecutive regions in windows of up to WINDOW_MS of speech."""
     windows: list[list[Region]] = [[]]
     size = 0
     for s, e in regions:

@@ -147,12 +147,19 @@ def recognise(
     duration_ms = audio.size * 1000 // SAMPLE_RATE
     if not asr_regions(speech, duration_ms):
         return Recognition([], "en" if task == "translate" else code or "en", plan.english[1])
+    ahead: dict[tuple[tuple[int, int], ...], tuple[str, list[Word]]] = {}
     if code is not None:
         runs = [detect.Run(list(speech), code, 1.0)]
     elif plan.multilingual is None:
         runs = [detect.Run(list(speech), "en", 1.0)]  # an English-only model cannot tell
+    elif plan.for_language("en", task) is plan.multilingual:
+        # One model writes every language: it detects each window's language as it
+        # writes it (the detection's encoder pass is reused), so this costs nothing.
+        runs, ahead = _write_windows(plan.multilingual[0], audio, speech, task, progress, cancel)
     else:  # detected on the fine regions: a language may change without a pause
         runs = detect.language_runs(plan.multilingual[0], audio, list(speech), cancel)
+    if ahead:
+        runs = _split_at_windows(runs, [list(k) for k in ahead])
     pieces = _run_regions(runs, duration_ms)
     total_ms = sum(e - s for regions in pieces for s, e in regions)
     done_ms = 0
@@ -161,6 +168,10 @@ def recognise(
     for run, regions in zip(runs, pieces, strict=True):
         whisper, name = plan.for_language(run.language, task)
         used += [name] if name not in used else []
+        written = ahead.get(tuple(run.regions))
+        if written is not None and written[0] == run.language:
+            words.extend(written[1])  # written while detecting, in this very language
+            continue
         for group in _groups(regions):
             # Whisper's features for a whole hour take gigabytes: read it in pieces.
             def report(
@@ -170,7 +181,9 @@ def recognise(
                     inside = sum(max(0.0, min(e, t_ms) - s) for s, e in group)
                     progress(min(1.0, (done + inside) / total_ms))
 
-            found = _recognise_group(whisper, audio, group, run.language, task, report, cancel)
+            found, _, _ = _recognise_group(
+                whisper, audio, group, run.language, task, report, cancel
+            )
             words.extend(found)
             done_ms += sum(e - s for s, e in group)
     spoken = _by_share(runs)
@@ -178,6 +191,57 @@ def recognise(
     if task == "translate":  # a translation is English, whatever language was spoken
         result.translated_from, result.language = spoken[0], "en"
     return result
+
+
+def _write_windows(
+    whisper: Any,
+    audio: np.ndarray,
+    speech: list[tuple[int, int]],
+    task: str,
+    progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+) -> tuple[list[detect.Run], dict[tuple[tuple[int, int], ...], tuple[str, list[Word]]]]:
+    """Write each detection window with its language detected by Whisper itself.
+
+    Returns the settled runs and, per window, the language it was written in
+    and its words (reused wherever the window's language stood).
+    """
+    duration_ms = audio.size * 1000 // SAMPLE_RATE
+    windows = detect.windows(list(speech))
+    pieces = _run_regions([detect.Run(w, "", 0.0) for w in windows], duration_ms)
+    found: list[tuple[str, float]] = []
+    ahead = {}
+    total = sum(e - s for s, e in speech) or 1
+    done = 0
+    for window, regions in zip(windows, pieces, strict=True):
+
+        def report(t_ms: float, window: list[tuple[int, int]] = window, done: int = done) -> None:
+            if progress is not None:
+                inside = sum(max(0.0, min(e, t_ms) - s) for s, e in window)
+                progress(min(0.95, (done + inside) / total))
+
+        words, language, prob = _recognise_group(
+            whisper, audio, regions, None, task, report, cancel
+        )
+        found.append((language, prob))
+        ahead[tuple(window)] = (language, words)
+        done += sum(e - s for s, e in window)
+    return detect.settle(whisper, audio, windows, found, cancel), ahead
+
+
+def _split_at_windows(
+    runs: list[detect.Run], windows: list[list[tuple[int, int]]]
+) -> list[detect.Run]:
+    """Cut runs at window edges, so a window whose language stood is a run of its own."""
+    edge = {w[0] for w in windows}
+    out: list[detect.Run] = []
+    for run in runs:
+        for region in run.regions:
+            if out and out[-1].language == run.language and region not in edge:
+                out[-1].regions.append(region)
+            else:
+                out.append(detect.Run([region], run.language, run.probability))
+    return out
 
 
 def _run_regions(runs: list[detect.Run], duration_ms: int) -> list[list[tuple[int, int]]]:
@@ -227,11 +291,12 @@ def _recognise_group(
     whisper: Any,
     audio: np.ndarray,
     regions: list[tuple[int, int]],
-    language: str,
+    language: str | None,
     task: str,
     report: Callable[[float], None],
     cancel: threading.Event | None,
-) -> list[Word]:
+) -> tuple[list[Word], str, float]:
+    """The words of ``regions`` and the language they were written in (detected when None)."""
     from faster_whisper.transcribe import restore_speech_timestamps
 
     # The same cut faster-whisper's vad_filter makes, from our own regions.
@@ -240,7 +305,7 @@ def _recognise_group(
         for s, e in regions
     ]
     speech_audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
-    segments, _ = whisper.transcribe(
+    segments, info = whisper.transcribe(
         speech_audio,
         language=language if is_multilingual(whisper) else "en",
         task=task,
@@ -267,4 +332,4 @@ def _recognise_group(
                 continue
             words.append(Word(text, int(w.start * 1000), int(w.end * 1000), float(w.probability)))
         report(segment.end * 1000)
-    return words
+    return words, str(info.language), float(info.language_probability)
