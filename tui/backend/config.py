@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tui.backend.store import Store
 
-DEFAULT_MODEL_LABEL = "tiny.en (bundled)"
+DEFAULT_MODEL_LABEL = "base+tiny.en (bundled)"
 
 
 @dataclass
