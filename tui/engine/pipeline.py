@@ -18,7 +18,7 @@ from tui.engine import media, transcribe
 from tui.engine.errors import Cancelled, NoAudioStream
 from tui.engine.script import Script, Word, build_turns, default_speaker_name, speaker_id
 
-#: Stages, in order, as named in shared/API.md's progress events.
+#: Stages, in order, as named in docs/api.md's progress events.
 STAGES = ("probing", "decoding", "vad", "transcribing", "diarizing", "writing")
 
 #: progress(stage, fraction 0..1 within the stage, eta_s for the whole job or None)

@@ -2,7 +2,7 @@
 
 A :class:`Script` is what every other part of reelscript passes around: the
 engine builds it, the backend stores it (as the ``script`` object of
-shared/API.md), the formats write it, the editor changes it.  All times are in
+docs/api.md), the formats write it, the editor changes it.  All times are in
 milliseconds.  Speaker ids are stable strings (``"S1"``, ``"S2"``, ...); what a
 reader sees is the display name in :attr:`Script.speakers` (``"Speaker 1"``
 until renamed).
