@@ -17,7 +17,9 @@ no digits, in name order) and dealt alternately into two pools, so that the
 *evaluation* clip (``lang_<code>_eval``), measured only after the bounds were
 written down, never share a prompt.  Evaluation clips open with a few seconds
 of music (language detection must listen to the speech, not the music).
-``lang_es_fr.mkv`` speaks Spanish, then French, from prompts in neither clip.
+``lang_es_fr.mkv`` speaks Spanish, then French, from prompts in neither clip
+whose recording is not much longer than its text (MAX_S_PER_CHAR: one Spanish
+prompt, ``vm-record-prepend``, says a whole sentence its text leaves out).
 Each clip gets ``<name>.truth.json`` with its language, text and prompt times.
 """
 
@@ -47,6 +49,7 @@ GAP_MS = 900
 INTRO_MS = 4000  # music before the first word of an evaluation clip
 MIN_CHARS = 45
 MAX_CHARS = 160
+MAX_S_PER_CHAR = 0.09  # seconds of recording per character of text, at most
 
 
 def prompts(root: Path, code: str) -> list[tuple[str, str, Path]]:
@@ -95,6 +98,11 @@ def assemble(chosen: list[tuple[str, str, Path]], code: str, lead_ms: int = 0):
     return normalise(np.concatenate(pieces), 0.7), timed
 
 
+def plausible(item: tuple[str, str, Path]) -> bool:
+    """Whether the recording is no longer than its text can take to say."""
+    return len(read_g722(item[2])) / SR <= MAX_S_PER_CHAR * len(item[1])
+
+
 def take(pool: list[tuple[str, str, Path]], seconds: float) -> list[tuple[str, str, Path]]:
     chosen, total = [], 0.0
     while pool and total < seconds:
@@ -138,7 +146,7 @@ def main() -> None:
         intro = np.zeros_like(audio)
         intro[: INTRO_MS * SR // 1000] = music_and_noise(INTRO_MS * SR // 1000, 7, -14.0)
         save(f"lang_{code}_eval.{eval_ext}", audio + intro, timed, "evaluation")
-        rest[code] = tuning[::-1] + evaluation  # prompts in neither clip
+        rest[code] = [p for p in tuning[::-1] + evaluation if plausible(p)]  # in neither clip
     es_audio, es_timed = assemble(take(rest["es"], 36), "es")
     fr_audio, fr_timed = assemble(take(rest["fr"], 36), "fr")
     shift = len(es_audio) * 1000 // SR

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ctranslate2
 import numpy as np
 
 from tui.engine import detect, writing
@@ -51,6 +52,7 @@ SAMPLE_RATE = 16000
 # greedy decoding (beam 1) is ~2x faster than beam 5 for tiny.en at a WER cost
 # well inside the bar; int8 weights are the fastest CPU compute type.
 BEAM_SIZE = 1
+SEED = 1
 
 # The recogniser wants whole sentences: speech regions closer than this are
 # read as one (faster-whisper's own vad_filter uses 2 s of silence, 400 ms pad).
@@ -305,6 +307,10 @@ def _recognise_group(
         for s, e in regions
     ]
     speech_audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
+    # Where greedy decoding looks wrong (repetitive text, low probability) Whisper
+    # samples again at higher temperatures: a fixed seed makes that repeatable, so
+    # the same file always gives the same script.
+    ctranslate2.set_random_seed(SEED)
     segments, info = whisper.transcribe(
         speech_audio,
         language=language if is_multilingual(whisper) else "en",
