@@ -149,11 +149,25 @@ def transcribe_file(
 
 
 def _mark_turn_languages(script: Script, spans: list[tuple[int, int, str]]) -> None:
-    """Where a file speaks several languages, say each turn's (by where it starts)."""
+    """Where a file speaks several languages, cut turns where it changes and say each one's."""
     if len({lang for _, _, lang in spans}) < 2:
         return
+
+    def language_at(ms: int) -> str:
+        return next((lang for _, end, lang in spans if ms < end), spans[-1][2])
+
+    turns = []
     for turn in script.turns:
-        turn.language = next((lang for _, end, lang in spans if turn.start_ms < end), spans[-1][2])
+        pieces: list[list[Word]] = []
+        for word in turn.words:
+            if not pieces or language_at(word.s) != language_at(pieces[-1][-1].s):
+                pieces.append([])
+            pieces[-1].append(word)
+        for piece in pieces or [[]]:
+            for part in build_turns(piece, [turn.speaker] * len(piece)) if piece else [turn]:
+                part.language = language_at(part.start_ms)
+                turns.append(part)
+    script.turns = turns
 
 
 def _check_options(options: Options) -> None:

@@ -162,6 +162,19 @@ def recognise(
         runs = detect.language_runs(plan.multilingual[0], audio, list(speech), cancel)
     if ahead:
         runs = _split_at_windows(runs, [list(k) for k in ahead])
+    elif plan.multilingual is not None:
+        # The multilingual model reads at most 30 s of speech at a time, cut at pauses
+        # (as when it detects while writing): Whisper's own 30 s cuts can drop the
+        # sentence they fall in.
+        runs = [
+            detect.Run(window, run.language, run.probability)
+            for run in runs
+            for window in (
+                detect.windows(run.regions)
+                if plan.for_language(run.language, task) is plan.multilingual
+                else [run.regions]
+            )
+        ]
     pieces = _run_regions(runs, duration_ms)
     total_ms = sum(e - s for regions in pieces for s, e in regions)
     done_ms = 0
