@@ -55,7 +55,7 @@ def test_a_two_language_file_gets_each_part_in_its_language(tmp_path: Path) -> N
     for lang in ("es", "fr"):
         turns = [t for t in script["turns"] if t["language"] == lang]
         assert turns
-        side = [t for t in turns if (t["start_ms"] < switch) == (lang == "es")]
+        side = [t for t in turns if ((t["start_ms"] + t["end_ms"]) / 2 < switch) == (lang == "es")]
         assert len(side) == len(turns), f"{lang} turns on the wrong side of the switch"
         said = " ".join(p["text"] for p in known["prompts"] if p["language"] == lang)
         assert wer(" ".join(t["text"] for t in turns), said) <= WER_BOUNDS[lang]
