@@ -125,6 +125,7 @@ def load_plan(model: str | None = None, device: str = "auto") -> Plan:
     """Load every model a spec names (``base+tiny.en`` loads two)."""
     multi_spec, english_spec = split_spec(model)
     english = load_model(english_spec, device)
+    multilingual: tuple[Any, str] | None
     if multi_spec is not None:
         multilingual = load_model(multi_spec, device)
         if not is_multilingual(multilingual[0]):
