@@ -83,7 +83,9 @@ def test_a_spanish_job_detects_spanish_and_says_so(tmp_path: Path) -> None:
     assert raw["language"] == "es" and raw["languages"] == ["es"]
     rows, _ = backend.store.poll_invocation(invocation, 0)
     said = " ".join(
-        p.get("text", "") for r in rows for p in json.loads(r["data"])["content"]["parts"]
+        p.get("text", "")
+        for r in rows
+        for p in json.loads(r["data"]).get("content", {}).get("parts", [])
     )
     assert f"The script of {SPANISH} is ready (in Spanish)" in said  # what the Log shows
 
