@@ -276,6 +276,7 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
         """The script shown changed (loaded, saved, renamed): redraw the timeline."""
         files = list(self.state.get("video_infos") or [])
         self.query_one(Timeline).show(draft_for(self.state.get("draft"), script, files), script)
+        self.query_one("#script").border_subtitle = _language_note(script)
 
     @on(ScriptEditor.CursorTime)
     def _editor_cursor(self, message: ScriptEditor.CursorTime) -> None:
@@ -350,6 +351,18 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
         for watcher in self.watchers.values():
             watcher.stop()
         await self.connection.close(wait=0.0 if self.jobs_running() else 5.0)
+
+
+def _language_note(script: Script | None) -> str:
+    """The script pane's status line: the detected language(s), unless plain English."""
+    from tui.engine.languages import name
+
+    if script is None:
+        return ""
+    if script.translated_from:
+        return f"English, translated from {name(script.translated_from)}"
+    spoken = script.languages or [script.language]
+    return "" if spoken == ["en"] else ", ".join(name(code) for code in spoken)
 
 
 def make_app(

@@ -106,6 +106,14 @@ def _no_diarizer_for_a_server(obj: dict) -> None:
 
 
 @main.command()
+def languages() -> None:
+    """List the language codes --language takes."""
+    from tui.engine.languages import listing
+
+    click.echo(listing())
+
+
+@main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
@@ -120,17 +128,23 @@ def _no_diarizer_for_a_server(obj: dict) -> None:
 @click.option("--min-speakers", type=click.IntRange(1, 20))
 @click.option("--max-speakers", type=click.IntRange(1, 20))
 @click.option(
-    "--language", default="auto", show_default=True, help="Whisper language code, or auto."
+    "--language",
+    default="auto",
+    show_default=True,
+    help="Language code (es, zh, ...; see reelscript languages), or auto: detected on the "
+    "speech, piece by piece.",
 )
 @click.option(
     "--model",
-    help="faster-whisper model name (base, small, large-v3, ...) or a local model folder. Default: bundled tiny.en.",
+    help="base (bundled, multilingual), tiny.en (bundled, English only), base+tiny.en (base "
+    "detects and writes other languages, tiny.en English), a faster-whisper name (small, "
+    "large-v3, ...) or a local model folder. Default: base+tiny.en.",
 )
 @click.option(
     "--translate",
     is_flag=True,
-    help="Write the script in English, whatever language is spoken (needs a multilingual "
-    "--model such as small; the bundled tiny.en cannot).",
+    help="Write the script in English, whatever language is spoken (offline, with the "
+    "bundled multilingual base; an English-only --model cannot).",
 )
 @click.option(
     "--diarizer",

@@ -1,9 +1,9 @@
 """ "translate to English": refused with reasons on an English-only model, queued on a multilingual one.
 
-No multilingual model is on the test machine (and tests never download one),
-so the translation itself is not run here: the refusal is tested end to end
-with the bundled tiny.en, and the queueing with a server configured for
-``--model small`` (told multilingual by name, never loaded).
+The refusal is tested with a backend configured for ``--model tiny.en``, the
+queueing with one configured for ``--model small`` (told multilingual by
+name, never loaded); tests/backend/test_languages.py runs a real translation
+with the bundled multilingual model.
 """
 
 from __future__ import annotations
@@ -26,23 +26,21 @@ def parts(events: list[Any], key: str) -> list[dict[str, Any]]:
     return [p[key] for e in events if e.kind == "message" for p in e.parts if key in p]
 
 
-async def test_english_only_server_says_why_it_cannot_translate(rich_client: Client, media) -> None:
-    api = rich_client
-    session = await api.create_session(language="fr")
-    await api.upload_files(session.session_id, [media["tone"]])
-    before = await api.credits()
-    events = [e async for e in api.run_sse(session.session_id, "translate to English")]
-    [call] = parts(events, "function_call")
-    [answer] = parts(events, "function_response")
+def test_english_only_server_says_why_it_cannot_translate(tmp_path: Path) -> None:
+    backend, token, session, _ = _backend(tmp_path, "tiny.en")
+    before = credits.balance(backend.store, token)
+    invocation = agent.handle(backend, session, token, "translate to English")
+    rows, busy = backend.store.poll_invocation(invocation, 0)
+    found = [p for r in rows for p in json.loads(r["data"]).get("content", {}).get("parts", [])]
+    [call] = [p["function_call"] for p in found if "function_call" in p]
+    [answer] = [p["function_response"] for p in found if "function_response" in p]
     assert call["name"] == answer["name"] == "translate" and call["id"] == answer["id"]
     assert answer["response"]["status"] == "unsupported"
-    assert answer["response"]["model"] == "tiny.en (bundled)"
-    said = " ".join(e.text for e in events if e.text)
-    assert "understands English only" in said and "--model small" in said
-    assert "internet" in said and "offline" in said
-    state = await api.state(session.session_id)
-    assert state["jobs"] == [] and state["scripts"] == {}  # nothing queued, nothing frozen
-    assert await api.credits() == before
+    assert answer["response"]["model"] == "tiny.en"
+    said = " ".join(p.get("text", "") for p in found)
+    assert "understands English only" in said and "--model base" in said and "offline" in said
+    assert not busy and backend.store.db.execute("SELECT * FROM jobs").fetchall() == []
+    assert credits.balance(backend.store, token) == before  # nothing queued, nothing frozen
 
 
 async def test_translate_names_a_missing_file(rich_client: Client) -> None:
@@ -91,13 +89,12 @@ def test_the_worker_runs_the_engine_with_the_translate_task(tmp_path: Path) -> N
     store = backend.store
     job = jobs.claim(store, os.getpid())
     assert job is not None
-    worker.run(store, job, None, 100 * 1024 * 1024)  # None: the bundled tiny.en
+    worker.run(store, job, "tiny.en", 100 * 1024 * 1024)  # English only: refused
     row = store.db.execute("SELECT * FROM jobs").fetchone()
     assert row["status"] == "failed" and row["error_code"] == 422
     assert row["error"] == (
         "reading_short.wav: the model tiny.en understands English only and cannot translate; "
-        "translating to English needs a multilingual model (e.g. --model small, downloaded "
-        "once with internet)"
+        "translating to English needs a multilingual model (e.g. the bundled --model base)"
     )
     assert credits.balance(store, token)["frozen"] == 0
     assert credits.balance(store, token)["available"] == 10

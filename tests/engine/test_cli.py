@@ -95,10 +95,10 @@ def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
     ("args", "env", "reason"),
     [
         (["--model", "/no/such/model"], {}, "does not exist"),
-        (["--language", "fr"], {}, "English only"),
+        (["--language", "fr", "--model", "tiny.en"], {}, "English only"),
         # An existing model name that is not downloaded, with the hub offline.
         (
-            ["--model", "base"],
+            ["--model", "small"],
             {"HF_HUB_OFFLINE": "1", "HF_HOME": "{tmp}"},
             "could not be downloaded",
         ),
@@ -114,15 +114,16 @@ def test_model_problems_are_explained(
 
 
 def test_translate_with_the_english_only_model_is_refused(tmp_path: Path) -> None:
-    """--translate needs a multilingual model; the bundled tiny.en says so before any work."""
+    """--translate needs a multilingual model; tiny.en alone says so before any work."""
     out = tmp_path / "out"
-    result = reelscript(str(DATA / "reading_short.wav"), "--translate", "-o", str(out))
+    result = reelscript(
+        str(DATA / "reading_short.wav"), "--translate", "--model", "tiny.en", "-o", str(out)
+    )
     assert result.returncode == 9
     line = one_line_error(result)
     assert line == (
         "error: the model tiny.en understands English only and cannot translate; translating "
-        "to English needs a multilingual model (e.g. --model small, downloaded once with "
-        "internet)"
+        "to English needs a multilingual model (e.g. the bundled --model base)"
     )
     assert not out.exists()  # refused before the output folder was even made
 

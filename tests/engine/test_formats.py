@@ -60,7 +60,12 @@ def test_output_names_are_stem_dot_ext(written: dict[str, Path]) -> None:
 
 def test_markdown_has_header_and_one_paragraph_per_turn(demo: Script, written: dict) -> None:
     text = written["md"].read_text()
-    for line in ("# demo", "- Source: demo.mp4", "- Duration: 00:00:29", "- Language: en"):
+    for line in (
+        "# demo",
+        "- Source: demo.mp4",
+        "- Duration: 00:00:29",
+        "- Language: English (en)",
+    ):
         assert line in text
     assert "- Speakers: Speaker 1, Speaker 2" in text and "- Model: tiny.en" in text
     paragraphs = re.findall(r"^\*\*\[(\d\d:\d\d:\d\d)\] (Speaker \d):\*\* (.+)$", text, re.M)

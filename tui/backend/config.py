@@ -10,7 +10,7 @@ from pathlib import Path
 from tui.backend.limits import AuthThrottle
 from tui.backend.store import Store
 
-DEFAULT_MODEL_LABEL = "tiny.en (bundled)"
+DEFAULT_MODEL_LABEL = "base+tiny.en (bundled)"
 
 
 @dataclass

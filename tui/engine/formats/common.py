@@ -59,6 +59,25 @@ def title(script: Script) -> str:
     return Path(script.source).stem if script.source else "Script"
 
 
+def language_line(script: Script) -> str:
+    """The script's language for a header: "Spanish (es)", "English (translated from French)"."""
+    from tui.engine.languages import name
+
+    if script.translated_from:
+        return f"{name(script.language)} (translated from {name(script.translated_from)})"
+    spoken = script.languages or [script.language]
+    return ", ".join(f"{name(code)} ({code})" for code in spoken)
+
+
+def spoken_label(script: Script) -> str:
+    """Short words for the language(s): "in Spanish", "in Spanish and French", "from French"."""
+    from tui.engine.languages import name
+
+    if script.translated_from:
+        return f"from {name(script.translated_from)}"
+    return "in " + " and ".join(name(code) for code in script.languages or [script.language])
+
+
 def speaker_list(script: Script) -> str:
     names = [script.speaker_name(s) for s in script.speaker_order()]
     return ", ".join(names) if names else "none"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.engine.formats.common import NO_SPEECH, clock, title
+from tui.engine.formats.common import NO_SPEECH, clock, language_line, title
 from tui.engine.script import Script
 
 
@@ -10,7 +10,7 @@ def render(script: Script, *, timestamps: bool = True) -> str:
     lines = [f"Title: {title(script)}"]
     if script.source:
         lines.append(f"Source: {script.source}")
-    lines += [f"Draft date: {clock(script.duration_ms)} of {script.language} audio", ""]
+    lines += [f"Draft date: {clock(script.duration_ms)} of {language_line(script)} audio", ""]
     if not script.turns:
         lines += [f"[[{NO_SPEECH}]]", ""]
     for turn in script.turns:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.engine.formats.common import NO_SPEECH, clock, speaker_list, title
+from tui.engine.formats.common import NO_SPEECH, clock, language_line, speaker_list, title
 from tui.engine.script import Script
 
 
@@ -13,7 +13,7 @@ def render(script: Script, *, timestamps: bool = True) -> str:
     lines += [
         f"- Duration: {clock(script.duration_ms)}",
         f"- Speakers: {speaker_list(script)}",
-        f"- Language: {script.language}",
+        f"- Language: {language_line(script)}",
     ]
     if script.model:
         lines.append(f"- Model: {script.model}")

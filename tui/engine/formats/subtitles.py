@@ -3,6 +3,12 @@
 A cue holds at most two lines of about 42 characters, shows for 1 to 7
 seconds, never spans two speakers, and starts with the speaker's name when
 the speaker changes (when the script has more than one speaker).
+
+Line length is measured in display cells (``wcwidth``): a Chinese or Japanese
+character takes two, and such lines hold at most MAX_LINE_WIDE cells (18
+characters, the usual 16-20 for CJK subtitles).  Words of scripts written
+without spaces are joined without them, and lines break between any two of
+their characters as well as at spaces.
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.engine.script import Script, Word
+from tui.engine.writing import CLAUSE_MARKS, display_width, ends_sentence, join_words, needs_space
 
 MAX_LINE = 42
+MAX_LINE_WIDE = 36  # cells, for lines with East Asian wide characters
 MAX_LINES = 2
 MIN_MS = 1000
 MAX_MS = 7000
@@ -30,7 +38,8 @@ class Cue:
 
 
 def build_cues(script: Script, max_line: int = MAX_LINE) -> list[Cue]:
-    """Cut the script's words into subtitle cues of lines up to ``max_line`` characters."""
+    """Cut the script's words into subtitle cues of lines up to ``max_line`` cells
+    (``max_line * MAX_LINE_WIDE / MAX_LINE`` for lines with wide characters)."""
     named = len({t.speaker for t in script.turns}) > 1
     cues: list[Cue] = []
     previous_speaker: str | None = None
@@ -44,7 +53,7 @@ def build_cues(script: Script, max_line: int = MAX_LINE) -> list[Cue]:
         while start < len(words):
             end = _cue_end(words, start, prefix, max_line)
             chunk = words[start:end]
-            text = prefix + " ".join(w.w for w in chunk)
+            text = prefix + join_words(w.w for w in chunk)
             cues.append(Cue(chunk[0].s, chunk[-1].e, wrap(text, max_line), turn.speaker))
             prefix = ""
             start = end
@@ -57,7 +66,7 @@ def _cue_end(words: list[Word], start: int, prefix: str, max_line: int = MAX_LIN
     end = start + 1
     while end < len(words):
         nxt = words[end]
-        text = prefix + " ".join(w.w for w in words[start : end + 1])
+        text = prefix + join_words(w.w for w in words[start : end + 1])
         if not _fits(text, max_line) or nxt.e - words[start].s > MAX_MS:
             # Full: end at the last clause break after its first third, if there is
             # one, rather than leave "quickly." alone on the next cue.
@@ -68,32 +77,55 @@ def _cue_end(words: list[Word], start: int, prefix: str, max_line: int = MAX_LIN
         last = words[end - 1]
         if nxt.s - last.e >= PAUSE_MS:
             break
-        if _ends_clause(last.w, ".?!") and last.e - words[start].s >= SENTENCE_MS:
+        if ends_sentence(last.w) and last.e - words[start].s >= SENTENCE_MS:
             break
         end += 1
     return end
 
 
-def _ends_clause(word: str, marks: str = ",;:.?!") -> bool:
-    return word.rstrip("\"')”’").endswith(tuple(marks))
+def _ends_clause(word: str, marks: str = CLAUSE_MARKS) -> bool:
+    return ends_sentence(word, marks)
+
+
+def line_limit(text: str, max_line: int = MAX_LINE) -> int:
+    """Cells a line of ``text`` may take: fewer when it holds wide (CJK) characters."""
+    if display_width(text) > len(text):
+        return max_line * MAX_LINE_WIDE // MAX_LINE
+    return max_line
 
 
 def _fits(text: str, max_line: int = MAX_LINE) -> bool:
     lines = wrap(text, max_line)
-    return len(lines) <= MAX_LINES and all(len(line) <= max_line for line in lines)
+    limit = line_limit(text, max_line)
+    return len(lines) <= MAX_LINES and all(display_width(line) <= limit for line in lines)
 
 
 def wrap(text: str, max_line: int = MAX_LINE) -> list[str]:
-    """One line if it fits, else two lines split at the most balanced space."""
-    if len(text) <= max_line:
+    """One line if it fits, else two lines split at the most balanced break.
+
+    Breaks are spaces, and the places between two characters of a script
+    written without spaces; widths are display cells.
+    """
+    if display_width(text) <= line_limit(text, max_line):
         return [text]
-    tokens = text.split(" ")
+    breaks = [i for i in range(1, len(text)) if _breaks_at(text, i)]
     best: list[str] | None = None
-    for i in range(1, len(tokens)):
-        a, b = " ".join(tokens[:i]), " ".join(tokens[i:])
-        if best is None or max(len(a), len(b)) < max(len(best[0]), len(best[1])):
-            best = [a, b]
+    best_width = 0
+    for i in breaks:
+        a, b = text[:i].rstrip(" "), text[i:].lstrip(" ")
+        width = max(display_width(a), display_width(b))
+        if a and b and (best is None or width < best_width):
+            best, best_width = [a, b], width
     return best or [text]
+
+
+def _breaks_at(text: str, i: int) -> bool:
+    """Whether a line may break before ``text[i]`` (never before closing punctuation)."""
+    if text[i] == " ":
+        return True
+    if text[i - 1] == " " or text[i] in CLAUSE_MARKS + "」』）】》":
+        return False
+    return not needs_space(text[i - 1], text[i])
 
 
 def _fix_durations(cues: list[Cue]) -> None:
