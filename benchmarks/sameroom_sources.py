@@ -20,6 +20,7 @@ from __future__ import annotations
 import glob
 import gzip
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -223,57 +224,62 @@ def frint(src: Path) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     return audio, sorted(ref)
 
 
-ANSWERS = {"here", "present", "president", "resident", "aye", "yes"}
-
-
 def roll_call_reference(words: list[dict]) -> list[tuple[float, float, str]]:
     """Reference turns of a speakerbox roll call from its tiny.en words (rule fixed before scoring).
 
     Words up to the word "roll" followed by a pause of 0.5 s or more are the
-    chair's.  From there a call ("Council(member)(s) <name...>") is the
-    clerk's, up to a word in ``ANSWERS``; a run of answer words belongs to the
-    member just called (a new person per call).  A speaker's words closer than
-    0.5 s are joined into one turn.
+    chair's.  The rest splits into calls, each starting at a word that starts
+    with "council" ("Councilmember Juarez. Here."): a call of 3 or more words
+    ends with the answer of the member called (its last word; a new person
+    per call), everything else in it is the clerk's.  A speaker's words closer
+    than 0.5 s are joined into one turn.
     """
-    who: list[str] = []
-    state, calls = "chair", 0
-    for i, w in enumerate(words):
-        token = re.sub(r"[^a-z-]", "", w["w"].lower())
-        if state == "chair":
-            if i and re.sub(r"[^a-z]", "", words[i - 1]["w"].lower()) == "roll":
-                if w["s"] - words[i - 1]["e"] >= 500:
-                    state = "clerk"
-        elif token in ANSWERS:
-            if state == "clerk":
-                calls += 1
-            state = "member"
-        elif state == "member":
-            state = "clerk"
-        who.append({"chair": "chair", "clerk": "clerk"}.get(state, f"member{calls}"))
+    tokens = [re.sub(r"[^a-z]", "", w["w"].lower()) for w in words]
+    who = ["chair"] * len(words)
+    start = next(
+        (
+            i + 1
+            for i in range(len(words) - 1)
+            if tokens[i] == "roll" and words[i + 1]["s"] - words[i]["e"] >= 500
+        ),
+        len(words),
+    )
+    calls = [i for i in range(start, len(words)) if tokens[i].startswith("council")]
+    if start < len(words) and (not calls or calls[0] != start):
+        calls.insert(0, start)
+    for k, a in enumerate(calls):
+        b = calls[k + 1] if k + 1 < len(calls) else len(words)
+        who[a:b] = ["clerk"] * (b - a)
+        if b - a >= 3:
+            who[b - 1] = f"member{k + 1}"
     turns: list[list] = []
     for w, s in zip(words, who, strict=True):
         a, b = w["s"] / 1000, max(w["e"], w["s"] + 100) / 1000
-        same = [t for t in turns if t[2] == s]
-        if same and a - same[-1][1] < 0.5 and turns[-1] is same[-1]:
-            same[-1][1] = b
+        if turns and turns[-1][2] == s and a - turns[-1][1] < 0.5:
+            turns[-1][1] = b
         else:
             turns.append([a, b, s])
     return [tuple(t) for t in turns]
 
 
-def roll_calls(
-    src: Path,
-) -> list[tuple[str, np.ndarray, list[tuple[float, float, str]], list[dict]]]:
-    """speakerbox's short_{0,1,2}.wav with references from tiny.en words (see above)."""
-    from tui.engine import transcribe
+def roll_calls(src: Path) -> list[tuple[str, np.ndarray, list, list[dict]]]:
+    """speakerbox's short_{0,1,2}.wav with references from tiny.en words (see above).
 
+    The words are recognised once and kept in ``src/roll_call_words.json``, so
+    the references do not move with the recogniser's run-to-run jitter.
+    """
+    cache = src / "roll_call_words.json"
+    words = json.loads(cache.read_text()) if cache.exists() else {}
     out = []
     with zipfile.ZipFile(src / conversations.WHEEL) as wheel:
         for i in range(3):
-            audio = read_wav(wheel.read(f"speakerbox/tests/data/short_{i}.wav"))
-            words = transcribe.recognise(
-                audio, transcribe.speech_regions(audio), device="cpu"
-            ).words
-            wd = [w.to_dict() for w in words]
-            out.append((f"short_{i}", audio, roll_call_reference(wd), wd))
+            name = f"short_{i}"
+            audio = read_wav(wheel.read(f"speakerbox/tests/data/{name}.wav"))
+            if name not in words:
+                from tui.engine import transcribe
+
+                found = transcribe.recognise(audio, transcribe.speech_regions(audio), device="cpu")
+                words[name] = [w.to_dict() for w in found.words]
+            out.append((name, audio, roll_call_reference(words[name]), words[name]))
+    cache.write_text(json.dumps(words))
     return out
