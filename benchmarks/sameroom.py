@@ -215,6 +215,7 @@ def build(spec: Spec, voices: dict, words: dict) -> Built:
         rest, spare[v] = cut_out(clips, cuts)
         readers[v] = Reader(v, rest)
     pieces: list[tuple[int, np.ndarray, str]] = []
+    events: list[tuple[float, float, str, str]] = []  # interjections and backchannels
     prev_end, last, n = 0, None, 0
     while prev_end < spec.seconds * SR:
         choices = [v for v in spec.voices if v != last] or list(spec.voices)
@@ -225,6 +226,8 @@ def build(spec: Spec, voices: dict, words: dict) -> Built:
         piece = readers[voice].take(rng.uniform(0.4, 1.0) if short else rng.uniform(*spec.turn_s))
         start = max(0, prev_end + int(rng.uniform(*spec.gap_s) * SR)) if pieces else 0
         pieces.append((start, piece, voice))
+        if short:
+            events.append((start / SR, (start + len(piece)) / SR, voice, "interjection"))
         prev_end, last = start + len(piece), voice
     n = len(pieces)
     long_turns = [i for i, p in enumerate(pieces) if len(p[1]) >= 2.5 * SR]
@@ -236,6 +239,7 @@ def build(spec: Spec, voices: dict, words: dict) -> Built:
             _, word = spare[v].pop(0)
             at = start + int(rng.uniform(0.8, len(piece) / SR - 1.2) * SR)
             pieces.append((at, word, v))
+            events.append((at / SR, (at + len(word)) / SR, v, "backchannel"))
     rirs, room = room_responses(len(spec.voices), rng)
     total = max(s + len(p) for s, p, _ in pieces) + SR // 2
     mix = np.zeros(total, np.float32)
@@ -267,7 +271,7 @@ def build(spec: Spec, voices: dict, words: dict) -> Built:
     room.update({"snr_db": spec.snr_db, "phone": spec.phone, "seed": spec.seed})
     room["backchannels"] = len(pieces) - n
     room["interjections"] = n // spec.interject_every if spec.interject_every else 0
-    return Built(spec.name, mix.astype(np.float32), turns, overlap, used, room)
+    return Built(spec.name, mix.astype(np.float32), turns, overlap, used, room, sorted(events))
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
@@ -322,7 +326,16 @@ def built_items(
     for spec in specs:
         b = build(spec, voices, words)
         source = "same-room simulation: " + ", ".join(spec.voices)
-        meta = entry(b.name, b.audio, b.turns, b.has_overlap, source, room=b.room, clips=b.sources)
+        meta = entry(
+            b.name,
+            b.audio,
+            b.turns,
+            b.has_overlap,
+            source,
+            room=b.room,
+            clips=b.sources,
+            events=b.events,
+        )
         items.append((b.audio, meta, b.turns))
         print(
             f"  {b.name}: {meta['speakers']} voices, {meta['duration_s']:.0f} s, overlap {b.has_overlap}"

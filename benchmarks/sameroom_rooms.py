@@ -27,7 +27,7 @@ silence trimmed and pauses of 0.5 s or more removed (silence = a 20 ms frame
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,6 +60,7 @@ class Built:
     has_overlap: bool
     sources: list[str]  # clip ids used
     room: dict
+    events: list[tuple[float, float, str, str]] = field(default_factory=list)
 
 
 def voiced_spans(piece: np.ndarray, pause_frames: int = 25) -> list[tuple[int, int]]:
