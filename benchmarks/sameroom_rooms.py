@@ -139,29 +139,41 @@ class Reader:
 def backchannel_cuts(
     clips: list[tuple[str, np.ndarray]], words: dict[str, list[dict]], limit: int
 ) -> list[tuple[str, int, int]]:
-    """Short single words to drop in as backchannels: (clip id, start, end sample), one per clip.
+    """Short words to drop in as backchannels: (clip id, start, end sample), one per clip.
 
-    English clips: ASR words in :data:`BACKCHANNEL_WORDS` of 0.2-0.9 s with
-    0.1 s of quiet on either side first, else any such isolated word; clips
+    English clips (tiny.en words): first the words of :data:`BACKCHANNEL_WORDS`
+    and "thank you" (0.15-1.0 s, cut at the word times +-30 ms), then any
+    word of 0.2-0.9 s with 0.1 s of quiet either side (+-60 ms).  Clips
     without words (the prompt voices): whole prompts of 0.3-0.9 s of speech.
     """
     found: list[tuple[int, str, int, int]] = []
     for cid, clip in clips:
-        if cid in words:
-            ws = words[cid]
-            for k, w in enumerate(ws):
-                dur = (w["e"] - w["s"]) / 1000
-                before = w["s"] - (ws[k - 1]["e"] if k else 0)
-                after = (ws[k + 1]["s"] if k + 1 < len(ws) else len(clip) * 1000 // SR) - w["e"]
-                if 0.2 <= dur <= 0.9 and before >= 100 and after >= 100:
-                    token = w["w"].lower().strip(".,!?")
-                    a = max(0, (w["s"] - 60) * SR // 1000)
-                    b = min(len(clip), (w["e"] + 60) * SR // 1000)
-                    found.append((0 if token in BACKCHANNEL_WORDS else 1, cid, a, b))
-        else:
+        if cid not in words:
             spans = voiced_spans(clip)
             if spans and 0.3 * SR <= spans[-1][1] - spans[0][0] <= 0.9 * SR:
                 found.append((0, cid, 0, len(clip)))
+            continue
+        ws = words[cid]
+        for k, w in enumerate(ws):
+            token = w["w"].lower().strip(".,!?")
+            end = w["e"]
+            if (
+                token == "thank"
+                and k + 1 < len(ws)
+                and ws[k + 1]["w"].lower().strip(".,!?") == "you"
+            ):
+                token, end = "thank you", ws[k + 1]["e"]
+            dur = (end - w["s"]) / 1000
+            before = w["s"] - (ws[k - 1]["e"] if k else 0)
+            after = (ws[k + 1]["s"] if k + 1 < len(ws) else len(clip) * 1000 // SR) - w["e"]
+            if (token in BACKCHANNEL_WORDS or token == "thank you") and 0.15 <= dur <= 1.0:
+                pad, rank = 30, 0
+            elif 0.2 <= dur <= 0.9 and before >= 100 and after >= 100:
+                pad, rank = 60, 1
+            else:
+                continue
+            a = max(0, (w["s"] - pad) * SR // 1000)
+            found.append((rank, cid, a, min(len(clip), (end + pad) * SR // 1000)))
     found.sort(key=lambda t: t[0])  # stable: the wanted words first, clip order kept
     out: list[tuple[str, int, int]] = []
     for _, cid, a, b in found:
