@@ -14,7 +14,7 @@ import click
 
 from tui import __version__
 
-FORMATS_HELP = "comma-separated: md,txt,srt,vtt,json,docx,fountain,mp4"
+FORMATS_HELP = "comma-separated: md,txt,srt,vtt,json,docx,fountain,mp4,rttm"
 
 
 class _AppByDefault(click.Group):
@@ -132,8 +132,8 @@ def _no_diarizer_for_a_server(obj: dict) -> None:
 @click.option(
     "--diarizer",
     type=click.Choice(DIARIZERS),
-    help="Speaker labels: builtin (default; resemblyzer's encoder, fast), campplus (CAM++ "
-    "encoder: more accurate, slower), pyannote (where installed with its model), none (one "
+    help="Speaker labels: builtin (default; overlap-aware segmentation and CAM++ voices; "
+    "campplus is another name for it), pyannote (where installed with its model), none (one "
     "speaker).",
 )
 @click.option("--timestamps/--no-timestamps", default=True, show_default=True)

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
 
-FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain")
+FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "rttm")
 
 
 def start(

@@ -64,7 +64,7 @@ class ScriptPut(BaseModel):
 
 
 class RenderOutput(BaseModel):
-    format: Literal["mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain"]
+    format: Literal["mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "rttm"]
     quality: str = "high"
     timestamps: bool = True
 

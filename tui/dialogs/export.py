@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, Select
 from tui.watch.outputs import output_suffix
 
 #: Export formats of API.md, in the order they are offered.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4")
+FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm")
 
 
 @dataclass(frozen=True)

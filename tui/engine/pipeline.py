@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tui.engine import media, transcribe
+from tui.engine.diarize import DiarizationResult
 from tui.engine.errors import Cancelled, NoAudioStream
 from tui.engine.script import Script, Word, build_turns, default_speaker_name, speaker_id
 
@@ -45,7 +46,7 @@ class Options:
     speakers: int | None = None  # exact count, None to estimate
     min_speakers: int | None = None
     max_speakers: int | None = None
-    diarizer: str = "builtin"  # or "campplus", "pyannote" where the user has it, or "none"
+    diarizer: str = "builtin"  # or "pyannote" where the user has it, or "none" ("campplus": builtin)
     max_bytes: int = 500 * 1024 * 1024
     device: str = "auto"  # "cpu", "cuda", "auto"
     # "transcribe" (write down what is said) or "translate" (into English; needs a
@@ -130,12 +131,14 @@ def transcribe_file(
     report("transcribing", 1.0)
 
     report("diarizing", 0.0)
-    labels = _speaker_labels(audio, recognition.words, speech, options, report)
+    result = _speaker_labels(audio, recognition.words, speech, options, report)
     report("diarizing", 1.0)
 
     report("writing", 0.0)
     words = transcribe.snap_to_speech(recognition.words, speech)
-    script = build_script(words, labels)
+    script = build_script(words, result.word_speakers)
+    script.segments = [(g.start_ms, g.end_ms, speaker_id(g.speaker)) for g in result.segments]
+    script.overlaps = list(result.overlaps)
     script.language = recognition.language
     script.model = recognition.model
     script.source = info.name
@@ -160,13 +163,21 @@ def _speaker_labels(
     speech: list[tuple[int, int]],
     options: Options,
     report: _Progress,
-) -> list[int]:
-    """One 0-based speaker index per word."""
-    if not words or options.diarizer == "none" or options.speakers == 1:
-        return [0] * len(words)
+) -> DiarizationResult:
+    """Who speaks when, and one 0-based speaker index per word.
+
+    Speech without words is labelled too (it goes into the script's
+    ``segments``); a file with no speech at all is not labelled.
+    """
+    if not speech and not words:
+        return DiarizationResult(word_speakers=[], segments=[])
+    if options.diarizer == "none" or options.speakers == 1:
+        from tui.engine.diarize import SingleSpeaker
+
+        return SingleSpeaker().diarize(audio, words, speech=speech or None)
     from tui.engine.diarize import get_diarizer
 
-    result = get_diarizer(options.diarizer).diarize(
+    return get_diarizer(options.diarizer).diarize(
         audio,
         words,
         speech=speech or None,
@@ -175,7 +186,6 @@ def _speaker_labels(
         max_speakers=options.max_speakers,
         progress=report.stage("diarizing"),
     )
-    return [int(s) for s in result.word_speakers]
 
 
 def build_script(words: list[Word], labels: list[int]) -> Script:

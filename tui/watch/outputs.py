@@ -26,7 +26,7 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 #: Export formats of API.md's render call.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4")
+FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm")
 
 
 def parse_formats(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
