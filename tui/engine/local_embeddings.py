@@ -127,7 +127,8 @@ def _accumulate(
         if not inside.any():
             continue
         frame = np.rint(
-            (times[inside] - starts[w]) / 1000.0 / FRAME_STEP_S - FRAME_DURATION_S / 2 / FRAME_STEP_S
+            (times[inside] - starts[w]) / 1000.0 / FRAME_STEP_S
+            - FRAME_DURATION_S / 2 / FRAME_STEP_S
         ).astype(int)
         act = seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)].astype(np.float64)
         clean = act * (act.sum(axis=1, keepdims=True) == 1)

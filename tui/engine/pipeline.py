@@ -46,7 +46,9 @@ class Options:
     speakers: int | None = None  # exact count, None to estimate
     min_speakers: int | None = None
     max_speakers: int | None = None
-    diarizer: str = "builtin"  # or "pyannote" where the user has it, or "none" ("campplus": builtin)
+    diarizer: str = (
+        "builtin"  # or "pyannote" where the user has it, or "none" ("campplus": builtin)
+    )
     max_bytes: int = 500 * 1024 * 1024
     device: str = "auto"  # "cpu", "cuda", "auto"
     # "transcribe" (write down what is said) or "translate" (into English; needs a

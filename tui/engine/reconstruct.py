@@ -107,14 +107,14 @@ class Grid:
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, end) frame of every run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False))
 
 
 def _clean(mask: np.ndarray) -> np.ndarray:
     """Fill pauses under FILL_GAP_MS, then drop runs under MIN_RUN_MS."""
     mask = mask.copy()
     runs = _runs(mask)
-    for (_, b), (c, _) in zip(runs, runs[1:]):
+    for (_, b), (c, _) in zip(runs, runs[1:], strict=False):
         if (c - b) * FRAME_MS < FILL_GAP_MS:
             mask[b:c] = True
     for a, b in _runs(mask):
