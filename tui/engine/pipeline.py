@@ -119,6 +119,7 @@ def transcribe_file(
     speech = transcribe.speech_regions(audio)
     report("vad", 1.0)
 
+    early = _early_labels(audio, options)
     report("transcribing", 0.0)
     recognition = transcribe.recognise(
         audio,
@@ -133,7 +134,10 @@ def transcribe_file(
     report("transcribing", 1.0)
 
     report("diarizing", 0.0)
-    result = _speaker_labels(audio, recognition.words, speech, options, report)
+    if early is not None:
+        result = early.result(recognition.words, cancel)
+    else:
+        result = _speaker_labels(audio, recognition.words, speech, options, report)
     report("diarizing", 1.0)
 
     report("writing", 0.0)
@@ -188,6 +192,50 @@ def _speaker_labels(
         max_speakers=options.max_speakers,
         progress=report.stage("diarizing"),
     )
+
+
+class _EarlyLabels:
+    """The built-in labeller running in a thread beside recognition (it needs no words).
+
+    Recognition does not keep both cores busy all the time; the labeller
+    takes what is left.  Its errors are raised where the result is asked for.
+    """
+
+    def __init__(self, audio: np.ndarray, options: Options) -> None:
+        from tui.engine.builtin_diarizer import BuiltinDiarizer
+
+        self.labelling = None
+        self.error: BaseException | None = None
+        self.args = (options.speakers, options.min_speakers, options.max_speakers)
+        self.thread = threading.Thread(
+            target=self._run, args=(BuiltinDiarizer(), audio), daemon=True, name="speaker-labels"
+        )
+        self.thread.start()
+
+    def _run(self, diarizer: object, audio: np.ndarray) -> None:
+        try:
+            self.labelling = diarizer.labels(audio, *self.args)  # type: ignore[attr-defined]
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
+            self.error = exc
+
+    def result(self, words: list[Word], cancel: threading.Event | None) -> DiarizationResult:
+        while self.thread.is_alive():
+            self.thread.join(0.2)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
+        if self.error is not None:
+            raise self.error
+        assert self.labelling is not None
+        return self.labelling.with_words(words)
+
+
+def _early_labels(audio: np.ndarray, options: Options) -> _EarlyLabels | None:
+    """Start the built-in labeller now, when it is the one asked for and has work to do."""
+    if (options.diarizer or "builtin").strip().lower() not in ("builtin", "campplus"):
+        return None
+    if options.speakers == 1:
+        return None
+    return _EarlyLabels(audio, options)
 
 
 def build_script(words: list[Word], labels: list[int]) -> Script:

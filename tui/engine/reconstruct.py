@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tui.engine.local_embeddings import block_of
 from tui.engine.script import Word
 from tui.engine.segmentation import (
     FRAME_DURATION_S,
@@ -53,13 +54,13 @@ class Grid:
         self.n = max(1, -(-duration_ms // FRAME_MS))
         self.cover = np.zeros(self.n, dtype=np.float32)
         self.talkers = np.zeros(self.n, dtype=np.float32)
-        self._frames: list[tuple[np.ndarray, np.ndarray]] = []
+        self._frames: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for w, start in enumerate(seg.starts_ms):
             t = np.arange(start // FRAME_MS, min(self.n, int(start + WINDOW_S * 1000) // FRAME_MS))
             centre_s = (t * FRAME_MS + FRAME_MS / 2 - start) / 1000.0
             f = np.rint((centre_s - FRAME_DURATION_S / 2) / FRAME_STEP_S).astype(int)
             f = np.clip(f, 0, FRAMES_PER_WINDOW - 1)
-            self._frames.append((t, f))
+            self._frames.append((t, f, block_of(t * FRAME_MS + FRAME_MS / 2 - start)))
             self.cover[t] += 1
             self.talkers[t] += seg.activity[w, f].sum(axis=1)
 
@@ -83,14 +84,16 @@ class Grid:
     def speakers(self, mapping: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(active (frames, k) bool, score (frames, k)) given each local speaker's global one.
 
-        ``mapping`` is (windows, 3), -1 where a local speaker has no global one.
+        ``mapping`` is (windows, 3, blocks), -1 where a local speaker's block
+        has no global speaker.
         """
         score = np.zeros((self.n, k), dtype=np.float32)
-        for w, (t, f) in enumerate(self._frames):
+        for w, (t, f, blocks) in enumerate(self._frames):
             act = self.seg.activity[w, f]
-            for local, spk in enumerate(mapping[w]):
-                if spk >= 0:
-                    score[t, spk] += act[:, local]
+            for local in range(act.shape[1]):
+                spk = mapping[w, local, blocks]
+                on = (spk >= 0) & act[:, local]
+                np.add.at(score, (t[on], spk[on]), 1.0)
         score /= np.maximum(self.cover, 1)[:, None]
         count = np.minimum(self.count(), k)
         ranked = np.argsort(-score, axis=1, kind="stable")
@@ -107,7 +110,9 @@ class Grid:
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, end) frame of every run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
+    )
 
 
 def _clean(mask: np.ndarray) -> np.ndarray:
