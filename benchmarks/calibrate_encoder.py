@@ -10,8 +10,8 @@ docs/speakers.md); without it, the glued tuning conversations of
 test fixture is ever read.
 
 For each conversation the diarizer's own first steps run unchanged
-(segmentation every 5 s, CAM++ embeddings per window, local speaker and
-2.5 s block, :mod:`tui.engine.local_embeddings`).  Each *reliable* embedding (enough clean
+(segmentation every 5 s, CAM++ embeddings per window and local speaker,
+:mod:`tui.engine.local_embeddings`).  Each *reliable* embedding (enough clean
 speech to shape the clusters) is given the reference speaker who talks in
 most of its window-speaker's clean frames, when that speaker has at least
 80 % of them (else it is left out: a segmentation error, not a voice).  Then:
@@ -23,7 +23,7 @@ most of its window-speaker's clean frames, when that speaker has at least
   the nearest 0.05.  Average linkage compares cluster averages, whose spread
   is narrower than single pairs', so the crossing point is where both kinds
   of mistake are equally (un)likely;
-* pairs from *one* window block (two local speakers of one window): the
+* pairs from *one* window (two local speakers of one window): the
   segmentation sometimes gives one person two tracks.  The rule:
   ``clustering.FUSE_ABOVE`` is the highest similarity of a different-person
   pair within one window, rounded up to 0.05 (no two people of one window
@@ -98,7 +98,7 @@ def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ..
     audio = level(audio)
     seg = segmentation.segment(audio)
     grid = reconstruct.Grid(seg, len(audio) * 1000 // SR)
-    emb = local_embeddings.embed(audio, seg, grid.speech_regions())
+    emb, _ = local_embeddings.embed(audio, seg, grid.speech_regions())
     names = sorted({w for *_, w in turns})
     ref = np.zeros((grid.n, len(names)), dtype=bool)
     for s, e, who in turns:
@@ -108,8 +108,6 @@ def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ..
         w, local = int(emb.window[i]), int(emb.local[i])
         act = seg.activity[w]
         clean = act[:, local] & (act.sum(axis=1) == 1)
-        offsets = seg.frame_ms(w, np.arange(len(act))) - seg.starts_ms[w]
-        clean &= local_embeddings.block_of(offsets) == emb.block[i]
         times = seg.frame_ms(w, np.flatnonzero(clean)) // 10
         times = times[(times >= 0) & (times < grid.n)].astype(int)
         if len(times) == 0:

@@ -104,25 +104,24 @@ class BuiltinDiarizer:
             )
             k = 1
         else:
-            emb = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.9))
-            emb = local_embeddings.fuse_alike(emb, seg, clustering.FUSE_ABOVE)
+            tracks, pieces = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.9))
+            tracks = local_embeddings.fuse_alike(tracks, seg, clustering.FUSE_ABOVE)
             grid = reconstruct.Grid(seg, duration_ms)
             labels, centroids = clustering.cluster(
-                emb.vectors,
-                emb.window,
-                emb.local,
-                emb.block,
-                emb.reliable,
-                emb.clean_ms,
+                tracks.vectors,
+                tracks.window,
+                tracks.local,
+                tracks.block,
+                tracks.reliable,
+                tracks.clean_ms,
                 overlap_factor=min(1.0, self.step_s / segmentation.WINDOW_S),
                 num_speakers=num_speakers,
                 min_speakers=min_speakers,
                 max_speakers=max_speakers,
             )
-            mapping = np.full(
-                (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS), -1
-            )
-            mapping[emb.window, emb.local, emb.block] = labels
+            if not num_speakers and len(centroids):
+                labels, centroids = _split_mixed(tracks, pieces, labels, centroids, max_speakers)
+            mapping = _mapping(seg, tracks, labels, pieces, centroids)
             k = max(1, len(centroids))
         active, score = grid.speakers(mapping, k)
         segments = [
@@ -148,3 +147,60 @@ def level(audio: np.ndarray) -> np.ndarray:
     if loud <= 0:
         return audio
     return audio * np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
+
+
+def _split_mixed(
+    tracks: local_embeddings.LocalEmbeddings,
+    pieces: local_embeddings.LocalEmbeddings,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    max_speakers: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split a speaker whose blocks hold two voices; tracks re-placed (cannot-link kept)."""
+    ok = pieces.reliable
+    if ok.sum() < 2 * clustering.MIN_SPLIT_BLOCKS:
+        return labels, centroids
+    vectors = pieces.vectors[ok]
+    found = np.argmax(vectors @ centroids.T, axis=1)
+    most = max_speakers or clustering.MAX_SPEAKERS
+    split = clustering.split_mixed(vectors, found, centroids, most)
+    if len(split) == len(centroids):
+        return labels, centroids
+    return clustering.assign(tracks.vectors, tracks.window, split), split
+
+
+def _mapping(
+    seg: segmentation.Segmentation,
+    tracks: local_embeddings.LocalEmbeddings,
+    labels: np.ndarray,
+    pieces: local_embeddings.LocalEmbeddings,
+    centroids: np.ndarray,
+) -> np.ndarray:
+    """(windows, 3, blocks) speaker of each local speaker's block; its track's where it has none."""
+    shape = (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS)
+    mapping = np.full(shape, -1)
+    mapping[tracks.window, tracks.local, :] = labels[:, None]
+    if len(centroids) < 2:
+        return mapping
+    sims = tracks.vectors @ centroids.T
+    track_sims = {
+        (int(w), int(x)): sims[i]
+        for i, (w, x) in enumerate(zip(tracks.window, tracks.local, strict=False))
+    }
+    # A fused-away track has no entry: its blocks keep -1 (its activity moved).
+    keep = np.array(
+        [(int(w), int(x)) in track_sims for w, x in zip(pieces.window, pieces.local, strict=False)],
+        bool,
+    )
+    if keep.any():
+        found = clustering.assign_blocks(
+            pieces.vectors[keep],
+            pieces.window[keep],
+            pieces.local[keep],
+            pieces.block[keep],
+            track_sims,
+            centroids,
+        )
+        ok = found >= 0
+        mapping[pieces.window[keep][ok], pieces.local[keep][ok], pieces.block[keep][ok]] = found[ok]
+    return mapping

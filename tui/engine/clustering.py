@@ -35,11 +35,23 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 #: Two clusters whose members are on average less alike than this are two people
-#: (cosine similarity of window-speaker CAM++ embeddings).  See the module docstring.
-THRESHOLD = 0.40
+#: (cosine similarity of CAM++ embeddings of window-speaker tracks): the equal-error
+#: similarity of same- and different-person pairs on the tuning conversations
+#: (0.431; 3,439 and 10,953 pairs), rounded to 0.05.
+THRESHOLD = 0.45
 #: Two local speakers of one window more alike than this are one person
 #: (:func:`tui.engine.local_embeddings.fuse_alike`); below it the cannot-link holds.
-FUSE_ABOVE = 0.75
+#: The highest similarity of two different people in one window on the tuning
+#: conversations (0.517), rounded up to 0.05.
+FUSE_ABOVE = 0.55
+#: A speaker whose blocks fall in two groups less alike than this is two people:
+#: the equal-error similarity of same- and different-person *block* pairs on
+#: the tuning conversations (0.373; 28,751 and 105,499 pairs), rounded to 0.05.
+#: (A group's centroid is steadier than one block, so one person's two groups
+#: sit well above it.)
+SPLIT_BELOW = 0.35
+#: Each group of a split needs this many blocks with MIN_CLEAN_MS of clean speech.
+MIN_SPLIT_BLOCKS = 4
 #: A cluster with less clean speech than this (counted once, though every
 #: moment is seen by two windows) is not a speaker of its own.
 MIN_SPEAKER_MS = 1000
@@ -186,6 +198,75 @@ def assign(vectors: np.ndarray, windows: np.ndarray, centroids: np.ndarray) -> n
         rows, cols = linear_sum_assignment(-sims[group])
         out[group[rows]] = cols
     return out
+
+
+def assign_blocks(
+    vectors: np.ndarray,
+    windows: np.ndarray,
+    locals_: np.ndarray,
+    blocks: np.ndarray,
+    track_sims: dict[tuple[int, int], np.ndarray],
+    centroids: np.ndarray,
+) -> np.ndarray:
+    """Per window block, its local speakers' blocks to distinct speakers (Hungarian).
+
+    A block's score for a speaker is its own similarity plus its whole
+    track's (``track_sims[(window, local)]``): a block leaves its track's
+    speaker only when its own voice clearly belongs to another.  -1 where no
+    speaker is left.
+    """
+    out = np.full(len(vectors), -1, dtype=int)
+    if len(centroids) == 0 or len(vectors) == 0:
+        return out
+    sims = _normalise(vectors) @ centroids.T
+    zero = np.zeros(len(centroids), dtype=np.float32)
+    for i in range(len(sims)):
+        sims[i] += track_sims.get((int(windows[i]), int(locals_[i])), zero)
+    group = windows * (int(blocks.max()) + 1) + blocks
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for rows in np.split(order, bounds):
+        r, c = linear_sum_assignment(-sims[rows])
+        out[rows[r]] = c
+    return out
+
+
+def split_mixed(
+    vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, most: int
+) -> np.ndarray:
+    """Centroids, with every speaker whose reliable blocks form two distinct voices split in two.
+
+    ``vectors`` are the reliable blocks' embeddings, ``labels`` the speaker
+    each was given.  The segmentation sometimes keeps two voices that take
+    quick turns on one local track all along; their blocks then fall in two
+    groups (2-means) whose centroids are less alike than SPLIT_BELOW.  At
+    most ``most`` speakers in all.
+    """
+    from sklearn.cluster import KMeans
+
+    points = _normalise(vectors)
+    centroids = centroids.copy()
+    for _ in range(MAX_SPEAKERS):
+        if len(centroids) >= most:
+            break
+        best: tuple[float, int, np.ndarray] | None = None
+        for j in range(len(centroids)):
+            members = points[labels == j]
+            if len(members) < 2 * MIN_SPLIT_BLOCKS:
+                continue
+            halves = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(members)
+            if np.bincount(halves, minlength=2).min() < MIN_SPLIT_BLOCKS:
+                continue
+            pair = _normalise(np.stack([members[halves == h].mean(axis=0) for h in (0, 1)]))
+            sim = float(pair[0] @ pair[1])
+            if sim < SPLIT_BELOW and (best is None or sim < best[0]):
+                best = (sim, j, pair)
+        if best is None:
+            break
+        _, j, pair = best
+        centroids = np.vstack([centroids[:j], pair, centroids[j + 1 :]])
+        labels = np.argmax(points @ centroids.T, axis=1)
+    return centroids
 
 
 def _compact(labels: np.ndarray) -> np.ndarray:

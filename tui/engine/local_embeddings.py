@@ -11,11 +11,11 @@ sums each), never with the length of the audio.  The mean and standard
 deviation of those frames are exactly what the model's own pooling layer
 computes; its last layer turns them into the 192-dimensional embedding.
 
-Each window is cut into BLOCKS blocks of equal length, and every (window,
-local speaker, block) gets its own embedding: the segmentation model
-sometimes keeps two voices that take quick turns on one local track for a
-whole window, and a track's blocks can then go to different people (the
-clustering links blocks freely, but never two local speakers of one window).
+Each window is also cut into BLOCKS blocks of equal length, and every
+(window, local speaker, block) gets an embedding of its own besides the
+track's: the segmentation model sometimes keeps two voices that take quick
+turns on one local track, and the track's blocks can then go to different
+people (:func:`tui.engine.clustering.assign_blocks`).
 
 A pair with too little clean speech (``MIN_CLEAN_MS``) is pooled from all its
 frames, overlapped ones included, and marked unreliable: it is assigned to a
@@ -71,8 +71,12 @@ def embed(
     seg: Segmentation,
     regions: Sequence[tuple[int, int]],
     progress: Callable[[float], None] | None = None,
-) -> LocalEmbeddings:
-    """Embeddings of every (window, local speaker, block) of ``seg`` over the speech ``regions`` (ms)."""
+) -> tuple[LocalEmbeddings, LocalEmbeddings]:
+    """Embeddings of every (window, local speaker) and of every block of them.
+
+    Over the speech ``regions`` (ms) of ``seg``; the tracks' statistics are
+    the sums of their blocks', so both come from the one trunk pass.
+    """
     n_pairs = len(seg.starts_ms) * LOCAL_SPEAKERS * BLOCKS
     # [clean, any] x (sum, sum of squares) per pair, and frame counts.
     sums = np.zeros((2, n_pairs, CHANNELS))
@@ -96,7 +100,12 @@ def embed(
                 done += end_ms - start_ms
         if progress:
             progress(done / total)
-    return _finish(net, sums, squares, counts)
+    tracks = _finish(
+        net,
+        *(x.reshape(2, -1, BLOCKS, *x.shape[2:]).sum(axis=2) for x in (sums, squares, counts)),
+        1,
+    )
+    return tracks, _finish(net, sums, squares, counts, BLOCKS)
 
 
 def _groups(regions: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
@@ -161,9 +170,9 @@ def block_of(offset_ms: np.ndarray) -> np.ndarray:
 
 
 def _finish(
-    net: torch.nn.Module, sums: np.ndarray, squares: np.ndarray, counts: np.ndarray
+    net: torch.nn.Module, sums: np.ndarray, squares: np.ndarray, counts: np.ndarray, blocks: int
 ) -> LocalEmbeddings:
-    """Statistics -> embeddings, through the model's last layer."""
+    """Statistics of (window, local speaker, block) -> embeddings, through the model's last layer."""
     clean_ms = counts[0] * TRUNK_MS
     any_ms = counts[1] * TRUNK_MS
     reliable = clean_ms >= MIN_CLEAN_MS
@@ -183,9 +192,9 @@ def _finish(
     else:
         vectors = np.zeros((0, campplus.EMBEDDING_DIM), dtype=np.float32)
     return LocalEmbeddings(
-        window=keep // (LOCAL_SPEAKERS * BLOCKS),
-        local=keep // BLOCKS % LOCAL_SPEAKERS,
-        block=keep % BLOCKS,
+        window=keep // (LOCAL_SPEAKERS * blocks),
+        local=keep // blocks % LOCAL_SPEAKERS,
+        block=keep % blocks,
         vectors=vectors,
         reliable=reliable[keep],
         clean_ms=clean_ms[keep],
@@ -193,12 +202,12 @@ def _finish(
 
 
 def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEmbeddings:
-    """Two local speakers of one window block whose voices are more alike than ``above`` become one.
+    """Two local speakers (tracks) of one window more alike than ``above`` become one.
 
     The segmentation sometimes gives one person two local tracks in a window
     (a change of tone, a laugh); the cannot-link rule would then force them
-    onto two people.  Their activity in that block is joined in ``seg``
-    (changed in place) and their embeddings averaged, weighted by clean speech.
+    onto two people.  Their activity is joined in ``seg`` (changed in place)
+    and their embeddings averaged, weighted by clean speech.
     """
     keep = np.ones(len(emb.window), dtype=bool)
     vectors = emb.vectors.copy()
@@ -211,7 +220,7 @@ def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEm
         if len(seg.starts_ms)
         else np.zeros(0)
     )
-    frame_block = block_of(offsets)
+    block_of(offsets)
     for rows in np.split(order, bounds):
         while len(rows) > 1:
             sims = vectors[rows] @ vectors[rows].T
@@ -220,11 +229,9 @@ def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEm
             if sims[a, b] <= above:
                 break
             i, j = int(rows[a]), int(rows[b])
-            w = int(emb.window[i])
-            rows_b = frame_block == emb.block[i]
-            act = seg.activity[w]
-            act[rows_b, emb.local[i]] |= act[rows_b, emb.local[j]]
-            act[rows_b, emb.local[j]] = False
+            act = seg.activity[int(emb.window[i])]
+            act[:, emb.local[i]] |= act[:, emb.local[j]]
+            act[:, emb.local[j]] = False
             joined = vectors[i] * max(clean[i], 1.0) + vectors[j] * max(clean[j], 1.0)
             vectors[i] = joined / max(float(np.linalg.norm(joined)), 1e-8)
             clean[i] += clean[j]

@@ -5,7 +5,7 @@ talk in each of its frames; the clustering says which global speaker each
 local speaker is.  Per 10 ms of the file:
 
 * how many people talk: the number of active local speakers, averaged over
-  the windows that cover the moment, rounded;
+  the windows that cover the moment, rounded (halves up);
 * who: that many of the global speakers with the highest average activity
   over those windows.
 
@@ -65,8 +65,12 @@ class Grid:
             self.talkers[t] += seg.activity[w, f].sum(axis=1)
 
     def count(self) -> np.ndarray:
-        """Per frame, how many people talk (windows' average, rounded)."""
-        return np.rint(self.talkers / np.maximum(self.cover, 1)).astype(int)
+        """Per frame, how many people talk: the windows' average, halves rounded up.
+
+        (Every moment is seen by two windows; where one hears a voice and the
+        other does not -- often at a window's edge -- the voice is kept.)
+        """
+        return np.floor(self.talkers / np.maximum(self.cover, 1) + 0.5).astype(int)
 
     def speech_regions(self, pad_ms: int = PAD_MS) -> list[tuple[int, int]]:
         """(start_ms, end_ms) where any window hears anyone, joined and padded."""

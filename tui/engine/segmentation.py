@@ -45,9 +45,10 @@ FRAME_STEP_S = 0.016875
 FRAME_DURATION_S = 0.0619375
 FRAMES_PER_WINDOW = 589
 LOCAL_SPEAKERS = 3
-#: Seconds between window starts.  Measured on the tuning conversations
-#: (benchmarks/calibrate_encoder.py): 5 s labels as well as 2.5 s and 1 s at a
-#: fifth of the cost of 1 s; every point of the file is seen by two windows.
+#: Seconds between window starts: every point of the file is seen by two
+#: windows.  pyannote's own default is 1 s; 2.5-5 s labelled as well at a
+#: fraction of the cost in earlier measurements on real meetings, and 5 s did
+#: no worse than 2.5 s and 1 s on a real phone call (docs/speakers.md).
 STEP_S = 5.0
 #: Windows per forward pass (bounded memory).
 BATCH = 16
