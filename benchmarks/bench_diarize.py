@@ -11,7 +11,7 @@ the ASR's words, exactly as the pipeline calls it, and runs its own VAD.
     python benchmarks/bench_diarize.py --set tuning --no-asr
                                                       # (with two 20-minute tuning ones)
                                                       # what thresholds were chosen on
-    python benchmarks/bench_diarize.py --diarizer campplus      # the CAM++ encoder
+    (the glued set: a regression check only; same-room figures: docs/speakers.md)
 
 The 20-minute conversation is also cut at turn gaps into 5-minute parts,
 each labelled on its own, to show the long file is labelled as well as its parts.
@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--set", choices=("evaluation", "tuning"), default="evaluation")
     parser.add_argument("--no-asr", action="store_true", help="skip ASR (no words, no ratio)")
     parser.add_argument("--no-long", action="store_true", help="skip the 20-minute conversations")
-    parser.add_argument("--diarizer", choices=("builtin", "campplus"), default="builtin")
+    parser.add_argument("--diarizer", choices=("builtin", "pyannote", "none"), default="builtin")
     args = parser.parse_args()
     clips = load_clips()
     specs = BENCHMARK + EXTRA if args.set == "evaluation" else TUNING_SET

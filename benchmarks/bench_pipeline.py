@@ -1,7 +1,7 @@
 """Benchmark the whole pipeline against plain faster-whisper, and its memory on long videos.
 
     python benchmarks/bench_pipeline.py speed [--video PATH]   # 3-minute video by default
-    python benchmarks/bench_pipeline.py speed --diarizers builtin,campplus   # both encoders
+    python benchmarks/bench_pipeline.py speed --diarizers builtin,none   # labels' cost
     python benchmarks/bench_pipeline.py memory [--minutes 60] [--mbps 1.1]
 
 ``speed`` builds a 3-minute, multi-speaker 640x360 video from the test media
@@ -13,7 +13,8 @@ times, each in a fresh process so both pay their imports and model loads:
 * reelscript's whole pipeline (``transcribe_file``: probe, decode, VAD,
   recognition with word timings, speaker labels, script), default options,
 
-and prints both and their ratio.  ``memory`` makes a long, high-bitrate video
+three rounds by default, alternating (plain, pipeline, plain, ...), and prints
+the medians and their ratio.  ``memory`` makes a long, high-bitrate video
 cheaply (one minute encoded, then its packets repeated with shifted
 timestamps, no re-encoding) and reports the peak RSS of decoding its audio and
 of the whole pipeline, next to the same for a low-bitrate copy of the same
@@ -103,7 +104,8 @@ def _timed(code: str, video: Path, *args: str) -> list[float]:
     return [float(x) for x in out.stdout.split()]
 
 
-def speed(video: Path | None, diarizers: list[str]) -> None:
+def speed(video: Path | None, diarizers: list[str], runs: int) -> None:
+    """``runs`` rounds, each plain then every pipeline, alternating; medians and their ratio."""
     with tempfile.TemporaryDirectory() as tmp:
         if video is None:
             video = Path(tmp) / "talk-3min.mp4"
@@ -111,19 +113,30 @@ def speed(video: Path | None, diarizers: list[str]) -> None:
         with av.open(str(video)) as c:
             minutes = c.duration / av.time_base / 60
         print(f"video: {video.name}, {minutes:.1f} min, {video.stat().st_size / 1e6:.1f} MB")
-        plain_s, plain_cpu, plain_words = _timed(_PLAIN, video)
-        # CPU seconds are printed too: on a shared machine they vary far less than wall time.
+        plain: list[list[float]] = []
+        pipes: dict[str, list[list[float]]] = {d: [] for d in diarizers}
+        for r in range(runs):
+            plain.append(_timed(_PLAIN, video))
+            # CPU seconds are printed too: on a shared machine they vary far less than wall time.
+            print(f"round {r + 1}: plain {plain[-1][0]:6.1f} s wall", end="", flush=True)
+            for diarizer in diarizers:
+                pipes[diarizer].append(_timed(_PIPELINE, video, diarizer))
+                print(f", {diarizer} {pipes[diarizer][-1][0]:6.1f} s", end="", flush=True)
+            print()
+        plain_s, plain_cpu, plain_words = np.median(np.array(plain), axis=0)
         print(
-            f"plain faster-whisper (tiny.en, defaults): {plain_s:6.1f} s wall, "
+            f"plain faster-whisper (tiny.en, defaults), median of {runs}: {plain_s:6.1f} s wall, "
             f"{plain_cpu:6.1f} s CPU  ({plain_words:.0f} words)",
             flush=True,
         )
-        for diarizer in diarizers:
-            pipe_s, pipe_cpu, pipe_words, speakers = _timed(_PIPELINE, video, diarizer)
+        for diarizer, rows in pipes.items():
+            pipe_s, pipe_cpu, pipe_words, speakers = np.median(np.array(rows), axis=0)
+            ratios = [p[0] / q[0] for p, q in zip(rows, plain, strict=True)]
             print(
-                f"reelscript whole pipeline, --diarizer {diarizer}: {pipe_s:6.1f} s wall, "
-                f"{pipe_cpu:6.1f} s CPU  ({pipe_words:.0f} words, {speakers:.0f} speakers); "
-                f"ratio to plain {pipe_s / plain_s:.2f} (wall), {pipe_cpu / plain_cpu:.2f} (CPU)",
+                f"reelscript whole pipeline, --diarizer {diarizer}, median of {runs}: "
+                f"{pipe_s:6.1f} s wall, {pipe_cpu:6.1f} s CPU  ({pipe_words:.0f} words, "
+                f"{speakers:.0f} speakers); ratio to plain {pipe_s / plain_s:.2f} (wall), "
+                f"{pipe_cpu / plain_cpu:.2f} (CPU); per round {', '.join(f'{x:.2f}' for x in ratios)}",
                 flush=True,
             )
 
@@ -136,6 +149,11 @@ t = time.perf_counter()
 if sys.argv[2] == "decode":
     from tui.engine.media import decode_audio
     n = decode_audio(sys.argv[1]).size
+elif sys.argv[2] == "labels":
+    from tui.engine.diarize import get_diarizer
+    from tui.engine.media import decode_audio
+    audio = decode_audio(sys.argv[1], max_bytes=1 << 40)
+    n = len(get_diarizer("builtin").diarize(audio, []).segments)
 else:
     from tui.engine.pipeline import Options, transcribe_file
     n = len(transcribe_file(sys.argv[1], Options(max_bytes=1 << 40)).words)
@@ -250,15 +268,20 @@ def main() -> None:
     sp.add_argument(
         "--diarizers",
         default="builtin",
-        help="comma-separated: time the pipeline with each (e.g. builtin,campplus)",
+        help="comma-separated: time the pipeline with each (e.g. builtin,none)",
     )
+    sp.add_argument("--runs", type=int, default=3, help="alternating rounds (medians are given)")
     mp = sub.add_parser("memory")
     mp.add_argument("--minutes", type=int, default=60)
     mp.add_argument("--mbps", type=float, default=1.1)
-    mp.add_argument("--stages", default="decode,pipeline", help="decode and/or pipeline")
+    mp.add_argument(
+        "--stages",
+        default="decode,pipeline",
+        help="decode, labels (decode + speaker labels alone) and/or pipeline",
+    )
     args = ap.parse_args()
     if args.mode == "speed":
-        speed(args.video, args.diarizers.split(","))
+        speed(args.video, args.diarizers.split(","), args.runs)
     else:
         memory(args.minutes, args.mbps, args.stages.split(","))
 

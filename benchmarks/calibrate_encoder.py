@@ -1,197 +1,192 @@
-"""Measure a speaker encoder's thresholds on the tuning voices (never on fixtures).
+"""Measure the built-in diarizer's clustering threshold on TUNING conversations (never fixtures).
 
-    python benchmarks/calibrate_encoder.py [--encoder campplus|resemblyzer]
+    python benchmarks/calibrate_encoder.py [--tuning DIR] [--write]
 
-The four TUNING people of benchmarks/conversations.py (speakerbox's council
-clips), each clip full-band and band-limited to 8 kHz (phone), cut into the
-diarizer's windows (1.6 s every 0.8 s) and embedded as the diarizer does (one
-set of features per clip).  Then, with a fixed random seed:
+Data: the tuning conversations only.  With ``--tuning DIR``, every
+``DIR/*.wav`` (16 kHz mono) with its reference ``DIR/<name>.rttm`` (the
+same-room tuning set: simulated rooms with the tuning voices, see
+docs/speakers.md); without it, the glued tuning conversations of
+``benchmarks/conversations.py`` (TUNING voices).  No evaluation voice and no
+test fixture is ever read.
 
-* one voice: 300 draws of 12-20 windows of one person (a run of clips, as in
-  a one-minute file), split in two by k-means: how alike are the halves?
-* a hidden voice: 600 draws of 21-24 windows, 6-9 of them another person's:
-  how alike are the halves of the best split?
-* window pairs: same person against different people (equal-error point), and
-  a window's similarity to its own person's centroid against another's.
+For each conversation the diarizer's own first steps run unchanged
+(segmentation every 5 s, CAM++ embeddings per window and local speaker,
+:mod:`tui.engine.local_embeddings`).  Each *reliable* embedding (enough clean
+speech to shape the clusters) is given the reference speaker who talks in
+most of its window-speaker's clean frames, when that speaker has at least
+80 % of them (else it is left out: a segmentation error, not a voice).  Then:
 
-The rules that turn the figures into thresholds (the numbers in
-tui/engine/campplus.py came from this script, run once):
+* pairs from different windows of one conversation: same person against
+  different people.  The rule: ``clustering.THRESHOLD`` is the equal-error
+  similarity of those pairs (the point where the share of same-person pairs
+  below it equals the share of different-person pairs above it), rounded to
+  the nearest 0.05.  Average linkage compares cluster averages, whose spread
+  is narrower than single pairs', so the crossing point is where both kinds
+  of mistake are equally (un)likely;
+* pairs from *one* window (two local speakers of one window): the
+  segmentation sometimes gives one person two tracks.  The rule:
+  ``clustering.FUSE_ABOVE`` is the highest similarity of a different-person
+  pair within one window, rounded up to 0.05 (no two people of one window
+  were ever joined on the tuning set);
+* also printed: the crossing point per conversation, and how many reliable
+  embeddings there were.
 
-* split_below: 0.01 under the lowest one-voice halves similarity seen, in
-  either band, rounded down to 0.01 (no draw of one voice is ever split);
-* merge_above: the highest hidden-voice halves similarity seen, in either
-  band, rounded up to 0.05, plus 0.05 (no two voices are ever joined);
-* merge_threshold (few-window files): the full-band equal-error distance of
-  window pairs, to the nearest 0.05;
-* local_margin: short stretches (0.25-1.5 s, embedded alone, as the
-  diarizer embeds them) of each person, 200 per band: how much more does a
-  stretch resemble some *other* person's centroid than its own person's?
-  The margin is the 99th percentile of that over both bands, rounded up to
-  0.01: a stretch inside one person's turn takes another speaker in at most
-  1 % of cases.  Also printed: how often a stretch set inside another
-  person's turn beats that person by the margin (an interjection kept).
-
-For resemblyzer the same rules give thresholds near the ones chosen for it in
-the first session (0.82, 0.40, 0.05; the figures are printed next to them); it
-has no merge step because its one-voice and hidden-voice figures overlap.
+Also measured here and printed (no threshold depends on them): the
+segmentation step (2.5, 5 and 10 s between windows) against DER on the
+tuning conversations, with ``--steps``.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+import wave
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.conversations import TUNING, load_clips, phone_band  # noqa: E402
-from tui.engine.builtin_diarizer import (  # noqa: E402
-    CAMPLUSPLUS,
-    HOP_FRAMES,
-    LOCAL_MAX,
-    LOCAL_MIN,
-    RESEMBLYZER,
-    WINDOW_FRAMES,
-    Encoder,
-)
+from tui.engine import clustering, local_embeddings, reconstruct, segmentation  # noqa: E402
 
-BANDS = ("full", "phone")
+SR = 16000
+#: An embedding is labelled with a reference speaker who has this share of its clean frames.
+PURITY = 0.8
+
+Turns = list[tuple[int, int, str]]
 
 
-def voice_windows(
-    encoder: Encoder, rng: np.random.Generator
-) -> tuple[dict[tuple[str, str], np.ndarray], dict[tuple[str, str], np.ndarray]]:
-    """(band, person) -> the person's window embeddings (clip after clip), and
-    (band, person) -> embeddings of short stretches of their clips, each alone."""
+def read_rttm(path: Path) -> Turns:
+    """(start_ms, end_ms, speaker) of every SPEAKER line."""
+    out = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and parts[0] == "SPEAKER":
+            start, dur = float(parts[3]), float(parts[4])
+            out.append((round(start * 1000), round((start + dur) * 1000), parts[7]))
+    return out
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as f:
+        if f.getframerate() != SR or f.getnchannels() != 1 or f.getsampwidth() != 2:
+            raise SystemExit(f"{path}: need 16 kHz mono 16-bit")
+        return np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16) / 32768.0
+
+
+def tuning_set(folder: Path | None) -> list[tuple[str, np.ndarray, Turns]]:
+    """(name, audio, reference turns) of every tuning conversation."""
+    if folder is not None:
+        out = []
+        for wav in sorted(folder.glob("*.wav")):
+            rttm = wav.with_suffix(".rttm")
+            if rttm.exists():
+                out.append((wav.stem, read_wav(wav).astype(np.float32), read_rttm(rttm)))
+        if not out:
+            raise SystemExit(f"{folder}: no *.wav with its *.rttm")
+        return out
+    from benchmarks.conversations import TUNING_SET, build, load_clips
+
     clips = load_clips()
-    windows, stretches = {}, {}
-    for band in BANDS:
-        for person in TUNING:
-            embs, short = [], []
-            for clip in clips[person]:
-                audio = phone_band(clip) if band == "phone" else clip
-                feats = encoder.features(audio, False)
-                spans = [
-                    (f, WINDOW_FRAMES)
-                    for f in range(0, max(1, len(feats) - WINDOW_FRAMES + 1), HOP_FRAMES)
-                ]
-                embs.append(encoder.embed([(feats, spans)]))
-                for _ in range(200 // len(clips[person]) + 1):
-                    n = int(rng.integers(LOCAL_MIN, LOCAL_MAX + 1))
-                    if len(feats) > n:
-                        first = int(rng.integers(0, len(feats) - n))
-                        short.append(encoder.embed([(feats[first : first + n], [(0, n)])]))
-            windows[(band, person)] = np.concatenate(embs)
-            stretches[(band, person)] = np.concatenate(short)
-    return windows, stretches
+    return [(s.name, c.audio, c.turns) for s in TUNING_SET for c in [build(s, clips)]]
 
 
-def _halves(points: np.ndarray) -> float | None:
-    from sklearn.cluster import KMeans
+def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ...]:
+    """Reliable embeddings of one conversation, their windows and blocks, their reference speaker."""
+    from tui.engine.builtin_diarizer import level
 
-    halves = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(points)
-    if min(np.bincount(halves, minlength=2)) < 6:
-        return None
-    a, b = (_unit(points[halves == h].mean(axis=0)) for h in (0, 1))
-    return float(a @ b)
+    audio = level(audio)
+    seg = segmentation.segment(audio)
+    grid = reconstruct.Grid(seg, len(audio) * 1000 // SR)
+    emb, _ = local_embeddings.embed(audio, seg, grid.speech_regions())
+    names = sorted({w for *_, w in turns})
+    ref = np.zeros((grid.n, len(names)), dtype=bool)
+    for s, e, who in turns:
+        ref[s // 10 : e // 10, names.index(who)] = True
+    keep, owners = [], []
+    for i in np.flatnonzero(emb.reliable):
+        w, local = int(emb.window[i]), int(emb.local[i])
+        act = seg.activity[w]
+        clean = act[:, local] & (act.sum(axis=1) == 1)
+        times = seg.frame_ms(w, np.flatnonzero(clean)) // 10
+        times = times[(times >= 0) & (times < grid.n)].astype(int)
+        if len(times) == 0:
+            continue
+        share = ref[times].mean(axis=0)
+        best = int(np.argmax(share))
+        if share[best] >= PURITY and ref[times].sum(axis=1).max() >= 1:
+            keep.append(i)
+            owners.append(names[best])
+    return emb.vectors[keep], emb.window[keep], emb.block[keep], owners
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+def equal_error(same: np.ndarray, diff: np.ndarray) -> float:
+    """The similarity where same-person pairs below it and different-person pairs above it are equally many (shares)."""
+    grid = np.linspace(-1, 1, 2001)
+    miss = np.array([(same < t).mean() for t in grid])
+    false = np.array([(diff >= t).mean() for t in grid])
+    return float(grid[int(np.argmin(np.abs(miss - false)))])
+
+
+def der(turns: Turns, segments: list) -> float:
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp = Annotation(), Annotation()
+    for i, (s, e, w) in enumerate(turns):
+        ref[Segment(s / 1000, e / 1000), i] = w
+    for i, g in enumerate(segments):
+        hyp[Segment(g.start_ms / 1000, g.end_ms / 1000), i] = f"S{g.speaker}"
+    return float(DiarizationErrorRate(collar=0.25, skip_overlap=True)(ref, hyp))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoder", choices=("campplus", "resemblyzer"), default="campplus")
+    parser.add_argument("--tuning", type=Path, help="folder of tuning *.wav + *.rttm")
+    parser.add_argument("--steps", action="store_true", help="also DER per segmentation step")
     args = parser.parse_args()
-    encoder = CAMPLUSPLUS if args.encoder == "campplus" else RESEMBLYZER
-    rng = np.random.default_rng(0)
-    windows, stretches = voice_windows(encoder, rng)
-
-    def draw(emb: np.ndarray, n: int) -> np.ndarray:
-        start = int(rng.integers(0, max(1, len(emb) - 3 * n)))
-        pool = emb[start : start + 3 * n]
-        return pool[rng.choice(len(pool), min(n, len(pool)), replace=False)]
-
-    lowest_one, highest_hidden, figures, leaks, wins = 1.0, -1.0, {}, [], []
-    for band in BANDS:
-        one = []
-        for _ in range(300):
-            person = TUNING[int(rng.integers(len(TUNING)))]
-            sim = _halves(_unit(draw(windows[(band, person)], int(rng.integers(12, 21)))))
-            if sim is not None:
-                one.append(sim)
-        hidden, unsplit = [], 0
-        for _ in range(600):
-            a, b = rng.choice(len(TUNING), 2, replace=False)
-            n, k = int(rng.integers(21, 25)), int(rng.integers(6, 10))
-            points = np.concatenate(
-                [draw(windows[(band, TUNING[a])], n - k), draw(windows[(band, TUNING[b])], k)]
-            )
-            sim = _halves(_unit(points))
-            if sim is None:
-                unsplit += 1
-            else:
-                hidden.append(sim)
-        one_a, hid_a = np.array(one), np.array(hidden)
-        lowest_one = min(lowest_one, float(one_a.min()))
-        highest_hidden = max(highest_hidden, float(hid_a.max()))
+    data = tuning_set(args.tuning)
+    same_all, diff_all, inside_same, inside_diff = [], [], [], []
+    for name, audio, turns in data:
+        vectors, windows, blocks, owners = labelled_embeddings(audio, turns)
+        owners = np.array(owners)
+        sims = vectors @ vectors.T
+        upper = np.triu(np.ones_like(sims, dtype=bool), 1) & (windows[:, None] != windows[None, :])
+        same_mask = upper & (owners[:, None] == owners[None, :])
+        diff_mask = upper & (owners[:, None] != owners[None, :])
+        same, diff = sims[same_mask], sims[diff_mask]
+        one = np.triu(
+            (windows[:, None] == windows[None, :]) & (blocks[:, None] == blocks[None, :]), 1
+        )
+        inside_same.append(sims[one & (owners[:, None] == owners[None, :])])
+        inside_diff.append(sims[one & (owners[:, None] != owners[None, :])])
+        same_all.append(same)
+        diff_all.append(diff)
+        eer = equal_error(same, diff) if len(same) and len(diff) else float("nan")
         print(
-            f"{band:5} one voice halves: lowest {one_a.min():.3f}, 1st pct {np.percentile(one_a, 1):.3f},"
-            f" median {np.median(one_a):.3f} ({len(one_a)} draws)"
+            f"{name:28s} embeddings {len(owners):4d}  same {np.median(same) if len(same) else 0:.2f}"
+            f"  different {np.median(diff) if len(diff) else 0:.2f}  crossing {eer:.3f}"
         )
-        print(
-            f"{band:5} hidden voice halves: median {np.median(hid_a):.3f}, 99th pct"
-            f" {np.percentile(hid_a, 99):.3f}, highest {hid_a.max():.3f}"
-            f" ({len(hid_a)} draws; {unsplit} gave a half under 6 windows)"
-        )
-        emb = {p: _unit(windows[(band, p)]) for p in TUNING}
-        same = np.concatenate(
-            [(emb[p] @ emb[p].T)[np.triu_indices(len(emb[p]), 1)] for p in TUNING]
-        )
-        diff = np.concatenate(
-            [(emb[p] @ emb[q].T).ravel() for i, p in enumerate(TUNING) for q in TUNING[i + 1 :]]
-        )
-        grid = np.linspace(-1, 1, 401)
-        miss = np.array([np.mean(same < t) for t in grid])
-        false = np.array([np.mean(diff >= t) for t in grid])
-        i = int(np.argmin(np.abs(miss - false)))
-        own = np.concatenate([emb[p] @ _unit(emb[p].mean(axis=0)) for p in TUNING])
-        other = np.concatenate(
-            [emb[p] @ _unit(emb[q].mean(axis=0)) for p in TUNING for q in TUNING if q != p]
-        )
-        figures[band] = (1 - grid[i], float(own.mean() - other.mean()))
-        centre = {p: _unit(emb[p].mean(axis=0)) for p in TUNING}
-        for p in TUNING:
-            mine = _unit(stretches[(band, p)]) @ centre[p]
-            theirs = np.stack([_unit(stretches[(band, p)]) @ centre[q] for q in TUNING if q != p])
-            leaks.append(theirs.max(axis=0) - mine)  # > margin: would wrongly switch
-            wins.append((mine - theirs).ravel())  # > margin: an interjection kept
-        print(
-            f"{band:5} window pairs: equal error {100 * (miss[i] + false[i]) / 2:.1f} % at distance"
-            f" {1 - grid[i]:.3f}; own-voice minus other-voice similarity {figures[band][1]:.3f}"
-        )
-    leak, win = np.concatenate(leaks), np.concatenate(wins)
-    margin = math.ceil(float(np.percentile(leak, 99)) * 100) / 100
+    same, diff = np.concatenate(same_all), np.concatenate(diff_all)
+    eer = equal_error(same, diff)
+    print(f"all: {len(same)} same-person pairs, {len(diff)} different-person pairs")
+    print(f"equal-error similarity {eer:.3f} -> THRESHOLD {round(eer / 0.05) * 0.05:.2f}")
+    print(f"(now in tui/engine/clustering.py: {clustering.THRESHOLD})")
+    one_same, one_diff = np.concatenate(inside_same), np.concatenate(inside_diff)
     print(
-        f"short stretches ({len(leak)}): another voice beats their own by more than"
-        f" {margin:.2f} in {100 * np.mean(leak > margin):.1f} %; their own voice beats"
-        f" another by more than {margin:.2f} in {100 * np.mean(win > margin):.1f} %"
-        f" (at {encoder.local_margin}: {100 * np.mean(leak > encoder.local_margin):.1f} %"
-        f" and {100 * np.mean(win > encoder.local_margin):.1f} %)"
+        f"within one window: {len(one_same)} same-person pairs (median "
+        f"{np.median(one_same) if len(one_same) else float('nan'):.2f}), {len(one_diff)} "
+        f"different-person pairs (highest {one_diff.max() if len(one_diff) else float('nan'):.3f})"
     )
-    print(f"\nthresholds for {encoder.name} by the rules in this script's docstring:")
-    print(f"  split_below     {math.floor(lowest_one * 100) / 100 - 0.01:.2f}")
-    print(f"  merge_above     {math.ceil(highest_hidden * 20) / 20 + 0.05:.2f}")
-    print(f"  merge_threshold {round(figures['full'][0] * 20) / 20:.2f}")
-    print(f"  local_margin    {margin:.2f}")
-    print(
-        f"in use: split_below {encoder.split_below}, merge_above {encoder.merge_above},"
-        f" merge_threshold {encoder.merge_threshold}, local_margin {encoder.local_margin}"
-    )
+    if len(one_diff):
+        print(f"-> FUSE_ABOVE {np.ceil(one_diff.max() / 0.05) * 0.05:.2f}")
+    print(f"(now: {clustering.FUSE_ABOVE})")
+    if args.steps:
+        from tui.engine.builtin_diarizer import BuiltinDiarizer
+
+        for step in (2.5, 5.0, 10.0):
+            ders = [der(t, BuiltinDiarizer(step).diarize(a, []).segments) for _, a, t in data]
+            print(f"step {step:4.1f} s: mean DER {np.mean(ders):.3f}")
 
 
 if __name__ == "__main__":

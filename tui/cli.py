@@ -15,7 +15,7 @@ import click
 from tui import __version__
 
 FORMATS_HELP = (
-    "comma-separated: md,txt,srt,vtt,json,docx,fountain,mp4 (subtitle track),"
+    "comma-separated: md,txt,srt,vtt,json,docx,fountain,rttm,mp4 (subtitle track),"
     "captioned (<name>.captioned.mp4, the captions in the picture)"
 )
 
@@ -149,8 +149,8 @@ def languages() -> None:
 @click.option(
     "--diarizer",
     type=click.Choice(DIARIZERS),
-    help="Speaker labels: builtin (default; resemblyzer's encoder, fast), campplus (CAM++ "
-    "encoder: more accurate, slower), pyannote (where installed with its model), none (one "
+    help="Speaker labels: builtin (default; overlap-aware segmentation and CAM++ voices; "
+    "campplus is another name for it), pyannote (where installed with its model), none (one "
     "speaker).",
 )
 @click.option("--timestamps/--no-timestamps", default=True, show_default=True)

@@ -280,3 +280,25 @@ async def test_timeline_draws_the_file_whose_script_is_shown(media_folder: Path)
         assert [meta["name"] for *_, meta in track_segments(timeline.draft, VIDEO)] == ["older.wav"]
         assert "older.wav" in screen_text(app).split("Timeline", 1)[1].split("Script")[0]
         assert timeline.draft["d"] == 90_000
+
+
+async def test_timeline_marks_overlapped_speech() -> None:
+    """Where the script says two people talk at once, the speech lane shows ▓, elsewhere ▄."""
+    from tests.app.pane_app import PaneApp
+
+    state = sample_state()
+    script = Script.from_dict(state["script"])
+    end = max(t.end_ms for t in script.turns)
+    script.overlaps = [(end // 2, end // 2 + end // 10)]
+    timeline = Timeline()
+    app = PaneApp(timeline, "Timeline")
+    async with app.run_test(size=(100, 20)) as pilot:
+        timeline.show(state["draft"], script)
+        await pilot.pause()
+        speech = next(line for line in screen_text(app).splitlines() if "Speech" in line)
+        assert "▓" in speech and "▄" in speech
+        script.overlaps = []
+        timeline.show(state["draft"], script)
+        await pilot.pause()
+        speech = next(line for line in screen_text(app).splitlines() if "Speech" in line)
+        assert "▓" not in speech

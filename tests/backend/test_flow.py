@@ -90,7 +90,7 @@ async def test_extract_edit_export_end_to_end(
         assert answer(reply), message
 
     # Exports: every format through render + poll + download.
-    for fmt in ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4"):
+    for fmt in ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm"):
         out = await api.export(session.session_id, fmt, tmp_path / f"out.{fmt}")
         assert out.stat().st_size > 0, fmt
         if fmt in ("md", "txt", "fountain"):
@@ -101,13 +101,15 @@ async def test_extract_edit_export_end_to_end(
             assert zipfile.is_zipfile(out)
         if fmt == "mp4":
             assert probe(out).has_audio
+        if fmt == "rttm":
+            assert out.read_text().startswith("SPEAKER ") and "Diane" in out.read_text()
     said = await collect(api, session.session_id, "export srt")
     [exported] = [r["response"] for e in said for r in e.function_responses]
     assert exported["status"] == "completed" and exported["url"].endswith("/download")
     state = await api.state(session.session_id)
     formats = [m["format"] for m in state["generated_media"]]
     assert sorted(formats) == sorted(
-        ["md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "srt"]
+        ["md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm", "srt"]
     )
     assert all(m["url"] and m["size"] and m["created_at"] for m in state["generated_media"])
     assert (await api.credits())["total"] == after["total"]  # exports cost nothing

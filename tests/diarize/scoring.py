@@ -15,8 +15,13 @@ from tui.engine.script import Word
 Turns = Sequence[tuple[int, int, str]]
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-#: The real-speech fixtures (see tests/data/conv_fixtures.py).
+#: The real-speech fixtures (see tests/data/conv_fixtures.py): real voices,
+#: each from its own council meeting, glued into conversations.
 NAMES = ("conv_2spk_short", "conv_3spk_mixed", "conv_3spk_quiet", "conv_4spk_phone")
+#: The same-room fixtures (see tests/data/room_README.md): real voices through one
+#: simulated room, microphone and noise floor, with interjections and overlapping
+#: backchannels (``events`` in their JSON).
+ROOMS = ("room_1spk", "room_2spk_backchannel", "room_3spk_phone")
 
 
 @dataclass

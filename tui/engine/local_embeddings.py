@@ -1,0 +1,247 @@
+"""CAM++ embeddings per (window, local speaker, block), pooled from one trunk pass over the speech.
+
+CAM++'s trunk (everything before its statistics pooling,
+:mod:`tui.engine.campplus`) runs once over each stretch of speech, in
+batches.  Each trunk frame (20 ms) then adds itself to the statistics of
+every (window, local speaker) pair that the segmentation
+(:mod:`tui.engine.segmentation`) says talks *alone* at that moment: a sum
+and a sum of squares per channel.  The trunk output is dropped as soon as
+it is counted, so memory grows with the number of pairs (two 512-channel
+sums each), never with the length of the audio.  The mean and standard
+deviation of those frames are exactly what the model's own pooling layer
+computes; its last layer turns them into the 192-dimensional embedding.
+
+Each window is also cut into BLOCKS blocks of equal length, and every
+(window, local speaker, block) gets an embedding of its own besides the
+track's: the segmentation model sometimes keeps two voices that take quick
+turns on one local track, and the track's blocks can then go to different
+people (:func:`tui.engine.clustering.assign_blocks`).
+
+A pair with too little clean speech (``MIN_CLEAN_MS``) is pooled from all its
+frames, overlapped ones included, and marked unreliable: it is assigned to a
+speaker but does not shape the clusters (an interjection of 0.3 s still gets
+a voice to compare).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tui.engine import campplus
+from tui.engine.segmentation import (
+    FRAME_DURATION_S,
+    FRAME_STEP_S,
+    FRAMES_PER_WINDOW,
+    LOCAL_SPEAKERS,
+    WINDOW_S,
+    Segmentation,
+)
+
+SAMPLE_RATE = 16000
+#: Blocks per window (2.5 s each).
+BLOCKS = 4
+#: A pair with this much speech where it talks alone shapes the clusters.
+MIN_CLEAN_MS = 1000
+#: A pair with less than this much speech at all gets no embedding.
+MIN_ANY_MS = 200
+#: Speech stretches whose trunks are computed in one batch (seconds of audio).
+GROUP_S = 120.0
+TRUNK_MS = 20
+CHANNELS = 512
+
+
+@dataclass
+class LocalEmbeddings:
+    """One row per (window, local speaker) pair that has an embedding."""
+
+    window: np.ndarray  # (n,) window index
+    local: np.ndarray  # (n,) local speaker 0..2
+    block: np.ndarray  # (n,) block of the window 0..BLOCKS-1
+    vectors: np.ndarray  # (n, 192) L2-normed
+    reliable: np.ndarray  # (n,) bool: enough clean speech to shape the clusters
+    clean_ms: np.ndarray  # (n,) ms of clean speech pooled
+
+
+def embed(
+    audio: np.ndarray,
+    seg: Segmentation,
+    regions: Sequence[tuple[int, int]],
+    progress: Callable[[float], None] | None = None,
+) -> tuple[LocalEmbeddings, LocalEmbeddings]:
+    """Embeddings of every (window, local speaker) and of every block of them.
+
+    Over the speech ``regions`` (ms) of ``seg``; the tracks' statistics are
+    the sums of their blocks', so both come from the one trunk pass.
+    """
+    n_pairs = len(seg.starts_ms) * LOCAL_SPEAKERS * BLOCKS
+    # [clean, any] x (sum, sum of squares) per pair, and frame counts.
+    sums = np.zeros((2, n_pairs, CHANNELS))
+    squares = np.zeros((2, n_pairs, CHANNELS))
+    counts = np.zeros((2, n_pairs))
+    net = campplus.get_model()
+    trunk_net = campplus._trunk_model()
+    total = sum(e - s for s, e in regions) or 1
+    done = 0
+    for group in _groups(regions):
+        feats = [
+            campplus.features(audio[s * SAMPLE_RATE // 1000 : e * SAMPLE_RATE // 1000])
+            for s, e in group
+        ]
+        cuts = [campplus.normalised_pieces(f) for f in feats]
+        with torch.inference_mode():
+            outputs = iter(campplus._trunks(trunk_net, [p for cut in cuts for p in cut]))
+            for (start_ms, end_ms), cut in zip(group, cuts, strict=True):
+                trunk = torch.cat([next(outputs) for _ in cut], dim=-1).double().numpy()
+                _accumulate(seg, start_ms, trunk, sums, squares, counts)
+                done += end_ms - start_ms
+        if progress:
+            progress(done / total)
+    tracks = _finish(
+        net,
+        *(x.reshape(2, -1, BLOCKS, *x.shape[2:]).sum(axis=2) for x in (sums, squares, counts)),
+        1,
+    )
+    return tracks, _finish(net, sums, squares, counts, BLOCKS)
+
+
+def _groups(regions: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Regions in time order, in groups of about GROUP_S seconds (a long one is cut)."""
+    out: list[list[tuple[int, int]]] = [[]]
+    size = 0
+    limit = int(GROUP_S * 1000)
+    for s, e in regions:
+        for a in range(s, e, limit):
+            b = min(e, a + limit)
+            if b - a < 50:
+                continue
+            if size + b - a > limit and out[-1]:
+                out.append([])
+                size = 0
+            out[-1].append((a, b))
+            size += b - a
+    return [g for g in out if g]
+
+
+def _accumulate(
+    seg: Segmentation,
+    start_ms: int,
+    trunk: np.ndarray,
+    sums: np.ndarray,
+    squares: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Add one stretch's trunk frames (channels, T) to the pairs talking at each frame."""
+    times = start_ms + TRUNK_MS * np.arange(trunk.shape[1]) + TRUNK_MS / 2
+    window_ms = WINDOW_S * 1000
+    starts = np.asarray(seg.starts_ms)
+    first = int(np.searchsorted(starts, times[0] - window_ms, side="right"))
+    last = int(np.searchsorted(starts, times[-1], side="right"))
+    for w in range(first, last):
+        inside = (times >= starts[w]) & (times < starts[w] + window_ms)
+        if not inside.any():
+            continue
+        frame = np.rint(
+            (times[inside] - starts[w]) / 1000.0 / FRAME_STEP_S
+            - FRAME_DURATION_S / 2 / FRAME_STEP_S
+        ).astype(int)
+        act = seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)].astype(np.float64)
+        clean = act * (act.sum(axis=1, keepdims=True) == 1)
+        x = trunk[:, inside]
+        x2 = x * x
+        block = block_of(times[inside] - starts[w])
+        for b in np.unique(block):
+            here = block == b
+            first = (w * LOCAL_SPEAKERS) * BLOCKS + b
+            rows = slice(first, first + LOCAL_SPEAKERS * BLOCKS, BLOCKS)
+            for kind, mask in enumerate((clean[here], act[here])):
+                sums[kind, rows] += (x[:, here] @ mask).T
+                squares[kind, rows] += (x2[:, here] @ mask).T
+                counts[kind, rows] += mask.sum(axis=0)
+
+
+def block_of(offset_ms: np.ndarray) -> np.ndarray:
+    """The block (0..BLOCKS-1) of times ``offset_ms`` into a window."""
+    size = WINDOW_S * 1000 / BLOCKS
+    return np.clip((np.asarray(offset_ms) // size).astype(int), 0, BLOCKS - 1)
+
+
+def _finish(
+    net: torch.nn.Module, sums: np.ndarray, squares: np.ndarray, counts: np.ndarray, blocks: int
+) -> LocalEmbeddings:
+    """Statistics of (window, local speaker, block) -> embeddings, through the model's last layer."""
+    clean_ms = counts[0] * TRUNK_MS
+    any_ms = counts[1] * TRUNK_MS
+    reliable = clean_ms >= MIN_CLEAN_MS
+    # Pool clean frames where there are enough of them (at least 0.2 s), else all.
+    use_clean = clean_ms >= MIN_ANY_MS
+    keep = np.flatnonzero(use_clean | (any_ms >= MIN_ANY_MS))
+    kind = np.where(use_clean[keep], 0, 1)
+    n = counts[kind, keep]
+    mean = sums[kind, keep] / n[:, None]
+    var = (squares[kind, keep] - n[:, None] * mean**2) / np.maximum(n - 1, 1)[:, None]
+    stats = np.concatenate([mean, np.sqrt(np.maximum(var, 0.0))], axis=1)
+    if len(keep):
+        with torch.inference_mode():
+            dense = net.get_submodule("xvector.dense")
+            vectors = dense(torch.from_numpy(stats.astype(np.float32))).float().numpy()
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
+    else:
+        vectors = np.zeros((0, campplus.EMBEDDING_DIM), dtype=np.float32)
+    return LocalEmbeddings(
+        window=keep // (LOCAL_SPEAKERS * blocks),
+        local=keep // blocks % LOCAL_SPEAKERS,
+        block=keep % blocks,
+        vectors=vectors,
+        reliable=reliable[keep],
+        clean_ms=clean_ms[keep],
+    )
+
+
+def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEmbeddings:
+    """Two local speakers (tracks) of one window more alike than ``above`` become one.
+
+    The segmentation sometimes gives one person two local tracks in a window
+    (a change of tone, a laugh); the cannot-link rule would then force them
+    onto two people.  Their activity is joined in ``seg`` (changed in place)
+    and their embeddings averaged, weighted by clean speech.
+    """
+    keep = np.ones(len(emb.window), dtype=bool)
+    vectors = emb.vectors.copy()
+    clean = emb.clean_ms.astype(np.float64).copy()
+    group = emb.window * BLOCKS + emb.block
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    offsets = (
+        seg.frame_ms(0, np.arange(FRAMES_PER_WINDOW)) - seg.starts_ms[0]
+        if len(seg.starts_ms)
+        else np.zeros(0)
+    )
+    block_of(offsets)
+    for rows in np.split(order, bounds):
+        while len(rows) > 1:
+            sims = vectors[rows] @ vectors[rows].T
+            np.fill_diagonal(sims, -1.0)
+            a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
+            if sims[a, b] <= above:
+                break
+            i, j = int(rows[a]), int(rows[b])
+            act = seg.activity[int(emb.window[i])]
+            act[:, emb.local[i]] |= act[:, emb.local[j]]
+            act[:, emb.local[j]] = False
+            joined = vectors[i] * max(clean[i], 1.0) + vectors[j] * max(clean[j], 1.0)
+            vectors[i] = joined / max(float(np.linalg.norm(joined)), 1e-8)
+            clean[i] += clean[j]
+            keep[j] = False
+            rows = rows[rows != j]
+    return LocalEmbeddings(
+        window=emb.window[keep],
+        local=emb.local[keep],
+        block=emb.block[keep],
+        vectors=vectors[keep],
+        reliable=(emb.reliable | (clean >= MIN_CLEAN_MS))[keep],
+        clean_ms=clean[keep],
+    )
