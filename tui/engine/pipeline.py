@@ -120,25 +120,29 @@ def transcribe_file(
     report("vad", 1.0)
 
     early = _early_labels(audio, options)
-    report("transcribing", 0.0)
-    recognition = transcribe.recognise(
-        audio,
-        speech,
-        model=options.model,
-        language=options.language,
-        device=options.device,
-        task=options.task,
-        progress=report.stage("transcribing"),
-        cancel=cancel,
-    )
-    report("transcribing", 1.0)
+    try:
+        report("transcribing", 0.0)
+        recognition = transcribe.recognise(
+            audio,
+            speech,
+            model=options.model,
+            language=options.language,
+            device=options.device,
+            task=options.task,
+            progress=report.stage("transcribing"),
+            cancel=cancel,
+        )
+        report("transcribing", 1.0)
 
-    report("diarizing", 0.0)
-    if early is not None:
-        result = early.result(recognition.words, cancel)
-    else:
-        result = _speaker_labels(audio, recognition.words, speech, options, report)
-    report("diarizing", 1.0)
+        report("diarizing", 0.0)
+        if early is not None:
+            result = early.result(recognition.words, cancel)
+        else:
+            result = _speaker_labels(audio, recognition.words, speech, options, report)
+        report("diarizing", 1.0)
+    finally:
+        if early is not None:
+            early.close()  # a cancelled or failed run leaves no labeller running
 
     report("writing", 0.0)
     words = transcribe.snap_to_speech(recognition.words, speech)
@@ -231,6 +235,7 @@ class _EarlyLabels:
 
         self.labelling = None
         self.error: BaseException | None = None
+        self.stop = threading.Event()
         self.args = (options.speakers, options.min_speakers, options.max_speakers)
         self.thread = threading.Thread(
             target=self._run, args=(BuiltinDiarizer(), audio), daemon=True, name="speaker-labels"
@@ -239,9 +244,22 @@ class _EarlyLabels:
 
     def _run(self, diarizer: object, audio: np.ndarray) -> None:
         try:
-            self.labelling = diarizer.labels(audio, *self.args)  # type: ignore[attr-defined]
+            self.labelling = diarizer.labels(  # type: ignore[attr-defined]
+                audio, *self.args, progress=self._check
+            )
         except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
             self.error = exc
+
+    def _check(self, _fraction: float) -> None:
+        """The labeller's progress: the point where a stopped run ends."""
+        if self.stop.is_set():
+            raise Cancelled("cancelled")
+
+    def close(self) -> None:
+        """Stop the labeller at its next step and wait for it (never left running in
+        torch while the process exits, which aborts it)."""
+        self.stop.set()
+        self.thread.join()
 
     def result(self, words: list[Word], cancel: threading.Event | None) -> DiarizationResult:
         while self.thread.is_alive():
