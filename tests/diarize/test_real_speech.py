@@ -25,7 +25,6 @@ MAX_DER = 0.15
 _COUNT = {
     "conv_3spk_mixed": "two similar voices joined: 2 found for 3",
     "conv_4spk_phone": "a voice with ~10 s of speech among four joined: 3 found for 4",
-    "room_3spk_phone": "phone band, quick turns on one local track: 2 found for 3",
 }
 _DER = {
     **_COUNT,

@@ -46,7 +46,7 @@ from tui.backend.models import (
     UrlUpload,
 )
 from tui.backend.store import dumps
-from tui.backend.uploads import admit, fetch_url, receive_multipart
+from tui.backend.uploads import MAX_FILES, admit, fetch_url, receive_multipart
 from tui.engine.script import Script
 
 router = APIRouter()
@@ -175,6 +175,7 @@ UPLOAD_BODY = {
                         "files": {
                             "type": "array",
                             "minItems": 1,
+                            "maxItems": MAX_FILES,
                             "items": {"type": "string", "format": "binary", "minLength": 1},
                         }
                     },

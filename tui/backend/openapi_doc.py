@@ -53,7 +53,11 @@ class HeartbeatEvent(Open):
     ts: float
 
 
-EVENTS = {"message": AgentEvent, "progress": ProgressEvent, "heartbeat": HeartbeatEvent}
+EVENTS: dict[str, type[BaseModel]] = {
+    "message": AgentEvent,
+    "progress": ProgressEvent,
+    "heartbeat": HeartbeatEvent,
+}
 STREAM_DESCRIPTION = (
     "Server-Sent Events. Each event has an `id:` (resume with Last-Event-ID) and a JSON"
     " `data:` line: agent events (no `event:` line), `event: progress` and"

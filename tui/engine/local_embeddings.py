@@ -100,9 +100,14 @@ def embed(
                 done += end_ms - start_ms
         if progress:
             progress(done / total)
+    whole_sums, whole_squares, whole_counts = (
+        x.reshape(2, -1, BLOCKS, *x.shape[2:]).sum(axis=2) for x in (sums, squares, counts)
+    )
     tracks = _finish(
         net,
-        *(x.reshape(2, -1, BLOCKS, *x.shape[2:]).sum(axis=2) for x in (sums, squares, counts)),
+        whole_sums,
+        whole_squares,
+        whole_counts,
         1,
     )
     return tracks, _finish(net, sums, squares, counts, BLOCKS)
