@@ -75,6 +75,21 @@ class Services:
             client.delete(key)
 
 
+class TestDb:
+    """A team server's database as tests read it: the store's portable SQL, rows by name."""
+
+    def __init__(self, url: str) -> None:
+        from tui.backend.store_pg import PgConnection
+
+        self.conn = PgConnection(url)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
 def team_args(services: Services, storage: Path) -> list[str]:
     return ["--database", services.database, "--queue", services.queue, "--storage", str(storage)]
 
@@ -139,8 +154,7 @@ def start_team_server(data_dir: Path, args: list[str], env: dict[str, str]):  # 
     from tests.live_server import LiveServer
 
     services = Services()
-    storage = data_dir / "storage"
-    shared = team_args(services, storage)
+    shared = team_args(services, data_dir)  # the data dir is the storage root, as on a laptop
     worker_args = [*shared]
     if "--diarizer" in args:
         worker_args += ["--diarizer", args[args.index("--diarizer") + 1]]
