@@ -117,6 +117,13 @@ def _sql(query: str) -> str:
     return _PLACEHOLDER.sub(swap, query)
 
 
+def _text(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL (SQLite's can): a NUL in a message is stored as U+FFFD."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
 class Row(tuple):  # type: ignore[type-arg]
     """A result row read by position or by column name, as ``sqlite3.Row``."""
 
@@ -151,6 +158,10 @@ class PgConnection:
     def execute(self, query: str, params: Any = None) -> psycopg.Cursor[Any]:
         if params is None:  # not parsed for placeholders
             return self.raw.execute(query)
+        if isinstance(params, dict):
+            params = {key: _text(value) for key, value in params.items()}
+        else:
+            params = [_text(value) for value in params]
         return self.raw.execute(_sql(query), params)
 
     def close(self) -> None:
