@@ -177,7 +177,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--clip", type=Path, default=ROOT / "tests/data/demo.mp4")
+    parser.add_argument("--diarizer", default="builtin", help="the workers' speaker labels")
+    parser.add_argument("--lease", type=float, default=5.0, help="lease seconds (production: 30)")
     args = parser.parse_args()
+    FAST["REELSCRIPT_LEASE_S"] = str(args.lease)
     folder = Path(tempfile.mkdtemp(prefix="bench-team-"))
     services = Services()
     storage = folder / "storage"
@@ -194,11 +197,12 @@ async def main() -> None:
             apis.append(server.start())
         urls = [a.url for a in apis]
         token = folder / "token.json"
-        workers.append(Worker(shared, folder / "worker-0.log").start())
+        labels = [*shared, "--diarizer", args.diarizer]
+        workers.append(Worker(labels, folder / "worker-0.log").start())
         wait_workers(urls[0], 1)
         await one_job(urls[0], token, args.clip)  # warm-up (first-job costs out of the figures)
         rows = {1: await batch(urls, token, args.clip, args.jobs)}
-        workers.append(Worker(shared, folder / "worker-1.log").start())
+        workers.append(Worker(labels, folder / "worker-1.log").start())
         wait_workers(urls[0], 2)
         rows[2] = await batch(urls, token, args.clip, args.jobs)
         delay = await cross_stream_delay(services, urls, token, args.clip)

@@ -53,7 +53,7 @@ def broker(url: str, heartbeat_s: float = 60.0) -> RedisBroker:
 
 def declare(redis: RedisBroker, run: Callable[[str], None]) -> dramatiq.Actor:  # type: ignore[type-arg]
     """The one actor: ``run(job_id)``."""
-    return dramatiq.actor(run, actor_name=ACTOR, queue_name=QUEUE, broker=redis)
+    return dramatiq.actor(actor_name=ACTOR, queue_name=QUEUE, broker=redis)(run)
 
 
 class Dispatcher:

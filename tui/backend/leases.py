@@ -140,7 +140,8 @@ def elect(store: Any) -> bool:
         from tui.backend.store_pg import PgConnection
 
         conn = store._sweeper_conn = PgConnection(store.url)
-    return bool(conn.execute("SELECT pg_try_advisory_lock(?)", (SWEEP_LOCK,)).fetchone()[0])
+    row = conn.execute("SELECT pg_try_advisory_lock(?)", (SWEEP_LOCK,)).fetchone()
+    return bool(row and row[0])
 
 
 def sweep(store: Any, dispatcher: Any) -> dict[str, int]:

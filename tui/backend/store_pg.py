@@ -117,6 +117,13 @@ def _sql(query: str) -> str:
     return _PLACEHOLDER.sub(swap, query)
 
 
+def _one(cursor: Any) -> Any:
+    """The first column of a query's one row."""
+    row = cursor.fetchone()
+    assert row is not None
+    return row[0]
+
+
 def _text(value: Any) -> Any:
     """PostgreSQL text cannot hold NUL (SQLite's can): a NUL in a message is stored as U+FFFD."""
     if isinstance(value, str) and "\x00" in value:
@@ -223,7 +230,7 @@ class PgStore(Store):
         db.execute("BEGIN")
         try:
             db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-            exists = db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
+            exists = _one(db.execute("SELECT to_regclass('meta') IS NOT NULL"))
             version = 0
             if exists:
                 row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
