@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,11 @@ class TeamWorker:
         import dramatiq
 
         model_label = self.model or "tiny.en (bundled)"
-        self.node = leases.register(self.store, "worker", self.device, model_label)
-        worker._preload(self.model, self.diarizer)
         redis = broker(self.queue_url, heartbeat_s=self.lease_s)
+        redis.client.ping()  # a queue that does not answer: one line, before the model loads
+        worker._preload(self.model, self.diarizer)
+        # Counted by /api/health from here on: the model is loaded.
+        self.node = leases.register(self.store, "worker", self.device, model_label)
         declare(redis, self.run_job)
         threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat").start()
         consumer = dramatiq.Worker(redis, queues={QUEUE}, worker_threads=1, worker_timeout=500)
@@ -89,5 +92,12 @@ class TeamWorker:
 
 
 def main(database: str, queue: str, storage: Path, **settings: Any) -> int:
+    import psycopg
+    import redis
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    return TeamWorker(database, queue, storage, **settings).serve()
+    try:
+        return TeamWorker(database, queue, storage, **settings).serve()
+    except (psycopg.OperationalError, redis.ConnectionError, ValueError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
