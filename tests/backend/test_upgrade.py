@@ -50,7 +50,7 @@ def run_old(code: Path, data: Path) -> tuple[subprocess.Popen[bytes], str]:
     log = open(data.parent / "old-server.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "--data-dir", str(data), "serve", "--port", "0",
-         "--starting-credits", "100"],
+         "--starting-credits", "100", "--diarizer", "none"],  # the data dir matters, not labels
         cwd=code, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(900):
@@ -145,6 +145,7 @@ def test_a_data_dir_of_the_previous_release_keeps_working(tmp_path: Path, data_d
             assert len(state["scripts"]) == 2
     finally:
         server.stop()
-    with closing(sqlite3.connect(data / "reelscript.db")) as db:  # new rows: relative to the data dir
+    # New rows are relative to the data dir.
+    with closing(sqlite3.connect(data / "reelscript.db")) as db:
         paths = [p for (p,) in db.execute("SELECT path FROM files ORDER BY created_at")]
         assert Path(paths[0]).is_absolute() and paths[1].startswith("media/")
