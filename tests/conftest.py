@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import live_server  # noqa: F401  (the shared live backend fixture)
+from tests.live_server import TEAM_ENV, live_server  # noqa: F401  (the shared live backend fixture)
 
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--team",
+        action="store_true",
+        help="run the backend tests against a team backend (PostgreSQL, Redis, a worker)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--team"):
+        os.environ[TEAM_ENV] = "1"
 
 
 @pytest.fixture(autouse=True)

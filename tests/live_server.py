@@ -23,6 +23,8 @@ import httpx
 import pytest
 
 START_TIMEOUT_S = 90.0
+#: Set by ``pytest --team`` (tests/conftest.py): servers run in team mode.
+TEAM_ENV = "REELSCRIPT_TEST_TEAM"
 
 
 @dataclass
@@ -108,6 +110,10 @@ def start_server(data_dir: Path, *args: str, **env: str) -> LiveServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     extra = [item for option, value in NO_ADDRESS_LIMITS.items() if option not in args
              for item in (option, value)]  # fmt: skip
+    if os.environ.get(TEAM_ENV):  # pytest --team: the same tests against a team backend
+        from tests.team_services import start_team_server
+
+        return start_team_server(data_dir, [*args, *extra], dict(env))
     return LiveServer(data_dir=data_dir, args=[*args, *extra], env=dict(env)).start()
 
 

@@ -7,6 +7,7 @@ instant and ``transcribe`` never loads Textual.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -188,6 +189,52 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     sys.exit(run(list(files), **options))
 
 
+def team_options(command):  # type: ignore[no-untyped-def]
+    """--database, --queue, --storage: a team's shared services (docs/team.md)."""
+    for option in reversed(
+        [
+            click.option(
+                "--database",
+                envvar="REELSCRIPT_DATABASE_URL",
+                help="PostgreSQL URL shared by every API and worker process (team mode).",
+            ),
+            click.option(
+                "--queue",
+                envvar="REELSCRIPT_QUEUE_URL",
+                help="Redis URL of the job queue (Dramatiq) shared by the team.",
+            ),
+            click.option(
+                "--storage",
+                envvar="REELSCRIPT_STORAGE",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Storage root every process shares (uploads, exports, temp files).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _team_settings(options: dict[str, object]) -> dict[str, object]:
+    """The team options as Config fields; all three or none (one clear line otherwise)."""
+    values = {name: options.pop(name) for name in ("database", "queue", "storage")}
+    given = [name for name, value in values.items() if value]
+    if not given:
+        return {}
+    missing = [f"--{name}" for name, value in values.items() if not value]
+    if missing:
+        raise click.UsageError(
+            f"a team needs --database, --queue and --storage: {', '.join(missing)} missing"
+        )
+    if not str(values["database"]).startswith(("postgresql://", "postgres://")):
+        raise click.UsageError("--database must be a postgresql:// URL")
+    return {
+        "database_url": values["database"],
+        "queue_url": values["queue"],
+        "storage": Path(str(values["storage"])),
+    }
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
@@ -248,7 +295,7 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     default=None,
     help="Let URL uploads reach private/loopback addresses (default: only when bound to loopback).",
 )
-@click.option("--model", help="Default ASR model for jobs (default: bundled tiny.en).")
+@click.option("--model", help="Default ASR model for jobs (default: the bundled base+tiny.en).")
 @click.option(
     "--diarizer",
     type=click.Choice(DIARIZERS),
@@ -267,6 +314,12 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     hidden=True,
     help="Stop once no app or watcher is attached and no job runs (the embedded backend).",
 )
+@team_options
+@click.option(
+    "--admin-token",
+    envvar="REELSCRIPT_ADMIN_TOKEN",
+    help="Token of /api/admin/workers (worker hosts, devices, models, current jobs).",
+)
 @click.pass_context
 def serve(ctx: click.Context, **options: object) -> None:
     """Run the backend service alone (for a GPU box or a shared machine)."""
@@ -279,6 +332,8 @@ def serve(ctx: click.Context, **options: object) -> None:
         "trusted_proxies": tuple(options.pop("trusted_proxies")),  # type: ignore[arg-type]
         "max_json_bytes": int(options.pop("max_json_kb")) * 1024,  # type: ignore[call-overload]
         "max_script_bytes": int(options.pop("max_script_mb")) * 1024 * 1024,  # type: ignore[call-overload]
+        **_team_settings(options),
+        "admin_token": options.pop("admin_token"),
     }
     sys.exit(run_server(data_dir=ctx.obj["data_dir"], limits=limits, **options))
 
@@ -315,6 +370,41 @@ def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options:
     obj["server"] = watch_server or obj["server"]
     _no_diarizer_for_a_server(obj)
     sys.exit(run_headless(folder, **obj, **options))
+
+
+@main.command()
+@team_options
+@click.option("--model", help="ASR model of this worker's jobs (default: the bundled base+tiny.en).")
+@click.option(
+    "--device", default="cpu", show_default=True, help="Where the model runs (cpu, cuda)."
+)
+@click.option(
+    "--diarizer",
+    type=click.Choice(DIARIZERS),
+    default="builtin",
+    show_default=True,
+    help="Speaker labels of this worker's jobs.",
+)
+@click.option("--max-upload-mb", type=click.IntRange(1), default=500, show_default=True)
+def worker(**options: object) -> None:
+    """Run one team job worker: jobs from --queue, state in --database, files in --storage."""
+    from tui.backend.team_worker import main as run_worker
+
+    team = _team_settings(options)
+    if not team:
+        raise click.UsageError("a worker needs --database, --queue and --storage (or their env)")
+    sys.exit(
+        run_worker(
+            str(team["database_url"]),
+            str(team["queue_url"]),
+            Path(str(team["storage"])),
+            model=options["model"],
+            device=options["device"],
+            diarizer=options["diarizer"],
+            max_bytes=int(options["max_upload_mb"]) * 1024 * 1024,  # type: ignore[call-overload]
+            lease_s=float(os.environ.get("REELSCRIPT_LEASE_S", "30")),
+        )
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -96,6 +96,11 @@ def auth(token: str) -> dict[str, str]:
 
 def db(server: LiveServer) -> sqlite3.Connection:
     """The server's own database, read (and, for a few fault cases, changed) directly."""
+    team = getattr(server, "team", None)
+    if team is not None:  # pytest --team: the same SQL on the server's PostgreSQL
+        from tests.team_services import TestDb
+
+        return TestDb(team[0].database)  # type: ignore[return-value]
     conn = sqlite3.connect(server.data_dir / "reelscript.db", timeout=30)
     conn.row_factory = sqlite3.Row
     return conn

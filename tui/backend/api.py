@@ -106,9 +106,12 @@ def owned_session(backend: Backend, session_id: str, token: str) -> Any:
 async def health(request: Request) -> dict[str, Any]:
     backend = get_backend(request)
     config = backend.config
+    team = config.team  # a database query there: off the event loop
+    workers = await asyncio.to_thread(backend.live_workers) if team else backend.live_workers()
     return ok(
         {
             "status": "ok",
+            "workers": workers,
             "version": __version__,
             "model": config.model_label,
             "device": config.device,

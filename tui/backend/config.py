@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from tui.backend.limits import AuthThrottle
 from tui.backend.store import Store
@@ -48,6 +50,21 @@ class Config:
     #: embedded backend; see :mod:`tui.attachments`).
     exit_when_unused: bool = False
 
+    #: Team mode (docs/team.md): PostgreSQL URL, queue (Redis) URL, shared storage root.
+    database_url: str | None = None
+    queue_url: str | None = None
+    storage: Path | None = None
+    #: The token of ``/api/admin/workers`` (None: the endpoint answers 404).
+    admin_token: str | None = None
+    #: A running job's lease: its worker renews it; another takes over once it lapses.
+    lease_s: float = 30.0
+    #: How often the elected sweeper looks for lapsed leases and lost messages.
+    sweep_s: float = 5.0
+
+    @property
+    def team(self) -> bool:
+        return self.database_url is not None
+
     @property
     def model_label(self) -> str:
         return self.model or DEFAULT_MODEL_LABEL
@@ -63,6 +80,11 @@ class Backend:
     exports: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="export")
     )
+
+    #: Wakes streams when events commit (team mode: PostgreSQL NOTIFY); None: polling.
+    notifier: Any = None
+    #: Worker processes alive now (laptop: the pool's; team: the nodes table's).
+    live_workers: Callable[[], int] = lambda: 0
 
     @cached_property
     def auth_throttle(self) -> AuthThrottle:

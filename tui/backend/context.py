@@ -47,7 +47,7 @@ class Context:
 
     def files(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT info FROM files WHERE session_id=? ORDER BY created_at, rowid",
+            f"SELECT info FROM files WHERE session_id=? ORDER BY created_at, {self.store.insertion}",
             (self.session["id"],),
         ).fetchall()
         return [json.loads(r["info"]) for r in rows]

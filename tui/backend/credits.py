@@ -237,8 +237,9 @@ def settle(db: sqlite3.Connection, job_id: str, used: int) -> int:
         return 0
     charge = max(0, min(used, held))
     db.execute(
-        "UPDATE tokens SET frozen = MAX(0, frozen - ?), total = total - ? WHERE hash=?",
-        (held, charge, job["token"]),
+        "UPDATE tokens SET frozen = CASE WHEN frozen > ? THEN frozen - ? ELSE 0 END,"
+        " total = total - ? WHERE hash=?",
+        (held, held, charge, job["token"]),
     )
     db.execute("UPDATE jobs SET frozen=0, charged=charged + ? WHERE id=?", (charge, job_id))
     if charge:

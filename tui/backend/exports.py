@@ -150,7 +150,7 @@ def _finish(
             (
                 status,
                 1.0 if status == "completed" else 0.0,
-                str(path) if path else None,
+                store.storage.relative(path) if path else None,
                 path.stat().st_size if path else None,
                 error,
                 time.time(),

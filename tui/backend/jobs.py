@@ -59,6 +59,7 @@ def create(
         ),
     )
     credits.freeze(db, token, job_id, cost)
+    store.queued(job_id)  # a team's queue gets its message once this commits
     return job_id
 
 
@@ -66,7 +67,7 @@ def claim(store: Store, worker_pid: int) -> sqlite3.Row | None:
     """Take the oldest queued job for this worker, or None."""
     with store.tx() as db:
         row = db.execute(
-            "SELECT id FROM jobs WHERE status='queued' ORDER BY created_at, rowid LIMIT 1"
+            f"SELECT id FROM jobs WHERE status='queued' ORDER BY created_at, {store.insertion} LIMIT 1"
         ).fetchone()
         if row is None:
             return None

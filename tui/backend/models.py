@@ -193,6 +193,8 @@ class HealthData(Open):
     version: str
     model: str
     device: str
+    #: Job worker processes alive now (a team: those that renewed their heartbeat).
+    workers: int | None = None
 
 
 class CancelData(BaseModel):

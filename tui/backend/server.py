@@ -32,7 +32,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui import __version__, attachments
-from tui.backend import actions, exports, housekeeping, jobs, openapi_doc, rendering
+from tui.backend import (
+    actions,
+    admin,
+    exports,
+    housekeeping,
+    jobs,
+    openapi_doc,
+    rendering,
+    team,
+)
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
@@ -48,6 +57,14 @@ RETENTION_EVERY_S = 3600.0
 #: How often an embedded backend looks whether anyone still uses it.
 UNUSED_POLL_S = 0.25
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class _DatabaseDown(Exception):
+    """Stands for psycopg.OperationalError where psycopg is not installed."""
+
+
+with contextlib.suppress(ImportError):
+    from psycopg import OperationalError as _DatabaseDown  # type: ignore[assignment]  # noqa: F811
 INFO_FILE = "server.json"
 LOCK_FILE = "server.lock"
 
@@ -137,6 +154,17 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if config.team:  # other processes' jobs and exports are theirs: nothing to recover
+            async with team.running(app.state.backend):
+                follow = asyncio.create_task(_follow_ups(app.state.backend))
+                try:
+                    yield
+                finally:
+                    follow.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await follow
+            app.state.backend.exports.shutdown(wait=False, cancel_futures=True)
+            return
         store = Store(config.data_dir)
         resumed, failed = jobs.recover(store, reason="the server restarted")
         interrupted = exports.fail_interrupted(app.state.backend)
@@ -163,6 +191,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         )
         if start_workers:
             pool.start()
+        app.state.backend.live_workers = lambda: sum(p.is_alive() for p in pool.procs)
         follow_ups = asyncio.create_task(_follow_ups(app.state.backend))
         unused = None
         if config.exit_when_unused:
@@ -190,9 +219,10 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         lifespan=lifespan,
         responses=error_responses,
     )
-    store = Store(config.data_dir)
+    store = team.open_store(config)
     app.state.backend = Backend(config=config, store=store, server_id=store.server_id)
     app.include_router(router)
+    app.include_router(admin.router)
     app.add_middleware(
         BodyLimit, max_json_bytes=config.max_json_bytes, max_script_bytes=config.max_script_bytes
     )
@@ -225,6 +255,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     # uvicorn, so a refusing data dir is one log line, not a traceback per request.
     @app.exception_handler(sqlite3.OperationalError)
     @app.exception_handler(OSError)
+    @app.exception_handler(_DatabaseDown)
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         # The data dir refused (read-only, full, gone): one line, the server goes on.
         log.error(
@@ -324,7 +355,16 @@ def serve(
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),
         stream_limit_s=float(os.environ.get("REELSCRIPT_STREAM_LIMIT_S", str(15 * 60))),
     )
-    app = create_app(config)
+    if config.team:
+        config.lease_s = float(os.environ.get("REELSCRIPT_LEASE_S", config.lease_s))
+        config.sweep_s = float(os.environ.get("REELSCRIPT_SWEEP_S", config.sweep_s))
+    try:
+        app = create_app(config)
+    except Exception as exc:
+        if not config.team:
+            raise
+        print(f"error: cannot open the team database: {_one_line(exc)}", file=sys.stderr)
+        return 1
     url_host = f"[{host}]" if ":" in host else host
     info_path = data / INFO_FILE
     write_json(
@@ -353,6 +393,10 @@ def serve(
         info_path.unlink(missing_ok=True)
         lock.close()
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _read_info(data_dir: Path) -> dict[str, Any]:

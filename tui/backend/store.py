@@ -24,10 +24,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from tui.backend.storage import LocalStorage
 
 DB_NAME = "reelscript.db"
 
@@ -130,20 +132,42 @@ def _end(db: sqlite3.Connection) -> None:
 class Store:
     """The database of one data dir; one connection per thread (sqlite3 objects are not shared)."""
 
+    #: The column that orders rows of one timestamp as they were inserted.
+    insertion = "rowid"
+
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
-        self.media_dir = self.data_dir / "media"
-        self.exports_dir = self.data_dir / "exports"
-        self.tmp_dir = self.data_dir / "tmp"
-        for folder in (self.media_dir, self.exports_dir, self.tmp_dir):
-            folder.mkdir(exist_ok=True)
-        self._local = threading.local()
+        self._open_storage(LocalStorage(self.data_dir))
         #: Held while an upload is stored and recorded, and while retention removes
         #: uploads (see housekeeping.retain): neither sees the other half done.
         self.media_lock = threading.Lock()
         self.migrate()
+
+    def _open_storage(self, storage: LocalStorage) -> None:
+        self.storage = storage
+        self.media_dir, self.exports_dir = storage.media_dir, storage.exports_dir
+        self.tmp_dir = storage.tmp_dir
+        self._local = threading.local()
+        #: Called with a job id once the transaction that queued it has committed.
+        self.dispatch: Callable[[str], None] | None = None
+        #: Held while an upload is stored and recorded, and while retention removes
+        #: uploads (see housekeeping.retain): neither sees the other half done.
+        self.media_lock = threading.Lock()
+        self.migrate()
+
+    def queued(self, job_id: str) -> None:
+        """A job was queued in the open transaction: dispatch it once that commits."""
+        if self.dispatch is not None:
+            self._local.__dict__.setdefault("queued", []).append(job_id)
+
+    def _committed(self) -> None:
+        queued = self._local.__dict__.pop("queued", [])
+        for job_id in queued:
+            self.dispatch(job_id)  # type: ignore[misc]
+
+    def _rolled_back(self) -> None:
+        self._local.__dict__.pop("queued", None)
 
     # -- connections and transactions -----------------------------------------
     @property
@@ -172,7 +196,9 @@ class Store:
             db.execute("COMMIT")
         except BaseException:
             _end(db)
+            self._rolled_back()
             raise
+        self._committed()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -205,20 +231,8 @@ class Store:
         return len(MIGRATIONS)
 
     def located(self, stored: str) -> Path:
-        """A stored file's path, found again in this data dir if the dir was moved.
-
-        Rows keep absolute paths; a data dir copied or moved elsewhere still has
-        the file at the same place *within* it (``media/<xx>/<sha>.<ext>``,
-        ``exports/<id>/<name>``).
-        """
-        path = Path(stored)
-        if path.exists():
-            return path
-        for root in (self.media_dir, self.exports_dir):
-            moved = root / path.parent.name / path.name
-            if moved.exists():
-                return moved
-        return path
+        """A stored file's path (rows keep it relative to the storage root; see storage.py)."""
+        return self.storage.located(stored)
 
     @property
     def server_id(self) -> str:
@@ -257,8 +271,16 @@ class Store:
                 video_id = new_id("vid")
                 info = {"video_id": video_id, **info}
                 db.execute(
-                    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                    (video_id, session_id, sha256, str(path), dumps(info), time.time()),
+                    "INSERT INTO files (video_id, session_id, sha256, path, info, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        video_id,
+                        session_id,
+                        sha256,
+                        self.storage.relative(path),
+                        dumps(info),
+                        time.time(),
+                    ),  # fmt: skip
                 )
             # used_at: an upload, even of content the session has, is a use (retention).
             db.execute(
@@ -269,7 +291,8 @@ class Store:
 
     def files(self, session_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT info FROM files WHERE session_id=? ORDER BY created_at, rowid", (session_id,)
+            f"SELECT info FROM files WHERE session_id=? ORDER BY created_at, {self.insertion}",
+            (session_id,),
         ).fetchall()
         return [json.loads(r["info"]) for r in rows]
 
@@ -311,12 +334,14 @@ class Store:
         saved = {**script, "revision": current + 1}
         now = time.time()
         db.execute(
-            "INSERT INTO scripts VALUES (?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET"
+            "INSERT INTO scripts (video_id, session_id, revision, data, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET"
             " revision=excluded.revision, data=excluded.data, updated_at=excluded.updated_at",
             (video_id, session_id, current + 1, dumps(saved), now),
         )
         db.execute(
-            "INSERT INTO script_revisions VALUES (?, ?, ?, ?)",
+            "INSERT INTO script_revisions (video_id, revision, data, created_at)"
+            " VALUES (?, ?, ?, ?)",
             (video_id, current + 1, dumps(saved), now),
         )
         db.execute("UPDATE sessions SET latest_video_id=? WHERE id=?", (video_id, session_id))
@@ -335,11 +360,12 @@ class Store:
         self, db: sqlite3.Connection, invocation_id: str, kind: str, data: dict[str, Any]
     ) -> int:
         """Append one stream event; its ``seq`` is the SSE ``id:`` a client resumes from."""
-        cur = db.execute(
-            "INSERT INTO events (invocation_id, kind, data, created_at) VALUES (?, ?, ?, ?)",
+        row = db.execute(
+            "INSERT INTO events (invocation_id, kind, data, created_at) VALUES (?, ?, ?, ?)"
+            " RETURNING seq",
             (invocation_id, kind, dumps(data), time.time()),
-        )
-        return int(cur.lastrowid or 0)
+        ).fetchone()
+        return int(row[0])
 
     def event_invocation(self, seq: int, session_id: str) -> str | None:
         row = self.db.execute(
@@ -388,7 +414,7 @@ class Store:
         rows = self.db.execute(
             "SELECT id, kind, video_id, status, stage, progress, eta_s, error, error_code,"
             " frozen, charged, created_at, finished_at FROM jobs WHERE session_id=?"
-            " ORDER BY created_at, rowid",
+            f" ORDER BY created_at, {self.insertion}",
             (session_id,),
         ).fetchall()
         return [dict(r) for r in rows]

@@ -1,7 +1,8 @@
 """The ``/run_sse`` stream: replay an invocation's stored events, then follow new ones.
 
-The job writes its events to the database; each open stream polls for the
-ones after the last it sent (so many streams cost little and a resumed stream
+The job writes its events to the database; each open stream reads the
+ones after the last it sent, polling (a laptop) or woken by PostgreSQL
+``NOTIFY`` with polling as the fallback (a team, :mod:`tui.backend.notify`) (so many streams cost little and a resumed stream
 with ``Last-Event-ID`` loses nothing).  A heartbeat goes out whenever nothing
 else was sent for ``heartbeat_s``; the stream ends once the invocation's
 jobs and exports have all finished and their events are sent, or after
@@ -11,6 +12,7 @@ jobs and exports have all finished and their events are sent, or after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -26,10 +28,24 @@ EventStream = EventSourceResponse
 
 async def follow(backend: Backend, invocation_id: str, after: int) -> AsyncIterator[dict[str, Any]]:
     """Every event of ``invocation_id`` after seq ``after``, as sse-starlette dicts."""
+    if backend.notifier is None:
+        async for event in _follow(backend, invocation_id, after, None):
+            yield event
+        return
+    with backend.notifier.subscribe(invocation_id) as woken:
+        async for event in _follow(backend, invocation_id, after, woken):
+            yield event
+
+
+async def _follow(
+    backend: Backend, invocation_id: str, after: int, woken: asyncio.Event | None
+) -> AsyncIterator[dict[str, Any]]:
     config, store = backend.config, backend.store
     last = after
     started = last_sent = time.monotonic()
     while True:
+        if woken is not None:
+            woken.clear()  # before the read: a commit after it wakes the next wait
         rows, busy = await asyncio.to_thread(store.poll_invocation, invocation_id, last)
         for row in rows:
             event: dict[str, Any] = {"id": str(row["seq"]), "data": row["data"]}
@@ -58,7 +74,12 @@ async def follow(backend: Backend, invocation_id: str, after: int) -> AsyncItera
             beat = {"event": "heartbeat", "data": json.dumps({"ts": time.time()})}
             yield {**_resume_id(last), **beat}
             last_sent = now
-        await asyncio.sleep(config.poll_s)
+        if woken is None:
+            await asyncio.sleep(config.poll_s)
+        else:  # woken by a commit (NOTIFY), or polling as the fallback
+            timeout = min(backend.notifier.fallback_s, config.heartbeat_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout)
 
 
 def _resume_id(last: int) -> dict[str, str]:
