@@ -374,7 +374,9 @@ def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options:
 
 @main.command()
 @team_options
-@click.option("--model", help="ASR model of this worker's jobs (default: the bundled base+tiny.en).")
+@click.option(
+    "--model", help="ASR model of this worker's jobs (default: the bundled base+tiny.en)."
+)
 @click.option(
     "--device", default="cpu", show_default=True, help="Where the model runs (cpu, cuda)."
 )
