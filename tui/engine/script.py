@@ -99,6 +99,11 @@ class Script:
     languages: list[str] = field(default_factory=list)
     #: The spoken language when the script is an English translation ("" otherwise).
     translated_from: str = ""
+    #: Speakers named by a remembered voice: id -> {"voice": name, "confidence": 0..1}.
+    speaker_matches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Each speaker's voice print (tui.engine.voices.Print) when voices were looked
+    #: for; kept in memory only, never part of the API's script.
+    voiceprints: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +119,7 @@ class Script:
             "speech": [[s, e] for s, e in self.speech],
             "languages": list(self.languages or [self.language]),
             "translated_from": self.translated_from,
+            "speaker_matches": {k: dict(v) for k, v in self.speaker_matches.items()},
         }
 
     @classmethod
@@ -135,6 +141,10 @@ class Script:
                 speech=speech,
                 languages=[str(x) for x in data.get("languages") or []],
                 translated_from=str(data.get("translated_from") or ""),
+                speaker_matches={
+                    str(k): {"voice": str(v["voice"]), "confidence": float(v["confidence"])}
+                    for k, v in (data.get("speaker_matches") or {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed script: {exc}") from exc
@@ -170,6 +180,8 @@ class Script:
         if not new_name:
             raise ValueError("a speaker name cannot be empty")
         self.speakers[speaker_id] = new_name
+        if self.speaker_matches.get(speaker_id, {}).get("voice") != new_name:
+            self.speaker_matches.pop(speaker_id, None)
 
     def merge_speakers(self, source: str, target: str) -> None:
         """Give every turn of ``source`` to ``target`` and join the paragraphs that now touch."""
@@ -181,6 +193,7 @@ class Script:
             if turn.speaker == src:
                 turn.speaker = dst
         self.speakers.pop(src, None)
+        self.speaker_matches.pop(src, None)
         self.turns = _join_adjacent(self.turns)
 
     def resolve_speaker(self, speaker: str) -> str:
