@@ -324,10 +324,6 @@ def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options:
     sys.exit(run_headless(folder, **obj, **options))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def _add_voices() -> None:
     from tui.voices_cmd import voices
 
@@ -335,3 +331,6 @@ def _add_voices() -> None:
 
 
 _add_voices()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
