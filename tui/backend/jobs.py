@@ -189,34 +189,44 @@ def recover(store: Store, worker_pid: int | None = None, reason: str = "") -> tu
             query += " AND worker_pid=?"
             args = (worker_pid,)
         for job in db.execute(query, args).fetchall():
-            if job["cancel_requested"]:
-                finish(store, db, job, "cancelled", claim_token=None, message="Cancelled.")
-            elif job["attempts"] < MAX_ATTEMPTS:
+            if interrupted(store, db, job, reason):
                 db.execute(
                     "UPDATE jobs SET status='queued', claim=NULL, worker_pid=NULL, stage=NULL,"
                     " progress=0, eta_s=NULL WHERE id=?",
                     (job["id"],),
                 )
-                if job["invocation_id"]:
-                    events.add(
-                        store,
-                        db,
-                        job["invocation_id"],
-                        [events.text(f"The job was interrupted ({reason}); it starts again.")],
-                    )
                 resumed += 1
-            else:
-                finish(
-                    store,
-                    db,
-                    job,
-                    "failed",
-                    claim_token=None,
-                    error=f"interrupted ({reason}) {job['attempts']} times; credits released",
-                    error_code=500,
-                )
+            elif not job["cancel_requested"]:
                 failed += 1
     return resumed, failed
+
+
+def interrupted(store: Any, db: Any, job: Any, reason: str) -> bool:
+    """A running job whose worker went away: True if it may run again (the stream is
+    told it starts again); else it is ended here, cancelled or failed with its credits
+    released after MAX_ATTEMPTS."""
+    if job["cancel_requested"]:
+        finish(store, db, job, "cancelled", claim_token=None, message="Cancelled.")
+        return False
+    if job["attempts"] >= MAX_ATTEMPTS:
+        finish(
+            store,
+            db,
+            job,
+            "failed",
+            claim_token=None,
+            error=f"interrupted ({reason}) {job['attempts']} times; credits released",
+            error_code=500,
+        )
+        return False
+    if job["invocation_id"]:
+        events.add(
+            store,
+            db,
+            job["invocation_id"],
+            [events.text(f"The job was interrupted ({reason}); it starts again.")],
+        )
+    return True
 
 
 def is_terminal(status: str) -> bool:

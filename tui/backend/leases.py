@@ -26,7 +26,7 @@ import time
 import uuid
 from typing import Any
 
-from tui.backend import events, jobs
+from tui.backend import jobs
 
 log = logging.getLogger("reelscript.leases")
 SWEEP_LOCK = 0x72656570
@@ -66,29 +66,7 @@ def take(store: Any, job_id: str, node: str, lease_s: float) -> Any:
 
 def _lapsed(store: Any, db: Any, job: Any) -> bool:
     """A running job whose lease lapsed: True if it may run again (else it was ended)."""
-    reason = "its worker stopped answering"
-    if job["cancel_requested"]:
-        jobs.finish(store, db, job, "cancelled", claim_token=None, message="Cancelled.")
-        return False
-    if job["attempts"] >= jobs.MAX_ATTEMPTS:
-        jobs.finish(
-            store,
-            db,
-            job,
-            "failed",
-            claim_token=None,
-            error=f"interrupted ({reason}) {job['attempts']} times; credits released",
-            error_code=500,
-        )
-        return False
-    if job["invocation_id"]:
-        events.add(
-            store,
-            db,
-            job["invocation_id"],
-            [events.text(f"The job was interrupted ({reason}); it starts again.")],
-        )
-    return True
+    return jobs.interrupted(store, db, job, "its worker stopped answering")
 
 
 def renew(store: Any, job_id: str, claim: str, lease_s: float) -> bool:
