@@ -14,11 +14,47 @@ from pathlib import Path
 import click
 
 from tui import __version__
+from tui.engine.formats.names import WATCH_FORMATS, formats_help
 
-FORMATS_HELP = (
-    "comma-separated: md,txt,srt,vtt,json,docx,fountain,rttm,mp4 (subtitle track),"
-    "captioned (<name>.captioned.mp4, the captions in the picture)"
-)
+#: Speaker-label methods (tui.engine.diarize.get_diarizer).
+DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
+
+#: The options of ``reelscript`` itself: ``(declarations, settings)`` by name.  Those a
+#: subcommand also takes (:func:`also_after`) work after its name too, where they win.
+GROUP_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
+    "server": (
+        ("--server",),
+        {
+            "metavar": "URL",
+            "envvar": "REELSCRIPT_SERVER",
+            "help": "Use this backend instead of starting one.",
+        },
+    ),
+    "token_file": (
+        ("--token-file",),
+        {
+            "type": click.Path(dir_okay=False, path_type=Path),
+            "help": "Where the API token is kept.",
+        },
+    ),
+    "data_dir": (
+        ("--data-dir",),
+        {
+            "type": click.Path(file_okay=False, path_type=Path),
+            "envvar": "REELSCRIPT_HOME",
+            "help": "Data folder (default: the platform's data dir).",
+        },
+    ),
+    "diarizer": (
+        ("--diarizer",),
+        {
+            "type": click.Choice(DIARIZERS),
+            "help": "Speaker labels (default builtin): of `transcribe`, and of the backend that "
+            "the app and `watch` start for themselves (a --server has its own: "
+            "`serve --diarizer`).",
+        },
+    ),
+}
 
 
 class _AppByDefault(click.Group):
@@ -30,8 +66,32 @@ class _AppByDefault(click.Group):
         return super().resolve_command(ctx, args)
 
 
-#: Speaker-label methods (tui.engine.diarize.get_diarizer).
-DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
+def _given_after(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """A group option given after the subcommand's name: it replaces the group's value."""
+    if value is not None and param.name:
+        ctx.ensure_object(dict)[param.name] = value
+    return value
+
+
+def also_after(*names: str):  # type: ignore[no-untyped-def]
+    """Let the subcommand take the group options ``names`` too (``serve --data-dir DIR``)."""
+
+    def decorate(command):  # type: ignore[no-untyped-def]
+        for name in reversed(names):
+            declarations, settings = GROUP_OPTIONS[name]
+            settings = {k: v for k, v in settings.items() if k != "envvar"}  # the group reads it
+            command = click.option(
+                *declarations, expose_value=False, callback=_given_after, **settings
+            )(command)
+        return command
+
+    return decorate
+
+
+def _group_options(command):  # type: ignore[no-untyped-def]
+    for declarations, settings in reversed(GROUP_OPTIONS.values()):
+        command = click.option(*declarations, **settings)(command)  # type: ignore[arg-type]
+    return command
 
 
 @click.group(
@@ -39,29 +99,7 @@ DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option(
-    "--server",
-    metavar="URL",
-    envvar="REELSCRIPT_SERVER",
-    help="Use this backend instead of starting one.",
-)
-@click.option(
-    "--token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where the API token is kept.",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="REELSCRIPT_HOME",
-    help="Data folder (default: the platform's data dir).",
-)
-@click.option(
-    "--diarizer",
-    type=click.Choice(DIARIZERS),
-    help="Speaker labels (default builtin): of `transcribe`, and of the backend that the app "
-    "and `watch` start for themselves (a --server has its own: `serve --diarizer`).",
-)
+@_group_options
 @click.version_option(__version__, prog_name="reelscript")
 @click.pass_context
 def main(
@@ -74,6 +112,8 @@ def main(
     """reelscript: turn videos into speaker-labelled scripts, offline.
 
     With no command, opens the terminal app (on PATH, a folder or a video).
+    The options above also work after the command's name where it takes them
+    (reelscript serve --data-dir DIR, reelscript watch DIR --diarizer none).
     """
     ctx.ensure_object(dict)
     ctx.obj.update(server=server, token_file=token_file, data_dir=data_dir, diarizer=diarizer)
@@ -83,6 +123,7 @@ def main(
 
 @main.command("open", hidden=True)
 @click.argument("path", required=False, type=click.Path(path_type=Path))
+@also_after("server", "token_file", "data_dir", "diarizer")
 @click.pass_context
 def open_app(ctx: click.Context, path: Path | None) -> None:
     """Open the app on PATH (a folder to browse, or a video to script at once)."""
@@ -122,7 +163,7 @@ def languages() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder (default: next to each input).",
 )
-@click.option("-f", "--format", "formats", default="md", show_default=True, help=FORMATS_HELP)
+@click.option("-f", "--format", "formats", default="md", show_default=True, help=formats_help())
 @click.option(
     "--speakers", type=click.IntRange(1, 20), help="Exact number of speakers (default: estimate)."
 )
@@ -315,6 +356,7 @@ def _team_settings(options: dict[str, object]) -> dict[str, object]:
     help="Stop once no app or watcher is attached and no job runs (the embedded backend).",
 )
 @team_options
+@also_after("data_dir")
 @click.option(
     "--admin-token",
     envvar="REELSCRIPT_ADMIN_TOKEN",
@@ -346,7 +388,9 @@ def serve(ctx: click.Context, **options: object) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write scripts here (default: next to each video).",
 )
-@click.option("-f", "--format", "formats", default="md", show_default=True, help=FORMATS_HELP)
+@click.option(
+    "-f", "--format", "formats", default="md", show_default=True, help=formats_help(WATCH_FORMATS)
+)
 @click.option("-r", "--recursive", is_flag=True, help="Watch sub-folders too.")
 @click.option(
     "--settle",
@@ -357,19 +401,15 @@ def serve(ctx: click.Context, **options: object) -> None:
 )
 @click.option("--new-only", is_flag=True, help="Ignore files already in the folder.")
 @click.option("--force", is_flag=True, help="Redo files the ledger says are done (or failed).")
-@click.option(
-    "--server", "watch_server", metavar="URL", help="Use this backend instead of starting one."
-)
+@also_after("server", "token_file", "data_dir", "diarizer")
 @click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
 @click.pass_context
-def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options: object) -> None:
+def watch(ctx: click.Context, folder: Path, **options: object) -> None:
     """Watch FOLDER and write a script for every new video."""
     from tui.watch import run_headless
 
-    obj = dict(ctx.obj)
-    obj["server"] = watch_server or obj["server"]
-    _no_diarizer_for_a_server(obj)
-    sys.exit(run_headless(folder, **obj, **options))
+    _no_diarizer_for_a_server(ctx.obj)
+    sys.exit(run_headless(folder, **ctx.obj, **options))
 
 
 @main.command()

@@ -165,6 +165,21 @@ def test_options_reach_the_outputs(tmp_path: Path) -> None:
     assert (tmp_path / "phone_call.json").read_text().startswith("{")
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open (Linux: its /proc/<pid>/fd links)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
 def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     import signal
     import time
@@ -188,8 +203,12 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
-    assert proc.poll() is None, "finished before it could be interrupted"
+    # Interrupt it once it is at work on the file (reading it), not at a guessed time.
+    deadline = time.monotonic() + 120
+    while not _has_open(proc.pid, long):
+        assert proc.poll() is None, "finished before it could be interrupted"
+        assert time.monotonic() < deadline, "never started reading its input"
+        time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tui.engine.formats.names import FORMATS
+
 T = TypeVar("T")
 #: What an export id may be: a name, never a path (no ``.``, no separators).
 RENDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
@@ -87,9 +89,7 @@ class ScriptPut(BaseModel):
 
 
 class RenderOutput(BaseModel):
-    format: Literal[
-        "mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned", "rttm"
-    ]
+    format: Literal[FORMATS]  # type: ignore[valid-type]  # the one list of export formats
     quality: str = "high"
     timestamps: bool = True
     resolution: Literal["1080p", "1080x1920", "source"] = Field(

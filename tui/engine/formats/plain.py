@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tui.engine.formats.common import NO_SPEECH, clock
+from tui.engine.formats.common import NO_SPEECH
 from tui.engine.script import Script
+from tui.engine.timecode import clock
 
 
 def render(script: Script, *, timestamps: bool = True) -> str:
