@@ -246,14 +246,25 @@ def test_the_diarizer_given_before_the_command_labels_the_script(tmp_path: Path)
     assert "- Speakers: Speaker 1\n" in (tmp_path / "demo.md").read_text()
 
 
-@pytest.mark.parametrize("where", [["--server", "http://127.0.0.1:9"], []])
-def test_a_diarizer_for_someone_elses_server_is_a_usage_error(
-    tmp_path: Path, where: list[str]
-) -> None:
-    """The app and watch start a backend with --diarizer; a --server labels as it was started."""
-    args = ["--diarizer", "campplus", *where, "watch", str(tmp_path)]
-    if not where:  # watch's own --server
-        args += ["--server", "http://127.0.0.1:9"]
+@pytest.mark.parametrize(
+    "order",
+    [
+        "both before watch",
+        "server after watch",
+        "both after watch",
+        "both after the app's folder",
+    ],
+)
+def test_a_diarizer_for_someone_elses_server_is_a_usage_error(tmp_path: Path, order: str) -> None:
+    """The app and watch start a backend with --diarizer; a --server labels as it was started.
+    The options of ``reelscript`` itself work after the command's name too."""
+    diarizer, server = ["--diarizer", "campplus"], ["--server", "http://127.0.0.1:9"]
+    args = {
+        "both before watch": [*diarizer, *server, "watch", str(tmp_path)],
+        "server after watch": [*diarizer, "watch", str(tmp_path), *server],
+        "both after watch": ["watch", str(tmp_path), *diarizer, *server],
+        "both after the app's folder": [str(tmp_path), *server, *diarizer],
+    }[order]
     result = subprocess.run(
         [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=60
     )
