@@ -68,6 +68,7 @@ def test_silence_writes_a_script_saying_so(bad_media: dict[str, Path], tmp_path:
     assert "No speech was found in this file." in (tmp_path / "silence.md").read_text()
 
 
+@pytest.mark.slow
 def test_one_bad_file_does_not_stop_the_others(bad_media: dict[str, Path], tmp_path: Path) -> None:
     result = reelscript(
         str(bad_media["text"]), str(DATA / "reading_short.wav"), "-o", str(tmp_path), "-f", "md,srt"
@@ -180,6 +181,7 @@ def _has_open(pid: int, path: Path) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     import signal
     import time
@@ -216,6 +218,7 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_two_inputs_with_one_name_never_overwrite(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -232,6 +235,7 @@ def test_two_inputs_with_one_name_never_overwrite(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_diarizer_given_before_the_command_labels_the_script(tmp_path: Path) -> None:
     """`reelscript --diarizer none transcribe` (the option before the command, as for the app
     and watch) reaches the labels: one speaker where the default finds demo.mp4's two."""

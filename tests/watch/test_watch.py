@@ -284,6 +284,7 @@ async def test_new_only_leaves_old_files_alone_and_force_redoes_once(
     assert len(forced.of(FileQueued)) == 2
 
 
+@pytest.mark.slow
 async def test_a_job_outlasting_its_event_stream_is_followed_to_the_end(
     folder: Path, tmp_path: Path, isolated_home: Path, data_dir: Path
 ) -> None:
