@@ -1,7 +1,7 @@
 """Request and response models of docs/api.md, for validation and /openapi.json.
 
 Every response is the envelope ``{code, message, data}``; the ``data`` models
-name the fields API.md promises (extra fields are additions, never renames).
+name the fields docs/api.md promises (extra fields are additions, never renames).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class ErrorEnvelope(BaseModel):
 
 
 class Open(BaseModel):
-    """A model that keeps fields it does not name (API.md objects may grow)."""
+    """A model that keeps fields it does not name (docs/api.md objects may grow)."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -1,4 +1,4 @@
-"""Plain text (``[00:01:23] Speaker 1: text`` paragraphs) and JSON (API.md's script object)."""
+"""Plain text (``[00:01:23] Speaker 1: text`` paragraphs) and JSON (docs/api.md's script object)."""
 
 from __future__ import annotations
 
