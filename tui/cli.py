@@ -14,47 +14,14 @@ from pathlib import Path
 import click
 
 from tui import __version__
+from tui.cli_options import (
+    DIARIZERS,
+    also_after,
+    group_options,
+    team_options,
+    team_settings,
+)
 from tui.engine.formats.names import WATCH_FORMATS, formats_help
-
-#: Speaker-label methods (tui.engine.diarize.get_diarizer).
-DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
-
-#: The options of ``reelscript`` itself: ``(declarations, settings)`` by name.  Those a
-#: subcommand also takes (:func:`also_after`) work after its name too, where they win.
-GROUP_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
-    "server": (
-        ("--server",),
-        {
-            "metavar": "URL",
-            "envvar": "REELSCRIPT_SERVER",
-            "help": "Use this backend instead of starting one.",
-        },
-    ),
-    "token_file": (
-        ("--token-file",),
-        {
-            "type": click.Path(dir_okay=False, path_type=Path),
-            "help": "Where the API token is kept.",
-        },
-    ),
-    "data_dir": (
-        ("--data-dir",),
-        {
-            "type": click.Path(file_okay=False, path_type=Path),
-            "envvar": "REELSCRIPT_HOME",
-            "help": "Data folder (default: the platform's data dir).",
-        },
-    ),
-    "diarizer": (
-        ("--diarizer",),
-        {
-            "type": click.Choice(DIARIZERS),
-            "help": "Speaker labels (default builtin): of `transcribe`, and of the backend that "
-            "the app and `watch` start for themselves (a --server has its own: "
-            "`serve --diarizer`).",
-        },
-    ),
-}
 
 
 class _AppByDefault(click.Group):
@@ -66,40 +33,12 @@ class _AppByDefault(click.Group):
         return super().resolve_command(ctx, args)
 
 
-def _given_after(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """A group option given after the subcommand's name: it replaces the group's value."""
-    if value is not None and param.name:
-        ctx.ensure_object(dict)[param.name] = value
-    return value
-
-
-def also_after(*names: str):  # type: ignore[no-untyped-def]
-    """Let the subcommand take the group options ``names`` too (``serve --data-dir DIR``)."""
-
-    def decorate(command):  # type: ignore[no-untyped-def]
-        for name in reversed(names):
-            declarations, settings = GROUP_OPTIONS[name]
-            settings = {k: v for k, v in settings.items() if k != "envvar"}  # the group reads it
-            command = click.option(
-                *declarations, expose_value=False, callback=_given_after, **settings
-            )(command)
-        return command
-
-    return decorate
-
-
-def _group_options(command):  # type: ignore[no-untyped-def]
-    for declarations, settings in reversed(GROUP_OPTIONS.values()):
-        command = click.option(*declarations, **settings)(command)  # type: ignore[arg-type]
-    return command
-
-
 @click.group(
     cls=_AppByDefault,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@_group_options
+@group_options
 @click.version_option(__version__, prog_name="reelscript")
 @click.pass_context
 def main(
@@ -112,7 +51,7 @@ def main(
     """reelscript: turn videos into speaker-labelled scripts, offline.
 
     With no command, opens the terminal app (on PATH, a folder or a video).
-    The options above also work after the command's name where it takes them
+    The options below also work after the command's name where it takes them
     (reelscript serve --data-dir DIR, reelscript watch DIR --diarizer none).
     """
     ctx.ensure_object(dict)
@@ -230,52 +169,6 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     sys.exit(run(list(files), **options))
 
 
-def team_options(command):  # type: ignore[no-untyped-def]
-    """--database, --queue, --storage: a team's shared services (docs/team.md)."""
-    for option in reversed(
-        [
-            click.option(
-                "--database",
-                envvar="REELSCRIPT_DATABASE_URL",
-                help="PostgreSQL URL shared by every API and worker process (team mode).",
-            ),
-            click.option(
-                "--queue",
-                envvar="REELSCRIPT_QUEUE_URL",
-                help="Redis URL of the job queue (Dramatiq) shared by the team.",
-            ),
-            click.option(
-                "--storage",
-                envvar="REELSCRIPT_STORAGE",
-                type=click.Path(file_okay=False, path_type=Path),
-                help="Storage root every process shares (uploads, exports, temp files).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
-def _team_settings(options: dict[str, object]) -> dict[str, object]:
-    """The team options as Config fields; all three or none (one clear line otherwise)."""
-    values = {name: options.pop(name) for name in ("database", "queue", "storage")}
-    given = [name for name, value in values.items() if value]
-    if not given:
-        return {}
-    missing = [f"--{name}" for name, value in values.items() if not value]
-    if missing:
-        raise click.UsageError(
-            f"a team needs --database, --queue and --storage: {', '.join(missing)} missing"
-        )
-    if not str(values["database"]).startswith(("postgresql://", "postgres://")):
-        raise click.UsageError("--database must be a postgresql:// URL")
-    return {
-        "database_url": values["database"],
-        "queue_url": values["queue"],
-        "storage": Path(str(values["storage"])),
-    }
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
@@ -374,7 +267,7 @@ def serve(ctx: click.Context, **options: object) -> None:
         "trusted_proxies": tuple(options.pop("trusted_proxies")),  # type: ignore[arg-type]
         "max_json_bytes": int(options.pop("max_json_kb")) * 1024,  # type: ignore[call-overload]
         "max_script_bytes": int(options.pop("max_script_mb")) * 1024 * 1024,  # type: ignore[call-overload]
-        **_team_settings(options),
+        **team_settings(options),
         "admin_token": options.pop("admin_token"),
     }
     sys.exit(run_server(data_dir=ctx.obj["data_dir"], limits=limits, **options))
@@ -432,7 +325,7 @@ def worker(**options: object) -> None:
     """Run one team job worker: jobs from --queue, state in --database, files in --storage."""
     from tui.backend.team_worker import main as run_worker
 
-    team = _team_settings(options)
+    team = team_settings(options)
     if not team:
         raise click.UsageError("a worker needs --database, --queue and --storage (or their env)")
     sys.exit(
