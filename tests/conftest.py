@@ -19,6 +19,9 @@ MODEL_FIXTURES = frozenset(
 )  # fmt: skip
 #: Test folders whose every test runs the models (speaker labelling, team workers).
 MODEL_FOLDERS = frozenset({"diarize", "team"})
+#: Costly session-wide fixtures: under pytest-xdist (``--dist loadgroup``) the tests using
+#: one run in one process, so that it is made once, not once per process.
+SHARED_FIXTURES = ("convs", "script_of", "live_server", "strict_server", "speech_video")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,11 +39,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` every test that runs a model (see :data:`MODEL_FIXTURES`); tests that
-    run one some other way carry ``@pytest.mark.slow`` themselves."""
+    run one some other way carry ``@pytest.mark.slow`` themselves.  Group the tests of
+    each costly session fixture (:data:`SHARED_FIXTURES`) for pytest-xdist."""
     for item in items:
         folder = item.path.relative_to(DATA.parent).parts[0]
-        if folder in MODEL_FOLDERS or MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if folder in MODEL_FOLDERS or MODEL_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        shared = [name for name in SHARED_FIXTURES if name in fixtures]
+        if folder == "team" or shared:
+            item.add_marker(pytest.mark.xdist_group("team" if folder == "team" else shared[0]))
 
 
 @pytest.fixture(autouse=True)
