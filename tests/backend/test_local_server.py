@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -81,9 +82,9 @@ def test_serve_takes_the_data_dir_after_its_name(tmp_path: Path) -> None:
         assert read_info(data)["pid"] == server.pid
         assert not (elsewhere / "server.json").exists()
     finally:
-        server.terminate()
+        server.send_signal(signal.SIGINT)  # as Ctrl+C: the server stops and says so
         server.communicate(timeout=60)
-    assert not (data / "server.json").exists()
+    assert server.returncode == 0 and not (data / "server.json").exists()
 
 
 def test_bad_options_get_one_line_errors(tmp_path: Path) -> None:
