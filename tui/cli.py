@@ -14,11 +14,14 @@ from pathlib import Path
 import click
 
 from tui import __version__
-
-FORMATS_HELP = (
-    "comma-separated: md,txt,srt,vtt,json,docx,fountain,rttm,mp4 (subtitle track),"
-    "captioned (<name>.captioned.mp4, the captions in the picture)"
+from tui.cli_options import (
+    DIARIZERS,
+    also_after,
+    group_options,
+    team_options,
+    team_settings,
 )
+from tui.engine.formats.names import WATCH_FORMATS, formats_help
 
 
 class _AppByDefault(click.Group):
@@ -30,38 +33,12 @@ class _AppByDefault(click.Group):
         return super().resolve_command(ctx, args)
 
 
-#: Speaker-label methods (tui.engine.diarize.get_diarizer).
-DIARIZERS = ["builtin", "campplus", "pyannote", "none"]
-
-
 @click.group(
     cls=_AppByDefault,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option(
-    "--server",
-    metavar="URL",
-    envvar="REELSCRIPT_SERVER",
-    help="Use this backend instead of starting one.",
-)
-@click.option(
-    "--token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where the API token is kept.",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="REELSCRIPT_HOME",
-    help="Data folder (default: the platform's data dir).",
-)
-@click.option(
-    "--diarizer",
-    type=click.Choice(DIARIZERS),
-    help="Speaker labels (default builtin): of `transcribe`, and of the backend that the app "
-    "and `watch` start for themselves (a --server has its own: `serve --diarizer`).",
-)
+@group_options
 @click.version_option(__version__, prog_name="reelscript")
 @click.pass_context
 def main(
@@ -74,6 +51,8 @@ def main(
     """reelscript: turn videos into speaker-labelled scripts, offline.
 
     With no command, opens the terminal app (on PATH, a folder or a video).
+    The options below also work after the command's name where it takes them
+    (reelscript serve --data-dir DIR, reelscript watch DIR --diarizer none).
     """
     ctx.ensure_object(dict)
     ctx.obj.update(server=server, token_file=token_file, data_dir=data_dir, diarizer=diarizer)
@@ -83,6 +62,7 @@ def main(
 
 @main.command("open", hidden=True)
 @click.argument("path", required=False, type=click.Path(path_type=Path))
+@also_after("server", "token_file", "data_dir", "diarizer")
 @click.pass_context
 def open_app(ctx: click.Context, path: Path | None) -> None:
     """Open the app on PATH (a folder to browse, or a video to script at once)."""
@@ -122,7 +102,7 @@ def languages() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder (default: next to each input).",
 )
-@click.option("-f", "--format", "formats", default="md", show_default=True, help=FORMATS_HELP)
+@click.option("-f", "--format", "formats", default="md", show_default=True, help=formats_help())
 @click.option(
     "--speakers", type=click.IntRange(1, 20), help="Exact number of speakers (default: estimate)."
 )
@@ -187,52 +167,6 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
 
     options["diarizer"] = _diarizer(ctx, options)
     sys.exit(run(list(files), **options))
-
-
-def team_options(command):  # type: ignore[no-untyped-def]
-    """--database, --queue, --storage: a team's shared services (docs/team.md)."""
-    for option in reversed(
-        [
-            click.option(
-                "--database",
-                envvar="REELSCRIPT_DATABASE_URL",
-                help="PostgreSQL URL shared by every API and worker process (team mode).",
-            ),
-            click.option(
-                "--queue",
-                envvar="REELSCRIPT_QUEUE_URL",
-                help="Redis URL of the job queue (Dramatiq) shared by the team.",
-            ),
-            click.option(
-                "--storage",
-                envvar="REELSCRIPT_STORAGE",
-                type=click.Path(file_okay=False, path_type=Path),
-                help="Storage root every process shares (uploads, exports, temp files).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
-def _team_settings(options: dict[str, object]) -> dict[str, object]:
-    """The team options as Config fields; all three or none (one clear line otherwise)."""
-    values = {name: options.pop(name) for name in ("database", "queue", "storage")}
-    given = [name for name, value in values.items() if value]
-    if not given:
-        return {}
-    missing = [f"--{name}" for name, value in values.items() if not value]
-    if missing:
-        raise click.UsageError(
-            f"a team needs --database, --queue and --storage: {', '.join(missing)} missing"
-        )
-    if not str(values["database"]).startswith(("postgresql://", "postgres://")):
-        raise click.UsageError("--database must be a postgresql:// URL")
-    return {
-        "database_url": values["database"],
-        "queue_url": values["queue"],
-        "storage": Path(str(values["storage"])),
-    }
 
 
 @main.command()
@@ -315,6 +249,7 @@ def _team_settings(options: dict[str, object]) -> dict[str, object]:
     help="Stop once no app or watcher is attached and no job runs (the embedded backend).",
 )
 @team_options
+@also_after("data_dir")
 @click.option(
     "--admin-token",
     envvar="REELSCRIPT_ADMIN_TOKEN",
@@ -332,7 +267,7 @@ def serve(ctx: click.Context, **options: object) -> None:
         "trusted_proxies": tuple(options.pop("trusted_proxies")),  # type: ignore[arg-type]
         "max_json_bytes": int(options.pop("max_json_kb")) * 1024,  # type: ignore[call-overload]
         "max_script_bytes": int(options.pop("max_script_mb")) * 1024 * 1024,  # type: ignore[call-overload]
-        **_team_settings(options),
+        **team_settings(options),
         "admin_token": options.pop("admin_token"),
     }
     sys.exit(run_server(data_dir=ctx.obj["data_dir"], limits=limits, **options))
@@ -346,7 +281,9 @@ def serve(ctx: click.Context, **options: object) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write scripts here (default: next to each video).",
 )
-@click.option("-f", "--format", "formats", default="md", show_default=True, help=FORMATS_HELP)
+@click.option(
+    "-f", "--format", "formats", default="md", show_default=True, help=formats_help(WATCH_FORMATS)
+)
 @click.option("-r", "--recursive", is_flag=True, help="Watch sub-folders too.")
 @click.option(
     "--settle",
@@ -357,19 +294,15 @@ def serve(ctx: click.Context, **options: object) -> None:
 )
 @click.option("--new-only", is_flag=True, help="Ignore files already in the folder.")
 @click.option("--force", is_flag=True, help="Redo files the ledger says are done (or failed).")
-@click.option(
-    "--server", "watch_server", metavar="URL", help="Use this backend instead of starting one."
-)
+@also_after("server", "token_file", "data_dir", "diarizer")
 @click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
 @click.pass_context
-def watch(ctx: click.Context, folder: Path, watch_server: str | None, **options: object) -> None:
+def watch(ctx: click.Context, folder: Path, **options: object) -> None:
     """Watch FOLDER and write a script for every new video."""
     from tui.watch import run_headless
 
-    obj = dict(ctx.obj)
-    obj["server"] = watch_server or obj["server"]
-    _no_diarizer_for_a_server(obj)
-    sys.exit(run_headless(folder, **obj, **options))
+    _no_diarizer_for_a_server(ctx.obj)
+    sys.exit(run_headless(folder, **ctx.obj, **options))
 
 
 @main.command()
@@ -392,7 +325,7 @@ def worker(**options: object) -> None:
     """Run one team job worker: jobs from --queue, state in --database, files in --storage."""
     from tui.backend.team_worker import main as run_worker
 
-    team = _team_settings(options)
+    team = team_settings(options)
     if not team:
         raise click.UsageError("a worker needs --database, --queue and --storage (or their env)")
     sys.exit(

@@ -1,4 +1,4 @@
-"""What the API client returns and raises: typed errors per API.md code, events, the token file.
+"""What the API client returns and raises: typed errors per docs/api.md code, events, the token file.
 
 Re-exported by :mod:`tui.client`; import them from there.
 """

@@ -70,7 +70,7 @@ class StreamEnded(Message):
 
 @dataclass
 class StateLoaded(Message):
-    """The session's state (API.md's ``state`` object) was read."""
+    """The session's state (docs/api.md's ``state`` object) was read."""
 
     state: dict[str, Any]
 

@@ -17,8 +17,8 @@ import copy
 import re
 from collections import defaultdict, deque
 
-from tui.engine.formats.common import clock
 from tui.engine.script import Script, Turn, Word, speaker_id
+from tui.engine.timecode import clock
 
 _HEADER = re.compile(
     r"^\[(?P<stamp>\d{1,2}:\d{2}:\d{2})\]\s*(?P<name>[^:\n]{1,60}):\s?(?P<text>.*)$", re.S

@@ -37,7 +37,7 @@ def sample_script() -> Script:
 
 
 def sample_state() -> dict[str, Any]:
-    """API.md's ``state`` object for :func:`sample_script`."""
+    """docs/api.md's ``state`` object for :func:`sample_script`."""
     script = sample_script()
     speech = [{"s": t.start_ms, "d": t.end_ms - t.start_ms, "m": {}} for t in script.turns]
     text = [

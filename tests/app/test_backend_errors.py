@@ -1,4 +1,4 @@
-"""The app meets the backend's errors (API.md's table) and its own embedded backend."""
+"""The app meets the backend's errors (docs/api.md's table) and its own embedded backend."""
 
 from __future__ import annotations
 

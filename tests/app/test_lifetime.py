@@ -136,6 +136,7 @@ def test_a_backend_shared_with_watch_stops_when_the_last_user_ends(tmux, tmp_pat
             watch.wait(10)
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_serve_during_a_job_leaves_no_warning(tmux, tmp_path: Path, data_dir) -> None:
     """Ctrl+C stops a backend whose worker is mid-job without a "leaked semaphore" warning."""
     import asyncio

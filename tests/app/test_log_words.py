@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tests.backend.media import make_video
 from tests.live_server import start_server
@@ -12,6 +14,7 @@ from tui.app import make_app
 from tui.panes.sse_log import SSELog
 
 
+@pytest.mark.slow
 async def test_the_log_says_what_happened_in_words(tmp_path: Path) -> None:
     server = start_server(tmp_path / "server", "--starting-credits", "unlimited")
     try:

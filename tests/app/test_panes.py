@@ -76,8 +76,9 @@ async def test_palette_lists_the_pane_actions(media_folder: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("ctrl+p")
         await type_text(pilot, "zoom in")
-        await pilot.pause(0.5)
-        assert "Timeline: Zoom in" in screen_text(app)
+        await wait_for(
+            pilot, lambda: "Timeline: Zoom in" in screen_text(app), 5, "the palette's match"
+        )
         await pilot.press("enter")  # runs the action in its pane
         await wait_for(pilot, lambda: app.query_one(Timeline).zoom == 1, 5, "the zoom")
 

@@ -1,11 +1,11 @@
-"""What tui.client (and the app's Connection) does for each error code of API.md's table.
+"""What tui.client (and the app's Connection) does for each error code of docs/api.md's table.
 
 Codes the real backend answers to the real client are tested against it
 (``live_server``, ``strict_server``).  Codes the real client can never draw
 from the real backend (400: it always sends ``X-Client-Id``; 402: it always
 sends the attribution headers; 500: a bug) come from :class:`ScriptedBackend`,
 a small FastAPI app under a real uvicorn server on loopback that answers, in
-API.md's envelope, whatever a test tells it to, and counts what it was asked.
+docs/api.md's envelope, whatever a test tells it to, and counts what it was asked.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class ScriptedBackend:
                 return planned
             try:
                 uuid.UUID(client_id)
-            except ValueError:  # the one 400 of API.md: no (usable) client id
+            except ValueError:  # the one 400 of docs/api.md: no (usable) client id
                 return JSONResponse(
                     {"code": 400, "message": "X-Client-Id missing", "data": None}, status_code=400
                 )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tui.client import Client, Event
 
 
@@ -64,6 +66,7 @@ async def test_transcribe_and_export_exports_the_new_script(
     assert set(speakers.values()) == {"Tom and Jerry", "Guest"}
 
 
+@pytest.mark.slow
 async def test_a_follow_up_that_cannot_start_is_said_once_and_dropped(
     client: Client, media
 ) -> None:

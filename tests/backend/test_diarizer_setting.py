@@ -24,6 +24,7 @@ def campplus_server(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
     server.stop()
 
 
+@pytest.mark.slow
 async def test_a_campplus_server_labels_with_the_builtin_labeller(
     campplus_server: LiveServer, tmp_path: Path
 ) -> None:

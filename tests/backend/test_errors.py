@@ -1,4 +1,4 @@
-"""Every error row of API.md's table, reached over real HTTP against a running backend."""
+"""Every error row of docs/api.md's table, reached over real HTTP against a running backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The whole flow of API.md against a real server, with the real engine on real speech."""
+"""The whole flow of docs/api.md against a real server, with the real engine on real speech."""
 
 from __future__ import annotations
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +60,31 @@ def test_a_running_backend_that_labels_otherwise_is_named_not_reused(tmp_path: P
         assert start_or_reuse(data, diarizer="none").url == server.url
     finally:
         server.stop()
+
+
+def test_serve_takes_the_data_dir_after_its_name(tmp_path: Path) -> None:
+    """`reelscript serve --data-dir DIR` serves DIR (as `reelscript --data-dir DIR serve` does),
+    over the environment's REELSCRIPT_HOME."""
+    data, elsewhere = tmp_path / "given", tmp_path / "from-env"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "serve", "--data-dir", str(data), "--port", "0"],
+        env={**os.environ, "REELSCRIPT_HOME": str(elsewhere)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while find_running(data) is None:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "the server never answered"
+            time.sleep(0.1)
+        assert read_info(data)["pid"] == server.pid
+        assert not (elsewhere / "server.json").exists()
+    finally:
+        server.send_signal(signal.SIGINT)  # as Ctrl+C: the server stops and says so
+        server.communicate(timeout=60)
+    assert server.returncode == 0 and not (data / "server.json").exists()
 
 
 def test_bad_options_get_one_line_errors(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from tests.live_server import LiveServer
 from tui.backend.errors import Unsupported
 from tui.backend.probe import SUPPORTED, probe_media
 from tui.client import Client
-from tui.engine.media import MEDIA_FORMATS, STILL_FORMATS
+from tui.engine.media_kinds import MEDIA_FORMATS, STILL_FORMATS
 
 
 def bad_files(folder: Path) -> list[Path]:

@@ -93,6 +93,7 @@ def test_a_data_dir_that_refuses_writes_answers_one_line_500s_and_keeps_reading(
     assert server.process.returncode == 0, server.log[-2000:]
 
 
+@pytest.mark.slow
 def test_the_api_and_a_worker_write_the_database_at_once(
     live_server: LiveServer, media, tmp_path: Path
 ) -> None:

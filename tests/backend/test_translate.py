@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.backend.conftest import EXTRACT
 from tests.engine.conftest import DATA
 from tui.backend import agent, credits, jobs, worker
@@ -81,6 +83,7 @@ def test_multilingual_server_queues_a_translation_job(tmp_path: Path) -> None:
     assert busy and "Translating into English: reading_short.wav" in said
 
 
+@pytest.mark.slow
 def test_the_worker_runs_the_engine_with_the_translate_task(tmp_path: Path) -> None:
     """The worker hands task=translate to the engine: the bundled model refuses it as a
     failed job, with its credits released and the answer named after the translate call."""

@@ -81,6 +81,7 @@ def upload(http: httpx.Client, url: str, auth: dict[str, str], session: str, med
     return str(reply.json()["data"]["files"][0]["video_id"])
 
 
+@pytest.mark.slow
 def test_a_data_dir_of_the_previous_release_keeps_working(tmp_path: Path, data_dir: Path) -> None:
     code = previous_release(tmp_path / "previous")
     data = tmp_path / "data"

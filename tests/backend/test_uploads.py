@@ -127,6 +127,7 @@ async def test_a_disk_that_refuses_the_upload_answers_one_line_and_keeps_nothing
         assert info["has_audio"]
 
 
+@pytest.mark.slow
 async def test_several_files_in_one_upload(client: Client, media) -> None:
     session = await client.create_session()
     reports: list[tuple[int, int]] = []

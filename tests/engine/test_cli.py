@@ -68,6 +68,7 @@ def test_silence_writes_a_script_saying_so(bad_media: dict[str, Path], tmp_path:
     assert "No speech was found in this file." in (tmp_path / "silence.md").read_text()
 
 
+@pytest.mark.slow
 def test_one_bad_file_does_not_stop_the_others(bad_media: dict[str, Path], tmp_path: Path) -> None:
     result = reelscript(
         str(bad_media["text"]), str(DATA / "reading_short.wav"), "-o", str(tmp_path), "-f", "md,srt"
@@ -165,6 +166,22 @@ def test_options_reach_the_outputs(tmp_path: Path) -> None:
     assert (tmp_path / "phone_call.json").read_text().startswith("{")
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open (Linux: its /proc/<pid>/fd links)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     import signal
     import time
@@ -188,8 +205,12 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
-    assert proc.poll() is None, "finished before it could be interrupted"
+    # Interrupt it once it is at work on the file (reading it), not at a guessed time.
+    deadline = time.monotonic() + 120
+    while not _has_open(proc.pid, long):
+        assert proc.poll() is None, "finished before it could be interrupted"
+        assert time.monotonic() < deadline, "never started reading its input"
+        time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -197,6 +218,7 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_two_inputs_with_one_name_never_overwrite(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -213,6 +235,7 @@ def test_two_inputs_with_one_name_never_overwrite(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_diarizer_given_before_the_command_labels_the_script(tmp_path: Path) -> None:
     """`reelscript --diarizer none transcribe` (the option before the command, as for the app
     and watch) reaches the labels: one speaker where the default finds demo.mp4's two."""
@@ -227,14 +250,25 @@ def test_the_diarizer_given_before_the_command_labels_the_script(tmp_path: Path)
     assert "- Speakers: Speaker 1\n" in (tmp_path / "demo.md").read_text()
 
 
-@pytest.mark.parametrize("where", [["--server", "http://127.0.0.1:9"], []])
-def test_a_diarizer_for_someone_elses_server_is_a_usage_error(
-    tmp_path: Path, where: list[str]
-) -> None:
-    """The app and watch start a backend with --diarizer; a --server labels as it was started."""
-    args = ["--diarizer", "campplus", *where, "watch", str(tmp_path)]
-    if not where:  # watch's own --server
-        args += ["--server", "http://127.0.0.1:9"]
+@pytest.mark.parametrize(
+    "order",
+    [
+        "both before watch",
+        "server after watch",
+        "both after watch",
+        "both after the app's folder",
+    ],
+)
+def test_a_diarizer_for_someone_elses_server_is_a_usage_error(tmp_path: Path, order: str) -> None:
+    """The app and watch start a backend with --diarizer; a --server labels as it was started.
+    The options of ``reelscript`` itself work after the command's name too."""
+    diarizer, server = ["--diarizer", "campplus"], ["--server", "http://127.0.0.1:9"]
+    args = {
+        "both before watch": [*diarizer, *server, "watch", str(tmp_path)],
+        "server after watch": [*diarizer, "watch", str(tmp_path), *server],
+        "both after watch": ["watch", str(tmp_path), *diarizer, *server],
+        "both after the app's folder": [str(tmp_path), *server, *diarizer],
+    }[order]
     result = subprocess.run(
         [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=60
     )

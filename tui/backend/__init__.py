@@ -1,1 +1,1 @@
-"""The backend service of docs/api.md (issue 3)."""
+"""The backend service of docs/api.md: the API, its store, jobs, workers and exports."""

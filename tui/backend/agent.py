@@ -29,7 +29,7 @@ Speaker 1 to Tom and Jerry", "transcribe, 2 speakers, in French").  "export
 srt and vtt" is two exports.  The clauses are done in order; what comes after
 an extraction waits for its script (see :mod:`tui.backend.actions`).
 
-Each action answers in API.md's event format: a ``function_call`` part, then
+Each action answers in docs/api.md's event format: a ``function_call`` part, then
 its ``function_response`` and a ``text``; an extraction queues a job whose
 progress events and final answer follow on the same stream.  The actions
 themselves live in :mod:`tui.backend.actions`.

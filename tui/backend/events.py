@@ -1,4 +1,4 @@
-"""Stream events in API.md's format, stored so a stream can be replayed and resumed.
+"""Stream events in docs/api.md's format, stored so a stream can be replayed and resumed.
 
 Agent events carry ``content.parts`` (text, function_call, function_response);
 progress events are ``{job_id, stage, progress, eta_s}``.  Each is a row of

@@ -30,8 +30,7 @@ from tui.backend import rendering
 from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
 from tui.backend.models import RENDER_ID_PATTERN, RENDER_ID_RULE
-
-FORMATS = ("mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned", "rttm")
+from tui.engine.formats.names import FORMATS, output_name
 
 
 def folder_name(token: str, render_id: str) -> str:
@@ -114,12 +113,11 @@ def _run(backend: Backend, token: str, render_id: str) -> None:
     media = store.located(row["media"])
     try:
         script = Script.from_dict(store.script(row["video_id"]) or {})
-        dest = store.exports_dir / folder_name(token, render_id) / f"{name}.{row['format']}"
+        dest = store.exports_dir / folder_name(token, render_id) / output_name(name, row["format"])
         # formats.write is atomic: a temp file beside dest, renamed only when complete
         # (and removed on failure); a killed server's leftovers go at the next start.
         video: dict[str, Any] = {}
         if row["format"] == "captioned":
-            dest = dest.with_suffix(".captioned.mp4")
             video = rendering.hooks(backend, token, render_id, options)
         formats.write(
             script,

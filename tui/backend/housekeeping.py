@@ -13,7 +13,7 @@ be in use.  It removes only what no database row refers to:
   between storing an upload and recording it.
 
 Nothing referenced is touched, and nothing here is reachable from the API
-(there is no delete endpoint); README "The data dir" says what a user may
+(there is no delete endpoint); docs/serve.md ("The data dir") says what a user may
 remove by hand to reclaim space.
 
 :func:`retain` (``reelscript serve --keep-days N``, off by default) is the

@@ -1,7 +1,7 @@
 """Request and response models of docs/api.md, for validation and /openapi.json.
 
 Every response is the envelope ``{code, message, data}``; the ``data`` models
-name the fields API.md promises (extra fields are additions, never renames).
+name the fields docs/api.md promises (extra fields are additions, never renames).
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tui.engine.formats.names import FORMATS
 
 T = TypeVar("T")
 #: What an export id may be: a name, never a path (no ``.``, no separators).
@@ -29,7 +31,7 @@ class ErrorEnvelope(BaseModel):
 
 
 class Open(BaseModel):
-    """A model that keeps fields it does not name (API.md objects may grow)."""
+    """A model that keeps fields it does not name (docs/api.md objects may grow)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -87,9 +89,7 @@ class ScriptPut(BaseModel):
 
 
 class RenderOutput(BaseModel):
-    format: Literal[
-        "mp4", "md", "txt", "srt", "vtt", "json", "docx", "fountain", "captioned", "rttm"
-    ]
+    format: Literal[FORMATS]  # type: ignore[valid-type]  # the one list of export formats
     quality: str = "high"
     timestamps: bool = True
     resolution: Literal["1080p", "1080x1920", "source"] = Field(

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from tui.backend.errors import Unsupported, engine_reason
-from tui.engine.media import MEDIA_FORMATS, STILL_FORMATS, SUPPORTED_HELP
+from tui.engine.media_kinds import MEDIA_FORMATS, STILL_FORMATS, SUPPORTED_HELP
 
-#: The formats API.md lists, from the engine's own lists (so the two never disagree).
+#: The formats docs/api.md lists, from the engine's own lists (so the two never disagree).
 SUPPORTED = f"{', '.join(MEDIA_FORMATS)} (and {'/'.join(STILL_FORMATS)} as stills)"
 
 

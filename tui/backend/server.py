@@ -351,7 +351,7 @@ def serve(
         keep_days=keep_days,
         **(limits or {}),
         exit_when_unused=exit_when_unused,
-        # Tests shorten these two; the defaults are API.md's (15 s, 15 minutes).
+        # Tests shorten these two; the defaults are docs/api.md's (15 s, 15 minutes).
         heartbeat_s=float(os.environ.get("REELSCRIPT_HEARTBEAT_S", "15")),
         stream_limit_s=float(os.environ.get("REELSCRIPT_STREAM_LIMIT_S", str(15 * 60))),
     )

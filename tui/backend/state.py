@@ -1,4 +1,4 @@
-"""A session's state as API.md's ``state`` object, with the draft timeline in short keys.
+"""A session's state as docs/api.md's ``state`` object, with the draft timeline in short keys.
 
 ``draft`` shows one file at a time (the one the latest script is of, else the
 latest upload): ``{"d": total_ms, "t": [tracks]}`` with a video track (tt 0:

@@ -22,10 +22,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Select
 
-from tui.watch.outputs import output_suffix
+from tui.engine.formats.names import FORMATS, output_suffix
 
-#: Export formats of API.md, in the order they are offered.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm", "captioned")
 #: How each format is offered, where its name alone does not say it.
 LABELS = {"mp4": "MP4, subtitle track", "captioned": "MP4, captions in the picture"}
 #: The captioned export's frames: (label, value); the value is the API's resolution.

@@ -27,14 +27,10 @@ from tui.engine.errors import (
     NoAudioStream,
     UnsupportedMedia,
 )
+from tui.engine.media_kinds import STILL_FORMATS, SUPPORTED_HELP
 
 SAMPLE_RATE = 16000
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
-
-#: Media formats we script, and stills we accept (with no audio).
-MEDIA_FORMATS = ("mp4", "mov", "avi", "webm", "mkv", "mp3", "wav", "m4a", "aac")
-STILL_FORMATS = ("jpg", "png", "gif", "webp")
-SUPPORTED_HELP = "supported: " + ", ".join(MEDIA_FORMATS + STILL_FORMATS)
 
 # FFmpeg demuxer name -> the format names it can stand for.  The file's content
 # picks the demuxer; only where one demuxer serves several names (mp4/mov/m4a,

@@ -83,14 +83,14 @@ class Turn:
 
 @dataclass
 class Script:
-    """A speaker-labelled script of one media file (the ``script`` object of API.md)."""
+    """A speaker-labelled script of one media file (the ``script`` object of docs/api.md)."""
 
     video_id: str = ""
     revision: int = 0
     language: str = "en"
     speakers: dict[str, str] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)
-    # Additions to API.md's fields (allowed: "add to it, never rename").
+    # Additions to docs/api.md's fields (allowed: "add to it, never rename").
     source: str = ""
     duration_ms: int = 0
     model: str = ""

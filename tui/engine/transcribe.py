@@ -48,7 +48,7 @@ from tui.engine.script import Word
 
 SAMPLE_RATE = 16000
 
-# Decoding settings, chosen by measurement on a 2-core CPU (README "Transcribe"):
+# Decoding settings, chosen by measurement on a 2-core CPU (docs/transcribe.md, "Measured"):
 # greedy decoding (beam 1) is ~2x faster than beam 5 for tiny.en at a WER cost
 # well inside the bar; int8 weights are the fastest CPU compute type.
 BEAM_SIZE = 1

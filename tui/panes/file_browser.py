@@ -24,11 +24,7 @@ from textual.widgets import DirectoryTree
 from textual.widgets._directory_tree import DirEntry
 from textual.widgets.tree import TreeNode
 
-#: What the file browser lists; stills (jpg/png/...) are accepted by the backend
-#: but have no speech to script, so they are not offered here.
-MEDIA_SUFFIXES = frozenset(
-    {".mp4", ".mov", ".avi", ".webm", ".mkv", ".mp3", ".wav", ".m4a", ".aac"}
-)
+from tui.engine.media_kinds import is_media
 
 STATUSES = ("new", "queued", "working", "done", "failed", "cancelled")
 _GLYPHS = {
@@ -39,10 +35,6 @@ _GLYPHS = {
     "failed": "✗",
     "cancelled": "⊘",
 }
-
-
-def is_media(path: Path) -> bool:
-    return path.suffix.lower() in MEDIA_SUFFIXES
 
 
 def human_size(size: int) -> str:

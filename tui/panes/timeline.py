@@ -27,6 +27,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.engine.script import Script
+from tui.engine.timecode import short_clock
 
 LABEL_WIDTH = 10
 #: Ruler steps to choose from (ms), so that labels are round numbers.
@@ -56,13 +57,6 @@ VIDEO, AUDIO, TEXT = 0, 1, 7
 # The footer shows each pair under one name, so that it fits 80 columns.
 _TURN = Binding.Group("Turn")
 _ZOOM = Binding.Group("Zoom")
-
-
-def clock(ms: int) -> str:
-    seconds = max(0, ms) // 1000
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def draft_for(
@@ -298,11 +292,11 @@ class Timeline(Widget, can_focus=True):
         first = -(-self.offset_ms // step) * step
         for tick in range(first, self.offset_ms + int(width * self.ms_per_col), step):
             column = self.column_of(tick)
-            label = "╵" + clock(tick)
+            label = "╵" + short_clock(tick)
             if 0 <= column and column + len(label) <= width:
                 chars[column : column + len(label)] = label
         cursor = self.column_of(self.cursor_ms)
-        line = Text(f"@{clock(self.cursor_ms):<{LABEL_WIDTH - 1}}", style="bold")
+        line = Text(f"@{short_clock(self.cursor_ms):<{LABEL_WIDTH - 1}}", style="bold")
         for column, char in enumerate(chars):
             line.append(char, Style(dim=True, reverse=column == cursor))
         return line

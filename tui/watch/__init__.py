@@ -29,7 +29,7 @@ the absolute path of the media file):
 - ``FileWaiting(path, reason)`` — seen, still arriving or not yet readable
 - ``FileQueued(path, position)`` — complete and new, waiting its turn
 - ``FileWorking(path, stage, progress, eta_s)`` — stage ``uploading``, the
-  job stages of API.md (``probing`` .. ``writing``) or ``exporting``;
+  job stages of docs/api.md (``probing`` .. ``writing``) or ``exporting``;
   progress 0..1
 - ``FileDone(path, outputs, notes)`` — outputs written (tuple of Paths);
   notes e.g. "talk.md was changed since it was written, so kept; wrote talk.2.md"

@@ -31,7 +31,7 @@ class FileQueued:
 
 @dataclass(frozen=True)
 class FileWorking:
-    """Being processed. ``stage`` is ``uploading``, one of API.md's job stages
+    """Being processed. ``stage`` is ``uploading``, one of docs/api.md's job stages
     (``probing`` ... ``writing``), or ``exporting``; ``progress`` is 0..1 within it."""
 
     path: Path

@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from tui.engine.formats.names import WATCH_FORMATS, output_suffix, parse_formats
 from tui.watch.events import WatchStats
-from tui.watch.outputs import output_suffix, parse_formats
 from tui.watch.report import TerminalReport
 from tui.watch.watcher import FolderWatcher
 
@@ -105,7 +105,7 @@ def run_headless(
 ) -> int:
     """Watch ``folder`` until interrupted; returns the process exit code."""
     try:
-        chosen = parse_formats(formats)
+        chosen = parse_formats(formats, WATCH_FORMATS)
     except ValueError as error:
         TerminalReport(folder, WatchStats(), quiet=quiet).say(
             f"reelscript watch: {error}", error=True

@@ -19,45 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.datadir import OUTPUT_MODE
+from tui.engine.formats.names import output_name, output_suffix
 from tui.watch.ledger import Ledger, sha256_file
-
-#: Export formats of API.md's render call.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "rttm")
-
-
-def parse_formats(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """``"md,srt"`` -> ``("md", "srt")``, validated, in the order given, without repeats."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    formats: list[str] = []
-    for item in items:
-        fmt = item.strip().lower().lstrip(".")
-        if not fmt:
-            continue
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r}; choose from {','.join(FORMATS)}")
-        if fmt not in formats:
-            formats.append(fmt)
-    if not formats:
-        raise ValueError("no output format given")
-    return tuple(formats)
-
-
-def output_suffix(fmt: str) -> str:
-    """``.md`` for md; the mp4 exports are ``.script.mp4`` and ``.captioned.mp4`` so they
-    never replace the video."""
-    return {"mp4": ".script.mp4", "captioned": ".captioned.mp4"}.get(fmt, f".{fmt}")
-
-
-def output_format(path: Path) -> str:
-    """The format of an output file's name (the inverse of :func:`output_suffix`)."""
-    if path.name.endswith(".captioned.mp4"):
-        return "captioned"
-    return "mp4" if path.name.endswith(".script.mp4") else path.suffix.lstrip(".")
 
 
 def output_target(video: Path, fmt: str, folder: Path, out: Path | None) -> Path:
-    """``<stem>.<ext>`` next to the video, or under ``out`` mirroring sub-folders of ``folder``."""
-    name = video.stem + output_suffix(fmt)
+    """The output's name (one rule: :func:`~tui.engine.formats.names.output_name`) next
+    to the video, or under ``out`` mirroring sub-folders of ``folder``."""
+    name = output_name(video, fmt)
     if out is None:
         return video.parent / name
     try:

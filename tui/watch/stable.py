@@ -14,18 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-#: What the backend accepts as scriptable media (API.md), by name; the backend
-#: still judges the content.  Stills (jpg/png/...) have no speech, so are not watched.
-MEDIA_SUFFIXES = frozenset(
-    {".mp4", ".mov", ".avi", ".webm", ".mkv", ".mp3", ".wav", ".m4a", ".aac"}
-)
+from tui.engine.media_kinds import is_media
 
 
 def is_watched_name(path: Path) -> bool:
     """A media file by its name, and not hidden: browsers, rsync and our own writer
     keep partial files under hidden names or ``.part``/``.crdownload`` suffixes."""
     name = path.name
-    return not name.startswith(".") and path.suffix.lower() in MEDIA_SUFFIXES
+    return not name.startswith(".") and is_media(path)
 
 
 def probe(path: Path) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from watchfiles import Change, awatch
 
+from tui.engine.formats.names import WATCH_FORMATS, output_format, parse_formats
 from tui.watch.events import (
     FileDone,
     FileFailed,
@@ -34,9 +35,7 @@ from tui.watch.ledger import Ledger
 from tui.watch.outputs import (
     OutputWriter,
     Staged,
-    output_format,
     output_target,
-    parse_formats,
     sweep_stale_temps,
 )
 from tui.watch.stable import ArrivalTracker, is_watched_name, probe
@@ -84,7 +83,7 @@ class FolderWatcher:
         self.folder = Path(folder).expanduser().resolve()
         self.client = client
         self.out = Path(out).expanduser().resolve() if out is not None else None
-        self.formats = parse_formats(formats)
+        self.formats = parse_formats(formats, WATCH_FORMATS)
         self.recursive = recursive
         self.new_only = new_only
         self.force = force

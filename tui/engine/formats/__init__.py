@@ -1,31 +1,25 @@
 """Export writers, one module per format, behind one :func:`write`.
 
-``write(script, fmt, dest)`` is what the CLI, the backend's export and the
-folder watcher all call.  Every writer writes a temp file in the destination
-folder and renames it into place, so a crash never leaves a half-written file.
+``write(script, fmt, dest)`` is what the CLI and the backend's export call;
+the formats and their file names come from :mod:`tui.engine.formats.names`.
+Every writer writes a temp file in the destination folder and renames it into
+place, so a crash never leaves a half-written file.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.engine.errors import OutputNotWritable, UnsupportedMedia
-from tui.engine.formats import (
-    captioned,
-    document,
-    fountain,
-    markdown,
-    plain,
-    rttm,
-    subtitles,
-    video,
-)
+from tui.engine.formats import document, fountain, markdown, plain, rttm, subtitles
 from tui.engine.formats.common import atomic_path, atomic_write_text
+from tui.engine.formats.names import FORMATS, output_name, output_suffix, parse_formats
 from tui.engine.script import Script
 
-#: Every format ``write`` knows, in the order the CLI lists them.
-FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "captioned", "rttm")
+if TYPE_CHECKING:
+    from tui.engine.formats.captioned import Progress
 
 _TEXT_RENDERERS = {
     "md": markdown.render,
@@ -38,25 +32,6 @@ _TEXT_RENDERERS = {
 }
 
 
-def parse_formats(text: str) -> list[str]:
-    """``"md, srt"`` -> ``["md", "srt"]``; raises ValueError naming an unknown format."""
-    wanted = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
-    unknown = [f for f in wanted if f not in FORMATS]
-    if unknown:
-        raise ValueError(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    if not wanted:
-        raise ValueError(f"no format given; choose from {', '.join(FORMATS)}")
-    return list(dict.fromkeys(wanted))
-
-
-def output_name(source: str | Path, fmt: str) -> str:
-    """The output file name for ``source`` in ``fmt``: ``<stem>.<ext>`` (``<stem>.captioned.mp4``)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}")
-    ext = "captioned.mp4" if fmt == "captioned" else fmt
-    return f"{Path(source).stem or 'script'}.{ext}"
-
-
 def write(
     script: Script,
     fmt: str,
@@ -66,10 +41,10 @@ def write(
     timestamps: bool = True,
     resolution: str = "1080p",
     fit: str = "blur",
-    progress: captioned.Progress | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
-    """Write ``script`` as ``fmt`` to ``dest`` (a file, or a folder to put ``<stem>.<ext>`` in).
+    """Write ``script`` as ``fmt`` to ``dest`` (a file, or a folder to put :func:`output_name` in).
 
     ``source_media`` is the original file: needed for ``mp4`` (its streams are
     copied) and ``captioned`` (re-encoded with the captions in the picture, at
@@ -96,6 +71,10 @@ def write(
                 "write it to another folder (-o)",
                 str(target),
             )
+        # Imported here, not at the top: they load PyAV, Pillow and numpy, which
+        # whoever only writes text (or names formats, like the app) never needs.
+        from tui.engine.formats import captioned, video
+
         with atomic_path(target) as tmp:
             if fmt == "captioned":
                 captioned.write_captioned(
@@ -112,4 +91,4 @@ def write(
     return target
 
 
-__all__ = ["FORMATS", "OutputNotWritable", "output_name", "parse_formats", "write"]
+__all__ = ["FORMATS", "OutputNotWritable", "output_name", "output_suffix", "parse_formats", "write"]

@@ -49,12 +49,6 @@ def atomic_write_text(target: Path, text: str) -> None:
             os.fsync(fh.fileno())
 
 
-def clock(ms: int) -> str:
-    """``83000`` -> ``"00:01:23"``."""
-    s = max(0, int(ms)) // 1000
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 def title(script: Script) -> str:
     return Path(script.source).stem if script.source else "Script"
 

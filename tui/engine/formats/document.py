@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.engine import writing
-from tui.engine.formats.common import NO_SPEECH, clock, language_line, speaker_list, title
+from tui.engine.formats.common import NO_SPEECH, language_line, speaker_list, title
 from tui.engine.script import Script
+from tui.engine.timecode import clock
 
 
 def write_docx(script: Script, path: Path, *, timestamps: bool = True) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tui.engine.formats.common import NO_SPEECH, clock, language_line, title
+from tui.engine.formats.common import NO_SPEECH, language_line, title
 from tui.engine.script import Script
+from tui.engine.timecode import clock
 
 
 def render(script: Script, *, timestamps: bool = True) -> str:

@@ -1,11 +1,12 @@
-"""Plain text (``[00:01:23] Speaker 1: text`` paragraphs) and JSON (API.md's script object)."""
+"""Plain text (``[00:01:23] Speaker 1: text`` paragraphs) and JSON (docs/api.md's script object)."""
 
 from __future__ import annotations
 
 import json
 
-from tui.engine.formats.common import NO_SPEECH, clock
+from tui.engine.formats.common import NO_SPEECH
 from tui.engine.script import Script
+from tui.engine.timecode import clock
 
 
 def render(script: Script, *, timestamps: bool = True) -> str:
