@@ -69,9 +69,9 @@ class Event:
         return float(eta) if eta is not None else None
 
     @property
-    def message(self) -> str:
-        """An ``error`` event's message (else the whole data)."""
-        return str(self.data.get("message", self.data.get("raw", self.data)))
+    def message(self) -> Any:
+        """An ``error`` event's message (data that is not an object: itself)."""
+        return self.data.get("message") if isinstance(self.data, dict) else self.data
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Any
 
 from textual.message import Message
 
+from tui.client_types import SessionState
+
 
 @dataclass
 class LogLine(Message):
@@ -70,9 +72,9 @@ class StreamEnded(Message):
 
 @dataclass
 class StateLoaded(Message):
-    """The session's state (API.md's ``state`` object) was read."""
+    """The session's state (docs/api.md's ``state`` object) was read."""
 
-    state: dict[str, Any]
+    state: SessionState
 
 
 @dataclass

@@ -290,7 +290,7 @@ async def test_1002_the_app_starts_a_new_session(live_server: LiveServer, tmp_pa
         connection.session_id = "ses_not_there"  # e.g. the server's data was reset
         state = await connection.state()
         assert connection.session_id not in ("ses_not_there", first, "")
-        assert state["video_infos"] == []
+        assert state.video_infos == []
     finally:
         await connection.close()
 

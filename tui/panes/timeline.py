@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.client_types import TrackType, VideoInfo
 from tui.engine.script import Script
 
 LABEL_WIDTH = 10
@@ -51,8 +52,6 @@ SPEAKER_COLOURS = tuple(
 )
 MAX_ZOOM = 8
 
-VIDEO, AUDIO, TEXT = 0, 1, 7
-
 # The footer shows each pair under one name, so that it fits 80 columns.
 _TURN = Binding.Group("Turn")
 _ZOOM = Binding.Group("Zoom")
@@ -66,7 +65,7 @@ def clock(ms: int) -> str:
 
 
 def draft_for(
-    draft: dict[str, Any] | None, script: Script | None, files: list[dict[str, Any]]
+    draft: dict[str, Any] | None, script: Script | None, files: list[VideoInfo]
 ) -> dict[str, Any]:
     """The draft to draw with ``script``.
 
@@ -75,18 +74,25 @@ def draft_for(
     from its upload entry (in ``files``) and its turns.
     """
     draft = draft or {}
-    shown = {meta.get("video_id") for _, _, meta in track_segments(draft, VIDEO)}
+    shown = {meta.get("video_id") for _, _, meta in track_segments(draft, TrackType.VIDEO)}
     if script is None or not shown or script.video_id in shown:
         return draft
-    info = next((f for f in files if f.get("video_id") == script.video_id), {})
-    ends = [int(info.get("duration_ms") or 0)] + [t.end_ms for t in script.turns]
+    info = next((f for f in files if f.video_id == script.video_id), None)
+    ends = [info.duration_ms if info else 0] + [t.end_ms for t in script.turns]
     total = max(ends)
-    video = {"s": 0, "d": total, "m": {"video_id": script.video_id, "name": info.get("name")}}
+    name = info.name if info else None
+    video = {"s": 0, "d": total, "m": {"video_id": script.video_id, "name": name}}
     speech = [{"s": t.start_ms, "d": t.end_ms - t.start_ms, "m": {}} for t in script.turns]
-    return {"d": total, "t": [{"tt": VIDEO, "sg": [video]}, {"tt": AUDIO, "sg": speech}]}
+    return {
+        "d": total,
+        "t": [
+            {"tt": int(TrackType.VIDEO), "sg": [video]},
+            {"tt": int(TrackType.AUDIO), "sg": speech},
+        ],
+    }
 
 
-def track_segments(draft: dict[str, Any], kind: int) -> list[tuple[int, int, dict[str, Any]]]:
+def track_segments(draft: dict[str, Any], kind: TrackType) -> list[tuple[int, int, dict[str, Any]]]:
     """(start, end, meta) of every segment of every track of ``kind`` in a draft."""
     out: list[tuple[int, int, dict[str, Any]]] = []
     for track in draft.get("t") or []:
@@ -323,7 +329,7 @@ class Timeline(Widget, can_focus=True):
 
     def _speech_cells(self, width: int) -> list[tuple[str, Style]]:
         """Speech regions as ``▄``; where two or more people talk at once, ``▓``."""
-        cells = self._fill(track_segments(self.draft, AUDIO), "▄", width)
+        cells = self._fill(track_segments(self.draft, TrackType.AUDIO), "▄", width)
         overlaps = self.script.overlaps if self.script is not None else []
         if overlaps:
             both = self._fill([(s, e, {}) for s, e in overlaps], "▓", width, Style(bold=True))
@@ -331,7 +337,7 @@ class Timeline(Widget, can_focus=True):
         return cells
 
     def _video_cells(self, width: int) -> list[tuple[str, Style]]:
-        segments = track_segments(self.draft, VIDEO)
+        segments = track_segments(self.draft, TrackType.VIDEO)
         cells = self._fill(segments, "▒", width, Style(dim=True))
         for start, _end, meta in segments:
             name = str(meta.get("name") or meta.get("video_id") or "")
@@ -343,7 +349,9 @@ class Timeline(Widget, can_focus=True):
 
     def _media_label(self) -> str:
         """ "Audio" for a sound file's lane, else "Video"."""
-        names = [str(m.get("name") or "") for _s, _e, m in track_segments(self.draft, VIDEO)]
+        names = [
+            str(m.get("name") or "") for _s, _e, m in track_segments(self.draft, TrackType.VIDEO)
+        ]
         audio = names and all(n.lower().endswith(AUDIO_SUFFIXES) for n in names)
         return "Audio" if audio else "Video"
 
