@@ -247,30 +247,11 @@ class Client:
         )
         return list(data["files"])
 
-    def run_sse(
-        self,
-        session_id: str,
-        text: str,
-        *,
-        last_event_id: str | None = None,
-        max_resumes: int = 5,
-        if_edited: str | None = None,
-    ) -> AsyncIterator[Event]:
-        """Send a message and yield the stream's events until it ends.
-
-        A dropped connection is resumed with ``Last-Event-ID`` (up to
-        ``max_resumes`` times), so no event is lost or repeated.  ``if_edited``
-        (``keep``/``replace``) is the choice for scripts holding the user's edits.
-        """
-        return stream_events(
-            self,
-            self._http,
-            session_id,
-            text,
-            last_event_id=last_event_id,
-            max_resumes=max_resumes,
-            if_edited=if_edited,
-        )
+    def run_sse(self, session_id: str, text: str, **options: Any) -> AsyncIterator[Event]:
+        """Send a message and yield the stream's events until it ends, resuming a dropped
+        connection; ``options``: ``last_event_id``, ``max_resumes``, ``if_edited``
+        (see :func:`tui.client_stream.stream_events`)."""
+        return stream_events(self, self._http, session_id, text, **options)
 
     async def state(self, session_id: str) -> dict[str, Any]:
         """The session state as the API sends it (see :meth:`session_state` for it typed)."""

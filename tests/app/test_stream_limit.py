@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.app.driving import wait_for, wait_for_group
+from tests.app.driving import record_statuses, wait_for, wait_for_group
 from tests.live_server import start_server
 from tui.app import make_app
 from tui.panes.file_browser import FileBrowser
@@ -24,15 +24,7 @@ async def test_a_job_outlasting_its_stream_ends_done_in_the_app(
         async with app.run_test(size=(100, 32)) as pilot:
             await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
             browser = app.query_one(FileBrowser)
-            seen: list[str] = []
-            original = browser.set_status
-
-            def record(path: Path, status: str) -> None:
-                if path.resolve() == video:
-                    seen.append(status)
-                original(path, status)
-
-            browser.set_status = record  # type: ignore[method-assign]
+            seen = record_statuses(browser, video)
             app.jobs.submit_files([video])
             await wait_for(pilot, lambda: "working" in seen, 30, "the job to start")
             await wait_for_group(pilot, "job")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.app.driving import wait_for, wait_for_group
+from tests.app.driving import record_statuses, wait_for, wait_for_group
 from tests.backend.media import make_video
 from tui.app import make_app
 from tui.client import Client
@@ -46,15 +46,7 @@ async def test_watching_keeps_the_scripts_the_app_has(live_server, tmp_path: Pat
         jobs = len(app.state.jobs)
 
         other = make_video(folder / "talk.mp4", seconds=3.0).resolve()
-        seen: list[str] = []
-        original = browser.set_status
-
-        def record(path: Path, status: str) -> None:
-            if path.resolve() == mine:
-                seen.append(status)
-            original(path, status)
-
-        browser.set_status = record  # type: ignore[method-assign]
+        seen = record_statuses(browser, mine)
         browser.move_cursor(browser.root)
         await pilot.press("1", "w")
         try:
