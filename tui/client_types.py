@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Job statuses that mean "not finished yet".
 BUSY_STATUSES = ("queued", "running")
@@ -134,11 +134,50 @@ class TrackType(IntEnum):
     TEXT = 7
 
 
+class Segment(NamedTuple):
+    """A stretch of a track (``{s, d, m}`` on the wire): where it starts and ends, and its
+    ``meta`` (a file's ``name`` and ``video_id``, a turn's ``speaker`` and ``text``)."""
+
+    start_ms: int
+    end_ms: int
+    meta: dict[str, Any]
+
+
+@dataclass
+class Track:
+    type: int  # a TrackType (an unknown one is kept as its number)
+    segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    """The session's timeline (docs/api.md's ``draft``: ``{d, t: [{tt, sg: [...]}]}``)."""
+
+    duration_ms: int = 0
+    tracks: list[Track] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> Draft:
+        raw = raw or {}
+        tracks = []
+        for track in raw.get("t") or []:
+            segments = []
+            for seg in track.get("sg") or []:
+                start = int(seg.get("s", 0))
+                segments.append(Segment(start, start + int(seg.get("d", 0)), seg.get("m") or {}))
+            tracks.append(Track(int(track.get("tt", -1)), segments))
+        return cls(int(raw.get("d", 0) or 0), tracks)
+
+    def segments(self, kind: TrackType) -> list[Segment]:
+        """Every segment of every track of ``kind``."""
+        return [seg for track in self.tracks if track.type == kind for seg in track.segments]
+
+
 @dataclass
 class SessionState:
     """``GET /api/state/...``: the session's draft, files, exports, scripts and jobs."""
 
-    draft: dict[str, Any] = field(default_factory=dict)
+    draft: Draft = field(default_factory=Draft)
     video_infos: list[VideoInfo] = field(default_factory=list)
     generated_media: list[dict[str, Any]] = field(default_factory=list)
     scripts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -149,7 +188,7 @@ class SessionState:
     def from_dict(cls, raw: dict[str, Any] | None) -> SessionState:
         raw = raw or {}
         return cls(
-            draft=dict(raw.get("draft") or {}),
+            draft=Draft.from_dict(raw.get("draft")),
             video_infos=[VideoInfo.from_dict(v) for v in raw.get("video_infos") or []],
             generated_media=list(raw.get("generated_media") or []),
             scripts=dict(raw.get("scripts") or {}),

@@ -65,7 +65,7 @@ async def test_script_a_video_edit_save_rename_export_quit(
         timeline = app.query_one(Timeline)
         assert editor.script is not None and len(editor.script.turns) >= 2
         assert editor.text.startswith("[00:00:0")
-        assert timeline.script is editor.script and timeline.draft.get("t")
+        assert timeline.script is editor.script and timeline.draft.tracks
         revision = editor.script.revision
 
         # Edit the first turn by typing, save with Ctrl+S: words re-aligned, new revision.

@@ -12,7 +12,7 @@ from tests.app.driving import type_text, wait_for
 from tests.app.sample import sample_script, sample_state
 from tests.app.screen_text import screen_text
 from tui.app import STYLES_DIR, ReelscriptApp, make_app
-from tui.client_types import SessionState
+from tui.client_types import Draft, SessionState
 from tui.dialogs import confirm, conflict, export, speakers
 from tui.dialogs.confirm import ConfirmScreen
 from tui.engine.script import Script
@@ -277,12 +277,11 @@ async def test_timeline_draws_the_file_whose_script_is_shown(media_folder: Path)
         timeline = app.query_one(Timeline)
         assert timeline.script is not None and timeline.script.video_id == "v0"
         from tui.client_types import TrackType
-        from tui.panes.timeline import track_segments
 
-        videos = track_segments(timeline.draft, TrackType.VIDEO)
+        videos = timeline.draft.segments(TrackType.VIDEO)
         assert [meta["name"] for *_, meta in videos] == ["older.wav"]
         assert "older.wav" in screen_text(app).split("Timeline", 1)[1].split("Script")[0]
-        assert timeline.draft["d"] == 90_000
+        assert timeline.draft.duration_ms == 90_000
 
 
 async def test_timeline_marks_overlapped_speech() -> None:
@@ -296,12 +295,12 @@ async def test_timeline_marks_overlapped_speech() -> None:
     timeline = Timeline()
     app = PaneApp(timeline, "Timeline")
     async with app.run_test(size=(100, 20)) as pilot:
-        timeline.show(state["draft"], script)
+        timeline.show(Draft.from_dict(state["draft"]), script)
         await pilot.pause()
         speech = next(line for line in screen_text(app).splitlines() if "Speech" in line)
         assert "▓" in speech and "▄" in speech
         script.overlaps = []
-        timeline.show(state["draft"], script)
+        timeline.show(Draft.from_dict(state["draft"]), script)
         await pilot.pause()
         speech = next(line for line in screen_text(app).splitlines() if "Speech" in line)
         assert "▓" not in speech

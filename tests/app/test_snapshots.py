@@ -17,7 +17,7 @@ from textual.widgets import Input, TextArea
 from tests.app.pane_app import PaneApp
 from tests.app.sample import sample_script, sample_state
 from tui.app import make_app
-from tui.client_types import SessionState
+from tui.client_types import Draft, SessionState
 from tui.panes.file_browser import FileBrowser
 from tui.panes.script_editor import ScriptEditor
 from tui.panes.sse_log import SSELog
@@ -73,7 +73,7 @@ def test_timeline_pane(snap_compare) -> None:
     timeline = Timeline()
 
     async def run_before(pilot: Pilot) -> None:
-        timeline.show(sample_state()["draft"], sample_script())
+        timeline.show(Draft.from_dict(sample_state()["draft"]), sample_script())
         timeline.focus()
         await pilot.press("shift+right", "shift+right", "shift+right", "plus")
         await _settle(pilot)

@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.client_types import TrackType, VideoInfo
+from tui.client_types import Draft, Segment, Track, TrackType, VideoInfo
 from tui.engine.script import Script
 
 LABEL_WIDTH = 10
@@ -64,44 +64,22 @@ def clock(ms: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def draft_for(
-    draft: dict[str, Any] | None, script: Script | None, files: list[VideoInfo]
-) -> dict[str, Any]:
+def draft_for(draft: Draft, script: Script | None, files: list[VideoInfo]) -> Draft:
     """The draft to draw with ``script``.
 
     The session's draft shows its latest file; when the script shown is of
     another file (an earlier one, opened again), a draft of that file is made
     from its upload entry (in ``files``) and its turns.
     """
-    draft = draft or {}
-    shown = {meta.get("video_id") for _, _, meta in track_segments(draft, TrackType.VIDEO)}
+    shown = {seg.meta.get("video_id") for seg in draft.segments(TrackType.VIDEO)}
     if script is None or not shown or script.video_id in shown:
         return draft
     info = next((f for f in files if f.video_id == script.video_id), None)
-    ends = [info.duration_ms if info else 0] + [t.end_ms for t in script.turns]
-    total = max(ends)
+    total = max([info.duration_ms if info else 0] + [t.end_ms for t in script.turns])
     name = info.name if info else None
-    video = {"s": 0, "d": total, "m": {"video_id": script.video_id, "name": name}}
-    speech = [{"s": t.start_ms, "d": t.end_ms - t.start_ms, "m": {}} for t in script.turns]
-    return {
-        "d": total,
-        "t": [
-            {"tt": int(TrackType.VIDEO), "sg": [video]},
-            {"tt": int(TrackType.AUDIO), "sg": speech},
-        ],
-    }
-
-
-def track_segments(draft: dict[str, Any], kind: TrackType) -> list[tuple[int, int, dict[str, Any]]]:
-    """(start, end, meta) of every segment of every track of ``kind`` in a draft."""
-    out: list[tuple[int, int, dict[str, Any]]] = []
-    for track in draft.get("t") or []:
-        if track.get("tt") != kind:
-            continue
-        for seg in track.get("sg") or []:
-            start = int(seg.get("s", 0))
-            out.append((start, start + int(seg.get("d", 0)), seg.get("m") or {}))
-    return out
+    video = Segment(0, total, {"video_id": script.video_id, "name": name})
+    speech = [Segment(t.start_ms, t.end_ms, {}) for t in script.turns]
+    return Draft(total, [Track(TrackType.VIDEO, [video]), Track(TrackType.AUDIO, speech)])
 
 
 class Timeline(Widget, can_focus=True):
@@ -190,19 +168,19 @@ class Timeline(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.draft: dict[str, Any] = {}
+        self.draft = Draft()
         self.script: Script | None = None
 
-    def show(self, draft: dict[str, Any] | None, script: Script | None) -> None:
+    def show(self, draft: Draft | None, script: Script | None) -> None:
         """Draw this draft and script (either may be missing)."""
-        self.draft = draft or {}
+        self.draft = draft or Draft()
         self.script = script
         self.refresh(layout=True)
 
     # -- geometry ----------------------------------------------------------------
     @property
     def duration_ms(self) -> int:
-        ends = [int(self.draft.get("d", 0) or 0)]
+        ends = [self.draft.duration_ms]
         if self.script is not None:
             ends += [self.script.duration_ms] + [t.end_ms for t in self.script.turns]
         return max(ends + [1])
@@ -329,7 +307,7 @@ class Timeline(Widget, can_focus=True):
 
     def _speech_cells(self, width: int) -> list[tuple[str, Style]]:
         """Speech regions as ``▄``; where two or more people talk at once, ``▓``."""
-        cells = self._fill(track_segments(self.draft, TrackType.AUDIO), "▄", width)
+        cells = self._fill(self.draft.segments(TrackType.AUDIO), "▄", width)
         overlaps = self.script.overlaps if self.script is not None else []
         if overlaps:
             both = self._fill([(s, e, {}) for s, e in overlaps], "▓", width, Style(bold=True))
@@ -337,7 +315,7 @@ class Timeline(Widget, can_focus=True):
         return cells
 
     def _video_cells(self, width: int) -> list[tuple[str, Style]]:
-        segments = track_segments(self.draft, TrackType.VIDEO)
+        segments = self.draft.segments(TrackType.VIDEO)
         cells = self._fill(segments, "▒", width, Style(dim=True))
         for start, _end, meta in segments:
             name = str(meta.get("name") or meta.get("video_id") or "")
@@ -349,9 +327,7 @@ class Timeline(Widget, can_focus=True):
 
     def _media_label(self) -> str:
         """ "Audio" for a sound file's lane, else "Video"."""
-        names = [
-            str(m.get("name") or "") for _s, _e, m in track_segments(self.draft, TrackType.VIDEO)
-        ]
+        names = [str(m.get("name") or "") for _s, _e, m in self.draft.segments(TrackType.VIDEO)]
         audio = names and all(n.lower().endswith(AUDIO_SUFFIXES) for n in names)
         return "Audio" if audio else "Video"
 
