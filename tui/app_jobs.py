@@ -11,6 +11,7 @@ is cut off at the API's time limit.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from textual.message import Message
 from textual.worker import Worker
 
 from tui.client_flow import extract_prompt, follow_jobs
-from tui.client_types import Job, SessionState
+from tui.client_types import Event, Job, SessionState
 from tui.dialogs.confirm import ConfirmScreen
 from tui.messages import (
     ChoiceNeeded,
@@ -31,7 +32,7 @@ from tui.messages import (
 )
 from tui.panes.file_browser import FileBrowser, is_media
 from tui.session import Connection
-from tui.stream import describe_state, file_badge, job_outcome, summarise
+from tui.stream import describe_state, event_messages, file_badge, job_outcome, summarise
 
 if TYPE_CHECKING:
     from tui.app import ReelscriptApp
@@ -229,6 +230,10 @@ class Jobs:
                 jobs[message.job_id] = None
             self._post(message)
 
+        def heard(event: Event) -> None:
+            for message in event_messages(event, datetime.now())[0]:
+                post(message)
+
         def standing(job: Job) -> None:
             """A job that outlived its stream: its progress as the state tells it."""
             post(JobProgress(job.id, job.stage or job.status, job.progress, None))
@@ -237,7 +242,7 @@ class Jobs:
         try:
             outcome = await self.connection.request(
                 text,
-                post,
+                heard,
                 standing,
                 video_ids=video_ids,
                 known=frozenset(j.id for j in before.jobs),

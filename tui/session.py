@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from textual.message import Message
-
 from tui.client import ApiError, Client, NotFound, RevisionConflict
 from tui.client_flow import JobRequest, Outcome
-from tui.client_types import Job, SessionState, VideoInfo
+from tui.client_types import Event, Job, SessionState, VideoInfo
 from tui.datadir import resolve_data_dir
 from tui.engine.script import Script
 from tui.local_server import LocalServer, start_or_reuse
 from tui.session_store import SessionStore
-from tui.stream import event_messages
 
 T = TypeVar("T")
 
@@ -246,14 +242,14 @@ class Connection:
     async def request(
         self,
         text: str,
-        post: Callable[[Message], Any],
+        on_event: Callable[[Event], None],
         on_job: Callable[[Job], None] | None = None,
         *,
         video_ids: frozenset[str] | None = None,
         known: frozenset[str] = frozenset(),
         if_edited: str | None = None,
     ) -> Outcome:
-        """Send ``text`` to ``/run_sse``, posting each event, and follow its jobs to their end.
+        """Send ``text`` to ``/run_sse``, passing on each event, and follow its jobs to their end.
 
         A stream cut off at its time limit leaves its jobs queued or running: they are
         followed through the session state (``on_job`` hears how each stands).
@@ -270,9 +266,7 @@ class Connection:
                 if_edited=if_edited,
             )
             async for event in request.events():
-                messages, _ = event_messages(event, datetime.now())
-                for message in messages:
-                    post(message)
+                on_event(event)
             return await request.outcome(on_job)
 
         return await self._call(follow)
