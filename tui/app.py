@@ -3,9 +3,12 @@
 ``make_app`` builds the app (tests call it too); ``run_app`` is what
 ``reelscript [PATH]`` runs.  The panes own their behaviour; this module only
 wires them: keys to actions, pane messages to workers, worker results back to
-the panes.  All I/O happens in workers (:mod:`tui.session` does the talking
-to the backend through :mod:`tui.client`), so keys are answered while a long
-job streams.
+the panes.  The app's work lives in three small classes it owns: its jobs
+with the backend (:class:`tui.app_jobs.Jobs`), script editing
+(:class:`tui.app_script.ScriptEditing`) and folder watching
+(:class:`tui.app_watch.FolderWatching`).  All I/O happens in workers
+(:mod:`tui.session` does the talking to the backend through
+:mod:`tui.client`), so keys are answered while a long job streams.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import signal
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -26,10 +29,11 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from tui.app_script import ScriptWork
-from tui.app_watch import WatchWork
-from tui.app_work import BackendWork
+from tui.app_jobs import Jobs
+from tui.app_script import ScriptEditing
+from tui.app_watch import FolderWatching
 from tui.attachments import detach
+from tui.client_types import SessionState
 from tui.commands import ActionsProvider
 from tui.dialogs.confirm import ConfirmScreen
 from tui.dialogs.help import HelpScreen
@@ -47,7 +51,7 @@ from tui.messages import (
 )
 from tui.panes.file_browser import FileBrowser
 from tui.panes.prompt_bar import PromptBar
-from tui.panes.script_editor import ScriptEditor
+from tui.panes.script_editor import ScriptEditor, language_note
 from tui.panes.sse_log import SSELog
 from tui.panes.timeline import Timeline, draft_for
 from tui.session import Connection
@@ -66,7 +70,7 @@ STYLES_DIR = _styles_dir()
 HANG_UP_GRACE_S = 5.0
 
 
-class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
+class ReelscriptApp(App[int]):
     """reelscript's terminal app."""
 
     TITLE = "reelscript"
@@ -92,16 +96,16 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
         self.autoconnect = autoconnect
         self.folder = folder
         self.open_file = open_file
-        self.state: dict[str, Any] = {}
-        self.watchers: dict[Path, Any] = {}
+        self.state = SessionState()
         #: The backend's video_id of each file uploaded in this session.
         self.video_ids: dict[Path, str] = {}
         #: A file to show once the state is read (opened again, scripted in an earlier run).
         self.show_after_load: Path | None = None
         #: Whether SIGHUP/SIGTERM end the app cleanly (``reelscript``; not under tests).
         self.handle_signals = False
-        self.export_folder: Path | None = None
-        self.watched_scripts: dict[Path, tuple[str, str]] = {}
+        self.jobs = Jobs(self)
+        self.editing = ScriptEditing(self)
+        self.watching = FolderWatching(self)
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -128,15 +132,15 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
             widget.add_class("pane")
         self.query_one(FileBrowser).focus()
         if self.autoconnect:
-            self.connect()
+            self.jobs.connect()
 
     # -- pane messages to work ----------------------------------------------------------
     @on(FileBrowser.Submitted)
     def _files_submitted(self, event: FileBrowser.Submitted) -> None:
-        if len(event.paths) == 1 and self.show_script_of(event.paths[0]):
+        if len(event.paths) == 1 and self.editing.show_script_of(event.paths[0]):
             return  # already scripted in this session: show it rather than redo it
-        if len(event.paths) == 1 and event.paths[0].resolve() in self.watched_scripts:
-            self.adopt_watched(event.paths[0].resolve())  # scripted by watching: show that
+        if len(event.paths) == 1 and event.paths[0].resolve() in self.watching.watched_scripts:
+            self.watching.adopt(event.paths[0].resolve())  # scripted by watching: show that
             return
         # Enter again on a file on its way: one job per file (a second would also
         # make the first one's badge read the other job's state).
@@ -145,53 +149,15 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
         if len(paths) < len(event.paths):
             self.notify("Already being scripted; its badge turns ✓ when done.")
         if paths:
-            self.submit_files(paths)
-
-    def show_script_of(self, path: Path) -> bool:
-        """Show the script this session already has for ``path``; False if there is none."""
-        video_id = self.video_ids.get(path.resolve())
-        raw = (self.state.get("scripts") or {}).get(video_id) if video_id else None
-        if raw is None:
-            return False
-        editor = self.query_one(ScriptEditor)
-        if editor.dirty and editor.script is not None:
-            if editor.script.video_id != video_id:
-
-                def answered(discard: bool | None) -> None:
-                    if discard:
-                        editor.load_script(None)
-                        self.show_script_of(path)
-
-                self.push_screen(
-                    ConfirmScreen(
-                        f"The script shown has unsaved changes. Discard them and show "
-                        f"{path.name}? (Stay, then Ctrl+S, keeps them)",
-                        yes="Discard",
-                        no="Stay",
-                        id="confirm-discard",
-                    ),
-                    answered,
-                )
-            return True  # (the same file's script is shown already, with the user's edits)
-        self.state["script"] = raw
-        script = Script.from_dict(raw)
-        editor.load_script(script, keep_cursor=False)
-        self.script = script
-        self.post_message(
-            LogLine(
-                "info",
-                f"showing the script of {path.name} (ask 'transcribe {path.name}' to redo it)",
-            )
-        )
-        return True
+            self.jobs.submit_files(paths)
 
     @on(FileBrowser.WatchToggled)
     def _watch_toggled(self, event: FileBrowser.WatchToggled) -> None:
-        self.toggle_watch(event.folder)
+        self.watching.toggle(event.folder)
 
     @on(PromptBar.Sent)
     def _prompt_sent(self, event: PromptBar.Sent) -> None:
-        self.prompt_command(event.text)
+        self.jobs.prompt_command(event.text)
 
     # -- messages from workers ---------------------------------------------------------
     @on(LogLine)
@@ -200,7 +166,7 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
 
     @on(ExportReady)
     def _export_ready(self, message: ExportReady) -> None:
-        self.save_asked_export(message)
+        self.editing.save_asked_export(message)
 
     @on(JobProgress)
     def _job_progress(self, message: JobProgress) -> None:
@@ -228,10 +194,10 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
     def _state_loaded(self, message: StateLoaded) -> None:
         self.show_state(message.state)
 
-    def show_state(self, state: dict[str, Any]) -> None:
+    def show_state(self, state: SessionState) -> None:
         """Show a session state: the timeline always, the script unless edits are pending."""
         self.state = state
-        raw = state.get("script")
+        raw = state.script
         script = Script.from_dict(raw) if raw else None
         editor = self.query_one(ScriptEditor)
         if editor.dirty and script is not None and editor.script is not None:
@@ -245,14 +211,14 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
             editor.load_script(script)
         self.script = script
         # Files scripted in this session, in this run or an earlier one, show as done.
-        scripts = state.get("scripts") or {}
+        scripts = state.scripts
         browser = self.query_one(FileBrowser)
         for path, video_id in self.video_ids.items():
             if video_id in scripts and browser.statuses.get(path, "new") == "new":
                 browser.set_status(path, "done")
         if self.show_after_load is not None:
             path, self.show_after_load = self.show_after_load, None
-            self.show_script_of(path)
+            self.editing.show_script_of(path)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -274,9 +240,9 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
 
     def watch_script(self, script: Script | None) -> None:
         """The script shown changed (loaded, saved, renamed): redraw the timeline."""
-        files = list(self.state.get("video_infos") or [])
-        self.query_one(Timeline).show(draft_for(self.state.get("draft"), script, files), script)
-        self.query_one("#script").border_subtitle = _language_note(script)
+        timeline = self.query_one(Timeline)
+        timeline.show(draft_for(self.state.draft, script, self.state.video_infos), script)
+        self.query_one("#script").border_subtitle = language_note(script)
 
     @on(ScriptEditor.CursorTime)
     def _editor_cursor(self, message: ScriptEditor.CursorTime) -> None:
@@ -287,7 +253,23 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
         self.cursor_ms = message.time_ms
         self.query_one(ScriptEditor).go_to_time(message.time_ms)
 
-    # -- other actions -------------------------------------------------------------------
+    # -- actions ---------------------------------------------------------------------------
+    def action_save(self) -> None:
+        self.editing.save()
+
+    def action_speakers(self) -> None:
+        self.editing.speakers()
+
+    def action_export(self, format: str = "md") -> None:
+        self.editing.export_dialog(format)
+
+    def action_reconnect(self) -> None:
+        """Try connecting again after the backend could not be reached."""
+        self.jobs.reconnect()
+
+    def action_cancel_job(self) -> None:
+        self.jobs.cancel()
+
     def action_focus_pane(self, pane: str) -> None:
         widget = self.query_one(f"#{pane}")
         target = widget.query_one("#log-lines") if pane == "log" else widget
@@ -311,7 +293,7 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
         worries = []
         if self.query_one(ScriptEditor).dirty:
             worries.append("The script has unsaved changes (Ctrl+S saves them).")
-        running = self.jobs_running()
+        running = self.jobs.running()
         if running:
             names = ", ".join(n for n in running if n) or "a file"
             worries.append(
@@ -340,29 +322,15 @@ class ReelscriptApp(BackendWork, WatchWork, ScriptWork, App[int]):
         """
         if self.connection.local is not None:
             detach(self.connection.local.attachment)
-        for watcher in self.watchers.values():
-            watcher.stop()
+        self.watching.stop_all()
         ender = threading.Timer(HANG_UP_GRACE_S, os._exit, (0,))
         ender.daemon = True  # a clean exit before then is not held up by it
         ender.start()
         self.exit(0)
 
     async def on_unmount(self) -> None:
-        for watcher in self.watchers.values():
-            watcher.stop()
-        await self.connection.close(wait=0.0 if self.jobs_running() else 5.0)
-
-
-def _language_note(script: Script | None) -> str:
-    """The script pane's status line: the detected language(s), unless plain English."""
-    from tui.engine.languages import name
-
-    if script is None:
-        return ""
-    if script.translated_from:
-        return f"English, translated from {name(script.translated_from)}"
-    spoken = script.languages or [script.language]
-    return "" if spoken == ["en"] else ", ".join(name(code) for code in spoken)
+        self.watching.stop_all()
+        await self.connection.close(wait=0.0 if self.jobs.running() else 5.0)
 
 
 def make_app(

@@ -10,22 +10,26 @@ Usage (everything is async; from sync code wrap a coroutine in ``asyncio.run``):
         [info] = await api.upload_files(session.session_id, [Path("talk.mp4")])
         async for event in api.run_sse(session.session_id,
                                        "extract a full written script from this video with speaker labels"):
-            if event.kind == "progress":      # event.data: {job_id, stage, progress, eta_s}
-                print(event.data["stage"], event.data["progress"])
+            if event.kind == "progress":      # event.job_id, event.stage, event.progress, ...
+                print(event.stage, event.progress)
             elif event.kind == "message":     # agent event: event.text, event.function_calls, ...
                 print(event.text)
-        state = await api.state(session.session_id)   # {draft, video_infos, scripts, script, jobs, ...}
-        script = state["script"]
+        state = await api.session_state(session.session_id)  # SessionState: jobs, scripts, ...
+        script = state.script
         script["speakers"]["S1"] = "Diane"
         script = await api.put_script(session.session_id, script)   # RevisionConflict on a stale one
         await api.export(session.session_id, "srt", Path("talk.srt"))  # render + poll + download
 
+The parts: :mod:`tui.client_errors` (errors and retry rules),
+:mod:`tui.client_tokens`, :mod:`tui.client_stream` (``/run_sse``),
+:mod:`tui.client_transfer` (uploads, downloads), :mod:`tui.client_types`
+(typed results) and :mod:`tui.client_flow` (a job from request to outcome).
 For the app's own embedded backend, see :mod:`tui.local_server` (``start_or_reuse``
 gives the URL).  The token is kept on disk (``token_file``, by default
 ``<data dir>/client.json``) per server and renewed once on 1001; a 400 on
 the token call gets a new client id and one more try; a 429 is retried once
 after ``Retry-After`` (up to 30 s; a longer wait raises :class:`RateLimited`); every other failure raises an
-:class:`ApiError` subclass named after the API.md code, whose ``str()`` is a
+:class:`ApiError` subclass named after the docs/api.md code, whose ``str()`` is a
 one-line message fit for the user.
 """
 
@@ -33,42 +37,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import secrets
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from httpx_sse import aconnect_sse
 
 from tui import __version__
-from tui.client_types import (  # re-exported: the client's public types
+from tui.client_errors import (  # re-exported: the client's public errors
     ERRORS,
     ApiError,
     AuthError,
     BadRequest,
-    Event,
     ExportRefused,
     FileTooLarge,
     InvalidRequest,
     NoCredits,
     NotFound,
     RateLimited,
+    RetryOnce,
     RevisionConflict,
     ServerError,
     ServerUnreachable,
-    Session,
-    TokenStore,
     UnsupportedFile,
     error_from,
 )
-from tui.datadir import OUTPUT_MODE, default_data_dir
+from tui.client_stream import stream_events
+from tui.client_tokens import TokenKeeper, TokenStore
+from tui.client_transfer import MultipartFiles, download_to
+from tui.client_types import Event, Session, SessionState
+from tui.datadir import default_data_dir
 
 __all__ = [
     "Client",
@@ -88,70 +88,10 @@ __all__ = [
     "ERRORS",
     "error_from",
     "Session",
+    "SessionState",
     "Event",
     "TokenStore",
 ]
-
-#: Longest Retry-After the client waits by itself (longer ones raise RateLimited).
-MAX_RETRY_WAIT_S = 30.0
-STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # heartbeats come every 15 s at most
-
-
-# -- upload progress ------------------------------------------------------------------------------
-@dataclass
-class _RetryOnce:
-    """API.md's client rules for one call: a new token once on 1001, one wait on 429."""
-
-    renewed: bool = False
-    waited: bool = False
-
-    async def allows(self, client: Client, error: ApiError, *, auth: bool = True) -> bool:
-        """True when ``error`` has been dealt with and the call should be sent again."""
-        if isinstance(error, AuthError) and auth and not self.renewed:
-            self.renewed = True
-            await client.ensure_token(renew=True)
-            return True
-        if isinstance(error, RateLimited) and not self.waited:
-            wait = error.retry_after or 1
-            if wait <= MAX_RETRY_WAIT_S:
-                self.waited = True
-                await asyncio.sleep(wait)
-                return True
-        return False
-
-
-@dataclass
-class _Sent:
-    total: int
-    callback: Callable[[int, int], None] | None
-    count: int = 0
-
-
-class _CountingFile:
-    """A file httpx streams from (it reads chunks), counting what went out."""
-
-    def __init__(self, path: Path, sent: _Sent) -> None:
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
-        self._sent = sent
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._fh.read(size)
-        self._sent.count += len(chunk)
-        if self._sent.callback is not None and chunk:
-            self._sent.callback(self._sent.count, self._sent.total)
-        return chunk
-
-    def fileno(self) -> int:  # httpx sizes the multipart body from it
-        return self._fh.fileno()
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._fh.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._fh.tell()
-
-    def close(self) -> None:
-        self._fh.close()
 
 
 # -- the client ------------------------------------------------------------------------
@@ -172,7 +112,6 @@ class Client:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token_file = Path(token_file) if token_file else default_data_dir() / "client.json"
-        self._token = token
         self.attribution = {
             "X-Skill-Source": source,
             "X-Skill-Version": version,
@@ -183,7 +122,7 @@ class Client:
         )
         self._server_key: str | None = None
         self._health: dict[str, Any] | None = None
-        self._token_lock = asyncio.Lock()
+        self._tokens = TokenKeeper(self.token_file, self.base_url, token)
 
     async def __aenter__(self) -> Client:
         return self
@@ -205,7 +144,7 @@ class Client:
         **kwargs: Any,
     ) -> Any:
         """Send, retrying once on 1001 (new token) and once on 429 (after Retry-After)."""
-        retry = _RetryOnce()
+        retry = RetryOnce()
         while True:
             headers = dict(kwargs.pop("headers", None) or {})
             if auth:
@@ -248,50 +187,7 @@ class Client:
 
     async def ensure_token(self, renew: bool = False) -> str:
         """The token for this server: from memory, the token file, or a new anonymous one."""
-        async with self._token_lock:
-            if self._token and not renew:
-                return self._token
-            key = await self._key()
-            store = TokenStore.load(self.token_file)
-            saved = store.tokens.get(key)
-            if not renew and saved and saved.get("token"):
-                self._token = str(saved["token"])
-                return self._token
-            if not store.client_id:
-                store.new_identity()
-                store.save()
-            elif not store.client_secret:
-                store.client_secret = secrets.token_urlsafe(32)  # a file from before secrets
-                store.save()
-            # A server that refused the shared identity has one of its own (below).
-            own = {k: v for k, v in (saved or {}).items() if k in ("client_id", "client_secret")}
-            ident = own or {"client_id": store.client_id, "client_secret": store.client_secret}
-            try:
-                data = await self._anonymous_token(ident)
-            except (BadRequest, RateLimited) as error:
-                # 400: this server does not take the id (missing, corrupt, another
-                # client's); 429 for the id: its token, issued before secrets proved ids,
-                # is lost.  A new identity for this server only (the shared one keeps
-                # the accounts it has elsewhere), asked once more.
-                if (
-                    isinstance(error, RateLimited)
-                    and (error.data or {}).get("reason") != "client_id"
-                ):
-                    raise
-                ident = {"client_id": str(uuid.uuid4()), "client_secret": secrets.token_urlsafe(32)}
-                store.tokens[key] = {**(saved or {}), **ident, "token": None}
-                store.save()
-                data = await self._anonymous_token(ident)
-            store = TokenStore.load(self.token_file)  # another process may have written meanwhile
-            store.tokens[key] = {
-                **ident,  # renewals for this server prove the identity this token came with
-                "token": data["token"],
-                "expires_at": data.get("expires_at"),
-                "server": self.base_url,
-            }
-            store.save()
-            self._token = str(data["token"])
-            return self._token
+        return await self._tokens.get(self._key, self._anonymous_token, renew=renew)
 
     async def _anonymous_token(self, ident: dict[str, str]) -> dict[str, Any]:
         headers = {"X-Client-Id": ident["client_id"], "X-Client-Secret": ident["client_secret"]}
@@ -330,31 +226,16 @@ class Client:
                     f"{path.name} is larger than the server's limit of "
                     f"{int(limit) // (1024 * 1024)} MB; trim or compress it"
                 )
-        handles: list[Any] = []
-        sent = _Sent(sum(p.stat().st_size for p in paths), progress)
-
-        def build() -> dict[str, Any]:
-            for fh in handles:
-                fh.close()
-            sent.count = 0
-            handles[:] = [_CountingFile(p, sent) for p in paths]
-            return {
-                "files": [
-                    ("files", (p.name, fh, "application/octet-stream"))
-                    for p, fh in zip(paths, handles, strict=True)
-                ]
-            }
-
+        files = MultipartFiles(paths, progress)
         try:
             data = await self._send(
                 "POST",
                 f"/api/upload-video/nemo_agent/me/{session_id}",
-                build=build,
+                build=files.build,
                 timeout=httpx.Timeout(30.0, write=300.0),
             )
         finally:
-            for fh in handles:
-                fh.close()
+            files.close()
         return list(data["files"])
 
     async def upload_urls(self, session_id: str, urls: list[str]) -> list[dict[str, Any]]:
@@ -366,76 +247,20 @@ class Client:
         )
         return list(data["files"])
 
-    async def run_sse(
-        self,
-        session_id: str,
-        text: str,
-        *,
-        last_event_id: str | None = None,
-        max_resumes: int = 5,
-        if_edited: str | None = None,
-    ) -> AsyncIterator[Event]:
-        """Send a message and yield the stream's events until it ends.
-
-        A dropped connection is resumed with ``Last-Event-ID`` (up to
-        ``max_resumes`` times), so no event is lost or repeated.  ``if_edited``
-        (``keep``/``replace``) is the choice for scripts holding the user's edits.
-        """
-        body: dict[str, Any] = {
-            "app_name": "nemo_agent",
-            "user_id": "me",
-            "session_id": session_id,
-            "new_message": {"role": "user", "parts": [{"text": text}]},
-        }
-        if if_edited is not None:
-            body["if_edited"] = if_edited
-        resumes, retry = 0, _RetryOnce()
-        while True:
-            headers = {
-                "Accept": "text/event-stream",
-                "Authorization": f"Bearer {await self.ensure_token()}",
-            }
-            if last_event_id:
-                headers["Last-Event-ID"] = last_event_id
-            try:
-                async with aconnect_sse(
-                    self._http,
-                    "POST",
-                    "/run_sse",
-                    json=body,
-                    headers=headers,
-                    timeout=STREAM_TIMEOUT,
-                ) as source:
-                    response = source.response
-                    if response.status_code != 200:
-                        await response.aread()
-                        try:
-                            error = error_from(response, response.json())
-                        except ValueError:
-                            error = error_from(response, None)
-                        if await retry.allows(self, error):
-                            continue
-                        raise error
-                    async for sse in source.aiter_sse():
-                        if sse.id:
-                            last_event_id = sse.id
-                        try:
-                            data = json.loads(sse.data) if sse.data else {}
-                        except ValueError:
-                            data = {"raw": sse.data}
-                        yield Event(kind=sse.event or "message", data=data, id=sse.id or None)
-                return
-            except (httpx.TransportError, httpx.StreamError) as exc:
-                if resumes >= max_resumes or last_event_id is None:
-                    raise ServerUnreachable(
-                        f"the event stream from {self.base_url} broke: {exc}"
-                    ) from exc
-                resumes += 1
-                await asyncio.sleep(min(0.25 * 2**resumes, 5.0))
+    def run_sse(self, session_id: str, text: str, **options: Any) -> AsyncIterator[Event]:
+        """Send a message and yield the stream's events until it ends, resuming a dropped
+        connection; ``options``: ``last_event_id``, ``max_resumes``, ``if_edited``
+        (see :func:`tui.client_stream.stream_events`)."""
+        return stream_events(self, self._http, session_id, text, **options)
 
     async def state(self, session_id: str) -> dict[str, Any]:
+        """The session state as the API sends it (see :meth:`session_state` for it typed)."""
         data = await self._send("GET", f"/api/state/nemo_agent/me/{session_id}/latest")
         return dict(data["state"])
+
+    async def session_state(self, session_id: str) -> SessionState:
+        """The session's draft, files, scripts and jobs, typed."""
+        return SessionState.from_dict(await self.state(session_id))
 
     async def put_script(
         self, session_id: str, script: dict[str, Any], revision: int | None = None
@@ -494,7 +319,7 @@ class Client:
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        retry = _RetryOnce()
+        retry = RetryOnce()
         while True:
             try:
                 return await self._download_once(url, dest)
@@ -504,24 +329,7 @@ class Client:
 
     async def _download_once(self, url: str, dest: Path) -> Path:
         headers = {"Authorization": f"Bearer {await self.ensure_token()}"}
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                async with self._http.stream("GET", url, headers=headers) as response:
-                    if response.status_code != 200:
-                        await response.aread()
-                        try:
-                            raise error_from(response, response.json())
-                        except ValueError:
-                            raise error_from(response, None) from None
-                    async for chunk in response.aiter_bytes():
-                        fh.write(chunk)
-            os.chmod(tmp, OUTPUT_MODE)  # as any other output: the user's umask, not 0600
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return dest
+        return await download_to(self._http, url, dest, headers)
 
     async def export(
         self,

@@ -14,6 +14,8 @@ from typing import Any
 
 from textual.message import Message
 
+from tui.client_types import SessionState
+
 
 @dataclass
 class LogLine(Message):
@@ -72,7 +74,7 @@ class StreamEnded(Message):
 class StateLoaded(Message):
     """The session's state (docs/api.md's ``state`` object) was read."""
 
-    state: dict[str, Any]
+    state: SessionState
 
 
 @dataclass

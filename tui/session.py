@@ -2,10 +2,10 @@
 
 :class:`Connection` is what the app's workers await.  It starts the embedded
 backend when no ``--server`` was given (stopping it on close), keeps one API
-session and applies API.md's table where the app has to act: a session that
+session and applies docs/api.md's table where the app has to act: a session that
 is gone (1002) is replaced by a new one and the call retried once, and every
 other error becomes one clear line (:func:`explain`).  The last session of a
-backend is remembered in the data dir (:mod:`tui.app_sessions`) and taken up
+backend is remembered in the data dir (:mod:`tui.session_store`) and taken up
 again on the next launch, so the work done before is still there.  Token renewal (1001)
 and the retry after 429 happen inside :mod:`tui.client`.
 """
@@ -14,22 +14,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from textual.message import Message
-
-from tui.app_sessions import SessionMemory
 from tui.client import ApiError, Client, NotFound, RevisionConflict
+from tui.client_flow import JobRequest, Outcome
+from tui.client_types import Event, Job, SessionState, VideoInfo
 from tui.datadir import resolve_data_dir
+from tui.engine.media_kinds import MEDIA_FORMATS
 from tui.engine.script import Script
 from tui.local_server import LocalServer, start_or_reuse
-from tui.stream import event_messages
+from tui.session_store import SessionStore
 
 T = TypeVar("T")
 
-SUPPORTED = "mp4, mov, avi, webm, mkv, mp3, wav, m4a, aac"
+SUPPORTED = ", ".join(MEDIA_FORMATS)
 
 
 class SaveConflict(Exception):
@@ -45,7 +44,7 @@ class BackendError(Exception):
 
 
 def explain(code: int, message: str) -> str:
-    """API.md's "what the client does" for an error code, as one line.
+    """docs/api.md's "what the client does" for an error code, as one line.
 
     The server's message comes first; the advice is added only when the
     message doesn't already give it.
@@ -102,7 +101,7 @@ class Connection:
         self.session_id = ""
         #: Whether :meth:`open` took up the session remembered from the last run.
         self.resumed = False
-        self.memory: SessionMemory | None = None
+        self.memory: SessionStore | None = None
         self.client: Client | None = None
         self.local: LocalServer | None = None
         self.closed = False
@@ -168,7 +167,7 @@ class Connection:
         data_dir = (
             self.local.data_dir if self.local is not None else resolve_data_dir(self.data_dir)
         )
-        self.memory = SessionMemory(data_dir, f"{server_id} {api.token_file.resolve()}")
+        self.memory = SessionStore(data_dir, f"{server_id} {api.token_file.resolve()}")
         remembered = self.memory.session_id
         if remembered:
             try:
@@ -215,7 +214,7 @@ class Connection:
         return self.client
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Run one API call with the app's part of API.md's error table."""
+        """Run one API call with the app's part of docs/api.md's error table."""
         if not self.ready.is_set():
             await self.ready.wait()
         if self.failure:
@@ -237,31 +236,44 @@ class Connection:
         except ApiError as error:
             raise BackendError(explain(error.code, str(error))) from error
 
-    async def upload(self, paths: list[Path]) -> list[dict[str, Any]]:
-        return await self._call(lambda: self.api.upload_files(self.session_id, paths))
+    async def upload(self, paths: list[Path]) -> list[VideoInfo]:
+        uploaded = await self._call(lambda: self.api.upload_files(self.session_id, paths))
+        return [VideoInfo.from_dict(info) for info in uploaded]
 
-    async def run(
-        self, text: str, post: Callable[[Message], Any], if_edited: str | None = None
-    ) -> bool:
-        """Send ``text`` to ``/run_sse``, posting each event; returns whether any text came.
+    async def request(
+        self,
+        text: str,
+        on_event: Callable[[Event], None],
+        on_job: Callable[[Job], None] | None = None,
+        *,
+        video_ids: frozenset[str] | None = None,
+        known: frozenset[str] = frozenset(),
+        if_edited: str | None = None,
+    ) -> Outcome:
+        """Send ``text`` to ``/run_sse``, passing on each event, and follow its jobs to their end.
 
-        ``if_edited``: keep or replace scripts holding the user's edits (docs/api.md).
+        A stream cut off at its time limit leaves its jobs queued or running: they are
+        followed through the session state (``on_job`` hears how each stands).
+        ``video_ids``, ``known`` and ``if_edited``: see :class:`tui.client_flow.JobRequest`.
         """
-        had_text = False
 
-        async def stream() -> None:
-            nonlocal had_text
-            async for event in self.api.run_sse(self.session_id, text, if_edited=if_edited):
-                messages, text_seen = event_messages(event.kind, event.data, datetime.now())
-                had_text = had_text or text_seen
-                for message in messages:
-                    post(message)
+        async def follow() -> Outcome:
+            request = JobRequest(
+                self.api,
+                self.session_id,
+                text,
+                video_ids=video_ids,
+                known=known,
+                if_edited=if_edited,
+            )
+            async for event in request.events():
+                on_event(event)
+            return await request.outcome(on_job)
 
-        await self._call(stream)
-        return had_text
+        return await self._call(follow)
 
-    async def state(self) -> dict[str, Any]:
-        return await self._call(lambda: self.api.state(self.session_id))
+    async def state(self) -> SessionState:
+        return await self._call(lambda: self.api.session_state(self.session_id))
 
     async def credits(self) -> dict[str, Any]:
         return await self._call(self.api.credits)
@@ -277,13 +289,13 @@ class Connection:
             raise SaveConflict(Script.from_dict(current)) from conflict
         return Script.from_dict(saved)
 
-    async def adopt_script(self, path: Path, session_id: str, video_id: str) -> dict[str, Any]:
+    async def adopt_script(self, path: Path, session_id: str, video_id: str) -> VideoInfo:
         """Bring a script made elsewhere with this token (the folder watcher's own session)
         into this session for ``path``: the file is uploaded (free) and the script saved as
         its first revision, so nothing is scripted (nor charged) again.  Returns the upload."""
-        theirs = (await self._call(lambda: self.api.state(session_id)))["scripts"][video_id]
+        theirs = (await self._call(lambda: self.api.session_state(session_id))).scripts[video_id]
         [info] = await self.upload([path])
-        script = {**theirs, "video_id": info["video_id"], "revision": 0}
+        script = {**theirs, "video_id": info.video_id, "revision": 0}
         await self._call(lambda: self.api.put_script(self.session_id, script))
         return info
 
@@ -301,9 +313,8 @@ class Connection:
 
     async def cancel_running(self) -> bool:
         """Cancel this session's running or queued jobs; returns whether there was one."""
-        state = await self.state()
-        jobs = [j for j in state.get("jobs") or [] if j.get("status") in ("queued", "running")]
-        for job_id in [str(job["id"]) for job in jobs]:
+        jobs = (await self.state()).busy_jobs
+        for job_id in [job.id for job in jobs]:
 
             def cancel(job_id: str = job_id) -> Awaitable[dict[str, Any]]:
                 return self.api.cancel_job(job_id)

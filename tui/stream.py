@@ -15,6 +15,7 @@ from typing import Any
 
 from textual.message import Message
 
+from tui.client_types import Event, Job, SessionState
 from tui.messages import ChoiceNeeded, ExportReady, Heartbeat, JobProgress, LogLine
 
 
@@ -32,39 +33,27 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def event_messages(event: str, data: Any, at: datetime) -> tuple[list[Message], bool]:
+def event_messages(event: Event, at: datetime) -> tuple[list[Message], bool]:
     """The app messages for one SSE event, and whether it carried agent text."""
-    if event == "heartbeat":
+    if event.kind == "heartbeat":
         return [Heartbeat(at)], False
-    if event == "progress" and isinstance(data, dict):
-        eta = data.get("eta_s")
-        return [
-            JobProgress(
-                str(data.get("job_id", "")),
-                str(data.get("stage", "")),
-                float(data.get("progress") or 0.0),
-                float(eta) if eta is not None else None,
-                at,
-            )
-        ], False
-    if event == "error":
-        message = data.get("message") if isinstance(data, dict) else data
-        return [LogLine("error", _short(message, 200), at)], False
-    if not isinstance(data, dict):
-        return [LogLine("info", _short(data), at)], False
+    if event.kind == "progress" and isinstance(event.data, dict):
+        return [JobProgress(event.job_id, event.stage, event.progress, event.eta_s, at)], False
+    if event.kind == "error":
+        return [LogLine("error", _short(event.message, 200), at)], False
+    if not isinstance(event.data, dict):
+        return [LogLine("info", _short(event.data), at)], False
     out: list[Message] = []
     had_text = False
-    if data.get("partial"):
+    if event.partial:
         return out, False  # the final, whole event follows; partials would repeat it
-    parts = (data.get("content") or {}).get("parts") or []
     # An export's own text names its download URL: the app says where it saved the file
     # instead, so that text is a raw line (shown in verbose mode).
     exported = any(
-        (p.get("function_response") or {}).get("name") == "export"
-        and ((p.get("function_response") or {}).get("response") or {}).get("url")
-        for p in parts
+        r.get("name") == "export" and (r.get("response") or {}).get("url")
+        for r in event.function_responses
     )
-    for part in parts:
+    for part in event.parts:
         if part.get("text"):
             had_text = True
             out.append(LogLine("result" if exported else "text", str(part["text"]).strip(), at))
@@ -86,24 +75,24 @@ def event_messages(event: str, data: Any, at: datetime) -> tuple[list[Message], 
     return out, had_text
 
 
-def summarise(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
+def summarise(before: SessionState | None, after: SessionState) -> list[str]:
     """What changed in the session, in words (used when a stream ends without text)."""
-    before = before or {}
+    before = before or SessionState()
     lines: list[str] = []
-    old_jobs = {j.get("id"): j for j in before.get("jobs") or []}
-    for job in after.get("jobs") or []:
-        old = old_jobs.get(job.get("id"))
-        if old is None or old.get("status") != job.get("status"):
-            detail = f": {job['error']}" if job.get("error") else ""
-            lines.append(f"{_name(after, job.get('video_id'))}: {_job_words(job)}{detail}")
-    script, old_script = after.get("script") or {}, before.get("script") or {}
+    old_jobs = {j.id: j for j in before.jobs}
+    for job in after.jobs:
+        old = old_jobs.get(job.id)
+        if old is None or old.status != job.status:
+            detail = f": {job.error}" if job.error else ""
+            lines.append(f"{after.name_of(job.video_id)}: {_job_words(job)}{detail}")
+    script, old_script = after.script or {}, before.script or {}
     if script and (script.get("revision"), script.get("video_id")) != (
         old_script.get("revision"),
         old_script.get("video_id"),
     ):
-        lines.append(f"{_name(after, script.get('video_id'))}: {script_words(script)}")
-    old_media = {m.get("id") for m in before.get("generated_media") or []}
-    for media in after.get("generated_media") or []:
+        lines.append(f"{after.name_of(script.get('video_id'))}: {script_words(script)}")
+    old_media = {m.get("id") for m in before.generated_media}
+    for media in after.generated_media:
         if media.get("id") not in old_media:
             lines.append(f"{media.get('format')} export ready")
     return lines or ["nothing changed in the session"]
@@ -125,13 +114,6 @@ def script_words(script: dict[str, Any]) -> str:
     )
 
 
-def _name(state: dict[str, Any], video_id: Any) -> str:
-    for info in state.get("video_infos") or []:
-        if info.get("video_id") == video_id:
-            return str(info.get("name"))
-    return "a file"
-
-
 _STATUS_WORDS = {
     "queued": "waiting its turn",
     "running": "working",
@@ -141,51 +123,49 @@ _STATUS_WORDS = {
 }
 
 
-def _job_words(job: dict[str, Any]) -> str:
+def _job_words(job: Job) -> str:
     """``transcribing 40%``, ``script done``, ``translation failed`` ..."""
-    what = "translation" if job.get("kind") == "translate" else "script"
-    status = str(job.get("status"))
-    if status == "running" and job.get("stage"):
-        return f"{what}: {job['stage']} {float(job.get('progress') or 0):.0%}"
-    return f"{what} {_STATUS_WORDS.get(status, status)}"
+    what = "translation" if job.kind == "translate" else "script"
+    if job.status == "running" and job.stage:
+        return f"{what}: {job.stage} {job.progress:.0%}"
+    return f"{what} {_STATUS_WORDS.get(job.status, job.status)}"
 
 
-def describe_state(state: dict[str, Any]) -> list[str]:
+def describe_state(state: SessionState) -> list[str]:
     """The session's files, jobs and script, a line each (the ``status`` command)."""
     lines = []
-    for info in state.get("video_infos") or []:
-        jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == info.get("video_id")]
-        seconds = round((info.get("duration_ms") or 0) / 1000)
-        line = f"{info.get('name')} ({seconds // 60}:{seconds % 60:02d})"
+    for info in state.video_infos:
+        jobs = state.jobs_of(info.video_id)
+        seconds = round(info.duration_ms / 1000)
+        line = f"{info.name} ({seconds // 60}:{seconds % 60:02d})"
         if jobs:
             line += f": {_job_words(jobs[-1])}"
         lines.append(line)
-    script = state.get("script")
-    if script:
-        lines.append(f"shown: {_name(state, script.get('video_id'))}, {script_words(script)}")
+    if state.script:
+        name = state.name_of(state.script.get("video_id"))
+        lines.append(f"shown: {name}, {script_words(state.script)}")
     return lines or ["the session is empty: pick a file and press Enter"]
 
 
-def file_badge(jobs: list[dict[str, Any]], state: dict[str, Any], video_id: Any) -> str:
+def file_badge(jobs: list[Job], state: SessionState, video_id: str | None) -> str:
     """A file's badge after a request: done, cancelled or failed by its new jobs; with no
     new job (its edited script kept), done when it has a script, else new."""
-    statuses = {j.get("status") for j in jobs}
+    statuses = {j.status for j in jobs}
     if "completed" in statuses:
         return "done"
     if "cancelled" in statuses:
         return "cancelled"
     if statuses:
         return "failed"
-    return "done" if video_id in (state.get("scripts") or {}) else "new"
+    return "done" if video_id in state.scripts else "new"
 
 
-def job_outcome(name: str, job: dict[str, Any], state: dict[str, Any]) -> str:
+def job_outcome(name: str, job: Job, state: SessionState) -> str:
     """One line for a finished job: "panel.mov: script ready, 3 speakers", or why not."""
-    status = job.get("status")
-    if status == "completed":
-        script = (state.get("scripts") or {}).get(job.get("video_id")) or {}
+    if job.status == "completed":
+        script = state.scripts.get(job.video_id) or {}
         speakers = len({t.get("speaker") for t in script.get("turns") or []})
         return f"{name}: script ready, {plural(speakers, 'speaker')}"
-    if status == "cancelled":
+    if job.status == "cancelled":
         return f"{name}: cancelled"
-    return f"{name}: failed: {job.get('error') or 'no reason given'}"
+    return f"{name}: failed: {job.error or 'no reason given'}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerFailed
+
+from tui.panes.file_browser import FileBrowser
 
 
 async def type_text(pilot: Pilot, text: str) -> None:
@@ -35,3 +38,17 @@ async def wait_for_group(pilot: Pilot, group: str) -> None:
         except (WorkerFailed, WorkerCancelled):
             pass  # the app reports failures itself (notification + log line)
     await pilot.pause()
+
+
+def record_statuses(browser: FileBrowser, path: Path) -> list[str]:
+    """Every badge ``path`` is given in ``browser`` from now on, in order."""
+    seen: list[str] = []
+    original = browser.set_status
+
+    def record(at: Path, status: str) -> None:
+        if at.resolve() == path:
+            seen.append(status)
+        original(at, status)
+
+    browser.set_status = record  # type: ignore[method-assign]
+    return seen

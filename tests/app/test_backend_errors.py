@@ -103,8 +103,8 @@ async def test_ctrl_g_cancels_the_running_job(live_server, tmp_path: Path) -> No
         await wait_for_group(pilot, "job")
         # A cancelled job has its own badge, not a failure's.
         assert app.query_one(FileBrowser).statuses[folder / "call.webm"] == "cancelled"
-        jobs = app.state.get("jobs") or []
-        assert jobs and jobs[-1]["status"] == "cancelled"
+        jobs = app.state.jobs
+        assert jobs and jobs[-1].status == "cancelled"
 
 
 async def test_unreachable_server_is_one_clear_line(media_folder: Path, tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ async def test_the_last_session_is_taken_up_again_unless_it_is_gone(
 ) -> None:
     import json
 
-    from tui.app_sessions import FILE_NAME
+    from tui.session_store import FILE_NAME
 
     home = tmp_path / "home"
 

@@ -10,6 +10,7 @@ from textual.widgets import Select
 from tests.app.driving import type_text
 from tests.app.sample import sample_script, sample_state
 from tui.app import make_app
+from tui.client_types import SessionState
 from tui.dialogs.confirm import ConfirmScreen
 from tui.dialogs.speakers import SpeakersScreen
 from tui.panes.file_browser import FileBrowser
@@ -47,7 +48,7 @@ async def test_the_folder_row_never_folds_and_other_folders_open(media_folder: P
 async def test_ctrl_n_starts_on_the_speaker_under_the_cursor(media_folder: Path) -> None:
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         editor = app.query_one(ScriptEditor)
         await pilot.press("f5")
         editor.go_to_time(sample_script().turns[1].start_ms)  # Speaker 2's turn
@@ -66,13 +67,13 @@ async def test_enter_on_another_file_with_unsaved_edits_offers_to_discard(
         other = sample_script()
         other.video_id, other.source = "v2", "interview.wav"
         state["scripts"]["v2"] = other.to_dict()
-        app.show_state(state)
+        app.show_state(SessionState.from_dict(state))
         app.video_ids[(media_folder / "interview.wav").resolve()] = "v2"
         editor = app.query_one(ScriptEditor)
         await pilot.press("f5")
         await type_text(pilot, "x")
         assert editor.dirty
-        app.show_script_of((media_folder / "interview.wav").resolve())
+        app.editing.show_script_of((media_folder / "interview.wav").resolve())
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen) and app.screen.id == "confirm-discard"
         await pilot.press("y")

@@ -17,6 +17,7 @@ from textual.widgets import Footer
 from tests.app.contrast import cells_in, screen_cells
 from tests.app.sample import sample_state
 from tui.app import make_app
+from tui.client_types import SessionState
 from tui.panes.file_browser import STATUSES, FileBrowser
 from tui.panes.sse_log import KINDS, SSELog
 
@@ -35,7 +36,7 @@ async def test_focus_and_text_are_readable(theme: str, tmp_path: Path) -> None:
         (folder / f"{status}.mp4").write_bytes(b"\0" * 1000)
     app = make_app(folder, autoconnect=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         browser = app.query_one(FileBrowser)
         for status in STATUSES:
             browser.set_status((folder / f"{status}.mp4").resolve(), status)

@@ -26,7 +26,7 @@ async def test_the_readme_prompt_asks_before_replacing_an_edited_script(
     app = make_app(folder, server=live_server.url, token_file=token_file)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
-        app.submit_files([video])
+        app.jobs.submit_files([video])
         await wait_for_group(pilot, "job")
         browser = app.query_one(FileBrowser)
         assert browser.statuses[video] == "done"
@@ -37,7 +37,7 @@ async def test_the_readme_prompt_asks_before_replacing_an_edited_script(
             script["speakers"] = {**script["speakers"], "S7": "Diane"}
             edited = await api.put_script(app.connection.session_id, script)
             credits = await api.credits()
-        jobs = len((await app.connection.state())["jobs"])
+        jobs = len((await app.connection.state()).jobs)
 
         # The README's prompt: a question, not a new job.
         await pilot.press("5")
@@ -50,9 +50,9 @@ async def test_the_readme_prompt_asks_before_replacing_an_edited_script(
         await pilot.press("n")  # keep my edits
         await wait_for_group(pilot, "job")
         state = await app.connection.state()
-        assert len(state["jobs"]) == jobs
-        assert state["script"]["revision"] == edited["revision"]
-        assert "Diane" in state["script"]["speakers"].values()
+        assert len(state.jobs) == jobs
+        assert state.script["revision"] == edited["revision"]
+        assert "Diane" in state.script["speakers"].values()
         assert app.query_one(ScriptEditor).script.revision == edited["revision"]
         assert browser.statuses[video] == "done"
         assert any("keep" in line for line in app.query_one(SSELog).lines)
@@ -67,5 +67,5 @@ async def test_the_readme_prompt_asks_before_replacing_an_edited_script(
         await pilot.press("y")
         await wait_for_group(pilot, "job")
         state = await app.connection.state()
-        assert len(state["jobs"]) == jobs + 1
-        assert state["script"]["revision"] == edited["revision"] + 1
+        assert len(state.jobs) == jobs + 1
+        assert state.script["revision"] == edited["revision"] + 1

@@ -38,7 +38,7 @@ async def test_exports_default_to_the_videos_folder_and_remember_the_last_one(
     app = make_app(folder, server=live_server.url, token_file=tmp_path / "token.json")
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
-        app.submit_files([video])
+        app.jobs.submit_files([video])
         await wait_for_group(pilot, "job")
 
         # Asked in words: saved beside the video, not in the shell's folder.

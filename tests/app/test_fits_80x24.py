@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.app.sample import sample_state
 from tests.app.screen_text import screen_text
 from tui.app import make_app
+from tui.client_types import SessionState
 from tui.dialogs.confirm import ConfirmScreen
 from tui.panes.file_browser import FileBrowser
 
@@ -21,7 +22,7 @@ async def test_rows_dialogs_and_footer_fit_80x24(tmp_path: Path) -> None:
     (folder / LONG).write_bytes(random.Random(7).randbytes(427_000))
     app = make_app(folder, autoconnect=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         app.query_one(FileBrowser).set_status((folder / LONG).resolve(), "done")
         await pilot.pause()
         probes = [w for w in app.workers if w.group == "probe"]

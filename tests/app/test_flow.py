@@ -65,7 +65,7 @@ async def test_script_a_video_edit_save_rename_export_quit(
         timeline = app.query_one(Timeline)
         assert editor.script is not None and len(editor.script.turns) >= 2
         assert editor.text.startswith("[00:00:0")
-        assert timeline.script is editor.script and timeline.draft.get("t")
+        assert timeline.script is editor.script and timeline.draft.tracks
         revision = editor.script.revision
 
         # Edit the first turn by typing, save with Ctrl+S: words re-aligned, new revision.
@@ -228,7 +228,7 @@ async def test_w_watches_the_folder_and_scripts_new_videos(
         browser = app.query_one(FileBrowser)
         assert browser.highlighted_path() == watched
         await pilot.press("w")
-        await wait_for(pilot, lambda: watched in app.watchers, 10, "the watcher")
+        await wait_for(pilot, lambda: watched in app.watching.watchers, 10, "the watcher")
         assert watched in browser.watched
         # A video arrives (written elsewhere, then moved in, as a download would).
         (demo_folder / "demo.mp4").rename(watched / "talk.mp4")
@@ -247,5 +247,7 @@ async def test_w_watches_the_folder_and_scripts_new_videos(
         )
         assert any("talk.mp4 -> talk.md" in line for line in app.query_one(SSELog).lines)
         await pilot.press("w")  # toggles it off
-        await wait_for(pilot, lambda: watched not in app.watchers, 10, "the watcher to stop")
+        await wait_for(
+            pilot, lambda: watched not in app.watching.watchers, 10, "the watcher to stop"
+        )
         assert watched not in browser.watched

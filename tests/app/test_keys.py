@@ -10,6 +10,7 @@ from textual.widgets import HelpPanel, Input
 from tests.app.driving import type_text
 from tests.app.sample import sample_state
 from tui.app import make_app
+from tui.client_types import SessionState
 from tui.dialogs.help import HelpScreen
 from tui.panes.file_browser import FileBrowser
 from tui.panes.prompt_bar import PromptBar
@@ -20,7 +21,7 @@ from tui.panes.timeline import Timeline
 async def test_pane_keys_work_from_text_without_typing(media_folder: Path) -> None:
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         await pilot.pause()
         editor = app.query_one(ScriptEditor)
         text = editor.text

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tui.app import _language_note
 from tui.engine.script import Script
+from tui.panes.script_editor import language_note
 
 
 def test_the_status_line_names_the_language() -> None:
-    assert _language_note(None) == ""
-    assert _language_note(Script(language="en", languages=["en"])) == ""
-    assert _language_note(Script(language="es", languages=["es"])) == "Spanish"
-    assert _language_note(Script(language="es", languages=["es", "fr"])) == "Spanish, French"
+    assert language_note(None) == ""
+    assert language_note(Script(language="en", languages=["en"])) == ""
+    assert language_note(Script(language="es", languages=["es"])) == "Spanish"
+    assert language_note(Script(language="es", languages=["es", "fr"])) == "Spanish, French"
     translated = Script(language="en", languages=["en"], translated_from="fr")
-    assert _language_note(translated) == "English, translated from French"
+    assert language_note(translated) == "English, translated from French"

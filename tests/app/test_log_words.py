@@ -25,7 +25,7 @@ async def test_the_log_says_what_happened_in_words(tmp_path: Path) -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             log = app.query_one(SSELog)
             await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
-            app.submit_files([video])
+            app.jobs.submit_files([video])
             await wait_for_group(pilot, "job")
 
             async def ask(text: str, expect: str) -> None:

@@ -12,6 +12,7 @@ from tests.app.driving import type_text, wait_for
 from tests.app.sample import sample_script, sample_state
 from tests.app.screen_text import screen_text
 from tui.app import STYLES_DIR, ReelscriptApp, make_app
+from tui.client_types import Draft, SessionState
 from tui.dialogs import confirm, conflict, export, speakers
 from tui.dialogs.confirm import ConfirmScreen
 from tui.engine.script import Script
@@ -50,7 +51,7 @@ def test_every_binding_has_an_id_and_a_tooltip(bindings: list[Binding]) -> None:
 async def test_four_titled_panes_and_number_keys(media_folder: Path) -> None:
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         await pilot.pause()
         text = screen_text(app)
         for title in ("Files", "Log", "Timeline", "Script"):
@@ -86,7 +87,7 @@ async def test_palette_lists_the_pane_actions(media_folder: Path) -> None:
 async def test_timeline_and_editor_cursors_follow_each_other(media_folder: Path) -> None:
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         editor, line = app.query_one(ScriptEditor), app.query_one(Timeline)
         await pilot.press("3", "shift+right", "shift+right", "shift+right")
         await pilot.pause()
@@ -108,7 +109,7 @@ async def test_timeline_and_editor_cursors_follow_each_other(media_folder: Path)
 async def test_quit_with_unsaved_changes_asks(media_folder: Path) -> None:
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         await pilot.press("4")
         await type_text(pilot, "Well, ")
         await pilot.press("ctrl+q")
@@ -177,7 +178,7 @@ async def test_no_color_renders_in_greys_only(media_folder: Path, monkeypatch) -
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         await pilot.pause()
         svg = app.export_screenshot()
     colours = set(re.findall(r'(?:fill|color)[:=]\s*"?(#[0-9a-fA-F]{6})', svg))
@@ -217,7 +218,7 @@ async def test_undo_history_survives_a_save(media_folder: Path) -> None:
     """Loading the saved version of the same script keeps Ctrl+Z working."""
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         editor = app.query_one(ScriptEditor)
         original = editor.text
         await pilot.press("4")
@@ -270,17 +271,18 @@ async def test_timeline_draws_the_file_whose_script_is_shown(media_folder: Path)
         older = Script.from_dict({**state["script"], "video_id": "v0"})
         state["video_infos"].append({"video_id": "v0", "name": "older.wav", "duration_ms": 90_000})
         state["scripts"] = {"v1": state["script"], "v0": older.to_dict()}
-        app.show_state(state)
+        app.show_state(SessionState.from_dict(state))
         app.video_ids[media_folder / "interview.wav"] = "v0"
-        assert app.show_script_of(media_folder / "interview.wav")
+        assert app.editing.show_script_of(media_folder / "interview.wav")
         await pilot.pause()
         timeline = app.query_one(Timeline)
         assert timeline.script is not None and timeline.script.video_id == "v0"
-        from tui.panes.timeline import VIDEO, track_segments
+        from tui.client_types import TrackType
 
-        assert [meta["name"] for *_, meta in track_segments(timeline.draft, VIDEO)] == ["older.wav"]
+        videos = timeline.draft.segments(TrackType.VIDEO)
+        assert [meta["name"] for *_, meta in videos] == ["older.wav"]
         assert "older.wav" in screen_text(app).split("Timeline", 1)[1].split("Script")[0]
-        assert timeline.draft["d"] == 90_000
+        assert timeline.draft.duration_ms == 90_000
 
 
 async def test_timeline_marks_overlapped_speech() -> None:
@@ -294,12 +296,12 @@ async def test_timeline_marks_overlapped_speech() -> None:
     timeline = Timeline()
     app = PaneApp(timeline, "Timeline")
     async with app.run_test(size=(100, 20)) as pilot:
-        timeline.show(state["draft"], script)
+        timeline.show(Draft.from_dict(state["draft"]), script)
         await pilot.pause()
         speech = next(line for line in screen_text(app).splitlines() if "Speech" in line)
         assert "▓" in speech and "▄" in speech
         script.overlaps = []
-        timeline.show(state["draft"], script)
+        timeline.show(Draft.from_dict(state["draft"]), script)
         await pilot.pause()
         speech = next(line for line in screen_text(app).splitlines() if "Speech" in line)
         assert "▓" not in speech

@@ -19,7 +19,7 @@ async def test_quit_during_a_job_asks_and_the_next_run_says_it_goes_on(
     app = make_app(demo_folder, server=live_server.url, token_file=token_file)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
-        app.submit_files([video])
+        app.jobs.submit_files([video])
         browser = app.query_one(FileBrowser)
         await wait_for(pilot, lambda: browser.statuses.get(video) == "working", 30, "the job")
         await pilot.press("ctrl+q")

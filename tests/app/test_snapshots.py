@@ -17,6 +17,7 @@ from textual.widgets import Input, TextArea
 from tests.app.pane_app import PaneApp
 from tests.app.sample import sample_script, sample_state
 from tui.app import make_app
+from tui.client_types import Draft, SessionState
 from tui.panes.file_browser import FileBrowser
 from tui.panes.script_editor import ScriptEditor
 from tui.panes.sse_log import SSELog
@@ -72,7 +73,7 @@ def test_timeline_pane(snap_compare) -> None:
     timeline = Timeline()
 
     async def run_before(pilot: Pilot) -> None:
-        timeline.show(sample_state()["draft"], sample_script())
+        timeline.show(Draft.from_dict(sample_state()["draft"]), sample_script())
         timeline.focus()
         await pilot.press("shift+right", "shift+right", "shift+right", "plus")
         await _settle(pilot)
@@ -97,7 +98,7 @@ def _whole_app(media_folder: Path):
     app = make_app(media_folder, autoconnect=False)
 
     async def run_before(pilot: Pilot) -> None:
-        app.show_state(sample_state())
+        app.show_state(SessionState.from_dict(sample_state()))
         _fill_log(app.query_one(SSELog))
         app.query_one(FileBrowser).set_status(media_folder / "council.mp4", "done")
         await _settle(pilot)

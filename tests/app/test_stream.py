@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.app.sample import sample_state
+from tui.client_types import Event, SessionState
 from tui.messages import Heartbeat, JobProgress, LogLine
 from tui.session import explain
 from tui.stream import event_messages, summarise
@@ -13,10 +14,10 @@ AT = datetime(2026, 1, 1, 9, 0, 0)
 
 
 def test_each_kind_of_event_becomes_its_message() -> None:
-    (beat,), text = event_messages("heartbeat", {"ts": 1}, AT)
+    (beat,), text = event_messages(Event("heartbeat", {"ts": 1}), AT)
     assert isinstance(beat, Heartbeat) and not text
     (progress,), _ = event_messages(
-        "progress", {"job_id": "j1", "stage": "vad", "progress": 0.5, "eta_s": 12}, AT
+        Event("progress", {"job_id": "j1", "stage": "vad", "progress": 0.5, "eta_s": 12}), AT
     )
     assert isinstance(progress, JobProgress) and (progress.stage, progress.eta_s) == ("vad", 12)
     agent = {
@@ -30,7 +31,7 @@ def test_each_kind_of_event_becomes_its_message() -> None:
             ],
         },
     }
-    messages, text = event_messages("message", agent, AT)
+    messages, text = event_messages(Event("message", agent), AT)
     assert text and [m.kind for m in messages if isinstance(m, LogLine)] == [
         "call",
         "result",
@@ -39,7 +40,7 @@ def test_each_kind_of_event_becomes_its_message() -> None:
     assert messages[0].text == "extract(file=a.mp4)"
     assert messages[1].text == "extract: ok=1"
     # A partial event is followed by the whole one: not logged twice.
-    assert event_messages("message", {**agent, "partial": True}, AT) == ([], False)
+    assert event_messages(Event("message", {**agent, "partial": True}), AT) == ([], False)
 
 
 def test_progress_floods_fold() -> None:
@@ -50,9 +51,10 @@ def test_progress_floods_fold() -> None:
 
 
 def test_summary_of_a_stream_without_text() -> None:
-    before = {"jobs": [], "generated_media": []}
-    after = sample_state()
-    after["generated_media"] = [{"id": "m1", "format": "srt", "size": 120}]
+    before = SessionState.from_dict({"jobs": [], "generated_media": []})
+    raw = sample_state()
+    raw["generated_media"] = [{"id": "m1", "format": "srt", "size": 120}]
+    after = SessionState.from_dict(raw)
     lines = summarise(before, after)
     assert lines == [
         "council.mp4: script done",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.app.driving import wait_for, wait_for_group
+from tests.app.driving import record_statuses, wait_for, wait_for_group
 from tests.backend.media import make_video
 from tui.app import make_app
 from tui.client import Client
@@ -22,7 +22,7 @@ async def test_watching_keeps_the_scripts_the_app_has(live_server, tmp_path: Pat
     app = make_app(folder, server=live_server.url, token_file=token_file)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
-        app.submit_files([mine])
+        app.jobs.submit_files([mine])
         await wait_for_group(pilot, "job")
         browser = app.query_one(FileBrowser)
         assert browser.statuses[mine] == "done"
@@ -41,20 +41,12 @@ async def test_watching_keeps_the_scripts_the_app_has(live_server, tmp_path: Pat
                 }
             ]
             await api.put_script(app.connection.session_id, script)
-        app.load_state()
+        app.jobs.load_state()
         await wait_for_group(pilot, "state")
-        jobs = len(app.state["jobs"])
+        jobs = len(app.state.jobs)
 
         other = make_video(folder / "talk.mp4", seconds=3.0).resolve()
-        seen: list[str] = []
-        original = browser.set_status
-
-        def record(path: Path, status: str) -> None:
-            if path.resolve() == mine:
-                seen.append(status)
-            original(path, status)
-
-        browser.set_status = record  # type: ignore[method-assign]
+        seen = record_statuses(browser, mine)
         browser.move_cursor(browser.root)
         await pilot.press("1", "w")
         try:
@@ -71,7 +63,7 @@ async def test_watching_keeps_the_scripts_the_app_has(live_server, tmp_path: Pat
         assert "Diane" in (folder / "panel.md").read_text()
         assert set(seen) <= {"done"}, seen  # its ✓ never went back to queued
         state = await app.connection.state()
-        assert len(state["jobs"]) == jobs  # nothing scripted again in the app's session
+        assert len(state.jobs) == jobs  # nothing scripted again in the app's session
         await wait_for(pilot, lambda: browser.statuses.get(other) == "done", 30, "talk.mp4's ✓")
 
         # Enter on the file the watcher did: its script, no new job anywhere.
@@ -90,5 +82,5 @@ async def test_watching_keeps_the_scripts_the_app_has(live_server, tmp_path: Pat
             "talk.mp4's script in the editor",
         )
         state = await app.connection.state()
-        assert len(state["jobs"]) == jobs
+        assert len(state.jobs) == jobs
         assert browser.statuses[other] == "done"

@@ -246,7 +246,7 @@ async def test_1001_gets_a_new_token_and_retries_once(
     token_file = tmp_path / "t.json"
     async with Client(scripted.url, token_file=token_file) as api:
         await api.credits()
-        assert api._token == "tok1"
+        assert await api.ensure_token() == "tok1"  # (from memory: no call)
         scripted.answer("credits", 1001)
         assert (await api.credits())["total"] == 7  # renewed and retried
         assert scripted.calls["credits"][-1]["authorization"] == "Bearer tok2"
@@ -290,7 +290,7 @@ async def test_1002_the_app_starts_a_new_session(live_server: LiveServer, tmp_pa
         connection.session_id = "ses_not_there"  # e.g. the server's data was reset
         state = await connection.state()
         assert connection.session_id not in ("ses_not_there", first, "")
-        assert state["video_infos"] == []
+        assert state.video_infos == []
     finally:
         await connection.close()
 

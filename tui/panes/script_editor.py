@@ -150,3 +150,15 @@ class ScriptEditor(TextArea):
         if time is not None and time != self._last_time:
             self._last_time = time
             self.post_message(self.CursorTime(self, time))
+
+
+def language_note(script: Script | None) -> str:
+    """The script pane's status line: the detected language(s), unless plain English."""
+    from tui.engine.languages import name
+
+    if script is None:
+        return ""
+    if script.translated_from:
+        return f"English, translated from {name(script.translated_from)}"
+    spoken = script.languages or [script.language]
+    return "" if spoken == ["en"] else ", ".join(name(code) for code in spoken)

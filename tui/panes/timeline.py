@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.client_types import Draft, Segment, Track, TrackType, VideoInfo
 from tui.engine.script import Script
 from tui.engine.timecode import short_clock
 
@@ -52,44 +53,27 @@ SPEAKER_COLOURS = tuple(
 )
 MAX_ZOOM = 8
 
-VIDEO, AUDIO, TEXT = 0, 1, 7
-
 # The footer shows each pair under one name, so that it fits 80 columns.
 _TURN = Binding.Group("Turn")
 _ZOOM = Binding.Group("Zoom")
 
 
-def draft_for(
-    draft: dict[str, Any] | None, script: Script | None, files: list[dict[str, Any]]
-) -> dict[str, Any]:
+def draft_for(draft: Draft, script: Script | None, files: list[VideoInfo]) -> Draft:
     """The draft to draw with ``script``.
 
     The session's draft shows its latest file; when the script shown is of
     another file (an earlier one, opened again), a draft of that file is made
     from its upload entry (in ``files``) and its turns.
     """
-    draft = draft or {}
-    shown = {meta.get("video_id") for _, _, meta in track_segments(draft, VIDEO)}
+    shown = {seg.meta.get("video_id") for seg in draft.segments(TrackType.VIDEO)}
     if script is None or not shown or script.video_id in shown:
         return draft
-    info = next((f for f in files if f.get("video_id") == script.video_id), {})
-    ends = [int(info.get("duration_ms") or 0)] + [t.end_ms for t in script.turns]
-    total = max(ends)
-    video = {"s": 0, "d": total, "m": {"video_id": script.video_id, "name": info.get("name")}}
-    speech = [{"s": t.start_ms, "d": t.end_ms - t.start_ms, "m": {}} for t in script.turns]
-    return {"d": total, "t": [{"tt": VIDEO, "sg": [video]}, {"tt": AUDIO, "sg": speech}]}
-
-
-def track_segments(draft: dict[str, Any], kind: int) -> list[tuple[int, int, dict[str, Any]]]:
-    """(start, end, meta) of every segment of every track of ``kind`` in a draft."""
-    out: list[tuple[int, int, dict[str, Any]]] = []
-    for track in draft.get("t") or []:
-        if track.get("tt") != kind:
-            continue
-        for seg in track.get("sg") or []:
-            start = int(seg.get("s", 0))
-            out.append((start, start + int(seg.get("d", 0)), seg.get("m") or {}))
-    return out
+    info = next((f for f in files if f.video_id == script.video_id), None)
+    total = max([info.duration_ms if info else 0] + [t.end_ms for t in script.turns])
+    name = info.name if info else None
+    video = Segment(0, total, {"video_id": script.video_id, "name": name})
+    speech = [Segment(t.start_ms, t.end_ms, {}) for t in script.turns]
+    return Draft(total, [Track(TrackType.VIDEO, [video]), Track(TrackType.AUDIO, speech)])
 
 
 class Timeline(Widget, can_focus=True):
@@ -178,19 +162,19 @@ class Timeline(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.draft: dict[str, Any] = {}
+        self.draft = Draft()
         self.script: Script | None = None
 
-    def show(self, draft: dict[str, Any] | None, script: Script | None) -> None:
+    def show(self, draft: Draft | None, script: Script | None) -> None:
         """Draw this draft and script (either may be missing)."""
-        self.draft = draft or {}
+        self.draft = draft or Draft()
         self.script = script
         self.refresh(layout=True)
 
     # -- geometry ----------------------------------------------------------------
     @property
     def duration_ms(self) -> int:
-        ends = [int(self.draft.get("d", 0) or 0)]
+        ends = [self.draft.duration_ms]
         if self.script is not None:
             ends += [self.script.duration_ms] + [t.end_ms for t in self.script.turns]
         return max(ends + [1])
@@ -317,7 +301,7 @@ class Timeline(Widget, can_focus=True):
 
     def _speech_cells(self, width: int) -> list[tuple[str, Style]]:
         """Speech regions as ``▄``; where two or more people talk at once, ``▓``."""
-        cells = self._fill(track_segments(self.draft, AUDIO), "▄", width)
+        cells = self._fill(self.draft.segments(TrackType.AUDIO), "▄", width)
         overlaps = self.script.overlaps if self.script is not None else []
         if overlaps:
             both = self._fill([(s, e, {}) for s, e in overlaps], "▓", width, Style(bold=True))
@@ -325,7 +309,7 @@ class Timeline(Widget, can_focus=True):
         return cells
 
     def _video_cells(self, width: int) -> list[tuple[str, Style]]:
-        segments = track_segments(self.draft, VIDEO)
+        segments = self.draft.segments(TrackType.VIDEO)
         cells = self._fill(segments, "▒", width, Style(dim=True))
         for start, _end, meta in segments:
             name = str(meta.get("name") or meta.get("video_id") or "")
@@ -337,7 +321,7 @@ class Timeline(Widget, can_focus=True):
 
     def _media_label(self) -> str:
         """ "Audio" for a sound file's lane, else "Video"."""
-        names = [str(m.get("name") or "") for _s, _e, m in track_segments(self.draft, VIDEO)]
+        names = [str(m.get("name") or "") for _s, _e, m in self.draft.segments(TrackType.VIDEO)]
         audio = names and all(n.lower().endswith(AUDIO_SUFFIXES) for n in names)
         return "Audio" if audio else "Video"
 

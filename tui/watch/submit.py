@@ -1,6 +1,7 @@
 """One video through the backend: upload, script it via ``/run_sse``, export and download.
 
-Only :mod:`tui.client` talks HTTP; this module strings its calls together
+Only :mod:`tui.client` talks HTTP, and :mod:`tui.client_flow` follows a
+request's job to its end (the app's flow too); this module strings them together
 for the watcher and turns every way a video can fail into one
 :class:`VideoFailed` with a one-line reason, marked *permanent* when the
 video itself is at fault (so the ledger remembers it) or not (server down,
@@ -15,10 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tui.client import ApiError, ServerError
-
-#: What the watcher asks of ``/run_sse`` for each video (API.md's first example).
-EXTRACT_PROMPT = "extract a full written script from this video with speaker labels"
+from tui.client import ApiError, Client, ServerError
+from tui.client_flow import JobRequest
+from tui.client_types import Job, VideoInfo
 
 #: API codes that mean "this file cannot be scripted" rather than "try again later".
 FILE_FAULT_CODES = frozenset({4001, 4002, 422})
@@ -52,7 +52,7 @@ def _without_name(message: str, path: Path) -> str:
 
 
 async def script_video(
-    client: Any,
+    client: Client,
     path: Path,
     destinations: dict[str, Path],
     *,
@@ -96,76 +96,66 @@ async def script_video(
 
 
 async def _upload_and_extract(
-    client: Any, path: Path, *, language: str, prompt: str, progress: Progress
+    client: Client, path: Path, *, language: str, prompt: str, progress: Progress
 ) -> tuple[str, str, dict[str, Any]]:
     """A new session with ``path`` uploaded and scripted: (session id, video id, script)."""
     try:
         session = await client.create_session(language=language)
-        [info] = await client.upload_files(
+        [raw] = await client.upload_files(
             session.session_id,
             [path],
             progress=lambda sent, total: progress("uploading", sent / max(total, 1), None),
         )
     except ApiError as error:
         raise _failed(error, path) from None
-    if info.get("has_audio") is False:
+    info = VideoInfo.from_dict(raw)
+    if info.has_audio is False:
         raise VideoFailed("it has no audio stream, so there is nothing to script", 4001)
     progress("uploading", 1.0, None)
-    script = await _extract(client, path, session.session_id, info["video_id"], prompt, progress)
-    return session.session_id, str(info["video_id"]), script
+    script = await _extract(client, path, session.session_id, info.video_id, prompt, progress)
+    return session.session_id, info.video_id, script
 
 
 async def _extract(
-    client: Any, path: Path, session_id: str, video_id: str, prompt: str, progress: Progress
+    client: Client, path: Path, session_id: str, video_id: str, prompt: str, progress: Progress
 ) -> dict[str, Any]:
-    """Ask ``/run_sse`` for the script and follow its progress; returns the script.
+    """Ask ``/run_sse`` for the script and follow its job to the end; returns the script.
 
-    The stream lasts 15 minutes at most (API.md) while a long video's job may
-    take longer: once it ends, the job is followed through the session state.
+    The stream lasts 15 minutes at most (docs/api.md) while a long video's job
+    may take longer: :class:`tui.client_flow.JobRequest` follows it through the
+    session state once the stream has ended.
     """
-    said: list[str] = []
-    job_ids: list[str] = []
+    request = JobRequest(
+        client, session_id, prompt, video_ids=frozenset({video_id}), poll_s=STATE_POLL_S
+    )
+
+    def standing(job: Job) -> None:
+        progress(job.stage or job.status, job.progress, None)
+
     try:
-        async for event in client.run_sse(session_id, prompt):
+        async for event in request.events():
             if event.kind == "progress":
-                data = event.data
-                if data.get("job_id") and data["job_id"] not in job_ids:
-                    job_ids.append(str(data["job_id"]))
-                progress(
-                    str(data.get("stage") or "working"),
-                    float(data.get("progress") or 0),
-                    data.get("eta_s"),
-                )
-            elif event.kind == "message" and event.text and not event.partial:
-                said.append(event.text.strip())
-        while True:
-            state = await client.state(session_id)
-            jobs = [j for j in state.get("jobs") or [] if j.get("video_id") == video_id]
-            job_ids.extend(str(j["id"]) for j in jobs if j.get("id") not in job_ids)
-            running = [j for j in jobs if j.get("status") in ("queued", "running")]
-            if not running or (state.get("scripts") or {}).get(video_id):
-                break
-            job = running[-1]
-            progress(str(job.get("stage") or job["status"]), float(job.get("progress") or 0), None)
-            await asyncio.sleep(STATE_POLL_S)
+                progress(event.stage or "working", event.progress, event.eta_s)
+        outcome = await request.outcome(standing)
     except ApiError as error:
         raise _failed(error, path) from None
     except asyncio.CancelledError:
         # Stopping the watcher: the job would go on server-side, so cancel it (briefly).
-        for job_id in job_ids:
+        for job_id in request.job_ids:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.cancel_job(job_id), 3)
         raise
-    script = (state.get("scripts") or {}).get(video_id)
+    script = outcome.state.scripts.get(video_id)
     if script:
         return dict(script)
-    failed = [j for j in jobs if j.get("status") in ("failed", "cancelled")]
+    failed = [j for j in outcome.jobs if j.status in ("failed", "cancelled")]
     if failed:
         job = failed[-1]
-        code = job.get("error_code")
-        reason = job.get("error") or f"the job was {job.get('status')}"
+        reason = job.error or f"the job was {job.status}"
         raise VideoFailed(
-            _without_name(str(reason), path), code, permanent=code in FILE_FAULT_CODES
+            _without_name(reason, path),
+            job.error_code,
+            permanent=job.error_code in FILE_FAULT_CODES,
         )
-    last = said[-1] if said else "the backend made no script and gave no reason"
+    last = outcome.said[-1] if outcome.said else "the backend made no script and gave no reason"
     raise VideoFailed(f"no script was made: {last}", None, permanent=False)

@@ -20,6 +20,7 @@ from typing import Any
 
 from watchfiles import Change, awatch
 
+from tui.client_flow import EXTRACT_PROMPT
 from tui.engine.formats.names import WATCH_FORMATS, output_format, parse_formats
 from tui.watch.events import (
     FileDone,
@@ -39,7 +40,7 @@ from tui.watch.outputs import (
     sweep_stale_temps,
 )
 from tui.watch.stable import ArrivalTracker, is_watched_name, probe
-from tui.watch.submit import EXTRACT_PROMPT, VideoFailed, script_video
+from tui.watch.submit import VideoFailed, script_video
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The app's memory between runs: the last session per backend, and the files scripted in it.
+"""A JSON store of the app's memory between runs: the last session per backend, and its files.
 
 Kept in ``<data dir>/app-sessions.json`` (next to the token file), one entry
 per backend and token file::
@@ -32,7 +32,7 @@ def _stamp(path: Path) -> dict[str, int] | None:
     return {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
 
 
-class SessionMemory:
+class SessionStore:
     """One entry of ``app-sessions.json``: a backend's last session and its files."""
 
     def __init__(self, data_dir: Path, key: str) -> None:
