@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.backend import credits, events, jobs
+from tui.backend import credits, events, jobs, voices_store
 from tui.backend.errors import engine_reason
 from tui.backend.store import Store
 
@@ -178,6 +178,8 @@ def run(
     )
     info = json.loads(job["info"])
     name = info.get("name", job["video_id"])
+    book = voices_store.book_for_job(store, job)
+    engine_options.voices = book.profiles() if book.any() else None
     try:
         script = transcribe_file(
             store.located(job["media"]), engine_options, progress=progress, cancel=cancel
@@ -230,6 +232,7 @@ def run(
         stop_watch.set()
     # The stored media is named by its hash; exports should name the user's file.
     script.source = name
+    voices_store.after_job(store, book, job["video_id"], script, str(job["media"]))
     data = script.to_dict()
     data["video_id"] = job["video_id"]
     duration = int(data.get("duration_ms") or info.get("duration_ms") or 0)

@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from tui.engine import campplus
 from tui.engine.script import Script
+
+SAMPLE_RATE = 16000  # campplus.SAMPLE_RATE (campplus, and so torch, load only to make prints)
 
 #: The encoder every print and centroid is made with; a profile made with
 #: another one is not matched (it needs a new sample).
@@ -44,6 +45,9 @@ MIN_SPEECH_S = 2.0
 WINDOW_FRAMES = 300
 #: Turns shorter than this (frames) are left out of a print.
 MIN_TURN_FRAMES = 50
+#: A print listens to at most this much of a speaker (the longest turns first):
+#: a host who talks for half an hour costs no more than a guest.
+MAX_PRINT_S = 30.0
 
 
 @dataclass
@@ -99,9 +103,19 @@ def unit(vector: Any) -> np.ndarray:
 
 def print_of(audio: np.ndarray, spans_ms: list[tuple[int, int]]) -> Print | None:
     """The print of the speech in ``spans_ms`` of ``audio`` (16 kHz mono), None when too little."""
+    from tui.engine import campplus
+
+    longest = sorted(spans_ms, key=lambda span: span[0] - span[1])
+    spans_ms, total_ms = [], 0
+    for start, end in longest:
+        if total_ms >= MAX_PRINT_S * 1000:
+            break
+        end = min(end, start + int(MAX_PRINT_S * 1000) - total_ms)
+        spans_ms.append((start, end))
+        total_ms += end - start
     batch = []
     weights: list[float] = []
-    rate = campplus.SAMPLE_RATE
+    rate = SAMPLE_RATE
     for start, end in spans_ms:
         piece = audio[max(0, start * rate // 1000) : max(0, end * rate // 1000)]
         frames = len(piece) // 160
