@@ -416,10 +416,6 @@ def worker(**options: object) -> None:
     )
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def _add_voices() -> None:
     from tui.voices_cmd import voices
 
@@ -427,3 +423,6 @@ def _add_voices() -> None:
 
 
 _add_voices()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
