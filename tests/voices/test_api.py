@@ -1,0 +1,77 @@
+"""The voice routes on a real server: enrol a speaker of a scripted upload, list, rename,
+merge, export/import, forget; a renewed token keeps the voices; another identity never
+sees, changes or gets them."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.backend.conftest import auth
+from tests.backend.test_errors import envelope, session, upload
+from tests.live_server import LiveServer
+
+from .conftest import DATA, reference
+
+
+def identity(url: str) -> tuple[dict[str, str], str]:
+    ident = {"X-Client-Id": str(uuid.uuid4()), "X-Client-Secret": uuid.uuid4().hex * 2}
+    return ident, token_for(url, ident)
+
+
+def token_for(url: str, ident: dict[str, str]) -> str:
+    response = httpx.post(f"{url}/api/auth/anonymous-token", headers=ident)
+    return str(envelope(response, 200, 0)["data"]["token"])
+
+
+def call(method: str, url: str, token: str, status: int = 200, code: int = 0, **kw) -> dict:
+    response = httpx.request(method, url, headers=auth(token), timeout=120, **kw)
+    return envelope(response, status, code)
+
+
+def test_voices_over_the_api(live_server: LiveServer) -> None:
+    url = live_server.url
+    alice, token = identity(url)
+    sid = session(url, token)
+    files = envelope(upload(url, token, sid, DATA / "conv_3spk_quiet.webm"), 200, 0)["data"]
+    video_id = files["files"][0]["video_id"]
+    _, script = reference("conv_3spk_quiet")
+    script.video_id = video_id
+    put = f"{url}/api/script/nemo_agent/me/{sid}"
+    call("PUT", put, token, json={"script": script.to_dict(), "revision": 0})
+    pedersen = next(s for s, p in script.people.items() if p == "pedersen")  # type: ignore[attr-defined]
+    body = {"name": "Sheila", "session_id": sid, "video_id": video_id, "speaker": pedersen}
+    voice = call("POST", f"{url}/api/voices", token, json=body)["data"]["voice"]
+    assert (voice["name"], voice["files"], voice["centroids"]) == ("Sheila", 1, 1)
+    lewis = next(s for s, p in script.people.items() if p == "lewis")  # type: ignore[attr-defined]
+    call("POST", f"{url}/api/voices", token, json={**body, "name": "Lew", "speaker": lewis})
+    call("PATCH", f"{url}/api/voices/lew", token, json={"name": "Lewis"})
+    call("PATCH", f"{url}/api/voices/Lewis", token, 409, 409, json={"name": "sheila"})
+    names = [v["name"] for v in call("GET", f"{url}/api/voices", token)["data"]["voices"]]
+    assert names == ["Lewis", "Sheila"]
+
+    # A renewed token of the same identity keeps the voices.
+    renewed = token_for(url, alice)
+    assert renewed != token
+    assert len(call("GET", f"{url}/api/voices", renewed)["data"]["voices"]) == 2
+
+    # Another identity: sees nothing, changes nothing, cannot enrol from alice's session.
+    _, other = identity(url)
+    assert call("GET", f"{url}/api/voices", other)["data"]["voices"] == []
+    call("DELETE", f"{url}/api/voices/Sheila", other, 404, 1002)
+    call("PATCH", f"{url}/api/voices/Sheila", other, 404, 1002, json={"name": "Mine"})
+    call("POST", f"{url}/api/voices", other, 404, 1002, json=body)
+    assert call("GET", f"{url}/api/voices-export", other)["data"]["voices"] == []
+
+    exported = call("GET", f"{url}/api/voices-export", renewed)["data"]
+    assert [len(v["centroids"][0]["vector"]) for v in exported["voices"]] == [192, 192]
+    imported = call("POST", f"{url}/api/voices-import", other, json=exported)["data"]
+    assert imported["imported"] == ["Lewis", "Sheila"]
+    merged = call("POST", f"{url}/api/voices/Lewis/merge", renewed, json={"into": "Sheila"})
+    assert merged["data"]["voice"]["centroids"] == 1  # one recording: its centroid refined
+    assert call("DELETE", f"{url}/api/voices/sheila", renewed)["data"] == {"forgotten": "Sheila"}
+    assert call("GET", f"{url}/api/voices", renewed)["data"]["voices"] == []
+    assert len(call("GET", f"{url}/api/voices", other)["data"]["voices"]) == 2  # its own copy
+    bad = {"format": "something else", "voices": []}
+    call("POST", f"{url}/api/voices-import", other, 422, 422, json=bad)
