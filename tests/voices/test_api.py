@@ -42,12 +42,12 @@ def test_voices_over_the_api(live_server: LiveServer) -> None:
     call("PUT", put, token, json={"script": script.to_dict(), "revision": 0})
     pedersen = next(s for s, p in script.people.items() if p == "pedersen")  # type: ignore[attr-defined]
     body = {"name": "Sheila", "session_id": sid, "video_id": video_id, "speaker": pedersen}
-    voice = call("POST", f"{url}/api/voices", token, json=body)["data"]["voice"]
+    voice = call("POST", f"{url}/api/voices/enrol", token, json=body)["data"]["voice"]
     assert (voice["name"], voice["files"], voice["centroids"]) == ("Sheila", 1, 1)
     lewis = next(s for s, p in script.people.items() if p == "lewis")  # type: ignore[attr-defined]
-    call("POST", f"{url}/api/voices", token, json={**body, "name": "Lew", "speaker": lewis})
-    call("PATCH", f"{url}/api/voices/lew", token, json={"name": "Lewis"})
-    call("PATCH", f"{url}/api/voices/Lewis", token, 409, 409, json={"name": "sheila"})
+    call("POST", f"{url}/api/voices/enrol", token, json={**body, "name": "Lew", "speaker": lewis})
+    call("POST", f"{url}/api/voices/lew/rename", token, json={"name": "Lewis"})
+    call("POST", f"{url}/api/voices/Lewis/rename", token, 409, 409, json={"name": "sheila"})
     names = [v["name"] for v in call("GET", f"{url}/api/voices", token)["data"]["voices"]]
     assert names == ["Lewis", "Sheila"]
 
@@ -59,9 +59,9 @@ def test_voices_over_the_api(live_server: LiveServer) -> None:
     # Another identity: sees nothing, changes nothing, cannot enrol from alice's session.
     _, other = identity(url)
     assert call("GET", f"{url}/api/voices", other)["data"]["voices"] == []
-    call("DELETE", f"{url}/api/voices/Sheila", other, 404, 1002)
-    call("PATCH", f"{url}/api/voices/Sheila", other, 404, 1002, json={"name": "Mine"})
-    call("POST", f"{url}/api/voices", other, 404, 1002, json=body)
+    call("POST", f"{url}/api/voices/Sheila/forget", other, 404, 1002)
+    call("POST", f"{url}/api/voices/Sheila/rename", other, 404, 1002, json={"name": "Mine"})
+    call("POST", f"{url}/api/voices/enrol", other, 404, 1002, json=body)
     assert call("GET", f"{url}/api/voices-export", other)["data"]["voices"] == []
 
     exported = call("GET", f"{url}/api/voices-export", renewed)["data"]
@@ -70,7 +70,9 @@ def test_voices_over_the_api(live_server: LiveServer) -> None:
     assert imported["imported"] == ["Lewis", "Sheila"]
     merged = call("POST", f"{url}/api/voices/Lewis/merge", renewed, json={"into": "Sheila"})
     assert merged["data"]["voice"]["centroids"] == 1  # one recording: its centroid refined
-    assert call("DELETE", f"{url}/api/voices/sheila", renewed)["data"] == {"forgotten": "Sheila"}
+    assert call("POST", f"{url}/api/voices/sheila/forget", renewed)["data"] == {
+        "forgotten": "Sheila"
+    }
     assert call("GET", f"{url}/api/voices", renewed)["data"]["voices"] == []
     assert len(call("GET", f"{url}/api/voices", other)["data"]["voices"]) == 2  # its own copy
     bad = {"format": "something else", "voices": []}

@@ -1,5 +1,7 @@
 """The voice routes of docs/api.md: list, rename, merge, forget, enrol, export and import.
 
+Each path takes one method (an ``Allow`` header then lists exactly it).
+
 Every route acts on the voices of the caller's client identity (the client id
 its token was issued to, see :mod:`tui.backend.voices_store`): a renewed or
 recovered token sees the same voices, another identity never does.  Enrolling
@@ -9,10 +11,10 @@ made when the file was scripted, or else one made now from the stored upload.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tui.backend.api import BackendDep, TokenDep, ok, owned_session
 from tui.backend.config import Backend
@@ -22,6 +24,8 @@ from tui.backend.voices_store import VoiceBook, VoiceError, owner_of_account, pr
 from tui.engine.script import Script
 
 router = APIRouter(tags=["voices"])
+#: Requests are taken as the schema says, nothing coerced ("1" is not a number).
+STRICT = ConfigDict(strict=True)
 
 
 class Voice(BaseModel):
@@ -45,24 +49,48 @@ class ForgetData(BaseModel):
     forgotten: str
 
 
+#: A voice's name: 1-100 characters, not only spaces.
+NAME = Field(min_length=1, max_length=100, pattern=r"\S")
+
+
 class EnrolRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    model_config = STRICT
+    name: str = NAME
     session_id: str = Field(min_length=1, max_length=100)
     video_id: str = Field(min_length=1, max_length=100)
     speaker: str = Field(min_length=1, max_length=100, description="speaker id or display name")
 
 
 class RenameRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    model_config = STRICT
+    name: str = NAME
 
 
 class MergeRequest(BaseModel):
+    model_config = STRICT
     into: str = Field(min_length=1, max_length=100)
 
 
+class ExportedCentroid(BaseModel):
+    model_config = STRICT
+    vector: list[float] = Field(min_length=1)
+    source: str = Field("", max_length=200)
+    seconds: float = Field(0.0, ge=0, le=1e7)
+
+
+class ExportedVoice(BaseModel):
+    model_config = STRICT
+    name: str = NAME
+    encoder: str = Field(min_length=1, max_length=200)
+    centroids: list[ExportedCentroid] = Field(min_length=1)
+    files: float = Field(0, ge=0, le=1e9)  # a count; a number, so 5.0 means what JSON Schema says
+    last_heard: float | None = None
+
+
 class ExportData(BaseModel):
-    format: str
-    voices: list[dict[str, Any]]
+    model_config = STRICT
+    format: Literal["reelscript-voices/1"]
+    voices: list[ExportedVoice]  # bounded by the body limit (docs/api.md)
 
 
 class ImportData(BaseModel):
@@ -91,7 +119,7 @@ def list_voices(backend: BackendDep, token: TokenDep) -> dict[str, Any]:
     return ok({"voices": book(backend, token).list()})
 
 
-@router.post("/api/voices", response_model=Envelope[VoiceData])
+@router.post("/api/voices/enrol", response_model=Envelope[VoiceData])
 def enrol(body: EnrolRequest, backend: BackendDep, token: TokenDep) -> dict[str, Any]:
     """Remember the voice of one speaker of a scripted file as ``name``."""
     owned_session(backend, body.session_id, token)
@@ -132,7 +160,7 @@ def _print_now(store: Any, row: Any, script: Script, speaker: str) -> tuple[Any,
     return voice, str(row["path"])
 
 
-@router.patch("/api/voices/{name}", response_model=Envelope[VoiceData])
+@router.post("/api/voices/{name}/rename", response_model=Envelope[VoiceData])
 def rename(name: str, body: RenameRequest, backend: BackendDep, token: TokenDep) -> dict[str, Any]:
     shelf = book(backend, token)
     _call(lambda: shelf.rename(name, body.name))
@@ -146,7 +174,7 @@ def merge(name: str, body: MergeRequest, backend: BackendDep, token: TokenDep) -
     return ok({"voice": _voice(shelf, joined.name)})
 
 
-@router.delete("/api/voices/{name}", response_model=Envelope[ForgetData])
+@router.post("/api/voices/{name}/forget", response_model=Envelope[ForgetData])
 def forget(name: str, backend: BackendDep, token: TokenDep) -> dict[str, Any]:
     gone = _call(lambda: book(backend, token).forget(name))
     return ok({"forgotten": gone}, f"forgot {gone}")

@@ -25,6 +25,8 @@ import numpy as np
 from tui.backend.store import Store, dumps
 from tui.engine.voices import ENCODER, Centroid, Print, Profile, enrol, merge
 
+#: The length of ENCODER's embeddings.
+EMBEDDING_SIZE = 192
 #: The export file's format marker.
 EXPORT_FORMAT = "reelscript-voices/1"
 
@@ -178,8 +180,9 @@ class VoiceBook:
             for item in data.get("voices") or []:
                 name = _clean(str(item["name"]))
                 centroids = [Centroid.from_dict(c) for c in item["centroids"]]
-                if any(len(c.vector) != len(centroids[0].vector) for c in centroids):
-                    raise ValueError("centroids of different lengths")
+                size = EMBEDDING_SIZE if item["encoder"] == ENCODER else len(centroids[0].vector)
+                if any(len(c.vector) != size or not np.isfinite(c.vector).all() for c in centroids):
+                    raise ValueError(f"{name}: vectors must be {size} finite numbers")
                 incoming = Profile(name, str(item["encoder"]), centroids)
                 names.append(self._take(incoming, int(item.get("files") or 0)))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
