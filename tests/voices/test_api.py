@@ -77,3 +77,30 @@ def test_voices_over_the_api(live_server: LiveServer) -> None:
     assert len(call("GET", f"{url}/api/voices", other)["data"]["voices"]) == 2  # its own copy
     bad = {"format": "something else", "voices": []}
     call("POST", f"{url}/api/voices-import", other, 422, 422, json=bad)
+
+
+def test_voices_by_prompt(live_server: LiveServer) -> None:
+    """'remember Speaker N as Sheila', 'who is Speaker N?', 'forget Sheila' on /run_sse."""
+    from tests.backend.test_errors import run
+
+    url = live_server.url
+    _, token = identity(url)
+    sid = session(url, token)
+    files = envelope(upload(url, token, sid, DATA / "conv_3spk_quiet.webm"), 200, 0)["data"]
+    _, script = reference("conv_3spk_quiet")
+    script.video_id = files["files"][0]["video_id"]
+    put = f"{url}/api/script/nemo_agent/me/{sid}"
+    call("PUT", put, token, json={"script": script.to_dict(), "revision": 0})
+    number = {p: sid_[1:] for sid_, p in script.people.items()}  # type: ignore[attr-defined]
+
+    said = run(url, token, sid, f"remember Speaker {number['pedersen']} as Sheila").text
+    assert "Remembered Sheila's voice" in said
+    voices = call("GET", f"{url}/api/voices", token)["data"]["voices"]
+    assert [v["name"] for v in voices] == ["Sheila"]
+    state = call("GET", f"{url}/api/state/nemo_agent/me/{sid}/latest", token)["data"]["state"]
+    assert state["script"]["speakers"][f"S{number['pedersen']}"] == "Sheila"
+    assert "Sheila, 1.00" in run(url, token, sid, "who is Sheila?").text
+    assert "not a voice I know" in run(url, token, sid, f"who is Speaker {number['juarez']}?").text
+    assert "Forgot Sheila" in run(url, token, sid, "forget Sheila").text
+    assert "Sheila is not a voice I know" in run(url, token, sid, "forget Sheila").text
+    assert call("GET", f"{url}/api/voices", token)["data"]["voices"] == []

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,7 @@ class VoiceBook:
         """Learn ``voice`` as ``name`` (a new voice, or one more sample of a known one)."""
         name = _clean(name)
         profile = enrol(self.find(name), name, voice, source)
-        with self.store.tx() as db:
+        with _tx(self.store) as db:
             db.execute("DELETE FROM voices WHERE owner=? AND name=?", (self.owner, profile.name))
             db.execute(
                 "INSERT INTO voices (owner, name, encoder, centroids, files, last_heard,"
@@ -122,7 +124,7 @@ class VoiceBook:
 
     def heard(self, names: list[str]) -> None:
         """Count one more file for each of ``names`` (matched in a new script)."""
-        with self.store.tx() as db:
+        with _tx(self.store) as db:
             for name in names:
                 db.execute(
                     "UPDATE voices SET files = files + 1, last_heard=? WHERE owner=? AND name=?",
@@ -134,7 +136,7 @@ class VoiceBook:
         other = self.find(new)
         if other is not None and other.name != profile.name:
             raise VoiceError(f"a voice is already called {other.name!r}: merge them instead", 409)
-        with self.store.tx() as db:
+        with _tx(self.store) as db:
             db.execute(
                 "UPDATE voices SET name=? WHERE owner=? AND name=?",
                 (new, self.owner, profile.name),
@@ -143,7 +145,7 @@ class VoiceBook:
     def forget(self, name: str) -> str:
         """Remove every embedding of ``name``; returns the name as it was stored."""
         profile = self._need(name)
-        with self.store.tx() as db:
+        with _tx(self.store) as db:
             db.execute("DELETE FROM voices WHERE owner=? AND name=?", (self.owner, profile.name))
         return profile.name
 
@@ -153,7 +155,7 @@ class VoiceBook:
         if src.name == dst.name:
             return dst
         joined = merge(dst, src)
-        with self.store.tx() as db:
+        with _tx(self.store) as db:
             db.execute(
                 "UPDATE voices SET centroids=?, files = files + (SELECT files FROM voices"
                 " WHERE owner=? AND name=?) WHERE owner=? AND name=?",
@@ -192,7 +194,7 @@ class VoiceBook:
     def _take(self, incoming: Profile, files: int) -> str:
         known = self.find(incoming.name)
         joined = merge(known, incoming) if known and known.encoder == incoming.encoder else incoming
-        with self.store.tx() as db:
+        with _tx(self.store) as db:
             db.execute("DELETE FROM voices WHERE owner=? AND name=?", (self.owner, joined.name))
             db.execute(
                 "INSERT INTO voices (owner, name, encoder, centroids, files, last_heard,"
@@ -205,7 +207,7 @@ class VoiceBook:
 
 # -- a file's speaker prints ----------------------------------------------------------
 def save_prints(store: Store, video_id: str, prints: dict[str, Print], source: str) -> None:
-    with store.tx() as db:
+    with _tx(store) as db:
         db.execute("DELETE FROM voiceprints WHERE video_id=?", (video_id,))
         for speaker, voice in prints.items():
             db.execute(
@@ -226,6 +228,17 @@ def print_of(store: Store, video_id: str, speaker: str) -> tuple[Print, str] | N
         return None
     vector = np.asarray(json.loads(row["vector"]), dtype=np.float32)
     return Print(vector, float(row["seconds"])), str(row["source"])
+
+
+@contextmanager
+def _tx(store: Store) -> Iterator[Any]:
+    """A write transaction, or the one this thread's connection is already in (a
+    message's actions run inside one)."""
+    if store.db.in_transaction:
+        yield store.db
+    else:
+        with store.tx() as db:
+            yield db
 
 
 def _profile(row: Any) -> Profile:
