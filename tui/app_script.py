@@ -16,6 +16,7 @@ from textual import work
 from tui.dialogs.conflict import ConflictScreen
 from tui.dialogs.export import ExportChoice, ExportScreen, RenderScreen
 from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
+from tui.dialogs.voices import VoicesScreen, offer_to_remember
 from tui.engine.script import Script
 from tui.messages import ExportReady, LogLine
 from tui.panes.file_browser import FileBrowser
@@ -118,6 +119,12 @@ class ScriptWork(_Base):
             self.notify(str(error), severity="error")
             return
         self.save_script(script, script_to_text(script))
+        if edit.kind == "rename" and script.video_id:
+            sid = script.resolve_speaker(edit.speaker)
+            offer_to_remember(self, script.video_id, sid, script.speaker_name(sid))
+
+    def action_voices(self) -> None:
+        self.push_screen(VoicesScreen(self.connection.voices))
 
     def action_export(self, format: str = "md") -> None:
         if not self.state.get("script"):
