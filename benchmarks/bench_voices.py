@@ -67,6 +67,8 @@ PROMPTS = {
 TUNE_PEOPLE = (*TUNING, "june", "carlo")
 EVAL_PEOPLE = (*EVALUATION, "allison", "ivr-ru")
 PROMPT_S = 90.0  # seconds of prompts read per folder
+ALL_PEOPLE = (*TUNE_PEOPLE, *EVAL_PEOPLE)
+FOLDS = 4
 
 
 def speakerbox() -> dict[tuple[str, str], np.ndarray]:
@@ -157,7 +159,11 @@ def tune(full: dict, test: dict, people: tuple[str, ...]) -> tuple[float, int, i
     return threshold, len(same), len(other), accepted
 
 
-def evaluate(full: dict, test: dict, people: tuple[str, ...], threshold: float) -> dict:
+def evaluate(
+    full: dict, test: dict, people: tuple[str, ...], threshold: float, counted: tuple = ()
+) -> dict:
+    """Right- and false-name counts of the speakers in ``counted`` (default: all ``people``)."""
+    counted = counted or people
     files: dict[str, list[str]] = defaultdict(list)
     for person, rec in test:
         if person in people:
@@ -170,7 +176,7 @@ def evaluate(full: dict, test: dict, people: tuple[str, ...], threshold: float) 
                      for p in present if k < len(test[(p, rec)])}  # fmt: skip
             book = [profile(q, full, rec) for q in people]
             named = voices.match(found, book, threshold)
-            for p in found:
+            for p in [p for p in found if p in counted]:
                 known = any(b.name == p and b.centroids for b in book)
                 got = named.get(p, ("", 0))[0]
                 if known:
@@ -178,11 +184,32 @@ def evaluate(full: dict, test: dict, people: tuple[str, ...], threshold: float) 
                     right += got == p
                 false_n += 1
                 false += bool(got) and got != p
-            for p in found:  # the same file with p's profile forgotten
+            for p in [p for p in found if p in counted]:  # the file with p's profile forgotten
                 without = [b for b in book if b.name != p]
                 false_n += 1
                 false += p in voices.match(found, without, threshold)
     return {"right": (right, right_n), "false": (false, false_n)}
+
+
+def folds(people: tuple[str, ...], k: int = FOLDS) -> list[tuple[str, ...]]:
+    """The people in ``k`` fixed groups (every k-th name, in sorted order)."""
+    ordered = sorted(people)
+    return [tuple(ordered[i::k]) for i in range(k)]
+
+
+def cross_validated(full: dict, test: dict, people: tuple[str, ...]) -> dict:
+    """Each group's speakers counted at the threshold the rule gives on the other groups."""
+    total = {"right": [0, 0], "false": [0, 0]}
+    chosen = []
+    for held in folds(people):
+        rest = tuple(p for p in people if p not in held)
+        threshold = tune(full, full, rest)[0]
+        chosen.append(threshold)
+        result = evaluate(full, test, people, threshold, counted=held)
+        for key in total:
+            total[key][0] += result[key][0]
+            total[key][1] += result[key][1]
+    return {"right": tuple(total["right"]), "false": tuple(total["false"]), "thresholds": chosen}
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
@@ -217,10 +244,21 @@ def main() -> None:
           f"same-person pairs accepted {100 * accepted:.1f} %")  # fmt: skip
     for label, test in (("full band", full), ("phone", phone)):
         for which, people in (("tuning", TUNE_PEOPLE), ("evaluation", EVAL_PEOPLE)):
-            result = evaluate(full, test, people, voices.THRESHOLD)
-            print(f"{which} voices, {label}:")
+            result = evaluate(full, test, people, threshold)
+            print(f"{which} voices, {label}, at the tuned {threshold:.2f}:")
             print(f"  right-name {rate(*result['right'])}")
             print(f"  false-name {rate(*result['false'])}")
+    everyone = tune(full, full, ALL_PEOPLE)
+    print(f"all {len(ALL_PEOPLE)} voices: the rule gives {everyone[0]:.2f} "
+          f"({everyone[1]} same-person, {everyone[2]} different-person pairs)")  # fmt: skip
+    for label, test in (("full band", full), ("phone", phone)):
+        result = cross_validated(full, test, ALL_PEOPLE)
+        print(f"{FOLDS}-fold by person, {label} (thresholds {result['thresholds']}):")
+        print(f"  right-name {rate(*result['right'])}")
+        print(f"  false-name {rate(*result['false'])}")
+        result = evaluate(full, test, ALL_PEOPLE, voices.THRESHOLD)
+        print(f"  at the engine's {voices.THRESHOLD:.2f}: right-name {rate(*result['right'])}")
+        print(f"  {' ' * 20}false-name {rate(*result['false'])}")
 
 
 if __name__ == "__main__":

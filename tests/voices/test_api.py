@@ -4,13 +4,14 @@ sees, changes or gets them."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
 
 from tests.backend.conftest import auth
 from tests.backend.test_errors import envelope, session, upload
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, start_server
 
 from .conftest import DATA, reference
 
@@ -104,3 +105,50 @@ def test_voices_by_prompt(live_server: LiveServer) -> None:
     assert "Forgot Sheila" in run(url, token, sid, "forget Sheila").text
     assert "Sheila is not a voice I know" in run(url, token, sid, "forget Sheila").text
     assert call("GET", f"{url}/api/voices", token)["data"]["voices"] == []
+
+
+def test_a_new_job_names_a_remembered_voice(tmp_path_factory) -> None:
+    """The worker names the speakers of a newly scripted file by the identity's voices."""
+    server = start_server(tmp_path_factory.mktemp("voices-server"), "--diarizer", "campplus")
+    try:
+        _new_job_names(server.url)
+    finally:
+        server.stop()
+
+
+def _new_job_names(url: str) -> None:
+    _, token = identity(url)
+    sid = session(url, token)
+    # Sheila is remembered from one recording (the clip of conv_2spk_short) ...
+    files = envelope(upload(url, token, sid, DATA / "conv_2spk_short.webm"), 200, 0)["data"]
+    _, script = reference("conv_2spk_short")
+    script.video_id = files["files"][0]["video_id"]
+    call("PUT", f"{url}/api/script/nemo_agent/me/{sid}", token,
+         json={"script": script.to_dict(), "revision": 0})  # fmt: skip
+    pedersen = next(s for s, p in script.people.items() if p == "pedersen")  # type: ignore[attr-defined]
+    body = {"name": "Sheila", "session_id": sid, "video_id": script.video_id, "speaker": pedersen}
+    call("POST", f"{url}/api/voices/enrol", token, json=body)
+    # ... and named in another recording, scripted from scratch.
+    other = session(url, token)
+    envelope(upload(url, token, other, DATA / "conv_3spk_quiet.webm"), 200, 0)
+    message = {"app_name": "nemo_agent", "user_id": "me", "session_id": other,
+               "new_message": {"parts": [{"text": "extract the script, 3 speakers"}]}}  # fmt: skip
+    httpx.post(f"{url}/run_sse", json=message, headers=auth(token), timeout=600)
+    for _ in range(600):
+        state = call("GET", f"{url}/api/state/nemo_agent/me/{other}/latest", token)["data"]
+        jobs = state["state"]["jobs"]
+        if jobs and all(j["status"] in ("completed", "failed", "cancelled") for j in jobs):
+            break
+        time.sleep(1)
+    assert [j["status"] for j in jobs] == ["completed"], jobs
+    made = state["state"]["script"]
+    named = [s for s, m in made["speaker_matches"].items() if m["voice"] == "Sheila"]
+    assert len(named) == 1 and made["speakers"][named[0]] == "Sheila"
+    assert list(made["speaker_matches"].values())[0]["confidence"] >= 0.5
+    _, ref = reference("conv_3spk_quiet")
+    hers = [(t["start_ms"], t["end_ms"]) for t in made["turns"] if t["speaker"] == named[0]]
+    spans = [(t.start_ms, t.end_ms) for t in ref.turns if ref.people[t.speaker] == "pedersen"]  # type: ignore[attr-defined]
+    overlap = sum(max(0, min(b, d) - max(a, c)) for a, b in hers for c, d in spans)
+    assert overlap > 0.5 * sum(b - a for a, b in hers)  # Sheila's turns are pedersen's
+    voices = call("GET", f"{url}/api/voices", token)["data"]["voices"]
+    assert voices[0]["files"] == 2  # enrolled from one file, heard in another

@@ -45,3 +45,18 @@ def test_voices_from_the_command_line(pedersen_clip: Path, tmp_path: Path) -> No
         bad = cli(other, *args)
         assert bad.returncode == 2 and says in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+def test_transcribe_names_a_remembered_voice(pedersen_clip: Path, tmp_path: Path) -> None:
+    """`transcribe` uses the data dir's voices by default; --no-voices turns them off."""
+    home, out = tmp_path / "home", tmp_path / "out"
+    assert cli(home, "add", "Sheila", str(pedersen_clip)).returncode == 0
+    video = Path(__file__).resolve().parent.parent / "data" / "conv_3spk_quiet.webm"
+    base = [sys.executable, "-m", "tui.cli", "--data-dir", str(home), "transcribe", str(video)]
+    args = [*base, "--speakers", "3", "--diarizer", "campplus", "-f", "json", "-o", str(out), "-q"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    script = json.loads(next(out.glob("*.json")).read_text())
+    assert sorted(m["voice"] for m in script["speaker_matches"].values()) == ["Sheila"]
+    assert "Sheila" in script["speakers"].values()
+    assert "1 files" not in cli(home, "list").stdout  # heard once more: 2 files
