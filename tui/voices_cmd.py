@@ -13,7 +13,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -40,7 +40,7 @@ def book_for_transcribe(flag: bool | None, data_dir: Path | str | None) -> Any:
     return book if flag or book.any() else None
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"reelscript voices: {message}", err=True)
     sys.exit(2)
 
@@ -67,7 +67,7 @@ def voices() -> None:
 @click.pass_context
 def list_voices(ctx: click.Context) -> None:
     """The remembered voices: name, files heard in, last heard."""
-    rows = _book(ctx).list()
+    rows = _book(ctx).listing()
     if not rows:
         click.echo("no voices remembered (rename a speaker in the app, or: voices add NAME clip)")
         return

@@ -54,16 +54,16 @@ def test_book_changes_and_isolation(prints, tmp_path: Path) -> None:
     alice.remember("Sheila", prints["conv_3spk_quiet"]["pedersen"], "b")
     alice.remember("Sheila again", prints["conv_3spk_mixed"]["lewis"], "c")
     assert [len(p.centroids) for p in alice.profiles()] == [2, 1]
-    assert bob.list() == [] and bob.profiles() == []
+    assert bob.listing() == [] and bob.profiles() == []
     with pytest.raises(VoiceError):
         bob.forget("Sheila")
     with pytest.raises(VoiceError, match="already called"):
         alice.rename("Sheila again", "sheila")
     alice.merge("Sheila again", "Sheila")
-    assert [(v["name"], v["centroids"]) for v in alice.list()] == [("Sheila", 3)]
+    assert [(v["name"], v["centroids"]) for v in alice.listing()] == [("Sheila", 3)]
     alice.rename("Sheila", "Sheila Roe")
     exported = alice.export()
-    assert alice.forget("sheila roe") == "Sheila Roe" and alice.list() == []
+    assert alice.forget("sheila roe") == "Sheila Roe" and alice.listing() == []
     assert bob.import_(exported) == ["Sheila Roe"] and len(bob.profiles()[0].centroids) == 3
     with pytest.raises(VoiceError, match="not a voices export"):
         bob.import_({"voices": []})

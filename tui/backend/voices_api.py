@@ -103,7 +103,7 @@ def book(backend: Backend, token: str) -> VoiceBook:
 
 def _voice(shelf: VoiceBook, name: str) -> dict[str, Any]:
     wanted = name.casefold()
-    return next(v for v in shelf.list() if v["name"].casefold() == wanted)
+    return next(v for v in shelf.listing() if v["name"].casefold() == wanted)
 
 
 def _call(action: Any) -> Any:
@@ -116,7 +116,7 @@ def _call(action: Any) -> Any:
 
 @router.get("/api/voices", response_model=Envelope[VoicesData])
 def list_voices(backend: BackendDep, token: TokenDep) -> dict[str, Any]:
-    return ok({"voices": book(backend, token).list()})
+    return ok({"voices": book(backend, token).listing()})
 
 
 @router.post("/api/voices/enrol", response_model=Envelope[VoiceData])

@@ -70,7 +70,7 @@ class VoiceBook:
             "SELECT * FROM voices WHERE owner=? ORDER BY name", (self.owner,)
         ).fetchall()
 
-    def list(self) -> list[dict[str, Any]]:
+    def listing(self) -> list[dict[str, Any]]:
         """Name, files heard in, last heard (epoch s or None), centroids, and whether it needs a new sample."""
         return [
             {
