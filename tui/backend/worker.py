@@ -178,9 +178,10 @@ def run(
     )
     info = json.loads(job["info"])
     name = info.get("name", job["video_id"])
-    book = voices_store.book_for_job(store, job)
-    engine_options.voices = book.profiles() if book.any() else None
     try:
+        # Inside the try: a voice book that cannot be read fails this job, never the worker.
+        book = voices_store.book_for_job(store, job)
+        engine_options.voices = book.profiles() if book.any() else None
         script = transcribe_file(
             store.located(job["media"]), engine_options, progress=progress, cancel=cancel
         )
@@ -232,13 +233,13 @@ def run(
         stop_watch.set()
     # The stored media is named by its hash; exports should name the user's file.
     script.source = name
-    voices_store.after_job(store, book, job["video_id"], script, str(job["media"]))
     data = script.to_dict()
     data["video_id"] = job["video_id"]
     duration = int(data.get("duration_ms") or info.get("duration_ms") or 0)
     with store.tx() as db:
         if db.execute("SELECT claim FROM jobs WHERE id=?", (job["id"],)).fetchone()[0] != claim:
             return  # no longer ours (the server restarted and requeued it): write nothing
+        voices_store.after_job(store, book, job["video_id"], script, str(job["media"]))
         saved = store.save_script(db, job["session_id"], data)
         assert saved is not None
         speakers = len({t["speaker"] for t in saved["turns"]})
