@@ -16,7 +16,7 @@ from textual import work
 from tui.dialogs.conflict import ConflictScreen
 from tui.dialogs.export import ExportChoice, ExportScreen, RenderScreen
 from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
-from tui.dialogs.voices import VoicesScreen, offer_to_remember
+from tui.dialogs.voices import VoicesScreen, remember_setting, remember_voice
 from tui.engine.script import Script
 from tui.messages import ExportReady, LogLine
 from tui.panes.file_browser import FileBrowser
@@ -102,7 +102,8 @@ class ScriptWork(_Base):
         turns = editor.script.turns
         current = turns[index].speaker if index is not None and index < len(turns) else None
         self.push_screen(
-            SpeakersScreen(dict(editor.script.speakers), current), self._speakers_chosen
+            SpeakersScreen(dict(editor.script.speakers), current, remember_setting()),
+            self._speakers_chosen,
         )
 
     def _speakers_chosen(self, edit: SpeakerEdit | None) -> None:
@@ -119,9 +120,9 @@ class ScriptWork(_Base):
             self.notify(str(error), severity="error")
             return
         self.save_script(script, script_to_text(script))
-        if edit.kind == "rename" and script.video_id:
+        if edit.kind == "rename" and edit.remember and script.video_id:
             sid = script.resolve_speaker(edit.speaker)
-            offer_to_remember(self, script.video_id, sid, script.speaker_name(sid))
+            remember_voice(self, script.video_id, sid, script.speaker_name(sid))
 
     def action_voices(self) -> None:
         self.push_screen(VoicesScreen(self.connection.voices))

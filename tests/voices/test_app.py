@@ -1,17 +1,17 @@
-"""The app: renaming a speaker asks once whether to remember the voice; the Voices screen
-(Ctrl+R, or the palette) lists, renames and forgets it -- all through a real backend."""
+"""The app: the rename dialog's box remembers the voice (unticked: nothing is remembered,
+and no question follows the dialog); the Voices screen (Ctrl+R, or the palette) lists,
+renames and forgets it -- all through a real backend."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import Checkbox, DataTable, Input, Select
 
-from tests.app.driving import type_text, wait_for
+from tests.app.driving import type_text, wait_for, wait_for_group
 from tui.app import make_app
 from tui.client import Client
 from tui.commands import actions
-from tui.dialogs.confirm import ConfirmScreen
 from tui.dialogs.speakers import SpeakersScreen
 from tui.dialogs.voices import VoicesScreen
 from tui.engine.script import Script
@@ -31,23 +31,35 @@ async def test_rename_remembers_and_the_voices_screen(live_server, tmp_path: Pat
             _, script = reference("conv_3spk_quiet")
             script.video_id = video_id
             saved = Script.from_dict(await api.put_script(sid, script.to_dict()))
-        app.query_one(ScriptEditor).load_script(saved)
+        editor = app.query_one(ScriptEditor)
+        editor.load_script(saved)
         pedersen = next(s for s, p in script.people.items() if p == "pedersen")  # type: ignore[attr-defined]
-
-        await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: isinstance(app.screen, SpeakersScreen), 10, "the dialog")
-        app.screen.query_one("#speaker", Select).value = pedersen
-        app.screen.query_one("#new-name", Input).focus()
-        await type_text(pilot, "Sheila")
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.id == "remember-voice", 10, "the question")
-        assert isinstance(app.screen, ConfirmScreen) and "Sheila" in app.screen.question
-        await pilot.press("y")
 
         async def names() -> list[str]:
             return [
                 v["name"] for v in (await app.connection.voices("GET", "/api/voices"))["voices"]
             ]
+
+        async def rename(name: str, remember: bool) -> None:
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: isinstance(app.screen, SpeakersScreen), 10, "dialog")
+            app.screen.query_one("#speaker", Select).value = pedersen
+            box = app.screen.query_one("#remember", Checkbox)
+            assert box.value is False  # remembering is the user's explicit choice
+            if remember:
+                await pilot.click("#remember")
+                assert box.value is True
+            app.screen.query_one("#new-name", Input).focus()
+            await type_text(pilot, name)
+            await pilot.press("enter")
+            await wait_for_group(pilot, "save")
+            await wait_for_group(pilot, "remember-voice")
+            # No question follows the dialog: the next keys go to the script again.
+            assert app.screen is app.screen_stack[0]
+
+        await rename("Sheila", remember=False)
+        assert editor.script.speakers[pedersen] == "Sheila" and await names() == []
+        await rename("Sheila", remember=True)
 
         for _ in range(600):
             if await names() == ["Sheila"]:

@@ -127,19 +127,21 @@ class VoicesScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-#: Whether renaming a speaker remembers the voice: "ask" (the default), "always", "never".
+#: Whether renaming a speaker remembers the voice: "ask" (the default: a box in the
+#: rename dialog, unticked), "always", "never".
 REMEMBER_SETTING = "REELSCRIPT_REMEMBER_VOICES"
 
 
-def offer_to_remember(app: Any, video_id: str, speaker: str, name: str) -> None:
-    """After a rename: remember ``name``'s voice if the user says so (or the setting does)."""
+def remember_setting() -> str:
+    """The setting's value ("ask" when unset or not one of the three)."""
     import os
 
-    from tui.dialogs.confirm import ConfirmScreen
-
     choice = os.environ.get(REMEMBER_SETTING, "ask").strip().lower()
-    if choice == "never":
-        return
+    return choice if choice in ("ask", "always", "never") else "ask"
+
+
+def remember_voice(app: Any, video_id: str, speaker: str, name: str) -> None:
+    """Remember ``speaker``'s voice in ``video_id`` as ``name`` (the user chose to), in a worker."""
     body = {"name": name, "session_id": app.connection.session_id, "video_id": video_id,
             "speaker": speaker}  # fmt: skip
 
@@ -151,12 +153,4 @@ def offer_to_remember(app: Any, video_id: str, speaker: str, name: str) -> None:
             return
         app.notify(f"Remembered {name}'s voice: later files name {name}.")
 
-    def chosen(yes: bool | None) -> None:
-        if yes:
-            app.run_worker(remember(), group="remember-voice", exit_on_error=False)
-
-    if choice == "always":
-        chosen(True)
-        return
-    question = f"Remember {name}'s voice, so that later files name {name}?"
-    app.push_screen(ConfirmScreen(question, "Remember", "Not now", id="remember-voice"), chosen)
+    app.run_worker(remember(), group="remember-voice", exit_on_error=False)
