@@ -59,10 +59,10 @@ class SpeakersScreen(ModalScreen["SpeakerEdit | None"]):
             )
             yield Label("New name (Enter renames)")
             yield Input(placeholder="e.g. Diane", id="new-name")
-            if self.remember == "ask":
-                yield Checkbox("Remember this voice: later files name it", id="remember")
             yield Label("…or merge into")
             yield Select(options, prompt="another speaker", id="merge-into")
+            if self.remember == "ask":  # after the fields, so Tab from the name reaches "merge"
+                yield Checkbox("Renaming remembers the voice: later files name it", id="remember")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Rename", variant="primary", id="rename")
                 yield Button("Merge", variant="warning", id="merge")
