@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.team_services import require_services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,16 +28,25 @@ SUITE = [
     "tests/backend/test_schema.py",
     "tests/backend/test_faults.py",
     "tests/backend/test_security.py",
-    "tests/voices/test_api.py",
 ]
 
 
-def test_the_backend_suite_passes_against_postgresql() -> None:
+def _passes_with_team(*args: str) -> None:
     require_services()
     env = {k: v for k, v in os.environ.items() if k != "REELSCRIPT_HOME"}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--team",
-         "-k", "not sigkill", *SUITE],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--team", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
+@pytest.mark.timeout(900)  # the inner run's own limit
+def test_the_backend_suite_passes_against_postgresql() -> None:
+    _passes_with_team("-k", "not sigkill", *SUITE)
+
+
+@pytest.mark.timeout(900)
+def test_the_voice_routes_pass_against_postgresql() -> None:
+    """Voices per client identity, and a team worker naming a remembered voice."""
+    _passes_with_team("tests/voices/test_api.py")
