@@ -260,6 +260,9 @@ class ReelscriptApp(App[int]):
     def action_speakers(self) -> None:
         self.editing.speakers()
 
+    def action_voices(self) -> None:
+        self.editing.voices_screen()
+
     def action_export(self, format: str = "md") -> None:
         self.editing.export_dialog(format)
 

@@ -17,6 +17,7 @@ from tui.dialogs.confirm import ConfirmScreen
 from tui.dialogs.conflict import ConflictScreen
 from tui.dialogs.export import ExportChoice, ExportScreen, RenderScreen
 from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
+from tui.dialogs.voices import VoicesScreen, remember_setting, remember_voice
 from tui.engine.formats.names import output_suffix
 from tui.engine.script import Script
 from tui.messages import ExportReady, LogLine
@@ -145,7 +146,8 @@ class ScriptEditing:
         turns = editor.script.turns
         current = turns[index].speaker if index is not None and index < len(turns) else None
         app.push_screen(
-            SpeakersScreen(dict(editor.script.speakers), current), self._speakers_chosen
+            SpeakersScreen(dict(editor.script.speakers), current, remember_setting()),
+            self._speakers_chosen,
         )
 
     def _speakers_chosen(self, edit: SpeakerEdit | None) -> None:
@@ -162,6 +164,13 @@ class ScriptEditing:
             self.app.notify(str(error), severity="error")
             return
         self.save_script(script, script_to_text(script))
+        if edit.kind == "rename" and edit.remember and script.video_id:
+            sid = script.resolve_speaker(edit.speaker)
+            remember_voice(self.app, script.video_id, sid, script.speaker_name(sid))
+
+    def voices_screen(self) -> None:
+        """The Voices screen: remembered voices to rename, merge or forget."""
+        self.app.push_screen(VoicesScreen(self.app.connection.voices))
 
     def export_dialog(self, format: str = "md") -> None:
         app = self.app

@@ -159,6 +159,12 @@ def languages() -> None:
 @click.option(
     "--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"])
 )
+@click.option(
+    "--voices/--no-voices",
+    default=None,
+    help="Name speakers by the remembered voices (`reelscript voices`). Default: on when any "
+    "voice is remembered.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; errors only.")
 @click.pass_context
 def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -> None:
@@ -166,6 +172,7 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     from tui.transcribe_cmd import run
 
     options["diarizer"] = _diarizer(ctx, options)
+    options["data_dir"] = ctx.obj.get("data_dir")
     sys.exit(run(list(files), **options))
 
 
@@ -341,6 +348,14 @@ def worker(**options: object) -> None:
         )
     )
 
+
+def _add_voices() -> None:
+    from tui.voices_cmd import voices
+
+    main.add_command(voices)
+
+
+_add_voices()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -72,6 +72,14 @@ APP_BINDINGS: list[BindingType] = [
         "ctrl+n", "speakers", "Speakers", id="app.speakers", tooltip="Rename or merge speakers"
     ),
     Binding(
+        "ctrl+r",
+        "voices",
+        "Voices",
+        show=False,
+        id="app.voices",
+        tooltip="Remembered voices: rename, merge, forget",
+    ),
+    Binding(
         "ctrl+g",
         "cancel_job",
         "Cancel job",

@@ -289,6 +289,19 @@ class Connection:
             raise SaveConflict(Script.from_dict(current)) from conflict
         return Script.from_dict(saved)
 
+    async def voices(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One call of the voice routes (docs/api.md, Voices); a 404 is the voice's, not the
+        session's, so it never starts a new session."""
+
+        async def call() -> Any:
+            try:
+                extra = {"json": body} if body is not None else {}
+                return await self.api._send(method, path, **extra)
+            except NotFound as error:
+                raise BackendError(str(error)) from error
+
+        return await self._call(call)
+
     async def adopt_script(self, path: Path, session_id: str, video_id: str) -> VideoInfo:
         """Bring a script made elsewhere with this token (the folder watcher's own session)
         into this session for ``path``: the file is uploaded (free) and the script saved as

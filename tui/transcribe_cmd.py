@@ -50,6 +50,12 @@ def run(files: list[Path], **options: Any) -> int:
         _say(err, f"reelscript transcribe: {exc}")
         return USAGE_ERROR
     engine_options = _engine_options(options)
+    from tui.voices_cmd import book_for_transcribe
+
+    book = book_for_transcribe(options.get("voices"), options.get("data_dir"))
+    if book is not None and engine_options.diarizer != "none":
+        engine_options.voices = book.profiles()
+        options["book"] = book
     try:  # problems with the options themselves: say so once, not once per file
         _check_options(engine_options)
     except EngineError as exc:
@@ -163,6 +169,8 @@ def _one(
         if out is None and path.is_file():  # fail before the work, not after it
             check_writable(folder)
         script = transcribe_file(path, engine_options, progress=report, cancel=cancel)
+        if options.get("book") is not None and script.speaker_matches:
+            options["book"].heard(sorted({m["voice"] for m in script.speaker_matches.values()}))
         progress.update(task, stage="writing")
         written = _write_all(script, formats, folder, path, options, _rendering(progress, task))
     finally:

@@ -30,6 +30,9 @@ STATE_REFUSALS: list[tuple[int, str]] = [
     (422, "request too large"),  # a script over its media's bound
     (4001, ""),  # content that is not media (bytes no schema can tell apart)
     (4002, ""),  # a file over the upload limit
+    (409, "is already called"),  # renaming a voice to another voice's name
+    (422, "malformed voices export"),  # vectors of the wrong length for their encoder
+    (422, "speaks too little"),  # enrolling a speaker with too little speech for a voice
     # what the network answered a URL upload
     (422, "cannot resolve"),
     (422, "private or loopback"),

@@ -2,7 +2,8 @@
 
 Runs, in a pytest of its own with ``--team``: the whole flow, the error
 codes, the schemathesis checks of the OpenAPI schema, the faults (cancel,
-disconnect and resume, heartbeats, stream limit) and the security tests.
+disconnect and resume, heartbeats, stream limit), the security tests, and
+the voice routes (per client identity; a worker naming a remembered voice).
 Left to the laptop pass: the SIGKILL-and-restart fault test (a team's
 equivalent is test_team.py's takeover) and the areas whose logic does not
 depend on the database (uploads' parsing, the agent's wording, token
@@ -16,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.team_services import require_services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +31,22 @@ SUITE = [
 ]
 
 
-def test_the_backend_suite_passes_against_postgresql() -> None:
+def _passes_with_team(*args: str) -> None:
     require_services()
     env = {k: v for k, v in os.environ.items() if k != "REELSCRIPT_HOME"}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--team",
-         "-k", "not sigkill", *SUITE],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--team", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
+@pytest.mark.timeout(900)  # the inner run's own limit
+def test_the_backend_suite_passes_against_postgresql() -> None:
+    _passes_with_team("-k", "not sigkill", *SUITE)
+
+
+@pytest.mark.timeout(900)
+def test_the_voice_routes_pass_against_postgresql() -> None:
+    """Voices per client identity, and a team worker naming a remembered voice."""
+    _passes_with_team("tests/voices/test_api.py")

@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from tui.backend import credits, events, exports, jobs, queueing
+from tui.backend import credits, events, exports, jobs, queueing, voices_actions
 from tui.backend.config import Backend
 from tui.backend.context import Context
 from tui.backend.errors import ApiError
@@ -353,4 +353,5 @@ HANDLERS = {
     "credits": show_credits,
     "status": status,
     "help": None,
+    **voices_actions.HANDLERS,
 }

@@ -4,6 +4,8 @@ Rules are tried in this order (the first that matches wins), English and
 Chinese phrases side by side:
 
 1. help         "help", "?", "what can you do", "帮助"
+   voices       "remember Speaker 2 as Sheila", "forget Sheila", "who is Speaker 3?"
+                (tui.backend.voices_actions)
 2. rename       "rename Speaker 1 to Diane", "Speaker 2 is Sheila", "call speaker 2 Sheila",
                 "把 Speaker 1 改名为 Diane"
 3. merge        "merge Speaker 2 into Speaker 1", "merge speakers 1 and 2", "合并 Speaker 1 和 Speaker 2"
@@ -42,7 +44,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.backend import actions
+from tui.backend import actions, voices_actions
 from tui.backend.config import Backend
 
 NUMBERS = {
@@ -107,7 +109,7 @@ SEPARATOR = re.compile(
 #: How a clause of its own begins: a request's verb (after "please", "also", "then").
 CLAUSE_START = re.compile(
     r"^(?:(?:please|also|then|and|finally|请|也)\s*)*"
-    r"(?:rename|call\s|merge|remove|delete|drop|clean|translate|export|download|save\s+as"
+    r"(?:rename|remember|forget|who\s+is|call\s|merge|remove|delete|drop|clean|translate|export|download|save\s+as"
     r"|show|check|what|how\s+many|extract|transcribe|script\s|status|credits?\b|balance"
     r"|help\b|speaker\s*\d+\s+(?:is|=)|把|合并|去掉|删除|翻译|导出|下载|提取|转录|转写|显示"
     r"|查看|状态|积分|余额|帮助|说话人\s*\d+\s*(?:是|叫))",
@@ -193,6 +195,9 @@ def understand(text: str) -> Intent:
     lower = text.strip().lower()
     if not lower or lower in ("?", "help") or _has(lower, "help", "what can you do", "帮助"):
         return Intent("help")
+    voice = voices_actions.understand(text)
+    if voice is not None:
+        return Intent(*voice)
     for pattern in RENAME:
         match = pattern.search(text)
         if match:

@@ -135,6 +135,12 @@ def retain(store: Store, keep_days: float, now: float | None = None) -> Swept:
                 idle,
             ).fetchall()
             db.execute(f"DELETE FROM exports WHERE session_id IN ({marks})", idle)
+            # The speakers' voice prints of those files go with them (remembered voices stay).
+            db.execute(
+                "DELETE FROM voiceprints WHERE video_id IN (SELECT video_id FROM files"
+                f" WHERE session_id IN ({marks}))",
+                idle,
+            )
             uploads = db.execute(
                 f"SELECT DISTINCT path FROM files f WHERE session_id IN ({marks}) AND NOT EXISTS"
                 f" (SELECT 1 FROM files g WHERE g.sha256 = f.sha256 AND g.session_id NOT IN"

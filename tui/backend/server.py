@@ -48,6 +48,7 @@ from tui.backend.errors import ERROR_STATUSES, ApiError
 from tui.backend.limits import BodyLimit
 from tui.backend.models import ErrorEnvelope
 from tui.backend.store import Store
+from tui.backend.voices_api import router as voices_router
 from tui.backend.worker import WorkerPool
 from tui.datadir import resolve_data_dir, write_json
 
@@ -223,6 +224,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     app.state.backend = Backend(config=config, store=store, server_id=store.server_id)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(voices_router)
     app.add_middleware(
         BodyLimit, max_json_bytes=config.max_json_bytes, max_script_bytes=config.max_script_bytes
     )

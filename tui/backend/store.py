@@ -103,6 +103,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tokens ADD COLUMN account TEXT;
     CREATE INDEX tokens_source ON tokens (source, created_at);
     """,
+    # 5: remembered voices per client identity, and each file's speaker prints
+    # (tui/backend/voices_store.py; embeddings only, never audio)
+    """
+    CREATE TABLE voices (
+        owner TEXT NOT NULL, name TEXT NOT NULL, encoder TEXT NOT NULL,
+        centroids TEXT NOT NULL, files INTEGER NOT NULL DEFAULT 0, last_heard REAL,
+        created_at REAL NOT NULL, PRIMARY KEY (owner, name));
+    CREATE TABLE voiceprints (
+        video_id TEXT NOT NULL, speaker TEXT NOT NULL, encoder TEXT NOT NULL,
+        vector TEXT NOT NULL, seconds REAL NOT NULL, source TEXT NOT NULL,
+        PRIMARY KEY (video_id, speaker));
+    """,
 ]
 
 TERMINAL = ("completed", "failed", "cancelled")

@@ -99,6 +99,19 @@ SCHEMA = [
         device TEXT, model TEXT, job_id TEXT, started_at DOUBLE PRECISION NOT NULL,
         seen_at DOUBLE PRECISION NOT NULL, jobs_done INTEGER NOT NULL DEFAULT 0);
     """,
+    # 2: remembered voices per client identity, and each file's speaker prints
+    # (tui/backend/voices_store.py; the SQLite store's migration 5)
+    """
+    CREATE TABLE voices (
+        owner TEXT NOT NULL, name TEXT NOT NULL, encoder TEXT NOT NULL,
+        centroids TEXT NOT NULL, files INTEGER NOT NULL DEFAULT 0,
+        last_heard DOUBLE PRECISION, created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (owner, name));
+    CREATE TABLE voiceprints (
+        video_id TEXT NOT NULL, speaker TEXT NOT NULL, encoder TEXT NOT NULL,
+        vector TEXT NOT NULL, seconds DOUBLE PRECISION NOT NULL, source TEXT NOT NULL,
+        PRIMARY KEY (video_id, speaker));
+    """,
 ]
 
 _PLACEHOLDER = re.compile(r"\?|(?<![:\w]):([A-Za-z_]\w*)|%")
@@ -170,6 +183,11 @@ class PgConnection:
         else:
             params = [_text(value) for value in params]
         return self.raw.execute(_sql(query), params)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on this connection (as ``sqlite3.Connection``'s)."""
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def close(self) -> None:
         self.raw.close()

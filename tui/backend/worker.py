@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.backend import credits, events, jobs
+from tui.backend import credits, events, jobs, voices_store
 from tui.backend.errors import engine_reason
 from tui.backend.store import Store
 
@@ -179,6 +179,9 @@ def run(
     info = json.loads(job["info"])
     name = info.get("name", job["video_id"])
     try:
+        # Inside the try: a voice book that cannot be read fails this job, never the worker.
+        book = voices_store.book_for_job(store, job)
+        engine_options.voices = book.profiles() if book.any() else None
         script = transcribe_file(
             store.located(job["media"]), engine_options, progress=progress, cancel=cancel
         )
@@ -236,6 +239,7 @@ def run(
     with store.tx() as db:
         if db.execute("SELECT claim FROM jobs WHERE id=?", (job["id"],)).fetchone()[0] != claim:
             return  # no longer ours (the server restarted and requeued it): write nothing
+        voices_store.after_job(store, book, job["video_id"], script, str(job["media"]))
         saved = store.save_script(db, job["session_id"], data)
         assert saved is not None
         speakers = len({t["speaker"] for t in saved["turns"]})

@@ -1,7 +1,10 @@
 """Rename or merge speakers, in one dialog.
 
 Dismisses with a :class:`SpeakerEdit` (or None when cancelled); the app
-applies it to the script and saves.
+applies it to the script and saves.  Whether a renamed speaker's voice is
+remembered is asked here, beside the new name (a box, unticked unless the
+user ticks it), so no second question pops up after the rename to catch the
+keys the user types next.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Checkbox, Input, Label, Select
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class SpeakerEdit:
     kind: str
     speaker: str
     value: str
+    #: A rename only: remember the speaker's voice under the new name.
+    remember: bool = False
 
 
 class SpeakersScreen(ModalScreen["SpeakerEdit | None"]):
@@ -35,10 +40,14 @@ class SpeakersScreen(ModalScreen["SpeakerEdit | None"]):
         ),
     ]
 
-    def __init__(self, speakers: dict[str, str], current: str | None = None) -> None:
+    def __init__(
+        self, speakers: dict[str, str], current: str | None = None, remember: str = "ask"
+    ) -> None:
         super().__init__()
         self.speakers = speakers
         self.current = current if current in speakers else next(iter(speakers), None)
+        #: "ask" (the box is shown), "always" or "never" (the setting decides, no box).
+        self.remember = remember
 
     def compose(self) -> ComposeResult:
         options = [(name, sid) for sid, name in self.speakers.items()]
@@ -52,6 +61,8 @@ class SpeakersScreen(ModalScreen["SpeakerEdit | None"]):
             yield Input(placeholder="e.g. Diane", id="new-name")
             yield Label("…or merge into")
             yield Select(options, prompt="another speaker", id="merge-into")
+            if self.remember == "ask":  # after the fields, so Tab from the name reaches "merge"
+                yield Checkbox("Renaming remembers the voice: later files name it", id="remember")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Rename", variant="primary", id="rename")
                 yield Button("Merge", variant="warning", id="merge")
@@ -71,7 +82,11 @@ class SpeakersScreen(ModalScreen["SpeakerEdit | None"]):
         if not name:
             self.notify("Type the new name first.", severity="warning")
             return
-        self.dismiss(SpeakerEdit("rename", self._speaker(), name))
+        if self.remember == "ask":
+            remember = self.query_one("#remember", Checkbox).value
+        else:
+            remember = self.remember == "always"
+        self.dismiss(SpeakerEdit("rename", self._speaker(), name, remember))
 
     @on(Button.Pressed, "#merge")
     def _merge(self) -> None:

@@ -54,6 +54,9 @@ class Options:
     # "transcribe" (write down what is said) or "translate" (into English; needs a
     # multilingual model, refused up front with CannotTranslate otherwise).
     task: str = "transcribe"
+    # Remembered voices (tui.engine.voices.Profile) to name speakers by; None: do not
+    # look (no prints made), [] : make the prints (Script.voiceprints) but name nobody.
+    voices: list | None = None
 
 
 def overall_fraction(stage: str, fraction: float) -> float:
@@ -157,6 +160,10 @@ def transcribe_file(
     script.source = info.name
     script.duration_ms = duration_ms
     script.speech = list(speech)
+    if options.voices is not None and options.diarizer != "none":
+        from tui.engine.voices import label
+
+        script.voiceprints = label(script, audio, options.voices)
     report("writing", 1.0)
     return script
 

@@ -104,6 +104,11 @@ class Script:
     segments: list[tuple[int, int, str]] = field(default_factory=list)
     #: Stretches where two or more people talk at once.  Optional.
     overlaps: list[tuple[int, int]] = field(default_factory=list)
+    #: Speakers named by a remembered voice: id -> {"voice": name, "confidence": 0..1}.
+    speaker_matches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Each speaker's voice print (tui.engine.voices.Print) when voices were looked
+    #: for; kept in memory only, never part of the API's script.
+    voiceprints: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +128,7 @@ class Script:
                 {"speaker": who, "start_ms": s, "end_ms": e} for s, e, who in self.segments
             ],
             "overlaps": [[s, e] for s, e in self.overlaps],
+            "speaker_matches": {k: dict(v) for k, v in self.speaker_matches.items()},
         }
 
     @classmethod
@@ -151,6 +157,10 @@ class Script:
                 translated_from=str(data.get("translated_from") or ""),
                 segments=segments,
                 overlaps=overlaps,
+                speaker_matches={
+                    str(k): {"voice": str(v["voice"]), "confidence": float(v["confidence"])}
+                    for k, v in (data.get("speaker_matches") or {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed script: {exc}") from exc
@@ -186,6 +196,8 @@ class Script:
         if not new_name:
             raise ValueError("a speaker name cannot be empty")
         self.speakers[speaker_id] = new_name
+        if self.speaker_matches.get(speaker_id, {}).get("voice") != new_name:
+            self.speaker_matches.pop(speaker_id, None)
 
     def merge_speakers(self, source: str, target: str) -> None:
         """Give every turn of ``source`` to ``target`` and join the paragraphs that now touch."""
@@ -200,6 +212,7 @@ class Script:
             [(s, e, dst if who == src else who) for s, e, who in self.segments]
         )
         self.speakers.pop(src, None)
+        self.speaker_matches.pop(src, None)
         self.turns = _join_adjacent(self.turns)
 
     def resolve_speaker(self, speaker: str) -> str:

@@ -1,0 +1,89 @@
+"""The app: the rename dialog's box remembers the voice (unticked: nothing is remembered,
+and no question follows the dialog); the Voices screen (Ctrl+R, or the palette) lists,
+renames and forgets it -- all through a real backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Checkbox, DataTable, Input, Select
+
+from tests.app.driving import type_text, wait_for, wait_for_group
+from tui.app import make_app
+from tui.client import Client
+from tui.commands import actions
+from tui.dialogs.speakers import SpeakersScreen
+from tui.dialogs.voices import VoicesScreen
+from tui.engine.script import Script
+from tui.panes.script_editor import ScriptEditor
+
+from .conftest import DATA, reference
+
+
+async def test_rename_remembers_and_the_voices_screen(live_server, tmp_path: Path) -> None:
+    token_file = tmp_path / "token.json"
+    app = make_app(tmp_path, server=live_server.url, token_file=token_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
+        sid = app.connection.session_id
+        async with Client(live_server.url, token_file=token_file) as api:
+            video_id = (await api.upload_files(sid, [DATA / "conv_3spk_quiet.webm"]))[0]["video_id"]
+            _, script = reference("conv_3spk_quiet")
+            script.video_id = video_id
+            saved = Script.from_dict(await api.put_script(sid, script.to_dict()))
+        editor = app.query_one(ScriptEditor)
+        editor.load_script(saved)
+        pedersen = next(s for s, p in script.people.items() if p == "pedersen")  # type: ignore[attr-defined]
+
+        async def names() -> list[str]:
+            return [
+                v["name"] for v in (await app.connection.voices("GET", "/api/voices"))["voices"]
+            ]
+
+        async def rename(name: str, remember: bool) -> None:
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: isinstance(app.screen, SpeakersScreen), 10, "dialog")
+            app.screen.query_one("#speaker", Select).value = pedersen
+            box = app.screen.query_one("#remember", Checkbox)
+            assert box.value is False  # remembering is the user's explicit choice
+            if remember:
+                await pilot.click("#remember")
+                assert box.value is True
+            app.screen.query_one("#new-name", Input).focus()
+            await type_text(pilot, name)
+            await pilot.press("enter")
+            await wait_for_group(pilot, "save")
+            await wait_for_group(pilot, "remember-voice")
+            # No question follows the dialog: the next keys go to the script again.
+            assert app.screen is app.screen_stack[0]
+
+        await rename("Sheila", remember=False)
+        assert editor.script.speakers[pedersen] == "Sheila" and await names() == []
+        await rename("Sheila", remember=True)
+
+        for _ in range(600):
+            if await names() == ["Sheila"]:
+                break
+            await pilot.pause(0.1)
+        assert await names() == ["Sheila"]
+
+        assert any(a.action == "voices" and a.keys == "Ctrl+R" for a in actions(app))
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, VoicesScreen), 10, "Voices")
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1, 30, "the voice listed")
+        assert [str(c) for c in table.get_row_at(0)[:2]] == ["Sheila", "1"]
+        app.screen.query_one("#voice-name", Input).focus()
+        await type_text(pilot, "Sheila Roe")
+        await pilot.press("enter")
+        for _ in range(300):
+            if await names() == ["Sheila Roe"]:
+                break
+            await pilot.pause(0.1)
+        assert await names() == ["Sheila Roe"]
+        await wait_for(pilot, lambda: str(table.get_row_at(0)[0]) == "Sheila Roe", 30, "row")
+        await pilot.click("#voice-forget")
+        await wait_for(pilot, lambda: table.row_count == 0, 30, "the voice forgotten")
+        assert await names() == []
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, VoicesScreen), 10, "closed")
