@@ -66,7 +66,7 @@ def fetch(src: Path) -> None:
     if not (src / conversations.WHEEL).exists():
         _run([*pip, "speakerbox==1.2.0"], src)
     if not (src / "pocketsphinx-5.1.1.tar.gz").exists():
-        _run([*pip, "--no-binary", ":all:", "pocketsphinx==5.1.1"], src)
+        _run([*pip, "--no-binary", "pocketsphinx", "pocketsphinx==5.1.1"], src)
     if not (src / LIBRIVOX).exists():
         with tarfile.open(src / "pocketsphinx-5.1.1.tar.gz") as tar:
             members = [m for m in tar.getmembers() if m.name.startswith(LIBRIVOX)]

@@ -42,6 +42,7 @@ from tui.engine.diarize import (
     finish,
 )
 from tui.engine.script import Word
+from tui.engine.vad import level
 
 
 @dataclass
@@ -131,22 +132,6 @@ class BuiltinDiarizer:
         if progress:
             progress(1.0)
         return Labelling(segments, overlaps, grid.speech_regions(pad_ms=0), active, score)
-
-
-#: The level the audio is brought to: its 99.9th percentile of |sample|.
-TARGET_PEAK = 0.5
-#: At most this much gain (60 dB): silence stays silence.
-MAX_GAIN = 1000.0
-
-
-def level(audio: np.ndarray) -> np.ndarray:
-    """``audio`` scaled so its loud samples (99.9th percentile) sit at TARGET_PEAK."""
-    if len(audio) == 0:
-        return audio
-    loud = float(np.percentile(np.abs(audio[:: max(1, len(audio) // 2_000_000)]), 99.9))
-    if loud <= 0:
-        return audio
-    return audio * np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
 
 
 def _split_mixed(

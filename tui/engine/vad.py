@@ -5,6 +5,11 @@ keep sentences whole for the recogniser; for *who* speaks we want the short
 pauses at turn changes, so this module asks Silero for finer regions.  The
 regions are then joined with the ASR words' own spans, so a quiet or
 mis-detected word is still placed on the timeline and labelled.
+
+Silero's decisions depend on the level: speech 40 dB below full scale loses
+whole stretches (a quiet phone-band call most).  So the audio is first
+brought to one level (:func:`level`, the same the speaker labeller uses), and
+a recording is split into speech the same at any level.
 """
 
 from __future__ import annotations
@@ -22,20 +27,36 @@ MIN_SPEECH_MS = 120
 SPEECH_PAD_MS = 40
 THRESHOLD = 0.5
 
+#: The level audio is brought to: its 99.9th percentile of |sample|.
+TARGET_PEAK = 0.5
+#: At most this much gain (60 dB): silence stays silence.
+MAX_GAIN = 1000.0
+
+
+def level(audio: np.ndarray) -> np.ndarray:
+    """``audio`` scaled so its loud samples (99.9th percentile) sit at TARGET_PEAK."""
+    if len(audio) == 0:
+        return audio
+    loud = float(np.percentile(np.abs(audio[:: max(1, len(audio) // 2_000_000)]), 99.9))
+    if loud <= 0:
+        return audio
+    return audio * np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
+
 
 def detect_speech(audio: np.ndarray) -> list[tuple[int, int]]:
-    """Speech regions (start_ms, end_ms) of 16 kHz mono float32 ``audio``."""
+    """Speech regions (start_ms, end_ms) of 16 kHz mono float32 ``audio``, at any level."""
     if len(audio) < SAMPLE_RATE // 10:
         return []
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+    audio = level(np.asarray(audio, dtype=np.float32))
     options = VadOptions(
         threshold=THRESHOLD,
         min_speech_duration_ms=MIN_SPEECH_MS,
         min_silence_duration_ms=MIN_SILENCE_MS,
         speech_pad_ms=SPEECH_PAD_MS,
     )
-    chunks = get_speech_timestamps(np.asarray(audio, dtype=np.float32), options)
+    chunks = get_speech_timestamps(audio, options)
     regions = [(c["start"] * 1000 // SAMPLE_RATE, c["end"] * 1000 // SAMPLE_RATE) for c in chunks]
     return merge_regions(regions)
 
