@@ -89,13 +89,15 @@ class BuiltinDiarizer:
     ) -> Labelling:
         """Everything but the words: the pipeline runs this beside recognition."""
         check_counts(num_speakers, min_speakers, max_speakers)
-        audio = level(np.asarray(audio, dtype=np.float32))
+        audio = np.asarray(audio, dtype=np.float32)
+        # Scaled piece by piece where it is read (no leveled copy of an hour of audio).
+        scale = gain(audio)
         duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
 
         def stage(a: float, b: float) -> Progress | None:
             return (lambda f: progress(a + (b - a) * f)) if progress else None
 
-        seg = segmentation.segment(audio, self.step_s, progress=stage(0.0, 0.3))
+        seg = segmentation.segment(audio, self.step_s, progress=stage(0.0, 0.3), gain=scale)
         grid = reconstruct.Grid(seg, duration_ms)
         regions = grid.speech_regions()
         if num_speakers == 1 or not regions:
@@ -104,7 +106,9 @@ class BuiltinDiarizer:
             )
             k = 1
         else:
-            tracks, pieces = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.9))
+            tracks, pieces = local_embeddings.embed(
+                audio, seg, regions, progress=stage(0.3, 0.9), gain=scale
+            )
             tracks = local_embeddings.fuse_alike(tracks, seg, clustering.FUSE_ABOVE)
             grid = reconstruct.Grid(seg, duration_ms)
             labels, centroids = clustering.cluster(
@@ -139,14 +143,19 @@ TARGET_PEAK = 0.5
 MAX_GAIN = 1000.0
 
 
-def level(audio: np.ndarray) -> np.ndarray:
-    """``audio`` scaled so its loud samples (99.9th percentile) sit at TARGET_PEAK."""
+def gain(audio: np.ndarray) -> np.float32:
+    """The factor that puts ``audio``'s loud samples (99.9th percentile) at TARGET_PEAK."""
     if len(audio) == 0:
-        return audio
+        return np.float32(1.0)
     loud = float(np.percentile(np.abs(audio[:: max(1, len(audio) // 2_000_000)]), 99.9))
     if loud <= 0:
-        return audio
-    return audio * np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
+        return np.float32(1.0)
+    return np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
+
+
+def level(audio: np.ndarray) -> np.ndarray:
+    """``audio`` scaled so its loud samples (99.9th percentile) sit at TARGET_PEAK."""
+    return audio * gain(audio)
 
 
 def _split_mixed(
