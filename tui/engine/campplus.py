@@ -77,6 +77,9 @@ PHONE_BAND_HZ = 3800.0
 #: the evaluation and tuning conversations were unchanged.
 PRECISION = "auto"
 
+#: In float32, run the trunk in ONNX Runtime where it can (tui.engine.campplus_onnx).
+USE_ONNX = True
+
 _lock = threading.Lock()
 _model: nn.Module | None = None
 _reduced: nn.Module | None = None
@@ -268,11 +271,18 @@ def embed_spans(feats: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
 def _trunks(net: nn.Module, pieces: list[np.ndarray]) -> list[torch.Tensor]:
     """The trunk's frame-level output (channels, ceil(frames / 2)) of every piece, in order.
 
-    Pieces of similar length share a zero-padded batch of at most
-    BATCH_FRAMES padded frames; the masked forward (:func:`_masked_trunk`)
-    makes padding invisible.
+    In float32 each piece runs alone in ONNX Runtime where it can
+    (:mod:`tui.engine.campplus_onnx`, faster on CPU).  Otherwise pieces of
+    similar length share a zero-padded batch of at most BATCH_FRAMES padded
+    frames; the masked forward (:func:`_masked_trunk`) makes padding invisible.
     """
     padded = [np.ascontiguousarray(long_enough(logs), dtype=np.float32) for logs in pieces]
+    if USE_ONNX and net is _model:  # float32
+        from tui.engine import campplus_onnx
+
+        run = campplus_onnx.runner(net, package_dir() / CHECKPOINT)
+        if run is not None:
+            return [run(logs) for logs in padded]
     order = sorted(range(len(padded)), key=lambda i: -len(padded[i]))
     results: list[torch.Tensor | None] = [None] * len(padded)
     i = 0
