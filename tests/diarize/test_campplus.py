@@ -103,7 +103,9 @@ def test_batched_stretches_get_exactly_their_output_alone(
     if onnx:
         from tui.engine import campplus_onnx
 
-        assert campplus_onnx.runner(campplus.get_model(), campplus.package_dir() / campplus.CHECKPOINT)
+        assert campplus_onnx.runner(
+            campplus.get_model(), campplus.package_dir() / campplus.CHECKPOINT
+        )
     else:
         monkeypatch.setattr(campplus, "BATCH_FRAMES", batch_frames)
     rng = np.random.default_rng(4)
