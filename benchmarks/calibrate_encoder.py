@@ -93,7 +93,7 @@ def tuning_set(folder: Path | None) -> list[tuple[str, np.ndarray, Turns]]:
 
 def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ...]:
     """Reliable embeddings of one conversation, their windows and blocks, their reference speaker."""
-    from tui.engine.builtin_diarizer import level
+    from tui.engine.vad import level
 
     audio = level(audio)
     seg = segmentation.segment(audio)

@@ -86,17 +86,28 @@ def test_long_stretches_run_in_chunks_with_the_same_voice(
     assert np.median(np.sum(whole * chunked, axis=1)) > 0.9
 
 
-@pytest.mark.parametrize("batch_frames", [campplus.BATCH_FRAMES, 400])
+@pytest.mark.parametrize(
+    ("batch_frames", "onnx"), [(campplus.BATCH_FRAMES, False), (400, False), (0, True)]
+)
 def test_batched_stretches_get_exactly_their_output_alone(
-    batch_frames: int, monkeypatch: pytest.MonkeyPatch
+    batch_frames: int, onnx: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Padding is invisible: every stretch of a mixed batch equals the model's own forward on it.
 
     Lengths straddle the context segments (100 trunk frames = 200 input
     frames), odd lengths (the stride-2 layer), and the 8-frame floor; a small
-    batch budget spreads them over many batches of different shapes.
+    batch budget spreads them over many batches of different shapes.  With
+    ``onnx`` the pieces run one by one in ONNX Runtime (the float32 default).
     """
-    monkeypatch.setattr(campplus, "BATCH_FRAMES", batch_frames)
+    monkeypatch.setattr(campplus, "USE_ONNX", onnx)
+    if onnx:
+        from tui.engine import campplus_onnx
+
+        assert campplus_onnx.runner(
+            campplus.get_model(), campplus.package_dir() / campplus.CHECKPOINT
+        )
+    else:
+        monkeypatch.setattr(campplus, "BATCH_FRAMES", batch_frames)
     rng = np.random.default_rng(4)
     lengths = [3000, 1234, 431, 250, 201, 199, 200, 101, 37, 9, 8, 3]
     pieces = [rng.standard_normal((n, campplus.N_BINS)).astype(np.float32) * 3 for n in lengths]

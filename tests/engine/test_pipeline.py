@@ -94,6 +94,18 @@ def test_progress_names_every_stage_in_order() -> None:
     assert all(eta is None or eta >= 0 for _, _, eta in seen)
 
 
+def test_labels_beside_recognition_take_one_torch_thread_and_give_it_back() -> None:
+    """The early labeller's torch threads: LABEL_THREADS while it runs, the old count after."""
+    import torch
+
+    from tui.engine import pipeline
+
+    before = torch.get_num_threads()
+    with pipeline._torch_threads(pipeline.LABEL_THREADS):
+        assert torch.get_num_threads() == min(pipeline.LABEL_THREADS, before)
+    assert torch.get_num_threads() == before
+
+
 @pytest.mark.slow
 def test_cancel_stops_the_job_mid_way() -> None:
     cancel = threading.Event()

@@ -42,7 +42,7 @@ from tui.engine.diarize import (
     finish,
 )
 from tui.engine.script import Word
-from tui.engine.vad import level
+from tui.engine.vad import gain
 
 
 @dataclass
@@ -90,13 +90,15 @@ class BuiltinDiarizer:
     ) -> Labelling:
         """Everything but the words: the pipeline runs this beside recognition."""
         check_counts(num_speakers, min_speakers, max_speakers)
-        audio = level(np.asarray(audio, dtype=np.float32))
+        audio = np.asarray(audio, dtype=np.float32)
+        # Scaled piece by piece where it is read (no leveled copy of an hour of audio).
+        scale = gain(audio)
         duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
 
         def stage(a: float, b: float) -> Progress | None:
             return (lambda f: progress(a + (b - a) * f)) if progress else None
 
-        seg = segmentation.segment(audio, self.step_s, progress=stage(0.0, 0.3))
+        seg = segmentation.segment(audio, self.step_s, progress=stage(0.0, 0.3), gain=scale)
         grid = reconstruct.Grid(seg, duration_ms)
         regions = grid.speech_regions()
         if num_speakers == 1 or not regions:
@@ -105,7 +107,9 @@ class BuiltinDiarizer:
             )
             k = 1
         else:
-            tracks, pieces = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.9))
+            tracks, pieces = local_embeddings.embed(
+                audio, seg, regions, progress=stage(0.3, 0.9), gain=scale
+            )
             tracks = local_embeddings.fuse_alike(tracks, seg, clustering.FUSE_ABOVE)
             grid = reconstruct.Grid(seg, duration_ms)
             labels, centroids = clustering.cluster(

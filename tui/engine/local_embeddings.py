@@ -71,10 +71,12 @@ def embed(
     seg: Segmentation,
     regions: Sequence[tuple[int, int]],
     progress: Callable[[float], None] | None = None,
+    gain: float = 1.0,
 ) -> tuple[LocalEmbeddings, LocalEmbeddings]:
     """Embeddings of every (window, local speaker) and of every block of them.
 
-    Over the speech ``regions`` (ms) of ``seg``; the tracks' statistics are
+    Over the speech ``regions`` (ms) of ``seg``, the audio times ``gain``
+    (scaled piece by piece, never copied whole); the tracks' statistics are
     the sums of their blocks', so both come from the one trunk pass.
     """
     n_pairs = len(seg.starts_ms) * LOCAL_SPEAKERS * BLOCKS
@@ -88,7 +90,9 @@ def embed(
     done = 0
     for group in _groups(regions):
         feats = [
-            campplus.features(audio[s * SAMPLE_RATE // 1000 : e * SAMPLE_RATE // 1000])
+            campplus.features(
+                audio[s * SAMPLE_RATE // 1000 : e * SAMPLE_RATE // 1000] * np.float32(gain)
+            )
             for s, e in group
         ]
         cuts = [campplus.normalised_pieces(f) for f in feats]

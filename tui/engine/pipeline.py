@@ -6,9 +6,10 @@ benchmarks all call :func:`transcribe_file`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,11 +231,19 @@ def _speaker_labels(
     )
 
 
+#: torch threads the labeller uses while recognition runs beside it.  Recognition
+#: already has a thread per core; torch's and CTranslate2's OpenMP pools each
+#: spin while they wait, so a second multi-threaded pool beside it burnt about
+#: 3 times the labeller's CPU time in waiting (docs/speakers.md, speed).
+LABEL_THREADS = 1
+
+
 class _EarlyLabels:
     """The built-in labeller running in a thread beside recognition (it needs no words).
 
     Recognition does not keep both cores busy all the time; the labeller
-    takes what is left.  Its errors are raised where the result is asked for.
+    takes what is left, on LABEL_THREADS torch threads.  Its errors are
+    raised where the result is asked for.
     """
 
     def __init__(self, audio: np.ndarray, options: Options) -> None:
@@ -251,9 +260,10 @@ class _EarlyLabels:
 
     def _run(self, diarizer: object, audio: np.ndarray) -> None:
         try:
-            self.labelling = diarizer.labels(  # type: ignore[attr-defined]
-                audio, *self.args, progress=self._check
-            )
+            with _torch_threads(LABEL_THREADS):
+                self.labelling = diarizer.labels(  # type: ignore[attr-defined]
+                    audio, *self.args, progress=self._check
+                )
         except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
             self.error = exc
 
@@ -277,6 +287,19 @@ class _EarlyLabels:
             raise self.error
         assert self.labelling is not None
         return self.labelling.with_words(words)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` for the block, then put back."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(n, before))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _early_labels(audio: np.ndarray, options: Options) -> _EarlyLabels | None:

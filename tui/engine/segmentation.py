@@ -147,8 +147,9 @@ def segment(
     audio: np.ndarray,
     step_s: float = STEP_S,
     progress: Callable[[float], None] | None = None,
+    gain: float = 1.0,
 ) -> Segmentation:
-    """Run the model over ``audio`` (16 kHz mono float32) in windows ``step_s`` apart.
+    """Run the model over ``audio`` (16 kHz mono float32) times ``gain``, in windows ``step_s`` apart.
 
     A file shorter than a window is zero-padded to one window (as pyannote
     does); frames past its end are marked silent.
@@ -165,7 +166,7 @@ def segment(
             x = np.zeros((len(chunk), 1, size), dtype=np.float32)
             for row, s in enumerate(chunk):
                 piece = audio[s : s + size]
-                x[row, 0, : len(piece)] = piece
+                x[row, 0, : len(piece)] = piece * np.float32(gain)
             classes = net(torch.from_numpy(x)).argmax(dim=-1)
             activity[i : i + len(chunk)] = table[classes].numpy()
             if progress:

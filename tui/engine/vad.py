@@ -33,14 +33,19 @@ TARGET_PEAK = 0.5
 MAX_GAIN = 1000.0
 
 
-def level(audio: np.ndarray) -> np.ndarray:
-    """``audio`` scaled so its loud samples (99.9th percentile) sit at TARGET_PEAK."""
+def gain(audio: np.ndarray) -> np.float32:
+    """The factor that puts ``audio``'s loud samples (99.9th percentile) at TARGET_PEAK."""
     if len(audio) == 0:
-        return audio
+        return np.float32(1.0)
     loud = float(np.percentile(np.abs(audio[:: max(1, len(audio) // 2_000_000)]), 99.9))
     if loud <= 0:
-        return audio
-    return audio * np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
+        return np.float32(1.0)
+    return np.float32(min(MAX_GAIN, TARGET_PEAK / loud))
+
+
+def level(audio: np.ndarray) -> np.ndarray:
+    """``audio`` scaled so its loud samples (99.9th percentile) sit at TARGET_PEAK."""
+    return audio * gain(audio)
 
 
 def detect_speech(audio: np.ndarray) -> list[tuple[int, int]]:
