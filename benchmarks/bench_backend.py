@@ -5,7 +5,7 @@ Starts a real backend (``reelscript serve`` on loopback, its own data dir) and m
 1. ``/api/health`` latency while idle (baseline) and while N clients at once
    upload a file and stream a script job each (three of them real speech, so
    ASR runs in the worker meanwhile); the ratio loaded/idle.
-2. Upload throughput of one large WAV through :class:`tui.client.Client`
+2. Upload throughput of one large WAV through :class:`tui.client.http.Client`
    (multipart, streamed, hashed, probed, stored) against copying the same
    file on the same disk (baseline); the ratio.
 
@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.backend.media import make_video  # noqa: E402
-from tui.client import Client  # noqa: E402
-from tui.local_server import start_or_reuse  # noqa: E402
+from tui.client.http import Client  # noqa: E402
+from tui.client.local_server import start_or_reuse  # noqa: E402
 
 EXTRACT = "extract a full written script from this video with speaker labels"
 

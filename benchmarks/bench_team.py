@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from tests.backend.conftest import EXTRACT  # noqa: E402
 from tests.live_server import NO_ADDRESS_LIMITS, LiveServer  # noqa: E402
 from tests.team_services import FAST, Services, Worker, team_args, wait_workers  # noqa: E402
-from tui.client import Client  # noqa: E402
+from tui.client.http import Client  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.app.driving import type_text, wait_for, wait_for_group  # noqa: E402
-from tui.app import make_app  # noqa: E402
+from tui.app.app import make_app  # noqa: E402
 
 
 async def main() -> None:

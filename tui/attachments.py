@@ -6,7 +6,7 @@ file when it ends (:func:`detach`).  The backend, started with
 ``--exit-when-unused``, stops itself once no attached process is alive and
 no job or export is under way, so a closed terminal (SIGHUP), a SIGTERM or
 even a SIGKILL of the last app never leaves it running, and a job is never
-cut off by a quit.  Shared by :mod:`tui.local_server` and the backend; no
+cut off by a quit.  Shared by :mod:`tui.client.local_server` and the backend; no
 dependencies.
 """
 

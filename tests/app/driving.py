@@ -10,7 +10,7 @@ from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from tui.panes.file_browser import FileBrowser
+from tui.app.panes.file_browser import FileBrowser
 
 
 async def type_text(pilot: Pilot, text: str) -> None:

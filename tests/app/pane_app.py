@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
-from tui.app import STYLES_DIR
+from tui.app.app import STYLES_DIR
 
 
 class PaneApp(App[None]):

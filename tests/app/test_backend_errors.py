@@ -7,10 +7,10 @@ from pathlib import Path
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tests.backend.media import make_video
 from tests.live_server import start_server
-from tui.app import make_app
-from tui.local_server import read_info
-from tui.panes.file_browser import FileBrowser
-from tui.panes.sse_log import SSELog
+from tui.app.app import make_app
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.sse_log import SSELog
+from tui.client.local_server import read_info
 
 
 async def _connected(pilot, app) -> None:
@@ -135,7 +135,7 @@ async def test_the_last_session_is_taken_up_again_unless_it_is_gone(
 ) -> None:
     import json
 
-    from tui.session_store import FILE_NAME
+    from tui.client.session_store import FILE_NAME
 
     home = tmp_path / "home"
 

@@ -9,12 +9,12 @@ from textual.widgets import Select
 
 from tests.app.driving import type_text
 from tests.app.sample import sample_script, sample_state
-from tui.app import make_app
-from tui.client_types import SessionState
-from tui.dialogs.confirm import ConfirmScreen
-from tui.dialogs.speakers import SpeakersScreen
-from tui.panes.file_browser import FileBrowser
-from tui.panes.script_editor import ScriptEditor
+from tui.app.app import make_app
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.dialogs.speakers import SpeakersScreen
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.script_editor import ScriptEditor
+from tui.client.types import SessionState
 
 
 async def _listed(pilot, browser: FileBrowser) -> None:

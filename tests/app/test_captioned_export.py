@@ -9,10 +9,10 @@ from textual.widgets import ProgressBar, Select
 
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tests.backend.conftest import db
-from tui.app import make_app
-from tui.dialogs.export import ExportScreen, RenderScreen, time_left
-from tui.panes.file_browser import FileBrowser
-from tui.panes.sse_log import SSELog
+from tui.app.app import make_app
+from tui.app.dialogs.export import ExportScreen, RenderScreen, time_left
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.sse_log import SSELog
 
 
 async def _export_dialog(pilot, app, target: Path, resolution: str) -> None:

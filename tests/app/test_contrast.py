@@ -16,10 +16,10 @@ from textual.widgets import Footer
 
 from tests.app.contrast import cells_in, screen_cells
 from tests.app.sample import sample_state
-from tui.app import make_app
-from tui.client_types import SessionState
-from tui.panes.file_browser import STATUSES, FileBrowser
-from tui.panes.sse_log import KINDS, SSELog
+from tui.app.app import make_app
+from tui.app.panes.file_browser import STATUSES, FileBrowser
+from tui.app.panes.sse_log import KINDS, SSELog
+from tui.client.types import SessionState
 
 TEXT, BORDER = 4.5, 3.0
 

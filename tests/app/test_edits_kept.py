@@ -6,12 +6,12 @@ from pathlib import Path
 
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tests.backend.media import make_video
-from tui.app import make_app
-from tui.client import Client
-from tui.dialogs.confirm import ConfirmScreen
-from tui.panes.file_browser import FileBrowser
-from tui.panes.script_editor import ScriptEditor
-from tui.panes.sse_log import SSELog
+from tui.app.app import make_app
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.script_editor import ScriptEditor
+from tui.app.panes.sse_log import SSELog
+from tui.client.http import Client
 
 README_PROMPT = "extract a full written script from this video with speaker labels"
 

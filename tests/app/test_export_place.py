@@ -12,10 +12,10 @@ from textual.widgets import Input, Select
 
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tests.backend.media import make_video
-from tui.app import make_app
+from tui.app.app import make_app
+from tui.app.dialogs.export import ExportScreen, with_format
+from tui.app.panes.sse_log import SSELog
 from tui.datadir import OUTPUT_MODE
-from tui.dialogs.export import ExportScreen, with_format
-from tui.panes.sse_log import SSELog
 
 
 def test_the_extension_follows_the_format() -> None:

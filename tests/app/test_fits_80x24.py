@@ -8,10 +8,10 @@ from pathlib import Path
 
 from tests.app.sample import sample_state
 from tests.app.screen_text import screen_text
-from tui.app import make_app
-from tui.client_types import SessionState
-from tui.dialogs.confirm import ConfirmScreen
-from tui.panes.file_browser import FileBrowser
+from tui.app.app import make_app
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.panes.file_browser import FileBrowser
+from tui.client.types import SessionState
 
 LONG = "panel discussion with the mayor.mov"
 

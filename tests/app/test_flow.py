@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.app.driving import type_text, wait_for, wait_for_group
-from tui.app import make_app
-from tui.client import Client
-from tui.dialogs.conflict import ConflictScreen
-from tui.dialogs.export import ExportScreen
-from tui.dialogs.speakers import SpeakersScreen
-from tui.panes.file_browser import FileBrowser
-from tui.panes.script_editor import ScriptEditor
-from tui.panes.sse_log import SSELog
-from tui.panes.timeline import Timeline
+from tui.app.app import make_app
+from tui.app.dialogs.conflict import ConflictScreen
+from tui.app.dialogs.export import ExportScreen
+from tui.app.dialogs.speakers import SpeakersScreen
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.script_editor import ScriptEditor
+from tui.app.panes.sse_log import SSELog
+from tui.app.panes.timeline import Timeline
+from tui.client.http import Client
 
 
 async def test_script_a_video_edit_save_rename_export_quit(

@@ -9,13 +9,13 @@ from textual.widgets import HelpPanel, Input
 
 from tests.app.driving import type_text
 from tests.app.sample import sample_state
-from tui.app import make_app
-from tui.client_types import SessionState
-from tui.dialogs.help import HelpScreen
-from tui.panes.file_browser import FileBrowser
-from tui.panes.prompt_bar import PromptBar
-from tui.panes.script_editor import ScriptEditor
-from tui.panes.timeline import Timeline
+from tui.app.app import make_app
+from tui.app.dialogs.help import HelpScreen
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.prompt_bar import PromptBar
+from tui.app.panes.script_editor import ScriptEditor
+from tui.app.panes.timeline import Timeline
+from tui.client.types import SessionState
 
 
 async def test_pane_keys_work_from_text_without_typing(media_folder: Path) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tui.app.panes.script_editor import language_note
 from tui.engine.script import Script
-from tui.panes.script_editor import language_note
 
 
 def test_the_status_line_names_the_language() -> None:

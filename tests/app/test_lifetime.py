@@ -22,7 +22,7 @@ import pytest
 
 from tests.backend.media import make_video
 from tui.attachments import attached
-from tui.local_server import find_running
+from tui.client.local_server import find_running
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -141,7 +141,7 @@ def test_ctrl_c_on_serve_during_a_job_leaves_no_warning(tmux, tmp_path: Path, da
     """Ctrl+C stops a backend whose worker is mid-job without a "leaked semaphore" warning."""
     import asyncio
 
-    from tui.client import Client
+    from tui.client.http import Client
 
     home = tmp_path / "home"
     command = (

@@ -10,8 +10,8 @@ import pytest
 from tests.app.driving import type_text, wait_for, wait_for_group
 from tests.backend.media import make_video
 from tests.live_server import start_server
-from tui.app import make_app
-from tui.panes.sse_log import SSELog
+from tui.app.app import make_app
+from tui.app.panes.sse_log import SSELog
 
 
 @pytest.mark.slow

@@ -11,17 +11,17 @@ from textual.binding import Binding
 from tests.app.driving import type_text, wait_for
 from tests.app.sample import sample_script, sample_state
 from tests.app.screen_text import screen_text
-from tui.app import STYLES_DIR, ReelscriptApp, make_app
-from tui.client_types import Draft, SessionState
-from tui.dialogs import confirm, conflict, export, speakers
-from tui.dialogs.confirm import ConfirmScreen
+from tui.app.app import STYLES_DIR, ReelscriptApp, make_app
+from tui.app.dialogs import confirm, conflict, export, speakers
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.panes import file_browser, prompt_bar, script_editor, sse_log, timeline
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.script_editor import ScriptEditor
+from tui.app.panes.sse_log import SSELog
+from tui.app.panes.timeline import Timeline
+from tui.app.script_text import script_to_text, text_to_script
+from tui.client.types import Draft, SessionState
 from tui.engine.script import Script
-from tui.panes import file_browser, prompt_bar, script_editor, sse_log, timeline
-from tui.panes.file_browser import FileBrowser
-from tui.panes.script_editor import ScriptEditor
-from tui.panes.sse_log import SSELog
-from tui.panes.timeline import Timeline
-from tui.script_text import script_to_text, text_to_script
 
 ALL_BINDINGS = [
     ReelscriptApp.BINDINGS,
@@ -189,7 +189,7 @@ async def test_no_color_renders_in_greys_only(media_folder: Path, monkeypatch) -
 
 async def test_progress_bar_stays_while_another_stream_runs(media_folder: Path) -> None:
     """Two requests stream at once: the first to end must not hide the other's progress."""
-    from tui.messages import JobProgress, StreamEnded, StreamStarted
+    from tui.app.messages import JobProgress, StreamEnded, StreamStarted
 
     app = make_app(media_folder, autoconnect=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -277,7 +277,7 @@ async def test_timeline_draws_the_file_whose_script_is_shown(media_folder: Path)
         await pilot.pause()
         timeline = app.query_one(Timeline)
         assert timeline.script is not None and timeline.script.video_id == "v0"
-        from tui.client_types import TrackType
+        from tui.client.types import TrackType
 
         videos = timeline.draft.segments(TrackType.VIDEO)
         assert [meta["name"] for *_, meta in videos] == ["older.wav"]

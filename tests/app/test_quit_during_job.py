@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.app.driving import wait_for
-from tui.app import make_app
-from tui.dialogs.confirm import ConfirmScreen
-from tui.panes.file_browser import FileBrowser
-from tui.panes.sse_log import SSELog
+from tui.app.app import make_app
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.sse_log import SSELog
 
 
 async def test_quit_during_a_job_asks_and_the_next_run_says_it_goes_on(

@@ -16,12 +16,12 @@ from textual.widgets import Input, TextArea
 
 from tests.app.pane_app import PaneApp
 from tests.app.sample import sample_script, sample_state
-from tui.app import make_app
-from tui.client_types import Draft, SessionState
-from tui.panes.file_browser import FileBrowser
-from tui.panes.script_editor import ScriptEditor
-from tui.panes.sse_log import SSELog
-from tui.panes.timeline import Timeline
+from tui.app.app import make_app
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.script_editor import ScriptEditor
+from tui.app.panes.sse_log import SSELog
+from tui.app.panes.timeline import Timeline
+from tui.client.types import Draft, SessionState
 
 T0 = datetime(2026, 1, 5, 9, 30, 0)
 

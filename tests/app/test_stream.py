@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.app.sample import sample_state
-from tui.client_types import Event, SessionState
-from tui.messages import Heartbeat, JobProgress, LogLine
-from tui.session import explain
-from tui.stream import event_messages, summarise
+from tui.app.connection import explain
+from tui.app.messages import Heartbeat, JobProgress, LogLine
+from tui.app.stream import event_messages, summarise
+from tui.client.types import Event, SessionState
 
 AT = datetime(2026, 1, 1, 9, 0, 0)
 

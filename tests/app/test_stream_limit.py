@@ -7,9 +7,9 @@ from pathlib import Path
 
 from tests.app.driving import record_statuses, wait_for, wait_for_group
 from tests.live_server import start_server
-from tui.app import make_app
-from tui.panes.file_browser import FileBrowser
-from tui.panes.sse_log import SSELog
+from tui.app.app import make_app
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.sse_log import SSELog
 
 
 async def test_a_job_outlasting_its_stream_ends_done_in_the_app(

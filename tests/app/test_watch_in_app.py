@@ -7,11 +7,11 @@ from pathlib import Path
 
 from tests.app.driving import record_statuses, wait_for, wait_for_group
 from tests.backend.media import make_video
-from tui.app import make_app
-from tui.client import Client
-from tui.panes.file_browser import FileBrowser
-from tui.panes.script_editor import ScriptEditor
-from tui.panes.sse_log import SSELog
+from tui.app.app import make_app
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.script_editor import ScriptEditor
+from tui.app.panes.sse_log import SSELog
+from tui.client.http import Client
 
 
 async def test_watching_keeps_the_scripts_the_app_has(live_server, tmp_path: Path) -> None:

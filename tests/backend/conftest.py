@@ -13,7 +13,7 @@ import pytest
 
 from tests.backend.media import make_speech_video, make_video
 from tests.live_server import LiveServer, start_server
-from tui.client import Client
+from tui.client.http import Client
 
 ATTRIBUTION = {"X-Skill-Source": "tests", "X-Skill-Version": "0", "X-Skill-Platform": "cli"}
 EXTRACT = "extract a full written script from this video with speaker labels"

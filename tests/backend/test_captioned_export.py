@@ -11,7 +11,7 @@ import numpy as np
 
 from tests.backend.conftest import EXTRACT
 from tests.live_server import LiveServer
-from tui.client import Client, InvalidRequest
+from tui.client.http import Client, InvalidRequest
 
 
 async def scripted(api: Client, video: Path) -> str:

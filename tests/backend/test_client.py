@@ -1,4 +1,4 @@
-"""tui.client against a real server: token on disk and renewed, 429 retry, typed errors, resume."""
+"""tui.client.http against a real server: token on disk and renewed, 429 retry, typed errors, resume."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from tests.backend.conftest import EXTRACT, STRICT_CREDITS, db
 from tests.live_server import LiveServer, start_server
-from tui.client import (
+from tui.client.http import (
     Client,
     FileTooLarge,
     NoCredits,

@@ -1,4 +1,4 @@
-"""What tui.client (and the app's Connection) does for each error code of docs/api.md's table.
+"""What tui.client.http (and the app's Connection) does for each error code of docs/api.md's table.
 
 Codes the real backend answers to the real client are tested against it
 (``live_server``, ``strict_server``).  Codes the real client can never draw
@@ -25,7 +25,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 
 from tests.backend.conftest import EXTRACT, STRICT_CREDITS, db
 from tests.live_server import LiveServer
-from tui.client import (
+from tui.app.connection import Connection, explain
+from tui.client.http import (
     AuthError,
     BadRequest,
     Client,
@@ -40,7 +41,6 @@ from tui.client import (
     TokenStore,
     UnsupportedFile,
 )
-from tui.session import Connection, explain
 
 STATUS = {400: 400, 402: 402, 422: 422, 409: 409, 429: 429, 1001: 401, 1002: 404}
 STATUS |= {2001: 402, 4001: 415, 4002: 413, 500: 500}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.client import Client, Event
+from tui.client.http import Client, Event
 
 
 async def ask(api: Client, session_id: str, text: str) -> list[Event]:

@@ -11,7 +11,7 @@ import pytest
 from tests.backend.conftest import EXTRACT
 from tests.engine.conftest import DATA
 from tests.live_server import LiveServer, start_server
-from tui.client import Client
+from tui.client.http import Client
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.backend.conftest import EXTRACT
-from tui.client import Client, Event
+from tui.client.http import Client, Event
 
 
 async def _ask(api: Client, session_id: str, text: str, **options: Any) -> list[Event]:

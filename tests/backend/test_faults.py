@@ -11,7 +11,7 @@ import pytest
 from tests.backend.conftest import EXTRACT, db
 from tests.backend.media import make_longer_video
 from tests.live_server import LiveServer, start_server
-from tui.client import Client, Event
+from tui.client.http import Client, Event
 
 CREDITS = 1000
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.backend.conftest import EXTRACT
-from tui.client import Client, Event, InvalidRequest
+from tui.client.http import Client, Event, InvalidRequest
 from tui.engine.media import probe
 from tui.engine.pipeline import STAGES
 

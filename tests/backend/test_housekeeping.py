@@ -9,7 +9,7 @@ from tests.backend.conftest import db
 from tests.live_server import start_server
 from tui.backend import credits, housekeeping
 from tui.backend.store import Store
-from tui.client import Client
+from tui.client.http import Client
 
 SCRIPT = {
     "revision": 0,

@@ -17,7 +17,7 @@ import httpx
 
 from tests.backend.conftest import EXTRACT, db
 from tests.live_server import LiveServer
-from tui.client import Client, Event
+from tui.client.http import Client, Event
 
 CLIENTS = 20
 #: This many of them send real speech (ASR runs while health is probed); the rest a tone.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.client import Client
-from tui.local_server import LocalServerError, find_running, read_info, start_or_reuse
+from tui.client.http import Client
+from tui.client.local_server import LocalServerError, find_running, read_info, start_or_reuse
 
 
 async def test_start_reuse_and_stop(tmp_path: Path) -> None:

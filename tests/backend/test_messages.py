@@ -18,7 +18,7 @@ from tests.engine.conftest import DATA
 from tests.live_server import LiveServer
 from tui.backend.errors import Unsupported
 from tui.backend.probe import SUPPORTED, probe_media
-from tui.client import Client
+from tui.client.http import Client
 from tui.engine.media_kinds import MEDIA_FORMATS, STILL_FORMATS
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tui.backend import credits, jobs
-from tui.backend.store import MIGRATIONS, Store
+from tui.backend.schema import MIGRATIONS
+from tui.backend.store import Store
 
 
 def test_schema_is_versioned_and_reopening_keeps_data(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ import pytest
 from tests.backend.conftest import auth
 from tests.backend.test_errors import envelope, session
 from tests.live_server import LiveServer, start_server
-from tui.client import Client, RateLimited, TokenStore
-from tui.local_server import start_or_reuse
-from tui.session import explain
+from tui.app.connection import explain
+from tui.client.http import Client, RateLimited, TokenStore
+from tui.client.local_server import start_or_reuse
 
 PER_HOUR, BAD_PER_MINUTE = 3, 4
 

@@ -21,7 +21,7 @@ from tests.engine.conftest import DATA
 from tui.backend import agent, credits, jobs, worker
 from tui.backend.config import Backend, Config
 from tui.backend.store import Store
-from tui.client import Client
+from tui.client.http import Client
 
 
 def parts(events: list[Any], key: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from tests.backend.conftest import EXTRACT
 from tests.live_server import LiveServer, start_server
 from tui.backend import uploads
 from tui.backend.errors import Invalid
-from tui.client import ApiError, Client, FileTooLarge, InvalidRequest, UnsupportedFile
+from tui.client.http import ApiError, Client, FileTooLarge, InvalidRequest, UnsupportedFile
 
 
 @pytest.fixture(scope="module")

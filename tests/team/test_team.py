@@ -17,7 +17,7 @@ import pytest
 
 from tests.backend.conftest import EXTRACT
 from tests.team.conftest import Team
-from tui.client import Client, Event
+from tui.client.http import Client, Event
 
 CLIP = "real_conversation.mkv"  # 38 s of two people: a job runs long enough to be killed
 

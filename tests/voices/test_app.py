@@ -9,13 +9,13 @@ from pathlib import Path
 from textual.widgets import Checkbox, DataTable, Input, Select
 
 from tests.app.driving import type_text, wait_for, wait_for_group
-from tui.app import make_app
-from tui.client import Client
-from tui.commands import actions
-from tui.dialogs.speakers import SpeakersScreen
-from tui.dialogs.voices import VoicesScreen
+from tui.app.app import make_app
+from tui.app.commands import actions
+from tui.app.dialogs.speakers import SpeakersScreen
+from tui.app.dialogs.voices import VoicesScreen
+from tui.app.panes.script_editor import ScriptEditor
+from tui.client.http import Client
 from tui.engine.script import Script
-from tui.panes.script_editor import ScriptEditor
 
 from .conftest import DATA, reference
 

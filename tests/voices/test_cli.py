@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui.voices_cmd import book_for_transcribe
+from tui.cli.voices import book_for_transcribe
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tui.client import Client
+from tui.client.http import Client
 from tui.watch import FolderWatcher, WatchEvent
 
 

@@ -12,16 +12,14 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tui import __version__
-from tui.backend import agent, credits, exports, jobs, rendering, state, streaming
+from tui.backend import agent, credits, jobs, state, streaming
 from tui.backend.config import Backend
 from tui.backend.errors import (
     ClientIdMissing,
     Conflict,
-    ExportRefused,
     Invalid,
     NotFound,
     Unauthorized,
@@ -33,8 +31,6 @@ from tui.backend.models import (
     CreditsData,
     Envelope,
     HealthData,
-    RenderData,
-    RenderRequest,
     RunRequest,
     ScriptData,
     ScriptPut,
@@ -51,7 +47,6 @@ from tui.engine.script import Script
 
 router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="the anonymous token")
-ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
 
 
 def get_backend(request: Request) -> Backend:
@@ -333,59 +328,7 @@ def credits_balance(backend: BackendDep, token: TokenDep) -> dict[str, Any]:
     return ok(credits.balance(backend.store, token))
 
 
-# -- exports and jobs ------------------------------------------------------------------
-@router.post("/api/render/proxy/lambda", response_model=Envelope[RenderData], tags=["export"])
-def render(
-    body: RenderRequest, request: Request, backend: BackendDep, token: TokenDep
-) -> dict[str, Any]:
-    missing = [h for h in ATTRIBUTION if not request.headers.get(h, "").strip()]
-    if missing:
-        raise ExportRefused(
-            "export refused: attribution headers missing (" + ", ".join(missing) + ")",
-            data={"missing": missing},
-        )
-    owned_session(backend, body.sessionId, token)
-    options = {"timestamps": body.output.timestamps, "quality": body.output.quality}
-    if body.output.format == "captioned":
-        options.update(resolution=body.output.resolution, fit=body.output.fit)
-    render_id = exports.start(
-        backend, token, body.sessionId, body.id, body.output.format, body.video_id, options
-    )
-    return ok(exports.describe(backend, token, render_id, request))
-
-
-@router.get(
-    "/api/render/proxy/lambda/{render_id}", response_model=Envelope[RenderData], tags=["export"]
-)
-def render_status(
-    render_id: str, request: Request, backend: BackendDep, token: TokenDep
-) -> dict[str, Any]:
-    return ok(exports.describe(backend, token, render_id, request))
-
-
-@router.post(
-    "/api/render/proxy/lambda/{render_id}/cancel",
-    response_model=Envelope[RenderData],
-    tags=["export"],
-)
-def render_cancel(
-    render_id: str, request: Request, backend: BackendDep, token: TokenDep
-) -> dict[str, Any]:
-    rendering.cancel(backend, token, render_id)
-    return ok(exports.describe(backend, token, render_id, request))
-
-
-@router.get(
-    "/api/render/proxy/lambda/{render_id}/download",
-    response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
-    tags=["export"],
-)
-def download(render_id: str, backend: BackendDep, token: TokenDep) -> FileResponse:
-    path, filename = exports.file_of(backend, token, render_id)
-    return FileResponse(path, filename=filename)
-
-
+# -- jobs ------------------------------------------------------------------------------
 @router.post("/api/jobs/{job_id}/cancel", response_model=Envelope[CancelData], tags=["session"])
 def cancel_job(job_id: str, backend: BackendDep, token: TokenDep) -> dict[str, Any]:
     job = jobs.request_cancel(backend.store, job_id, token)

@@ -16,7 +16,6 @@ import fcntl
 import json
 import logging
 import os
-import signal
 import socket
 import sqlite3
 import sys
@@ -31,10 +30,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tui import __version__, attachments
+from tui import __version__
 from tui.backend import (
-    actions,
     admin,
+    background,
     exports,
     housekeeping,
     jobs,
@@ -45,6 +44,7 @@ from tui.backend import (
 from tui.backend.api import router
 from tui.backend.config import Backend, Config
 from tui.backend.errors import ERROR_STATUSES, ApiError
+from tui.backend.export_api import router as export_router
 from tui.backend.limits import BodyLimit
 from tui.backend.models import ErrorEnvelope
 from tui.backend.store import Store
@@ -53,10 +53,6 @@ from tui.backend.worker import WorkerPool
 from tui.datadir import resolve_data_dir, write_json
 
 log = logging.getLogger("reelscript.server")
-#: How often ``--keep-days`` looks for idle sessions while the server runs.
-RETENTION_EVERY_S = 3600.0
-#: How often an embedded backend looks whether anyone still uses it.
-UNUSED_POLL_S = 0.25
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -105,51 +101,6 @@ class AttributionLog:
         await self.app(scope, receive, send)
 
 
-async def _follow_ups(backend: Backend) -> None:
-    """Do the requests that wait for a finished job ("transcribe and export srt"), polled."""
-    while True:
-        try:
-            await asyncio.to_thread(actions.continue_pending, backend)
-        except Exception:  # a bug here must not stop the polling (nor the server)
-            log.exception("follow-up requests failed")
-        await asyncio.sleep(backend.config.poll_s)
-
-
-async def _exit_when_unused(backend: Backend) -> None:
-    """``--exit-when-unused``: stop (as Ctrl+C would) once no attached app or watcher is
-    alive and no job, export or follow-up request is under way."""
-    while True:
-        await asyncio.sleep(UNUSED_POLL_S)
-        if attachments.attached(backend.config.data_dir):
-            continue
-        if await asyncio.to_thread(_busy, backend.store):
-            continue  # never under a running job: it finishes, then this stops
-        log.warning("no app or watcher uses this backend any more: stopping")
-        os.kill(os.getpid(), signal.SIGINT)
-        return
-
-
-def _busy(store: Store) -> bool:
-    db = store.db
-    return bool(
-        db.execute("SELECT 1 FROM jobs WHERE status IN ('queued', 'running') LIMIT 1").fetchone()
-        or db.execute(
-            "SELECT 1 FROM exports WHERE status IN ('queued', 'rendering') LIMIT 1"
-        ).fetchone()
-        or db.execute("SELECT 1 FROM invocations WHERE pending IS NOT NULL LIMIT 1").fetchone()
-    )
-
-
-async def _retention(store: Store, keep_days: float) -> None:
-    """``--keep-days``: what idle sessions hold is removed hourly (and at start)."""
-    while True:
-        await asyncio.sleep(RETENTION_EVERY_S)
-        try:
-            await asyncio.to_thread(housekeeping.retain, store, keep_days)
-        except Exception:  # a failed pass is logged and tried again in an hour
-            log.exception("retention pass failed")
-
-
 def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     """The ASGI app of one data dir; workers start and stop with it."""
 
@@ -157,7 +108,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if config.team:  # other processes' jobs and exports are theirs: nothing to recover
             async with team.running(app.state.backend):
-                follow = asyncio.create_task(_follow_ups(app.state.backend))
+                follow = asyncio.create_task(background.follow_ups(app.state.backend))
                 try:
                     yield
                 finally:
@@ -175,7 +126,9 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         retention = None
         if config.keep_days is not None:
             housekeeping.retain(app.state.backend.store, config.keep_days)
-            retention = asyncio.create_task(_retention(app.state.backend.store, config.keep_days))
+            retention = asyncio.create_task(
+                background.retention(app.state.backend.store, config.keep_days)
+            )
         if resumed or failed or interrupted:
             log.warning(
                 "after restart: %d job(s) resumed, %d failed, %d export(s) failed",
@@ -193,10 +146,10 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
         if start_workers:
             pool.start()
         app.state.backend.live_workers = lambda: sum(p.is_alive() for p in pool.procs)
-        follow_ups = asyncio.create_task(_follow_ups(app.state.backend))
+        follow_ups = asyncio.create_task(background.follow_ups(app.state.backend))
         unused = None
         if config.exit_when_unused:
-            unused = asyncio.create_task(_exit_when_unused(app.state.backend))
+            unused = asyncio.create_task(background.exit_when_unused(app.state.backend))
         try:
             yield
         finally:
@@ -223,6 +176,7 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
     store = team.open_store(config)
     app.state.backend = Backend(config=config, store=store, server_id=store.server_id)
     app.include_router(router)
+    app.include_router(export_router)
     app.include_router(admin.router)
     app.include_router(voices_router)
     app.add_middleware(

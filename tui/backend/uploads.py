@@ -18,7 +18,7 @@ import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import httpx
@@ -251,31 +251,8 @@ async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) ->
     try:
         with os.fdopen(fd, "wb") as fh:
             async with httpx.AsyncClient(timeout=URL_TIMEOUT, follow_redirects=False) as http:
-                for _ in range(MAX_REDIRECTS + 1):
-                    # Every hop is checked, so a redirect cannot lead to a private address.
-                    await _check_url(url, allow_private)
-                    async with http.stream("GET", url) as response:
-                        if not allow_private and not connected_to_public(response):
-                            host = urlsplit(url).hostname
-                            raise Invalid(
-                                f"{host} answered from a private or loopback address; not fetched"
-                            )
-                        if response.is_redirect and "location" in response.headers:
-                            url = urljoin(url, response.headers["location"])
-                            continue
-                        if response.status_code != 200:
-                            raise Invalid(f"fetching {url} answered HTTP {response.status_code}")
-                        length = response.headers.get("content-length", "")
-                        if length.isdigit() and int(length) > limit:
-                            raise _too_large(limit)
-                        async for chunk in response.aiter_bytes(1 << 20):
-                            item.size += len(chunk)
-                            if item.size > limit:
-                                raise _too_large(limit)
-                            item.sha.update(chunk)
-                            fh.write(chunk)
-                        return item
-                raise Invalid(f"too many redirects fetching {url}")
+                await _follow(http, url, allow_private, _Sink(item, fh, limit))
+        return item
     except (httpx.HTTPError, UnicodeError) as exc:  # UnicodeError: a host IDNA refuses
         item.tmp.unlink(missing_ok=True)
         raise Invalid(f"could not fetch {url}: {exc}") from exc
@@ -285,6 +262,53 @@ async def fetch_url(url: str, tmp_dir: Path, limit: int, allow_private: bool) ->
     except BaseException:
         item.tmp.unlink(missing_ok=True)
         raise
+
+
+@dataclass
+class _Sink:
+    """Where a fetched body goes: the upload's record, its open temp file, the size limit."""
+
+    item: Incoming
+    fh: BinaryIO
+    limit: int
+
+
+async def _follow(http: httpx.AsyncClient, url: str, allow_private: bool, sink: _Sink) -> None:
+    """GET ``url``, following at most MAX_REDIRECTS redirects, into ``sink``."""
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            # Every hop is checked, so a redirect cannot lead to a private address.
+            await _check_url(url, allow_private)
+            async with http.stream("GET", url) as response:
+                if not allow_private and not connected_to_public(response):
+                    host = urlsplit(url).hostname
+                    raise Invalid(
+                        f"{host} answered from a private or loopback address; not fetched"
+                    )
+                if response.is_redirect and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                await _save_body(response, url, sink)
+                return
+    except (httpx.HTTPError, UnicodeError) as exc:  # said of the hop that failed
+        raise Invalid(f"could not fetch {url}: {exc}") from exc
+    raise Invalid(f"too many redirects fetching {url}")
+
+
+async def _save_body(response: httpx.Response, url: str, sink: _Sink) -> None:
+    """Write a 200 answer's body to the sink, refusing it past the limit."""
+    if response.status_code != 200:
+        raise Invalid(f"fetching {url} answered HTTP {response.status_code}")
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > sink.limit:
+        raise _too_large(sink.limit)
+    item = sink.item
+    async for chunk in response.aiter_bytes(1 << 20):
+        item.size += len(chunk)
+        if item.size > sink.limit:
+            raise _too_large(sink.limit)
+        item.sha.update(chunk)
+        sink.fh.write(chunk)
 
 
 def admit(media_dir: Path, incoming: list[Incoming]) -> list[tuple[str, Path, dict[str, Any]]]:

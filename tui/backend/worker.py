@@ -20,11 +20,15 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.backend import credits, events, jobs, voices_store
 from tui.backend.errors import engine_reason
 from tui.backend.store import Store
+
+if TYPE_CHECKING:
+    from tui.engine.pipeline import Options
+    from tui.engine.script import Script
 
 log = logging.getLogger("reelscript.worker")
 
@@ -132,41 +136,58 @@ def run(
 ) -> None:
     """Run one claimed job to its end: completed, failed or cancelled."""
     from tui.engine.errors import Cancelled, EngineError
-    from tui.engine.pipeline import Options, transcribe_file
+    from tui.engine.pipeline import transcribe_file
 
-    claim = job["claim"]
+    engine_options = _engine_options(job, model, max_bytes, diarizer)
+    info = json.loads(job["info"])
+    name = info.get("name", job["video_id"])
+    cancel, stop_watch = _watch_cancel(store, job)
+    try:
+        # Inside the try: a voice book that cannot be read fails this job, never the worker.
+        book = voices_store.book_for_job(store, job)
+        engine_options.voices = book.profiles() if book.any() else None
+        script = transcribe_file(
+            store.located(job["media"]),
+            engine_options,
+            progress=_Progress(store, job),
+            cancel=cancel,
+        )
+    except Cancelled:
+        _finish(store, job, "cancelled", message="Cancelled; no credits charged.")
+        return
+    except EngineError as exc:
+        reason = _failure_reason(store, job, exc)
+        _finish(
+            store,
+            job,
+            "failed",
+            error=f"{name}: {reason}",
+            error_code=exc.api_code,
+            message=f"Could not script {name}: {reason}",
+        )
+        return
+    except Exception as exc:  # a bug: report it on the job, keep the worker alive
+        log.exception("job %s failed", job["id"])
+        _finish(
+            store,
+            job,
+            "failed",
+            error=f"internal error: {type(exc).__name__}: {exc}",
+            error_code=500,
+        )
+        return
+    finally:
+        stop_watch.set()
+    _complete(store, job, script, book, name, info, engine_options.task)
+
+
+def _engine_options(job: sqlite3.Row, model: str | None, max_bytes: int, diarizer: str) -> Options:
+    """The engine's :class:`~tui.engine.pipeline.Options` for a job's stored options."""
+    from tui.engine.pipeline import Options
+
     options: dict[str, Any] = json.loads(job["options"] or "{}")
-    cancel = threading.Event()
-    stop_watch = threading.Event()
-
-    def watch_cancel() -> None:
-        while not stop_watch.wait(CANCEL_POLL_S):
-            if jobs.cancel_requested(store, job["id"], claim):
-                cancel.set()
-                return
-
-    threading.Thread(target=watch_cancel, daemon=True, name="cancel-watch").start()
-    last_t, last_stage = [0.0], [""]  # when and what was last reported (closure state)
-
-    def progress(stage: str, fraction: float, eta_s: float | None) -> None:
-        now = time.monotonic()
-        fraction = max(0.0, min(1.0, float(fraction)))
-        if stage == last_stage[0] and now - last_t[0] < PROGRESS_EVERY_S and fraction < 1.0:
-            return
-        last_t[0], last_stage[0] = now, stage
-        overall = _stage_start(stage) + STAGE_WEIGHTS.get(stage, 0.0) * fraction
-        with store.tx() as db:
-            cur = db.execute(
-                "UPDATE jobs SET stage=?, progress=?, eta_s=? WHERE id=? AND claim=?",
-                (stage, round(overall, 3), eta_s, job["id"], claim),
-            )
-            if cur.rowcount and job["invocation_id"]:
-                events.add_progress(
-                    store, db, job["invocation_id"], job["id"], stage, overall, eta_s
-                )
-
     language = options.get("language")
-    engine_options = Options(
+    return Options(
         language=None if language in (None, "", "auto") else language,
         model=options.get("model") or model,
         speakers=options.get("speakers"),
@@ -176,61 +197,77 @@ def run(
         task=str(options.get("task") or "transcribe"),
         diarizer=diarizer,
     )
-    info = json.loads(job["info"])
-    name = info.get("name", job["video_id"])
-    try:
-        # Inside the try: a voice book that cannot be read fails this job, never the worker.
-        book = voices_store.book_for_job(store, job)
-        engine_options.voices = book.profiles() if book.any() else None
-        script = transcribe_file(
-            store.located(job["media"]), engine_options, progress=progress, cancel=cancel
+
+
+def _watch_cancel(store: Store, job: sqlite3.Row) -> tuple[threading.Event, threading.Event]:
+    """A thread that sets the first event once the job's cancel is asked for; the second
+    event stops the thread."""
+    cancel, stop_watch = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        while not stop_watch.wait(CANCEL_POLL_S):
+            if jobs.cancel_requested(store, job["id"], job["claim"]):
+                cancel.set()
+                return
+
+    threading.Thread(target=watch, daemon=True, name="cancel-watch").start()
+    return cancel, stop_watch
+
+
+class _Progress:
+    """The engine's progress callback: the job's stage, overall fraction and ETA, written
+    at most every PROGRESS_EVERY_S per stage (always at a stage's end)."""
+
+    def __init__(self, store: Store, job: sqlite3.Row) -> None:
+        self.store, self.job = store, job
+        self.last_t, self.last_stage = 0.0, ""  # when and what was last reported
+
+    def __call__(self, stage: str, fraction: float, eta_s: float | None) -> None:
+        now = time.monotonic()
+        fraction = max(0.0, min(1.0, float(fraction)))
+        if stage == self.last_stage and now - self.last_t < PROGRESS_EVERY_S and fraction < 1.0:
+            return
+        self.last_t, self.last_stage = now, stage
+        overall = _stage_start(stage) + STAGE_WEIGHTS.get(stage, 0.0) * fraction
+        job = self.job
+        with self.store.tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET stage=?, progress=?, eta_s=? WHERE id=? AND claim=?",
+                (stage, round(overall, 3), eta_s, job["id"], job["claim"]),
+            )
+            if cur.rowcount and job["invocation_id"]:
+                events.add_progress(
+                    self.store, db, job["invocation_id"], job["id"], stage, overall, eta_s
+                )
+
+
+def _failure_reason(store: Store, job: sqlite3.Row, exc: Exception) -> str:
+    """The engine's reason, said of the user's file (the engine names the stored hash)."""
+    if not store.located(job["media"]).exists():
+        return (
+            "the upload is no longer stored on the server (its session was idle longer"
+            " than the server keeps files, or it was removed by hand): upload the file again"
         )
-    except Cancelled:
-        with store.tx() as db:
-            jobs.finish(
-                store,
-                db,
-                job,
-                "cancelled",
-                claim_token=claim,
-                message="Cancelled; no credits charged.",
-            )
-        return
-    except EngineError as exc:
-        # The engine names the stored file (a hash); the user knows their file's name.
-        reason = engine_reason(exc)
-        if not store.located(job["media"]).exists():
-            reason = (
-                "the upload is no longer stored on the server (its session was idle longer"
-                " than the server keeps files, or it was removed by hand): upload the file again"
-            )
-        with store.tx() as db:
-            jobs.finish(
-                store,
-                db,
-                job,
-                "failed",
-                claim_token=claim,
-                error=f"{name}: {reason}",
-                error_code=exc.api_code,
-                message=f"Could not script {name}: {reason}",
-            )
-        return
-    except Exception as exc:  # a bug: report it on the job, keep the worker alive
-        log.exception("job %s failed", job["id"])
-        with store.tx() as db:
-            jobs.finish(
-                store,
-                db,
-                job,
-                "failed",
-                claim_token=claim,
-                error=f"internal error: {type(exc).__name__}: {exc}",
-                error_code=500,
-            )
-        return
-    finally:
-        stop_watch.set()
+    return engine_reason(exc)
+
+
+def _finish(store: Store, job: sqlite3.Row, status: str, **outcome: Any) -> None:
+    """End the job as cancelled or failed, in one transaction."""
+    with store.tx() as db:
+        jobs.finish(store, db, job, status, claim_token=job["claim"], **outcome)
+
+
+def _complete(
+    store: Store,
+    job: sqlite3.Row,
+    script: Script,
+    book: voices_store.VoiceBook,
+    name: str,
+    info: dict[str, Any],
+    task: str,
+) -> None:
+    """Save the finished script and complete the job, unless it is no longer ours."""
+    claim = job["claim"]
     # The stored media is named by its hash; exports should name the user's file.
     script.source = name
     data = script.to_dict()
@@ -257,7 +294,7 @@ def run(
                 "turns": len(saved["turns"]),
             },
             message=(
-                f"The {'English translation' if engine_options.task == 'translate' else 'script'}"
+                f"The {'English translation' if task == 'translate' else 'script'}"
                 f" of {name} is ready ({_spoken(saved)}): {speakers} speaker(s), "
                 f"{len(saved['turns'])} turn(s)."
                 if saved["turns"]

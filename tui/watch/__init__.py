@@ -10,7 +10,7 @@ Using it from the app (a Textual async worker; nothing here imports Textual)::
 
     watcher = FolderWatcher(
         folder,                 # Path to watch
-        client,                 # the app's tui.client API client (already has its token)
+        client,                 # the app's tui.client.http API client (already has its token)
         out=None,               # None: outputs next to each video; else this folder
         formats=("md",),        # or "md,srt,docx"
         recursive=False,
@@ -39,7 +39,7 @@ the absolute path of the media file):
 - ``FileSkipped(path, reason, status)`` — already done (same content), failed
   before, or a duplicate of one queued; ``status`` is done/failed/queued
 
-The app maps these to file badges and log lines in :mod:`tui.watch_status`.
+The app maps these to file badges and log lines in :mod:`tui.app.watch_status`.
 
 ``watcher.stats`` (:class:`WatchStats`) keeps the totals; ``stats.summary()``
 is the summary line.  ``watcher.stop()`` abandons the current video without

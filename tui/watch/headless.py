@@ -52,8 +52,8 @@ async def connect(
     The embedded backend is started (or the data dir's running one reused) and
     stopped again on exit, also when the start is interrupted.
     """
-    from tui.client import ApiError, Client
-    from tui.local_server import LocalServerError, start_or_reuse
+    from tui.client.http import ApiError, Client
+    from tui.client.local_server import LocalServerError, start_or_reuse
 
     local = None
     if server is None:

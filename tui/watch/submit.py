@@ -1,6 +1,6 @@
 """One video through the backend: upload, script it via ``/run_sse``, export and download.
 
-Only :mod:`tui.client` talks HTTP, and :mod:`tui.client_flow` follows a
+Only :mod:`tui.client.http` talks HTTP, and :mod:`tui.client.flow` follows a
 request's job to its end (the app's flow too); this module strings them together
 for the watcher and turns every way a video can fail into one
 :class:`VideoFailed` with a one-line reason, marked *permanent* when the
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tui.client import ApiError, Client, ServerError
-from tui.client_flow import JobRequest
-from tui.client_types import Job, VideoInfo
+from tui.client.flow import JobRequest
+from tui.client.http import ApiError, Client, ServerError
+from tui.client.types import Job, VideoInfo
 
 #: API codes that mean "this file cannot be scripted" rather than "try again later".
 FILE_FAULT_CODES = frozenset({4001, 4002, 422})
@@ -122,7 +122,7 @@ async def _extract(
     """Ask ``/run_sse`` for the script and follow its job to the end; returns the script.
 
     The stream lasts 15 minutes at most (docs/api.md) while a long video's job
-    may take longer: :class:`tui.client_flow.JobRequest` follows it through the
+    may take longer: :class:`tui.client.flow.JobRequest` follows it through the
     session state once the stream has ended.
     """
     request = JobRequest(

@@ -20,7 +20,7 @@ from typing import Any
 
 from watchfiles import Change, awatch
 
-from tui.client_flow import EXTRACT_PROMPT
+from tui.client.flow import EXTRACT_PROMPT
 from tui.engine.formats.names import WATCH_FORMATS, output_format, parse_formats
 from tui.watch.events import (
     FileDone,
@@ -56,7 +56,7 @@ class FolderGone(OSError):
 
 
 class FolderWatcher:
-    """Watch ``folder`` and script each new video through ``client`` (a :class:`tui.client` client).
+    """Watch ``folder`` and script each new video through ``client`` (a :class:`tui.client.http` client).
 
     ``on_event`` is called (on the loop, synchronously) with every
     :data:`~tui.watch.events.WatchEvent`; it must not block.

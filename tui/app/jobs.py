@@ -1,10 +1,10 @@
 """The app's jobs with the backend: connect, script files, send the prompt, follow jobs.
 
-:class:`Jobs` is owned by :class:`tui.app.ReelscriptApp`.  Every method that
+:class:`Jobs` is owned by :class:`tui.app.app.ReelscriptApp`.  Every method that
 talks to the backend runs as a worker of the app (``exit_on_error=False``:
 the app's one ``Worker.StateChanged`` handler turns a failure into a
 notification and a log line) and reports through messages.  A request is
-followed to its jobs' end by :mod:`tui.client_flow`, also when its stream
+followed to its jobs' end by :mod:`tui.client.flow`, also when its stream
 is cut off at the API's time limit.
 """
 
@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 from textual.worker import Worker
 
-from tui.client_flow import extract_prompt, follow_jobs
-from tui.client_types import Event, Job, SessionState
-from tui.dialogs.confirm import ConfirmScreen
-from tui.messages import (
+from tui.app.connection import Connection
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.messages import (
     ChoiceNeeded,
     FileStatus,
     JobProgress,
@@ -30,12 +29,13 @@ from tui.messages import (
     StreamEnded,
     StreamStarted,
 )
-from tui.panes.file_browser import FileBrowser, is_media
-from tui.session import Connection
-from tui.stream import describe_state, event_messages, file_badge, job_outcome, summarise
+from tui.app.panes.file_browser import FileBrowser, is_media
+from tui.app.stream import describe_state, event_messages, file_badge, job_outcome, summarise
+from tui.client.flow import extract_prompt, follow_jobs
+from tui.client.types import Event, Job, SessionState
 
 if TYPE_CHECKING:
-    from tui.app import ReelscriptApp
+    from tui.app.app import ReelscriptApp
 
 #: How often jobs taken up from the last run are looked at (seconds).
 FOLLOW_POLL_S = 1.0

@@ -1,6 +1,6 @@
 """The help screen (F1, or ``?`` outside text): every key of the app, by where it works.
 
-Read from the bindings themselves (:func:`tui.commands.actions`), plus the
+Read from the bindings themselves (:func:`tui.app.commands.actions`), plus the
 few keys that are Textual's own (Tab, the palette), so it never lists a key
 that does nothing nor misses one that was added.
 """
@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from tui.commands import actions
+from tui.app.commands import actions
 
 #: Keys that work without a binding of ours: (keys, where, what they do).
 BUILT_IN = [

@@ -4,11 +4,11 @@
 ``reelscript [PATH]`` runs.  The panes own their behaviour; this module only
 wires them: keys to actions, pane messages to workers, worker results back to
 the panes.  The app's work lives in three small classes it owns: its jobs
-with the backend (:class:`tui.app_jobs.Jobs`), script editing
-(:class:`tui.app_script.ScriptEditing`) and folder watching
-(:class:`tui.app_watch.FolderWatching`).  All I/O happens in workers
-(:mod:`tui.session` does the talking to the backend through
-:mod:`tui.client`), so keys are answered while a long job streams.
+with the backend (:class:`tui.app.jobs.Jobs`), script editing
+(:class:`tui.app.editing.ScriptEditing`) and folder watching
+(:class:`tui.app.folder_watch.FolderWatching`).  All I/O happens in workers
+(:mod:`tui.app.connection` does the talking to the backend through
+:mod:`tui.client.http`), so keys are answered while a long job streams.
 """
 
 from __future__ import annotations
@@ -29,17 +29,15 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from tui.app_jobs import Jobs
-from tui.app_script import ScriptEditing
-from tui.app_watch import FolderWatching
-from tui.attachments import detach
-from tui.client_types import SessionState
-from tui.commands import ActionsProvider
-from tui.dialogs.confirm import ConfirmScreen
-from tui.dialogs.help import HelpScreen
-from tui.engine.script import Script
-from tui.keys import APP_BINDINGS, EXTRA_COMMANDS, PANE_TITLES
-from tui.messages import (
+from tui.app.commands import ActionsProvider
+from tui.app.connection import Connection
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.dialogs.help import HelpScreen
+from tui.app.editing import ScriptEditing
+from tui.app.folder_watch import FolderWatching
+from tui.app.jobs import Jobs
+from tui.app.keys import APP_BINDINGS, EXTRA_COMMANDS, PANE_TITLES
+from tui.app.messages import (
     ExportReady,
     FileStatus,
     Heartbeat,
@@ -49,18 +47,20 @@ from tui.messages import (
     StreamEnded,
     StreamStarted,
 )
-from tui.panes.file_browser import FileBrowser
-from tui.panes.prompt_bar import PromptBar
-from tui.panes.script_editor import ScriptEditor, language_note
-from tui.panes.sse_log import SSELog
-from tui.panes.timeline import Timeline, draft_for
-from tui.session import Connection
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.prompt_bar import PromptBar
+from tui.app.panes.script_editor import ScriptEditor, language_note
+from tui.app.panes.sse_log import SSELog
+from tui.app.panes.timeline import Timeline, draft_for
+from tui.attachments import detach
+from tui.client.types import SessionState
+from tui.engine.script import Script
 
 
 def _styles_dir() -> Path:
     """styles/ from an installed wheel (tui/styles) or from the repository."""
-    here = Path(__file__).resolve().parent
-    return here / "styles" if (here / "styles").is_dir() else here.parent / "styles"
+    package = Path(__file__).resolve().parents[1]
+    return package / "styles" if (package / "styles").is_dir() else package.parent / "styles"
 
 
 #: Where the app's .tcss files are, both in a checkout and in an installed wheel.

@@ -15,8 +15,8 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.client_types import Event, Job, SessionState
-from tui.messages import ChoiceNeeded, ExportReady, Heartbeat, JobProgress, LogLine
+from tui.app.messages import ChoiceNeeded, ExportReady, Heartbeat, JobProgress, LogLine
+from tui.client.types import Event, Job, SessionState
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from httpx_sse import aconnect_sse
 
-from tui.client_errors import RetryOnce, ServerUnreachable, error_from
-from tui.client_types import Event
+from tui.client.errors import RetryOnce, ServerUnreachable, error_from
+from tui.client.types import Event
 
 if TYPE_CHECKING:
-    from tui.client import Client
+    from tui.client.http import Client
 
 STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # heartbeats come every 15 s at most
 

@@ -1,6 +1,6 @@
 """The Script pane: the script as editable text, one turn per paragraph.
 
-The text reads ``[00:01:23] Diane: ...`` (see :mod:`tui.script_text`).  The
+The text reads ``[00:01:23] Diane: ...`` (see :mod:`tui.app.script_text`).  The
 pane keeps the script it was loaded with, says whether the text has changed
 since (``dirty``), and turns the edited text back into a :class:`Script` for
 saving.  Moving the cursor into another paragraph posts
@@ -20,8 +20,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
+from tui.app.script_text import paragraph_starts, script_to_text, text_to_script
 from tui.engine.script import Script
-from tui.script_text import paragraph_starts, script_to_text, text_to_script
 
 
 class ScriptEditor(TextArea):

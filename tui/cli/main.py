@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from tui import __version__
-from tui.cli_options import (
+from tui.cli.options import (
     DIARIZERS,
     also_after,
     group_options,
@@ -66,7 +66,7 @@ def main(
 @click.pass_context
 def open_app(ctx: click.Context, path: Path | None) -> None:
     """Open the app on PATH (a folder to browse, or a video to script at once)."""
-    from tui.app import run_app
+    from tui.app.app import run_app
 
     _no_diarizer_for_a_server(ctx.obj)
     sys.exit(run_app(path=path, **ctx.obj))
@@ -169,7 +169,7 @@ def languages() -> None:
 @click.pass_context
 def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -> None:
     """Transcribe FILES into speaker-labelled scripts."""
-    from tui.transcribe_cmd import run
+    from tui.cli.transcribe import run
 
     options["diarizer"] = _diarizer(ctx, options)
     options["data_dir"] = ctx.obj.get("data_dir")
@@ -350,12 +350,9 @@ def worker(**options: object) -> None:
 
 
 def _add_voices() -> None:
-    from tui.voices_cmd import voices
+    from tui.cli.voices import voices
 
     main.add_command(voices)
 
 
 _add_voices()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -5,9 +5,9 @@ backend when no ``--server`` was given (stopping it on close), keeps one API
 session and applies docs/api.md's table where the app has to act: a session that
 is gone (1002) is replaced by a new one and the call retried once, and every
 other error becomes one clear line (:func:`explain`).  The last session of a
-backend is remembered in the data dir (:mod:`tui.session_store`) and taken up
+backend is remembered in the data dir (:mod:`tui.client.session_store`) and taken up
 again on the next launch, so the work done before is still there.  Token renewal (1001)
-and the retry after 429 happen inside :mod:`tui.client`.
+and the retry after 429 happen inside :mod:`tui.client.http`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tui.client import ApiError, Client, NotFound, RevisionConflict
-from tui.client_flow import JobRequest, Outcome
-from tui.client_types import Event, Job, SessionState, VideoInfo
+from tui.client.flow import JobRequest, Outcome
+from tui.client.http import ApiError, Client, NotFound, RevisionConflict
+from tui.client.local_server import LocalServer, start_or_reuse
+from tui.client.session_store import SessionStore
+from tui.client.types import Event, Job, SessionState, VideoInfo
 from tui.datadir import resolve_data_dir
 from tui.engine.media_kinds import MEDIA_FORMATS
 from tui.engine.script import Script
-from tui.local_server import LocalServer, start_or_reuse
-from tui.session_store import SessionStore
 
 T = TypeVar("T")
 
@@ -254,7 +254,7 @@ class Connection:
 
         A stream cut off at its time limit leaves its jobs queued or running: they are
         followed through the session state (``on_job`` hears how each stands).
-        ``video_ids``, ``known`` and ``if_edited``: see :class:`tui.client_flow.JobRequest`.
+        ``video_ids``, ``known`` and ``if_edited``: see :class:`tui.client.flow.JobRequest`.
         """
 
         async def follow() -> Outcome:

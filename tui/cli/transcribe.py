@@ -50,7 +50,7 @@ def run(files: list[Path], **options: Any) -> int:
         _say(err, f"reelscript transcribe: {exc}")
         return USAGE_ERROR
     engine_options = _engine_options(options)
-    from tui.voices_cmd import book_for_transcribe
+    from tui.cli.voices import book_for_transcribe
 
     book = book_for_transcribe(options.get("voices"), options.get("data_dir"))
     if book is not None and engine_options.diarizer != "none":

@@ -1,6 +1,6 @@
 """The app's folder watching (``w``) and the scripts the watcher makes.
 
-:class:`FolderWatching` is owned by :class:`tui.app.ReelscriptApp`.  A file
+:class:`FolderWatching` is owned by :class:`tui.app.app.ReelscriptApp`.  A file
 the app has scripted already is written from that script (with the user's
 edits) rather than scripted again, and keeps its ✓; Enter on a file the
 watcher scripted brings that script into the app's session.
@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from textual.worker import Worker
 
-from tui.messages import FileStatus, LogLine
-from tui.panes.file_browser import FileBrowser
+from tui.app.messages import FileStatus, LogLine
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.watch_status import watch_event_status
 from tui.watch.events import FileDone
-from tui.watch_status import watch_event_status
 
 if TYPE_CHECKING:
-    from tui.app import ReelscriptApp
+    from tui.app.app import ReelscriptApp
 
 
 class FolderWatching:

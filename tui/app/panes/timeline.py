@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.client_types import Draft, Segment, Track, TrackType, VideoInfo
+from tui.client.types import Draft, Segment, Track, TrackType, VideoInfo
 from tui.engine.script import Script
 from tui.engine.timecode import short_clock
 

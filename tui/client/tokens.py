@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.client_errors import BadRequest, RateLimited
+from tui.client.errors import BadRequest, RateLimited
 from tui.datadir import write_json
 
 #: Asks the server for an anonymous token with an identity (client id and secret).

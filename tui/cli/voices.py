@@ -32,7 +32,7 @@ def local_book(data_dir: Path | str | None) -> Any:
 def local_owner(data_dir: Path) -> str:
     """The identity of ``<data dir>/client.json`` (made there when it has none): the
     client id the app's own backend knows this machine's user by."""
-    from tui.client_tokens import TokenStore
+    from tui.client.tokens import TokenStore
 
     tokens = TokenStore.load(Path(data_dir) / "client.json")
     if not tokens.client_id:

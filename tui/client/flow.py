@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tui.client_types import Event, Job, SessionState
+from tui.client.types import Event, Job, SessionState
 
 if TYPE_CHECKING:
-    from tui.client import Client
+    from tui.client.http import Client
 
 #: What asking for a file's script says (docs/api.md's first example).
 EXTRACT_PROMPT = "extract a full written script from this video with speaker labels"

@@ -1,6 +1,6 @@
 """The app's script actions: save (with the 409 dialog), rename/merge speakers, export.
 
-:class:`ScriptEditing` is owned by :class:`tui.app.ReelscriptApp`; its
+:class:`ScriptEditing` is owned by :class:`tui.app.app.ReelscriptApp`; its
 workers run as the app's.  The user's text is never dropped: a failed or
 refused save leaves the editor as it was.
 """
@@ -13,22 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 from textual.worker import Worker
 
-from tui.dialogs.confirm import ConfirmScreen
-from tui.dialogs.conflict import ConflictScreen
-from tui.dialogs.export import ExportChoice, ExportScreen, RenderScreen
-from tui.dialogs.speakers import SpeakerEdit, SpeakersScreen
-from tui.dialogs.voices import VoicesScreen, remember_setting, remember_voice
+from tui.app.connection import SaveConflict
+from tui.app.dialogs.confirm import ConfirmScreen
+from tui.app.dialogs.conflict import ConflictScreen
+from tui.app.dialogs.export import ExportChoice, ExportScreen, RenderScreen
+from tui.app.dialogs.speakers import SpeakerEdit, SpeakersScreen
+from tui.app.dialogs.voices import VoicesScreen, remember_setting, remember_voice
+from tui.app.messages import ExportReady, LogLine
+from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.script_editor import ScriptEditor
+from tui.app.script_text import script_to_text
 from tui.engine.formats.names import output_suffix
 from tui.engine.script import Script
-from tui.messages import ExportReady, LogLine
-from tui.panes.file_browser import FileBrowser
-from tui.panes.script_editor import ScriptEditor
-from tui.script_text import script_to_text
-from tui.session import SaveConflict
 from tui.watch.outputs import numbered
 
 if TYPE_CHECKING:
-    from tui.app import ReelscriptApp
+    from tui.app.app import ReelscriptApp
 
 
 class ScriptEditing:

@@ -3,7 +3,7 @@
 Usage (everything is async; from sync code wrap a coroutine in ``asyncio.run``)::
 
     from pathlib import Path
-    from tui.client import Client, ApiError, NoCredits
+    from tui.client.http import Client, ApiError, NoCredits
 
     async with Client("http://127.0.0.1:8765", platform="watch") as api:
         session = await api.create_session(language="en")           # Session(task_id, session_id)
@@ -20,11 +20,11 @@ Usage (everything is async; from sync code wrap a coroutine in ``asyncio.run``):
         script = await api.put_script(session.session_id, script)   # RevisionConflict on a stale one
         await api.export(session.session_id, "srt", Path("talk.srt"))  # render + poll + download
 
-The parts: :mod:`tui.client_errors` (errors and retry rules),
-:mod:`tui.client_tokens`, :mod:`tui.client_stream` (``/run_sse``),
-:mod:`tui.client_transfer` (uploads, downloads), :mod:`tui.client_types`
-(typed results) and :mod:`tui.client_flow` (a job from request to outcome).
-For the app's own embedded backend, see :mod:`tui.local_server` (``start_or_reuse``
+The parts: :mod:`tui.client.errors` (errors and retry rules),
+:mod:`tui.client.tokens`, :mod:`tui.client.stream` (``/run_sse``),
+:mod:`tui.client.transfer` (uploads, downloads), :mod:`tui.client.types`
+(typed results) and :mod:`tui.client.flow` (a job from request to outcome).
+For the app's own embedded backend, see :mod:`tui.client.local_server` (``start_or_reuse``
 gives the URL).  The token is kept on disk (``token_file``, by default
 ``<data dir>/client.json``) per server and renewed once on 1001; a 400 on
 the token call gets a new client id and one more try; a 429 is retried once
@@ -46,7 +46,7 @@ from typing import Any
 import httpx
 
 from tui import __version__
-from tui.client_errors import (  # re-exported: the client's public errors
+from tui.client.errors import (  # re-exported: the client's public errors
     ERRORS,
     ApiError,
     AuthError,
@@ -64,10 +64,10 @@ from tui.client_errors import (  # re-exported: the client's public errors
     UnsupportedFile,
     error_from,
 )
-from tui.client_stream import stream_events
-from tui.client_tokens import TokenKeeper, TokenStore
-from tui.client_transfer import MultipartFiles, download_to
-from tui.client_types import Event, Session, SessionState
+from tui.client.stream import stream_events
+from tui.client.tokens import TokenKeeper, TokenStore
+from tui.client.transfer import MultipartFiles, download_to
+from tui.client.types import Event, Session, SessionState
 from tui.datadir import default_data_dir
 
 __all__ = [
@@ -250,7 +250,7 @@ class Client:
     def run_sse(self, session_id: str, text: str, **options: Any) -> AsyncIterator[Event]:
         """Send a message and yield the stream's events until it ends, resuming a dropped
         connection; ``options``: ``last_event_id``, ``max_resumes``, ``if_edited``
-        (see :func:`tui.client_stream.stream_events`)."""
+        (see :func:`tui.client.stream.stream_events`)."""
         return stream_events(self, self._http, session_id, text, **options)
 
     async def state(self, session_id: str) -> dict[str, Any]:

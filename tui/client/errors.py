@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from tui.client import Client
+    from tui.client.http import Client
 
 #: Longest Retry-After the client waits by itself (longer ones raise RateLimited).
 MAX_RETRY_WAIT_S = 30.0

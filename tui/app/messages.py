@@ -1,6 +1,6 @@
 """App-wide messages: what the workers tell the app about the backend.
 
-Workers post these to the app; handlers in :mod:`tui.app` pass them to the
+Workers post these to the app; handlers in :mod:`tui.app.app` pass them to the
 panes.  The stream's floods (progress, heartbeats) can be replaced by a newer
 one of the same kind still waiting in the queue, so a burst is drawn once.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.client_types import SessionState
+from tui.client.types import SessionState
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tui.client_errors import error_from
+from tui.client.errors import error_from
 from tui.datadir import OUTPUT_MODE
 
 
