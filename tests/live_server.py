@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import processes
+
 START_TIMEOUT_S = 90.0
 #: Set by ``pytest --team`` (tests/conftest.py): servers run in team mode.
 TEAM_ENV = "REELSCRIPT_TEST_TEAM"
@@ -87,17 +89,10 @@ class LiveServer:
 
     def kill(self) -> None:
         """SIGKILL: no clean-up at all, as a crash or an OOM kill."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+        processes.kill(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.process, signal.SIGINT)
 
 
 #: The per-address limits are off unless a test names them: the suite's many tokens and

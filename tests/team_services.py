@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import processes
+
 PG_ADMIN = os.environ.get("REELSCRIPT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("REELSCRIPT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 #: Short leases so takeovers happen within a test (production: 30 s and 5 s).
@@ -121,17 +123,10 @@ class Worker:
         return self.process.pid
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+        processes.kill(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.process, signal.SIGTERM)
 
 
 def wait_workers(url: str, count: int, timeout: float = 120.0) -> None:
