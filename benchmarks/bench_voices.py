@@ -10,7 +10,7 @@ Voices:
   recorded the English and the Spanish prompts (one person, two recordings), June
   Wallack the French, Carlo the Italian, and another woman the Russian.  June and
   Carlo tune; Allison and the Russian voice are measured.  Read from the unpacked
-  packages under ``--asterisk`` (default /work/evaldata/src/x/usr/share/asterisk/sounds).
+  packages under ``--asterisk`` (default .evaldata/src/x/usr/share/asterisk/sounds).
 
 A *recording* is one person's speech in one meeting (or one prompt set); its
 speech is cut into pieces of PIECE_S seconds (at most PIECES per recording),
@@ -55,7 +55,16 @@ from tui.engine import voices  # noqa: E402
 
 PIECE_S = 8.0
 PIECES = 5
-ASTERISK = Path("/work/evaldata/src/x/usr/share/asterisk/sounds")
+ASTERISK = (
+    Path(__file__).resolve().parents[1]
+    / ".evaldata"
+    / "src"
+    / "x"
+    / "usr"
+    / "share"
+    / "asterisk"
+    / "sounds"
+)
 #: prompt folder -> (person, recording); the same person in two folders is two recordings.
 PROMPTS = {
     "en_US_f_Allison": ("allison", "ast-en"),

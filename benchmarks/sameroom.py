@@ -1,6 +1,6 @@
 """Build the speaker-labelling benchmark data: same-room conversations and real recordings.
 
-    python benchmarks/sameroom.py [--out /work/evaldata] [--sets tune,eval,quiet,real]
+    python benchmarks/sameroom.py [--out .evaldata] [--sets tune,eval,quiet,real]
 
 Writes, per set, ``<out>/<set>/<name>.wav`` (16 kHz mono 16-bit), ``<name>.rttm``
 (the reference) and ``manifest.json`` (name, speakers, duration, has_overlap,
@@ -303,7 +303,9 @@ def built_items(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("/work/evaldata"))
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / ".evaldata"
+    )
     parser.add_argument("--sets", default="tune,eval,quiet,real")
     parser.add_argument(
         "--eq",

@@ -12,7 +12,7 @@ Each fixture is Opus in WebM (mono, 16 kHz, 32 kb/s) with a JSON beside it:
 the reference turns (ms), the speakers, the interjections and overlapping
 backchannels (ms), and how it was made.
 
-    python tests/data/room_fixtures.py [--src /work/evaldata/src]   # rewrites them
+    python tests/data/room_fixtures.py [--src .evaldata/src]   # rewrites them
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ def ms(t: float) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=Path("/work/evaldata/src"))
+    parser.add_argument(
+        "--src", type=Path, default=Path(__file__).resolve().parents[2] / ".evaldata" / "src"
+    )
     args = parser.parse_args()
     sources.fetch(args.src)
     voices = sources.voices(args.src)
