@@ -92,7 +92,7 @@ class BuiltinDiarizer:
         check_counts(num_speakers, min_speakers, max_speakers)
         audio = np.asarray(audio, dtype=np.float32)
         # Scaled piece by piece where it is read (no leveled copy of an hour of audio).
-        scale = gain(audio)
+        scale = float(gain(audio))
         duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
 
         def stage(a: float, b: float) -> Progress | None:
