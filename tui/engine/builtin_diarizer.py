@@ -107,27 +107,13 @@ class BuiltinDiarizer:
             )
             k = 1
         else:
-            tracks, pieces = local_embeddings.embed(
+            tracks, blocks = local_embeddings.embed(
                 audio, seg, regions, progress=stage(0.3, 0.9), gain=scale
             )
-            tracks = local_embeddings.fuse_alike(tracks, seg, clustering.FUSE_ABOVE)
-            grid = reconstruct.Grid(seg, duration_ms)
-            labels, centroids = clustering.cluster(
-                tracks.vectors,
-                tracks.window,
-                tracks.local,
-                tracks.block,
-                tracks.reliable,
-                tracks.clean_ms,
-                overlap_factor=min(1.0, self.step_s / segmentation.WINDOW_S),
-                num_speakers=num_speakers,
-                min_speakers=min_speakers,
-                max_speakers=max_speakers,
+            mapping = _block_speakers(
+                seg, tracks, blocks, self.step_s, num_speakers, min_speakers, max_speakers
             )
-            if not num_speakers and len(centroids):
-                labels, centroids = _split_mixed(tracks, pieces, labels, centroids, max_speakers)
-            mapping = _mapping(seg, tracks, labels, pieces, centroids)
-            k = max(1, len(centroids))
+            k = max(1, int(mapping.max()) + 1)
         active, score = grid.speakers(mapping, k)
         segments = [
             SpeakerSegment(s, e, spk) for s, e, spk in reconstruct.segments_of(active, duration_ms)
@@ -138,58 +124,42 @@ class BuiltinDiarizer:
         return Labelling(segments, overlaps, grid.speech_regions(pad_ms=0), active, score)
 
 
-def _split_mixed(
-    tracks: local_embeddings.LocalEmbeddings,
-    pieces: local_embeddings.LocalEmbeddings,
-    labels: np.ndarray,
-    centroids: np.ndarray,
-    max_speakers: int | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split a speaker whose blocks hold two voices; tracks re-placed (cannot-link kept)."""
-    ok = pieces.reliable
-    if ok.sum() < 2 * clustering.MIN_SPLIT_BLOCKS:
-        return labels, centroids
-    vectors = pieces.vectors[ok]
-    found = np.argmax(vectors @ centroids.T, axis=1)
-    most = max_speakers or clustering.MAX_SPEAKERS
-    split = clustering.split_mixed(vectors, found, centroids, most)
-    if len(split) == len(centroids):
-        return labels, centroids
-    return clustering.assign(tracks.vectors, tracks.window, split), split
-
-
-def _mapping(
+def _block_speakers(
     seg: segmentation.Segmentation,
     tracks: local_embeddings.LocalEmbeddings,
-    labels: np.ndarray,
-    pieces: local_embeddings.LocalEmbeddings,
-    centroids: np.ndarray,
+    blocks: local_embeddings.LocalEmbeddings,
+    step_s: float,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
 ) -> np.ndarray:
-    """(windows, 3, blocks) speaker of each local speaker's block; its track's where it has none."""
+    """(windows, 3, blocks) the speaker of each local speaker's 2.5 s block; -1 for none.
+
+    The blocks are what is clustered, not whole tracks: in quick turn-taking
+    the segmentation keeps two voices on one local track for a whole window,
+    and such a track's embedding belongs to nobody, while its blocks are each
+    mostly one voice.  Two local speakers of one window are different people
+    only within one block (the cannot-link).  A block too short to be
+    embedded takes its whole track's speaker.
+    """
+    slot = blocks.window * local_embeddings.BLOCKS + blocks.block
+    labels, centroids = clustering.cluster(
+        blocks.vectors,
+        slot,
+        blocks.local,
+        np.zeros_like(blocks.block),
+        blocks.reliable,
+        blocks.clean_ms,
+        overlap_factor=min(1.0, step_s / segmentation.WINDOW_S),
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+    )
     shape = (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS)
     mapping = np.full(shape, -1)
-    mapping[tracks.window, tracks.local, :] = labels[:, None]
-    if len(centroids) < 2:
-        return mapping
-    sims = tracks.vectors @ centroids.T
-    track_sims = {
-        (int(w), int(x)): sims[i]
-        for i, (w, x) in enumerate(zip(tracks.window, tracks.local, strict=False))
-    }
-    # A fused-away track has no entry: its blocks keep -1 (its activity moved).
-    keep = np.array(
-        [(int(w), int(x)) in track_sims for w, x in zip(pieces.window, pieces.local, strict=False)],
-        bool,
-    )
-    if keep.any():
-        found = clustering.assign_blocks(
-            pieces.vectors[keep],
-            pieces.window[keep],
-            pieces.local[keep],
-            pieces.block[keep],
-            track_sims,
-            centroids,
-        )
-        ok = found >= 0
-        mapping[pieces.window[keep][ok], pieces.local[keep][ok], pieces.block[keep][ok]] = found[ok]
+    if len(centroids):
+        own = clustering.assign(tracks.vectors, tracks.window, centroids)
+        mapping[tracks.window, tracks.local, :] = own[:, None]
+    ok = labels >= 0
+    mapping[blocks.window[ok], blocks.local[ok], blocks.block[ok]] = labels[ok]
     return mapping

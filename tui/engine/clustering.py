@@ -1,30 +1,36 @@
-"""Global speaker clustering of (window, local speaker) embeddings, cannot-link constrained.
+"""Global speaker clustering of embeddings of local speakers' blocks, cannot-link constrained.
+
+The builtin diarizer (:mod:`tui.engine.builtin_diarizer`) clusters one
+embedding per (window, local speaker, 2.5 s block); ``windows`` below are the
+groups inside which local speakers are different people (there: one block of
+one window).
 
 1. The reliable embeddings (enough clean speech, see
    :mod:`tui.engine.local_embeddings`) are clustered by average linkage on
-   cosine similarity, with one constraint: two local speakers of one window
-   are different people, so two clusters that share a window are never
+   cosine similarity, with one constraint: two local speakers of one group
+   are different people, so two clusters that share a group are never
    joined.  Merging stops when the most alike allowed pair is less alike than
    :data:`THRESHOLD`; the count is then pulled inside ``min_speakers``..
-   ``max_speakers`` (``num_speakers`` fixes it).  The constraint is what keeps
-   two voices apart on a short call: without it a loose threshold merges
-   them; with it the count holds across a wide range of thresholds.
+   ``max_speakers`` (``num_speakers`` fixes it).
 2. A cluster with less than :data:`MIN_SPEAKER_MS` of clean speech (a cough, a
    laugh, crosstalk) is dissolved, unless the count would fall below the
    minimum.
-3. Every embedding, reliable or not, goes to a speaker: per window, the
+3. A small cluster as alike as one person to a bigger one joins it
+   (:func:`merge_alike`): one wrongly split block is enough for the
+   constraint to keep two clusters of one voice apart.
+4. Every embedding, reliable or not, goes to a speaker: per group, the
    one-to-one assignment of its local speakers to speakers (Hungarian) that
-   is most alike in total, so the window's local speakers stay different
+   is most alike in total, so the group's local speakers stay different
    people.
 
 Long files: at most :data:`MAX_POINTS` reliable embeddings, spread evenly over
-the file, enter the (quadratic) linkage; step 3 places every embedding.
+the file, enter the (quadratic) linkage; step 4 places every embedding.
 Memory stays linear in the number of embeddings however long the recording
 is, and the clustering is global (one set of speakers for the whole file,
 never per chunk).
 
-The thresholds were measured on the TUNING voices only by
-``benchmarks/calibrate_encoder.py``, whose docstring has the rules.
+The thresholds were chosen on the TUNING voices only
+(``benchmarks/calibrate_encoder.py``, whose docstring has the rules).
 """
 
 from __future__ import annotations
@@ -34,27 +40,21 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-#: Two clusters whose members are on average less alike than this are two people
-#: (cosine similarity of CAM++ embeddings of window-speaker tracks): the equal-error
-#: similarity of same- and different-person pairs on the tuning conversations
-#: (0.431; 3,439 and 10,953 pairs), rounded to 0.05.
+#: Two clusters whose blocks are on average less alike than this are two people
+#: (cosine similarity of CAM++ embeddings of 2.5 s blocks of a window's local
+#: speaker).  Chosen on the tuning conversations by their mean DER over the grid
+#: 0.40 / 0.45 / 0.50 (benchmarks/calibrate_encoder.py --grid).
 THRESHOLD = 0.45
-#: Two local speakers of one window more alike than this are one person
-#: (:func:`tui.engine.local_embeddings.fuse_alike`); below it the cannot-link holds.
-#: The highest similarity of two different people in one window on the tuning
-#: conversations (0.517), rounded up to 0.05.
-FUSE_ABOVE = 0.55
-#: A speaker whose blocks fall in two groups less alike than this is two people:
-#: the equal-error similarity of same- and different-person *block* pairs on
-#: the tuning conversations (0.373; 28,751 and 105,499 pairs), rounded to 0.05.
-#: (A group's centroid is steadier than one block, so one person's two groups
-#: sit well above it.)
-SPLIT_BELOW = 0.35
-#: Each group of a split needs this many blocks with MIN_CLEAN_MS of clean speech.
-MIN_SPLIT_BLOCKS = 4
+#: After the linkage, a small cluster (under SMALL_SHARE of the other's clean
+#: speech) whose centroid is more alike than this to another's is that speaker:
+#: the highest centroid similarity of two different people's blocks in one
+#: tuning conversation (0.563), rounded up to 0.05.
+MERGE_ABOVE = 0.60
+SMALL_SHARE = 0.25
 #: A cluster with less clean speech than this (counted once, though every
-#: moment is seen by two windows) is not a speaker of its own.
-MIN_SPEAKER_MS = 1000
+#: moment is seen by two windows) is not a speaker of its own (grid 1 s / 3 s on
+#: the tuning conversations, with THRESHOLD).
+MIN_SPEAKER_MS = 3000
 #: The most speakers estimated when the user gives no --max-speakers.
 MAX_SPEAKERS = 20
 #: Above this many reliable embeddings, the linkage sees an even subsample.
@@ -101,6 +101,7 @@ def cluster(
     labels = constrained_linkage(points, cannot, lo, hi, threshold)
     if not num_speakers:
         labels = _dissolve_small(points, cannot, labels, clean_ms[core] * overlap_factor, lo)
+        labels = merge_alike(points, labels, clean_ms[core], MERGE_ABOVE, lo)
     centroids = _centroids(points, labels)
     groups = windows * (blocks.max(initial=0) + 1) + blocks
     assigned = assign(_normalise(vectors), groups, centroids)
@@ -183,46 +184,46 @@ def _dissolve_small(
             weight[labels == small] = MIN_SPEAKER_MS
 
 
+def merge_alike(
+    points: np.ndarray, labels: np.ndarray, weight: np.ndarray, above: float, floor: int
+) -> np.ndarray:
+    """Join the two speakers whose centroids are most alike while they are more alike than ``above``.
+
+    The cannot-link rule is not asked here: one block that the segmentation
+    split wrongly keeps two clusters of one voice apart for ever in the
+    linkage; their centroids show they are one person.
+    """
+    labels = labels.copy()
+    while len(np.unique(labels)) > floor:
+        ids = np.unique(labels)
+        centroids = _centroids(points, labels, keep=ids)
+        sims = centroids @ centroids.T
+        amount = np.array([weight[labels == j].sum() for j in ids])
+        small = np.minimum(amount[:, None], amount[None, :]) < SMALL_SHARE * np.maximum(
+            amount[:, None], amount[None, :]
+        )
+        sims[~small] = -np.inf
+        np.fill_diagonal(sims, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        if sims[a, b] <= above:
+            break
+        labels[labels == ids[b]] = ids[a]
+    return _compact(labels)
+
+
 def assign(vectors: np.ndarray, windows: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Per group (a window's block), its embeddings to distinct centroids, most alike in total.
 
     -1 where no centroid is left.
     """
-    out = np.full(len(vectors), -1, dtype=int)
     if len(centroids) == 0:
-        return out
-    sims = vectors @ centroids.T
-    order = np.argsort(windows, kind="stable")
-    bounds = np.flatnonzero(np.diff(windows[order])) + 1
-    for group in np.split(order, bounds):
-        rows, cols = linear_sum_assignment(-sims[group])
-        out[group[rows]] = cols
-    return out
+        return np.full(len(vectors), -1, dtype=int)
+    return _assign_per_group(vectors @ centroids.T, windows)
 
 
-def assign_blocks(
-    vectors: np.ndarray,
-    windows: np.ndarray,
-    locals_: np.ndarray,
-    blocks: np.ndarray,
-    track_sims: dict[tuple[int, int], np.ndarray],
-    centroids: np.ndarray,
-) -> np.ndarray:
-    """Per window block, its local speakers' blocks to distinct speakers (Hungarian).
-
-    A block's score for a speaker is its own similarity plus its whole
-    track's (``track_sims[(window, local)]``): a block leaves its track's
-    speaker only when its own voice clearly belongs to another.  -1 where no
-    speaker is left.
-    """
-    out = np.full(len(vectors), -1, dtype=int)
-    if len(centroids) == 0 or len(vectors) == 0:
-        return out
-    sims = _normalise(vectors) @ centroids.T
-    zero = np.zeros(len(centroids), dtype=np.float32)
-    for i in range(len(sims)):
-        sims[i] += track_sims.get((int(windows[i]), int(locals_[i])), zero)
-    group = windows * (int(blocks.max()) + 1) + blocks
+def _assign_per_group(sims: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per group, its rows to distinct columns of ``sims``, most alike in total; -1 where none is left."""
+    out = np.full(len(sims), -1, dtype=int)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order])) + 1
     for rows in np.split(order, bounds):
@@ -231,51 +232,13 @@ def assign_blocks(
     return out
 
 
-def split_mixed(
-    vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, most: int
-) -> np.ndarray:
-    """Centroids, with every speaker whose reliable blocks form two distinct voices split in two.
-
-    ``vectors`` are the reliable blocks' embeddings, ``labels`` the speaker
-    each was given.  The segmentation sometimes keeps two voices that take
-    quick turns on one local track all along; their blocks then fall in two
-    groups (2-means) whose centroids are less alike than SPLIT_BELOW.  At
-    most ``most`` speakers in all.
-    """
-    from sklearn.cluster import KMeans
-
-    points = _normalise(vectors)
-    centroids = centroids.copy()
-    for _ in range(MAX_SPEAKERS):
-        if len(centroids) >= most:
-            break
-        best: tuple[float, int, np.ndarray] | None = None
-        for j in range(len(centroids)):
-            members = points[labels == j]
-            if len(members) < 2 * MIN_SPLIT_BLOCKS:
-                continue
-            halves = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(members)
-            if np.bincount(halves, minlength=2).min() < MIN_SPLIT_BLOCKS:
-                continue
-            pair = _normalise(np.stack([members[halves == h].mean(axis=0) for h in (0, 1)]))
-            sim = float(pair[0] @ pair[1])
-            if sim < SPLIT_BELOW and (best is None or sim < best[0]):
-                best = (sim, j, pair)
-        if best is None:
-            break
-        _, j, pair = best
-        centroids = np.vstack([centroids[:j], pair, centroids[j + 1 :]])
-        labels = np.argmax(points @ centroids.T, axis=1)
-    return centroids
-
-
 def _compact(labels: np.ndarray) -> np.ndarray:
     _, inverse = np.unique(labels, return_inverse=True)
     return inverse.astype(int)
 
 
 def _centroids(
-    points: np.ndarray, labels: np.ndarray, keep: Sequence[int] | None = None
+    points: np.ndarray, labels: np.ndarray, keep: Sequence[int] | np.ndarray | None = None
 ) -> np.ndarray:
     ids = np.unique(labels[labels >= 0]) if keep is None else np.asarray(keep)
     return _normalise(np.stack([points[labels == j].mean(axis=0) for j in ids]))

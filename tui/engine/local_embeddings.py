@@ -80,9 +80,10 @@ def embed(
     the sums of their blocks', so both come from the one trunk pass.
     """
     n_pairs = len(seg.starts_ms) * LOCAL_SPEAKERS * BLOCKS
-    # [clean, any] x (sum, sum of squares) per pair, and frame counts.
-    sums = np.zeros((2, n_pairs, CHANNELS))
-    squares = np.zeros((2, n_pairs, CHANNELS))
+    # [clean, any] x (sum, sum of squares) per pair, and frame counts.  float32: a
+    # block sums at most 125 trunk frames; tracks sum their blocks in float64.
+    sums = np.zeros((2, n_pairs, CHANNELS), dtype=np.float32)
+    squares = np.zeros((2, n_pairs, CHANNELS), dtype=np.float32)
     counts = np.zeros((2, n_pairs))
     net = campplus.get_model()
     trunk_net = campplus._trunk_model()
@@ -99,13 +100,14 @@ def embed(
         with torch.inference_mode():
             outputs = iter(campplus._trunks(trunk_net, [p for cut in cuts for p in cut]))
             for (start_ms, end_ms), cut in zip(group, cuts, strict=True):
-                trunk = torch.cat([next(outputs) for _ in cut], dim=-1).double().numpy()
+                trunk = torch.cat([next(outputs) for _ in cut], dim=-1).float().numpy()
                 _accumulate(seg, start_ms, trunk, sums, squares, counts)
                 done += end_ms - start_ms
         if progress:
             progress(done / total)
     whole_sums, whole_squares, whole_counts = (
-        x.reshape(2, -1, BLOCKS, *x.shape[2:]).sum(axis=2) for x in (sums, squares, counts)
+        x.reshape(2, -1, BLOCKS, *x.shape[2:]).sum(axis=2, dtype=np.float64)
+        for x in (sums, squares, counts)
     )
     tracks = _finish(
         net,
@@ -157,7 +159,7 @@ def _accumulate(
             (times[inside] - starts[w]) / 1000.0 / FRAME_STEP_S
             - FRAME_DURATION_S / 2 / FRAME_STEP_S
         ).astype(int)
-        act = seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)].astype(np.float64)
+        act = seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)].astype(np.float32)
         clean = act * (act.sum(axis=1, keepdims=True) == 1)
         x = trunk[:, inside]
         x2 = x * x
@@ -190,7 +192,7 @@ def _finish(
     keep = np.flatnonzero(use_clean | (any_ms >= MIN_ANY_MS))
     kind = np.where(use_clean[keep], 0, 1)
     n = counts[kind, keep]
-    mean = sums[kind, keep] / n[:, None]
+    mean = sums[kind, keep].astype(np.float64) / n[:, None]
     var = (squares[kind, keep] - n[:, None] * mean**2) / np.maximum(n - 1, 1)[:, None]
     stats = np.concatenate([mean, np.sqrt(np.maximum(var, 0.0))], axis=1)
     if len(keep):
@@ -207,50 +209,4 @@ def _finish(
         vectors=vectors,
         reliable=reliable[keep],
         clean_ms=clean_ms[keep],
-    )
-
-
-def fuse_alike(emb: LocalEmbeddings, seg: Segmentation, above: float) -> LocalEmbeddings:
-    """Two local speakers (tracks) of one window more alike than ``above`` become one.
-
-    The segmentation sometimes gives one person two local tracks in a window
-    (a change of tone, a laugh); the cannot-link rule would then force them
-    onto two people.  Their activity is joined in ``seg`` (changed in place)
-    and their embeddings averaged, weighted by clean speech.
-    """
-    keep = np.ones(len(emb.window), dtype=bool)
-    vectors = emb.vectors.copy()
-    clean = emb.clean_ms.astype(np.float64).copy()
-    group = emb.window * BLOCKS + emb.block
-    order = np.argsort(group, kind="stable")
-    bounds = np.flatnonzero(np.diff(group[order])) + 1
-    offsets = (
-        seg.frame_ms(0, np.arange(FRAMES_PER_WINDOW)) - seg.starts_ms[0]
-        if len(seg.starts_ms)
-        else np.zeros(0)
-    )
-    block_of(offsets)
-    for rows in np.split(order, bounds):
-        while len(rows) > 1:
-            sims = vectors[rows] @ vectors[rows].T
-            np.fill_diagonal(sims, -1.0)
-            a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
-            if sims[a, b] <= above:
-                break
-            i, j = int(rows[a]), int(rows[b])
-            act = seg.activity[int(emb.window[i])]
-            act[:, emb.local[i]] |= act[:, emb.local[j]]
-            act[:, emb.local[j]] = False
-            joined = vectors[i] * max(clean[i], 1.0) + vectors[j] * max(clean[j], 1.0)
-            vectors[i] = joined / max(float(np.linalg.norm(joined)), 1e-8)
-            clean[i] += clean[j]
-            keep[j] = False
-            rows = rows[rows != j]
-    return LocalEmbeddings(
-        window=emb.window[keep],
-        local=emb.local[keep],
-        block=emb.block[keep],
-        vectors=vectors[keep],
-        reliable=(emb.reliable | (clean >= MIN_CLEAN_MS))[keep],
-        clean_ms=clean[keep],
     )
