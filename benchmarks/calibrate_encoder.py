@@ -1,6 +1,6 @@
-"""Measure the built-in diarizer's clustering threshold on TUNING conversations (never fixtures).
+"""Measure the built-in diarizer's clustering thresholds on TUNING conversations (never fixtures).
 
-    python benchmarks/calibrate_encoder.py [--tuning DIR] [--write]
+    python benchmarks/calibrate_encoder.py --tuning .evaldata/tune [--grid]
 
 Data: the tuning conversations only.  With ``--tuning DIR``, every
 ``DIR/*.wav`` (16 kHz mono) with its reference ``DIR/<name>.rttm`` (the
@@ -10,30 +10,22 @@ docs/speakers.md); without it, the glued tuning conversations of
 test fixture is ever read.
 
 For each conversation the diarizer's own first steps run unchanged
-(segmentation every 5 s, CAM++ embeddings per window and local speaker,
-:mod:`tui.engine.local_embeddings`).  Each *reliable* embedding (enough clean
-speech to shape the clusters) is given the reference speaker who talks in
-most of its window-speaker's clean frames, when that speaker has at least
-80 % of them (else it is left out: a segmentation error, not a voice).  Then:
+(segmentation every 5 s, CAM++ embeddings per window, local speaker and
+2.5 s block, :mod:`tui.engine.local_embeddings`).  Each *reliable* block
+embedding (enough clean speech) is given the reference speaker who talks in
+most of its clean frames, when that speaker has at least 80 % of them (else
+it is left out: a segmentation error, not a voice).  Then:
 
-* pairs from different windows of one conversation: same person against
-  different people.  The rule: ``clustering.THRESHOLD`` is the equal-error
-  similarity of those pairs (the point where the share of same-person pairs
-  below it equals the share of different-person pairs above it), rounded to
-  the nearest 0.05.  Average linkage compares cluster averages, whose spread
-  is narrower than single pairs', so the crossing point is where both kinds
-  of mistake are equally (un)likely;
-* pairs from *one* window (two local speakers of one window): the
-  segmentation sometimes gives one person two tracks.  The rule:
-  ``clustering.FUSE_ABOVE`` is the highest similarity of a different-person
-  pair within one window, rounded up to 0.05 (no two people of one window
-  were ever joined on the tuning set);
-* also printed: the crossing point per conversation, and how many reliable
-  embeddings there were.
-
-Also measured here and printed (no threshold depends on them): the
-segmentation step (2.5, 5 and 10 s between windows) against DER on the
-tuning conversations, with ``--steps``.
+* ``clustering.MERGE_ABOVE``: per conversation, each reference speaker's
+  centroid (mean of their labelled blocks); the rule is the highest
+  similarity of two different people's centroids in any one conversation,
+  rounded up to 0.05 (no two people of the tuning set would be merged);
+* ``clustering.THRESHOLD`` and ``clustering.MIN_SPEAKER_MS``, with
+  ``--grid``: the labeller runs on every tuning conversation for THRESHOLD
+  0.40 / 0.45 / 0.50 and MIN_SPEAKER_MS 1 s / 3 s; the rule is the lowest
+  mean DER (collar 0.25 s, overlap skipped), ties broken by more counts right;
+* also printed (no threshold depends on it): the equal-error similarity of
+  same- and different-person block pairs from different windows.
 """
 
 from __future__ import annotations
@@ -98,7 +90,7 @@ def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ..
     audio = level(audio)
     seg = segmentation.segment(audio)
     grid = reconstruct.Grid(seg, len(audio) * 1000 // SR)
-    emb, _ = local_embeddings.embed(audio, seg, grid.speech_regions())
+    _, emb = local_embeddings.embed(audio, seg, grid.speech_regions())
     names = sorted({w for *_, w in turns})
     ref = np.zeros((grid.n, len(names)), dtype=bool)
     for s, e, who in turns:
@@ -107,7 +99,10 @@ def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ..
     for i in np.flatnonzero(emb.reliable):
         w, local = int(emb.window[i]), int(emb.local[i])
         act = seg.activity[w]
-        clean = act[:, local] & (act.sum(axis=1) == 1)
+        frames = np.arange(len(act))
+        offsets = seg.frame_ms(w, frames) - seg.starts_ms[w]
+        inside = local_embeddings.block_of(offsets) == int(emb.block[i])
+        clean = act[:, local] & (act.sum(axis=1) == 1) & inside
         times = seg.frame_ms(w, np.flatnonzero(clean)) // 10
         times = times[(times >= 0) & (times < grid.n)].astype(int)
         if len(times) == 0:
@@ -143,50 +138,53 @@ def der(turns: Turns, segments: list) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tuning", type=Path, help="folder of tuning *.wav + *.rttm")
-    parser.add_argument("--steps", action="store_true", help="also DER per segmentation step")
+    parser.add_argument("--grid", action="store_true", help="also THRESHOLD x MIN_SPEAKER_MS")
     args = parser.parse_args()
     data = tuning_set(args.tuning)
-    same_all, diff_all, inside_same, inside_diff = [], [], [], []
+    same_all, diff_all, highest = [], [], []
     for name, audio, turns in data:
-        vectors, windows, blocks, owners = labelled_embeddings(audio, turns)
+        vectors, windows, _, owners = labelled_embeddings(audio, turns)
         owners = np.array(owners)
         sims = vectors @ vectors.T
         upper = np.triu(np.ones_like(sims, dtype=bool), 1) & (windows[:, None] != windows[None, :])
-        same_mask = upper & (owners[:, None] == owners[None, :])
-        diff_mask = upper & (owners[:, None] != owners[None, :])
-        same, diff = sims[same_mask], sims[diff_mask]
-        one = np.triu(
-            (windows[:, None] == windows[None, :]) & (blocks[:, None] == blocks[None, :]), 1
-        )
-        inside_same.append(sims[one & (owners[:, None] == owners[None, :])])
-        inside_diff.append(sims[one & (owners[:, None] != owners[None, :])])
-        same_all.append(same)
-        diff_all.append(diff)
-        eer = equal_error(same, diff) if len(same) and len(diff) else float("nan")
-        print(
-            f"{name:28s} embeddings {len(owners):4d}  same {np.median(same) if len(same) else 0:.2f}"
-            f"  different {np.median(diff) if len(diff) else 0:.2f}  crossing {eer:.3f}"
-        )
+        same_all.append(sims[upper & (owners[:, None] == owners[None, :])])
+        diff_all.append(sims[upper & (owners[:, None] != owners[None, :])])
+        people = sorted(set(owners.tolist()))
+        centroids = np.stack([vectors[owners == p].mean(axis=0) for p in people])
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+        between = centroids @ centroids.T
+        np.fill_diagonal(between, -1.0)
+        top = float(between.max()) if len(people) > 1 else float("nan")
+        if len(people) > 1:
+            highest.append(top)
+        print(f"{name:28s} blocks {len(owners):4d}  people {len(people)}  closest two {top:.3f}")
     same, diff = np.concatenate(same_all), np.concatenate(diff_all)
-    eer = equal_error(same, diff)
-    print(f"all: {len(same)} same-person pairs, {len(diff)} different-person pairs")
-    print(f"equal-error similarity {eer:.3f} -> THRESHOLD {round(eer / 0.05) * 0.05:.2f}")
-    print(f"(now in tui/engine/clustering.py: {clustering.THRESHOLD})")
-    one_same, one_diff = np.concatenate(inside_same), np.concatenate(inside_diff)
     print(
-        f"within one window: {len(one_same)} same-person pairs (median "
-        f"{np.median(one_same) if len(one_same) else float('nan'):.2f}), {len(one_diff)} "
-        f"different-person pairs (highest {one_diff.max() if len(one_diff) else float('nan'):.3f})"
+        f"all: {len(same)} same-person block pairs, {len(diff)} different-person pairs; "
+        f"equal-error similarity {equal_error(same, diff):.3f}"
     )
-    if len(one_diff):
-        print(f"-> FUSE_ABOVE {np.ceil(one_diff.max() / 0.05) * 0.05:.2f}")
-    print(f"(now: {clustering.FUSE_ABOVE})")
-    if args.steps:
+    print(
+        f"highest different-person centroid similarity {max(highest):.3f} -> MERGE_ABOVE "
+        f"{np.ceil(max(highest) / 0.05) * 0.05:.2f} (now: {clustering.MERGE_ABOVE})"
+    )
+    if args.grid:
         from tui.engine.builtin_diarizer import BuiltinDiarizer
 
-        for step in (2.5, 5.0, 10.0):
-            ders = [der(t, BuiltinDiarizer(step).diarize(a, []).segments) for _, a, t in data]
-            print(f"step {step:4.1f} s: mean DER {np.mean(ders):.3f}")
+        saved = clustering.THRESHOLD, clustering.MIN_SPEAKER_MS
+        for threshold in (0.40, 0.45, 0.50):
+            for least in (1000, 3000):
+                clustering.THRESHOLD, clustering.MIN_SPEAKER_MS = threshold, least
+                ders, right = [], 0
+                for _, audio, turns in data:
+                    result = BuiltinDiarizer().diarize(audio, [])
+                    ders.append(der(turns, result.segments))
+                    right += result.num_speakers == len({w for *_, w in turns})
+                print(
+                    f"THRESHOLD {threshold:.2f} MIN_SPEAKER_MS {least}: mean DER "
+                    f"{np.mean(ders):.3f}, counts right {right}/{len(data)}"
+                )
+        clustering.THRESHOLD, clustering.MIN_SPEAKER_MS = saved
+        print(f"(now: THRESHOLD {saved[0]}, MIN_SPEAKER_MS {saved[1]})")
 
 
 if __name__ == "__main__":

@@ -59,8 +59,11 @@ SEED = 1
 ASR_JOIN_MS = 2000
 ASR_PAD_MS = 400
 # Recognition reads at most this much speech at once (Whisper's features for an
-# hour take gigabytes), and a joined region is never longer than MAX_REGION_MS.
-GROUP_MS = 8 * 60_000
+# hour take gigabytes; faster-whisper's feature extraction of 8 minutes held about
+# 400 MB while it ran, of 4 minutes about 200 MB: with the labeller running beside
+# recognition, an hour's peak fell from 1.65 to ~1.4 GB), and a joined region is
+# never longer than MAX_REGION_MS.
+GROUP_MS = 4 * 60_000
 MAX_REGION_MS = 2 * 60_000
 
 
