@@ -36,6 +36,26 @@ FRENCH_ON_AVX2 = pytest.mark.xfail(
     strict=True,
 )
 
+
+def _amd_avx512() -> bool:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "AuthenticAMD" in text and " avx512f" in text
+
+
+#: Measured: on a 2-core AMD EPYC with AVX-512 the Spanish evaluation clip comes out
+#: at WER 0.226 against its bound of 0.20 (the code before and after the last
+#: labelling change alike: CTranslate2's int8 kernels again); the bound is not moved.
+#: Strict: an XPASS says the Spanish clip is within its bound on such a CPU.
+SPANISH_ON_AMD_AVX512 = pytest.mark.xfail(
+    _amd_avx512(),
+    reason="Spanish WER 0.226 > 0.20 measured on an AMD AVX-512 CPU (docs/languages.md)",
+    strict=True,
+)
+
+KNOWN = {"fr": FRENCH_ON_AVX2, "es": SPANISH_ON_AMD_AVX512}
 EVAL = {"es": "lang_es_eval.mkv", "fr": "lang_fr_eval.webm", "it": "lang_it_eval.mov", "ru": "lang_ru_eval.mp4"}  # fmt: skip
 NAMES = {"es": "Spanish", "fr": "French", "it": "Italian", "ru": "Russian"}
 
@@ -54,7 +74,7 @@ def scripted(media: str, out: Path, *args: str) -> tuple[dict, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "code", [pytest.param(c, marks=FRENCH_ON_AVX2) if c == "fr" else c for c in sorted(EVAL)]
+    "code", [pytest.param(c, marks=KNOWN[c]) if c in KNOWN else c for c in sorted(EVAL)]
 )
 def test_language_is_detected_and_written_within_the_bound(code: str, tmp_path: Path) -> None:
     """Detected on the speech (each clip opens with music), header and JSON say it."""

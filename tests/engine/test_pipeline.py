@@ -31,7 +31,6 @@ def test_words_match_the_known_text(script_of: Callable[[str], Script], name: st
 #: Measured failures of the current speaker labelling, kept visible (docs/speakers.md).
 _MISCOUNTED = {
     "real_conversation.mkv": "a reader and a card player (38 s) labelled as one voice",
-    "panel.mov": "four voices, 3 found",
 }
 
 

@@ -98,10 +98,14 @@ def cluster(
     if num_speakers:
         lo = hi = num_speakers
     cannot = _cannot_link(windows[core], locals_[core])
-    labels = constrained_linkage(points, cannot, lo, hi, threshold)
-    if not num_speakers:
-        labels = _dissolve_small(points, cannot, labels, clean_ms[core] * overlap_factor, lo)
-        labels = merge_alike(points, labels, clean_ms[core], MERGE_ABOVE, lo)
+    # The threshold's own count first (never under lo): small pieces are dissolved
+    # or joined before a count the user gave merges whole speakers.
+    labels = constrained_linkage(
+        points, cannot, lo, MAX_SPEAKERS if num_speakers else hi, threshold
+    )
+    labels = _dissolve_small(points, cannot, labels, clean_ms[core] * overlap_factor, lo)
+    labels = merge_alike(points, labels, clean_ms[core], MERGE_ABOVE, lo)
+    labels = _merge_down(points, cannot, labels, hi)
     centroids = _centroids(points, labels)
     groups = windows * (blocks.max(initial=0) + 1) + blocks
     assigned = assign(_normalise(vectors), groups, centroids)
@@ -207,6 +211,28 @@ def merge_alike(
         a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
         if sims[a, b] <= above:
             break
+        labels[labels == ids[b]] = ids[a]
+    return _compact(labels)
+
+
+def _merge_down(
+    points: np.ndarray, cannot: np.ndarray, labels: np.ndarray, most: int
+) -> np.ndarray:
+    """While there are more than ``most`` speakers, join the two with the most alike centroids.
+
+    Pairs the cannot-link rule allows come first; only where none is left
+    does it give way (the user's count wins).
+    """
+    labels = labels.copy()
+    while len(ids := np.unique(labels)) > most:
+        centroids = _centroids(points, labels, keep=ids)
+        sims = centroids @ centroids.T
+        member = labels[:, None] == ids[None, :]  # (n, k)
+        linked = (member.T.astype(int) @ cannot.astype(int) @ member.astype(int)) > 0
+        np.fill_diagonal(sims, -np.inf)
+        allowed = np.where(linked, -np.inf, sims)
+        pick = allowed if np.isfinite(allowed).any() else sims
+        a, b = np.unravel_index(int(np.argmax(pick)), pick.shape)
         labels[labels == ids[b]] = ids[a]
     return _compact(labels)
 
