@@ -14,8 +14,9 @@ computes; its last layer turns them into the 192-dimensional embedding.
 Each window is also cut into BLOCKS blocks of equal length, and every
 (window, local speaker, block) gets an embedding of its own besides the
 track's: the segmentation model sometimes keeps two voices that take quick
-turns on one local track, and the track's blocks can then go to different
-people (:func:`tui.engine.clustering.assign_blocks`).
+turns on one local track, so the blocks are what is clustered
+(:func:`tui.engine.builtin_diarizer._block_speakers`), and the track's own
+embedding serves a block too short to embed.
 
 A pair with too little clean speech (``MIN_CLEAN_MS``) is pooled from all its
 frames, overlapped ones included, and marked unreliable: it is assigned to a
