@@ -139,7 +139,7 @@ def test_long_files_cluster_globally_on_a_bounded_sample() -> None:
     windows = np.arange(n) // 2
     locals_ = np.arange(n) % 2
     labels, centroids = clustering.cluster(
-        vectors, windows, locals_, np.zeros(n, int), np.ones(n, bool), np.full(n, 5000.0)
+        vectors, windows, locals_, np.ones(n, bool), np.full(n, 5000.0)
     )
     assert len(labels) == n and len(centroids) == 3 and (labels >= 0).all()
     # each found speaker is one voice

@@ -147,7 +147,6 @@ def _block_speakers(
         blocks.vectors,
         slot,
         blocks.local,
-        np.zeros_like(blocks.block),
         blocks.reliable,
         blocks.clean_ms,
         overlap_factor=min(1.0, step_s / segmentation.WINDOW_S),

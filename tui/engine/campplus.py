@@ -135,7 +135,7 @@ def _trunk_model() -> nn.Module:
     """The model the trunk runs in: itself, or a bfloat16 copy (see PRECISION)."""
     global _reduced
     net = get_model()
-    if PRECISION == "float32" or (PRECISION == "auto" and (_onnx_ready() or not _bf16_native())):
+    if PRECISION == "float32" or (PRECISION == "auto" and (not _bf16_native() or _onnx_ready())):
         return net
     with _lock:
         if _reduced is None:
@@ -143,17 +143,19 @@ def _trunk_model() -> nn.Module:
         return _reduced
 
 
-@functools.lru_cache(maxsize=1)
 def _onnx_ready() -> bool:
-    """Whether float32 can run in ONNX Runtime (then "auto" takes it over bfloat16).
+    """Whether the float32 trunk runs in ONNX Runtime (then "auto" takes it over bfloat16):
+    :func:`tui.engine.campplus_onnx.runner` answers, and keeps its session for the trunk.
 
     Measured on an AVX-512 BF16 CPU, 3-minute file, labeller on one thread:
     ONNX float32 2.1-2.3 CPU s against 2.5-2.8 for torch in bfloat16, and an
     hour's labelling peaked about 380 MB lower.
     """
-    import importlib.util
+    if not USE_ONNX:
+        return False
+    from tui.engine import campplus_onnx
 
-    return USE_ONNX and all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime"))
+    return campplus_onnx.runner(get_model(), package_dir() / CHECKPOINT) is not None
 
 
 @functools.lru_cache(maxsize=1)

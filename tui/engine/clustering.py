@@ -35,7 +35,7 @@ The thresholds were chosen on the TUNING voices only
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -65,7 +65,6 @@ def cluster(
     vectors: np.ndarray,
     windows: np.ndarray,
     locals_: np.ndarray,
-    blocks: np.ndarray,
     reliable: np.ndarray,
     clean_ms: np.ndarray,
     overlap_factor: float = 0.5,
@@ -76,9 +75,9 @@ def cluster(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speaker (0..k-1) per embedding, and the k centroids (k, dim), L2-normed.
 
-    ``windows``, ``locals_`` and ``blocks`` say which window, local speaker
-    and block of it each embedding is of: two local speakers of one window
-    never go together (the cannot-link rule);
+    ``windows`` and ``locals_`` say which group (a window, or one block of
+    it) and local speaker each embedding is of: two local speakers of one
+    group never go together (the cannot-link rule);
     ``overlap_factor`` the share of each window's speech no other window has
     seen (step / window), used to count a cluster's speech once.
     ``threshold`` defaults to :data:`THRESHOLD`.
@@ -107,8 +106,8 @@ def cluster(
     labels = merge_alike(points, labels, clean_ms[core], MERGE_ABOVE, lo)
     labels = _merge_down(points, cannot, labels, hi)
     centroids = _centroids(points, labels)
-    groups = windows * (blocks.max(initial=0) + 1) + blocks
-    assigned = assign(_normalise(vectors), groups, centroids)
+    normed = _normalise(vectors)
+    assigned = assign(normed, windows, centroids)
     # A second pass: centroids from every reliable embedding placed.
     mask = np.asarray(reliable, dtype=bool) & (assigned >= 0)
     if mask.any():
@@ -117,7 +116,7 @@ def cluster(
             members = vectors[mask & (assigned == j)]
             if len(members):
                 refined[j] = _normalise(members.mean(axis=0, keepdims=True))[0]
-        assigned = assign(_normalise(vectors), groups, refined)
+        assigned = assign(normed, windows, refined)
         centroids = refined
     return assigned, centroids
 
@@ -191,28 +190,20 @@ def _dissolve_small(
 def merge_alike(
     points: np.ndarray, labels: np.ndarray, weight: np.ndarray, above: float, floor: int
 ) -> np.ndarray:
-    """Join the two speakers whose centroids are most alike while they are more alike than ``above``.
+    """Join the two speakers whose centroids are most alike while they are more alike than ``above``
+    and one has under SMALL_SHARE of the other's ``weight`` (clean speech).
 
     The cannot-link rule is not asked here: one block that the segmentation
     split wrongly keeps two clusters of one voice apart for ever in the
     linkage; their centroids show they are one person.
     """
-    labels = labels.copy()
-    while len(np.unique(labels)) > floor:
-        ids = np.unique(labels)
-        centroids = _centroids(points, labels, keep=ids)
-        sims = centroids @ centroids.T
+
+    def allowed(ids: np.ndarray, labels: np.ndarray, sims: np.ndarray) -> np.ndarray:
         amount = np.array([weight[labels == j].sum() for j in ids])
-        small = np.minimum(amount[:, None], amount[None, :]) < SMALL_SHARE * np.maximum(
-            amount[:, None], amount[None, :]
-        )
-        sims[~small] = -np.inf
-        np.fill_diagonal(sims, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        if sims[a, b] <= above:
-            break
-        labels[labels == ids[b]] = ids[a]
-    return _compact(labels)
+        small = np.minimum.outer(amount, amount) < SMALL_SHARE * np.maximum.outer(amount, amount)
+        return np.where(small & (sims > above), sims, -np.inf)
+
+    return _join_closest(points, labels, floor, allowed)
 
 
 def _merge_down(
@@ -223,16 +214,37 @@ def _merge_down(
     Pairs the cannot-link rule allows come first; only where none is left
     does it give way (the user's count wins).
     """
+
+    def allowed(ids: np.ndarray, labels: np.ndarray, sims: np.ndarray) -> np.ndarray:
+        member = (labels[:, None] == ids[None, :]).astype(int)  # (n, k)
+        linked = (member.T @ cannot.astype(int) @ member) > 0
+        free = np.where(linked, -np.inf, sims)
+        return free if np.isfinite(free).any() else sims
+
+    return _join_closest(points, labels, most, allowed)
+
+
+def _join_closest(
+    points: np.ndarray,
+    labels: np.ndarray,
+    floor: int,
+    allowed: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """While there are more than ``floor`` speakers, join the pair with the most alike centroids.
+
+    ``allowed(ids, labels, sims)`` gives the centroid similarities with the
+    pairs that may not be joined set to -inf; the joining stops when none is
+    left.
+    """
     labels = labels.copy()
-    while len(ids := np.unique(labels)) > most:
+    while len(ids := np.unique(labels)) > floor:
         centroids = _centroids(points, labels, keep=ids)
         sims = centroids @ centroids.T
-        member = labels[:, None] == ids[None, :]  # (n, k)
-        linked = (member.T.astype(int) @ cannot.astype(int) @ member.astype(int)) > 0
         np.fill_diagonal(sims, -np.inf)
-        allowed = np.where(linked, -np.inf, sims)
-        pick = allowed if np.isfinite(allowed).any() else sims
-        a, b = np.unravel_index(int(np.argmax(pick)), pick.shape)
+        sims = allowed(ids, labels, sims)
+        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        if not np.isfinite(sims[a, b]):
+            break
         labels[labels == ids[b]] = ids[a]
     return _compact(labels)
 
@@ -242,16 +254,12 @@ def assign(vectors: np.ndarray, windows: np.ndarray, centroids: np.ndarray) -> n
 
     -1 where no centroid is left.
     """
+    out = np.full(len(vectors), -1, dtype=int)
     if len(centroids) == 0:
-        return np.full(len(vectors), -1, dtype=int)
-    return _assign_per_group(vectors @ centroids.T, windows)
-
-
-def _assign_per_group(sims: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Per group, its rows to distinct columns of ``sims``, most alike in total; -1 where none is left."""
-    out = np.full(len(sims), -1, dtype=int)
-    order = np.argsort(group, kind="stable")
-    bounds = np.flatnonzero(np.diff(group[order])) + 1
+        return out
+    sims = vectors @ centroids.T
+    order = np.argsort(windows, kind="stable")
+    bounds = np.flatnonzero(np.diff(windows[order])) + 1
     for rows in np.split(order, bounds):
         r, c = linear_sum_assignment(-sims[rows])
         out[rows[r]] = c
