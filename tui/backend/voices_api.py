@@ -49,8 +49,11 @@ class ForgetData(BaseModel):
     forgotten: str
 
 
-#: A voice's name: 1-100 characters, not only spaces.
-NAME = Field(min_length=1, max_length=100, pattern=r"\S")
+#: A voice's name: 1-100 characters, not only spaces.  The class spells out what
+#: "space" means so the server (pydantic's regex, Unicode White_Space: U+0085
+#: too) and the published JSON Schema (ECMA-262 \s: U+FEFF too; Python's adds
+#: U+001C-U+001F) agree on every name: "\x85" alone was valid by the schema but refused.
+NAME = Field(min_length=1, max_length=100, pattern=r"[^\s\x1c-\x1f\x85\ufeff]")
 
 
 class EnrolRequest(BaseModel):
