@@ -1,4 +1,11 @@
-"""Speech regions for speaker labelling, from the Silero VAD that faster-whisper ships.
+"""Speech regions for recognition and speaker labelling, from the silero-vad package's Silero VAD.
+
+The model is the ONNX one of the ``silero-vad`` package (run by onnxruntime),
+not the ``silero_vad_v6.onnx`` that faster-whisper 1.2 ships: on the tuning
+conversations both keep about the same share of the speech, except over the
+phone, where faster-whisper's keeps 14 % of a two-person call and 83 % of a
+three-person one against 93 % and 91 % (docs/transcribe.md, "Finding the
+speech"), and speech it does not find is never recognised.
 
 The ASR's own VAD settings (2 s minimum silence, 400 ms padding) are made to
 keep sentences whole for the recogniser; for *who* speaks we want the short
@@ -15,7 +22,8 @@ a recording is split into speech the same at any level.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+import signal
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -27,8 +35,8 @@ MIN_SPEECH_MS = 120
 SPEECH_PAD_MS = 40
 THRESHOLD = 0.5
 
-#: Silero reads a long recording in pieces of this many seconds: faster-whisper's
-#: VAD holds several copies of what it is given (an hour took about 900 MB more).
+#: Silero reads a long recording in pieces of this many seconds (faster-whisper's
+#: VAD held several copies of what it was given: an hour took about 900 MB more).
 #: A whole number of Silero's 512-sample frames, so the pieces keep the frame grid.
 PIECE_S = 600
 
@@ -57,16 +65,24 @@ def detect_speech(audio: np.ndarray) -> list[tuple[int, int]]:
     """Speech regions (start_ms, end_ms) of 16 kHz mono float32 ``audio``, at any level."""
     if len(audio) < SAMPLE_RATE // 10:
         return []
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    import torch
 
     audio = np.asarray(audio, dtype=np.float32)
     scale = gain(audio)
-    options = VadOptions(
-        threshold=THRESHOLD,
-        min_speech_duration_ms=MIN_SPEECH_MS,
-        min_silence_duration_ms=MIN_SILENCE_MS,
-        speech_pad_ms=SPEECH_PAD_MS,
-    )
+    # One model per call: it keeps a state from frame to frame (one thread at a time).
+    get_speech_timestamps, model = _silero()
+
+    def speech_of(piece: np.ndarray) -> list[dict]:
+        return get_speech_timestamps(
+            torch.from_numpy(piece),
+            model,
+            threshold=THRESHOLD,
+            sampling_rate=SAMPLE_RATE,
+            min_speech_duration_ms=MIN_SPEECH_MS,
+            min_silence_duration_ms=MIN_SILENCE_MS,
+            speech_pad_ms=SPEECH_PAD_MS,
+        )
+
     regions: list[tuple[int, int]] = []
     size = PIECE_S * SAMPLE_RATE
     near = 2 * SPEECH_PAD_MS
@@ -75,7 +91,7 @@ def detect_speech(audio: np.ndarray) -> list[tuple[int, int]]:
         if len(piece) < SAMPLE_RATE // 10:
             continue
         seam = first * 1000 // SAMPLE_RATE
-        for i, c in enumerate(get_speech_timestamps(piece, options)):
+        for i, c in enumerate(speech_of(piece)):
             start = (first + c["start"]) * 1000 // SAMPLE_RATE
             end = (first + c["end"]) * 1000 // SAMPLE_RATE
             if i == 0 and regions and regions[-1][1] >= seam - near and start <= seam + near:
@@ -83,6 +99,22 @@ def detect_speech(audio: np.ndarray) -> list[tuple[int, int]]:
             else:
                 regions.append((start, end))
     return merge_regions(regions)
+
+
+def _silero() -> tuple[Callable[..., list[dict]], object]:
+    """silero-vad's ``get_speech_timestamps`` and a fresh ONNX model.
+
+    The package's import and loader catch every exception with a bare
+    ``except:``, Ctrl-C included; SIGINT is held back while they run, so an
+    interrupt then is delivered right after them instead of being lost.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        from silero_vad import get_speech_timestamps, load_silero_vad
+
+        return get_speech_timestamps, load_silero_vad(onnx=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def merge_regions(regions: Iterable[tuple[int, int]], gap_ms: int = 0) -> list[tuple[int, int]]:
