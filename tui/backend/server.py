@@ -64,6 +64,11 @@ with contextlib.suppress(ImportError):
     from psycopg import OperationalError as _DatabaseDown  # type: ignore[assignment]  # noqa: F811
 INFO_FILE = "server.json"
 LOCK_FILE = "server.lock"
+#: An idle connection is kept this long.  Longer than any client keeps one idle (httpx:
+#: 5 s), so a client never sends a request on a connection the server is closing:
+#: uvicorn's own 5 s raced httpx's 5 s, and a request made 5 s after the last one
+#: could fail with "cannot reach the backend".
+KEEP_ALIVE_S = 30
 
 
 def _envelope(
@@ -340,7 +345,11 @@ def serve(
         # peer; --trusted-proxy decides that instead (limits.client_address).
         uvicorn.Server(
             uvicorn.Config(
-                app, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False
+                app,
+                log_level="warning",
+                timeout_graceful_shutdown=3,
+                proxy_headers=False,
+                timeout_keep_alive=KEEP_ALIVE_S,
             )
         ).run(sockets=[sock])
     except KeyboardInterrupt:
