@@ -35,8 +35,10 @@ MIN_SPEECH_MS = 120
 SPEECH_PAD_MS = 40
 THRESHOLD = 0.5
 
-#: Silero reads a long recording in pieces of this many seconds (faster-whisper's
-#: VAD held several copies of what it was given: an hour took about 900 MB more).
+#: Silero reads a long recording in pieces of this many seconds, each brought to
+#: level as it is read: no leveled copy of a whole hour (230 MB) is ever made.
+#: (faster-whisper's VAD, used before, also held several copies of what it was
+#: given: an hour took about 900 MB more.)
 #: A whole number of Silero's 512-sample frames, so the pieces keep the frame grid.
 PIECE_S = 600
 
