@@ -47,7 +47,18 @@ FRENCH_OFF_INTEL_AVX512 = pytest.mark.xfail(
     strict=True,
 )
 
-KNOWN = {"fr": FRENCH_OFF_INTEL_AVX512}
+#: Measured: the Spanish evaluation clip's WER against its bound of 0.20 (fixed, and
+#: met, on an Intel AVX-512 machine; not moved): 0.208 on a 2-core AMD EPYC without
+#: AVX-512 since the recogniser hears through silero-vad's model (within its bound
+#: there before, and on an AMD EPYC with AVX-512 now).  Strict: an XPASS says it is
+#: within its bound again.
+SPANISH_OFF_WITHOUT_AVX512 = pytest.mark.xfail(
+    not _cpu_has_avx512(),
+    reason="Spanish WER 0.208 over 0.20 measured on an AVX2 CPU (docs/languages.md)",
+    strict=True,
+)
+
+KNOWN = {"fr": FRENCH_OFF_INTEL_AVX512, "es": SPANISH_OFF_WITHOUT_AVX512}
 EVAL = {"es": "lang_es_eval.mkv", "fr": "lang_fr_eval.webm", "it": "lang_it_eval.mov", "ru": "lang_ru_eval.mp4"}  # fmt: skip
 NAMES = {"es": "Spanish", "fr": "French", "it": "Italian", "ru": "Russian"}
 
