@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SETS = ("tune", "eval", "quiet", "real")
 EQ_SETS = ("tune_eq", "eval_eq")  # built with sameroom.py --eq; not in "all"
+MORE_SETS = ("tune_more",)  # more tuning conversations; not in "all"
 SR = 16000
 
 
@@ -229,7 +230,7 @@ def summary(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="tune", choices=(*SETS, *EQ_SETS, "all"))
+    parser.add_argument("--set", default="tune", choices=(*SETS, *EQ_SETS, *MORE_SETS, "all"))
     parser.add_argument("--diarizer", default="builtin")
     parser.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[1] / ".evaldata"

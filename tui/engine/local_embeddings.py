@@ -6,8 +6,7 @@ batches.  Each trunk frame (20 ms) then adds itself to the statistics of
 every (window, local speaker) pair that the segmentation
 (:mod:`tui.engine.segmentation`) says talks *alone* at that moment: a sum
 and a sum of squares per channel.  The trunk output is dropped as soon as
-it is counted, so memory grows with the number of pairs (two 512-channel
-sums each), never with the length of the audio.  The mean and standard
+it is counted.  The mean and standard
 deviation of those frames are exactly what the model's own pooling layer
 computes; its last layer turns them into the 192-dimensional embedding.
 
@@ -18,10 +17,19 @@ turns on one local track, so the blocks are what is clustered
 (:func:`tui.engine.builtin_diarizer._block_speakers`), and the track's own
 embedding serves a block too short to embed.
 
+Each block is cut once more into UNITS_PER_BLOCK units of 0.5 s, each with
+its own embedding: once the blocks are clustered, a unit goes to the speaker
+its own voice is most alike (:func:`tui.engine.builtin_diarizer._unit_speakers`),
+so a "Yes." or a quick reply inside a block keeps its own speaker.
+
 A pair with too little clean speech (``MIN_CLEAN_MS``) is pooled from all its
 frames, overlapped ones included, and marked unreliable: it is assigned to a
 speaker but does not shape the clusters (an interjection of 0.3 s still gets
 a voice to compare).
+
+The statistics are kept only for the windows the trunk pass is inside: a
+window is turned into its embeddings as soon as the pass has left it, so
+memory grows with the embeddings, never with the length of the audio.
 """
 
 from __future__ import annotations
@@ -45,6 +53,9 @@ from tui.engine.segmentation import (
 SAMPLE_RATE = 16000
 #: Blocks per window (2.5 s each).
 BLOCKS = 4
+#: Units per block (0.5 s each): the finest piece of a track given a speaker.
+UNITS_PER_BLOCK = 5
+UNITS = BLOCKS * UNITS_PER_BLOCK
 #: A pair with this much speech where it talks alone shapes the clusters.
 MIN_CLEAN_MS = 1000
 #: A pair with less than this much speech at all gets no embedding.
@@ -61,7 +72,7 @@ class LocalEmbeddings:
 
     window: np.ndarray  # (n,) window index
     local: np.ndarray  # (n,) local speaker 0..2
-    block: np.ndarray  # (n,) block of the window 0..BLOCKS-1
+    block: np.ndarray  # (n,) block (or unit) of the window: 0..BLOCKS-1 (0..UNITS-1)
     vectors: np.ndarray  # (n, 192) L2-normed
     reliable: np.ndarray  # (n,) bool: enough clean speech to shape the clusters
     clean_ms: np.ndarray  # (n,) ms of clean speech pooled
@@ -73,24 +84,22 @@ def embed(
     regions: Sequence[tuple[int, int]],
     progress: Callable[[float], None] | None = None,
     gain: float = 1.0,
-) -> tuple[LocalEmbeddings, LocalEmbeddings]:
-    """Embeddings of every (window, local speaker) and of every block of them.
+) -> tuple[LocalEmbeddings, LocalEmbeddings, LocalEmbeddings]:
+    """Embeddings of every (window, local speaker), of its blocks and of its units.
 
     Over the speech ``regions`` (ms) of ``seg``, the audio times ``gain``
-    (scaled piece by piece, never copied whole); the tracks' statistics are
-    the sums of their blocks', so both come from the one trunk pass.
+    (scaled piece by piece, never copied whole); the blocks' statistics are
+    the sums of their units', the tracks' the sums of their blocks', so all
+    three come from the one trunk pass.
     """
-    n_pairs = len(seg.starts_ms) * LOCAL_SPEAKERS * BLOCKS
-    # [clean, any] x (sum, sum of squares) per pair, and frame counts.  float32: a
-    # block sums at most 125 trunk frames; tracks sum their blocks in float64.
-    sums = np.zeros((2, n_pairs, CHANNELS), dtype=np.float32)
-    squares = np.zeros((2, n_pairs, CHANNELS), dtype=np.float32)
-    counts = np.zeros((2, n_pairs))
     net = campplus.get_model()
     trunk_net = campplus._trunk_model()
+    stats = _Stats(seg)
+    out: list[tuple[LocalEmbeddings, LocalEmbeddings, LocalEmbeddings]] = []
     total = sum(e - s for s, e in regions) or 1
     done = 0
-    for group in _groups(regions):
+    groups = _groups(regions)
+    for k, group in enumerate(groups):
         feats = [
             campplus.features(
                 audio[s * SAMPLE_RATE // 1000 : e * SAMPLE_RATE // 1000] * np.float32(gain)
@@ -102,22 +111,122 @@ def embed(
             outputs = iter(campplus._trunks(trunk_net, [p for cut in cuts for p in cut]))
             for (start_ms, end_ms), cut in zip(group, cuts, strict=True):
                 trunk = torch.cat([next(outputs) for _ in cut], dim=-1).float().numpy()
-                _accumulate(seg, start_ms, trunk, sums, squares, counts)
+                stats.add(start_ms, trunk)
                 done += end_ms - start_ms
+        # Windows the pass has left for good are finished, and their statistics dropped.
+        until = groups[k + 1][0][0] if k + 1 < len(groups) else None
+        out.append(stats.finish(net, until))
         if progress:
             progress(done / total)
-    whole_sums, whole_squares, whole_counts = (
-        x.reshape(2, -1, BLOCKS, *x.shape[2:]).sum(axis=2, dtype=np.float64)
-        for x in (sums, squares, counts)
+    tracks, blocks, units = (_concat([o[i] for o in out]) for i in range(3))
+    return tracks, blocks, units
+
+
+class _Stats:
+    """Per window touched by the trunk pass: [clean, any] x (sum, sum of squares), frame counts.
+
+    Per (local speaker, unit): float32 (a unit sums at most 25 trunk frames);
+    blocks and tracks sum their units in float64 when the window is finished.
+    """
+
+    def __init__(self, seg: Segmentation) -> None:
+        self.seg = seg
+        self.starts = np.asarray(seg.starts_ms)
+        self.open: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def _of(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if w not in self.open:
+            pairs = LOCAL_SPEAKERS * UNITS
+            self.open[w] = (
+                np.zeros((2, pairs, CHANNELS), dtype=np.float32),
+                np.zeros((2, pairs, CHANNELS), dtype=np.float32),
+                np.zeros((2, pairs)),
+            )
+        return self.open[w]
+
+    def add(self, start_ms: int, trunk: np.ndarray) -> None:
+        """Add one stretch's trunk frames (channels, T) to the pairs talking at each frame."""
+        times = start_ms + TRUNK_MS * np.arange(trunk.shape[1]) + TRUNK_MS / 2
+        window_ms = WINDOW_S * 1000
+        first = int(np.searchsorted(self.starts, times[0] - window_ms, side="right"))
+        last = int(np.searchsorted(self.starts, times[-1], side="right"))
+        for w in range(first, last):
+            inside = (times >= self.starts[w]) & (times < self.starts[w] + window_ms)
+            if not inside.any():
+                continue
+            frame = np.rint(
+                (times[inside] - self.starts[w]) / 1000.0 / FRAME_STEP_S
+                - FRAME_DURATION_S / 2 / FRAME_STEP_S
+            ).astype(int)
+            act = self.seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)]
+            act = act.astype(np.float32)
+            clean = act * (act.sum(axis=1, keepdims=True) == 1)
+            x = trunk[:, inside]
+            x2 = x * x
+            sums, squares, counts = self._of(w)
+            unit = unit_of(times[inside] - self.starts[w])
+            for u in np.unique(unit):
+                here = unit == u
+                rows = slice(u, LOCAL_SPEAKERS * UNITS, UNITS)
+                for kind, mask in enumerate((clean[here], act[here])):
+                    sums[kind, rows] += (x[:, here] @ mask).T
+                    squares[kind, rows] += (x2[:, here] @ mask).T
+                    counts[kind, rows] += mask.sum(axis=0)
+
+    def finish(
+        self, net: torch.nn.Module, until_ms: int | None
+    ) -> tuple[LocalEmbeddings, LocalEmbeddings, LocalEmbeddings]:
+        """Embeddings of the open windows that end by ``until_ms`` (all when None); dropped after."""
+        ready = sorted(
+            w for w in self.open if until_ms is None or self.starts[w] + WINDOW_S * 1000 <= until_ms
+        )
+        if not ready:
+            return _empty(), _empty(), _empty()
+        sums, squares, counts = (
+            np.stack([self.open[w][i] for w in ready], axis=1) for i in range(3)
+        )
+        for w in ready:
+            del self.open[w]
+        # (2, windows, 3 x UNITS, ...) -> pairs of (window, local speaker, unit)
+        shape = (2, len(ready) * LOCAL_SPEAKERS * UNITS)
+        sums, squares = (x.reshape(*shape, CHANNELS) for x in (sums, squares))
+        counts = counts.reshape(shape)
+        windows = np.asarray(ready)
+
+        def summed(per: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return tuple(
+                x.reshape(2, -1, per, *x.shape[2:]).sum(axis=2, dtype=np.float64)
+                for x in (sums, squares, counts)
+            )
+
+        return (
+            _finish(net, *summed(UNITS), 1, windows),
+            _finish(net, *summed(UNITS_PER_BLOCK), BLOCKS, windows),
+            _finish(net, sums, squares, counts, UNITS, windows),
+        )
+
+
+def _empty() -> LocalEmbeddings:
+    none = np.zeros(0, dtype=int)
+    return LocalEmbeddings(
+        none,
+        none,
+        none,
+        np.zeros((0, campplus.EMBEDDING_DIM), dtype=np.float32),
+        np.zeros(0, dtype=bool),
+        np.zeros(0),
     )
-    tracks = _finish(
-        net,
-        whole_sums,
-        whole_squares,
-        whole_counts,
-        1,
+
+
+def _concat(parts: Sequence[LocalEmbeddings]) -> LocalEmbeddings:
+    if not parts:
+        return _empty()
+    return LocalEmbeddings(
+        *(
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("window", "local", "block", "vectors", "reliable", "clean_ms")
+        )
     )
-    return tracks, _finish(net, sums, squares, counts, BLOCKS)
 
 
 def _groups(regions: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
@@ -138,53 +247,29 @@ def _groups(regions: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     return [g for g in out if g]
 
 
-def _accumulate(
-    seg: Segmentation,
-    start_ms: int,
-    trunk: np.ndarray,
-    sums: np.ndarray,
-    squares: np.ndarray,
-    counts: np.ndarray,
-) -> None:
-    """Add one stretch's trunk frames (channels, T) to the pairs talking at each frame."""
-    times = start_ms + TRUNK_MS * np.arange(trunk.shape[1]) + TRUNK_MS / 2
-    window_ms = WINDOW_S * 1000
-    starts = np.asarray(seg.starts_ms)
-    first = int(np.searchsorted(starts, times[0] - window_ms, side="right"))
-    last = int(np.searchsorted(starts, times[-1], side="right"))
-    for w in range(first, last):
-        inside = (times >= starts[w]) & (times < starts[w] + window_ms)
-        if not inside.any():
-            continue
-        frame = np.rint(
-            (times[inside] - starts[w]) / 1000.0 / FRAME_STEP_S
-            - FRAME_DURATION_S / 2 / FRAME_STEP_S
-        ).astype(int)
-        act = seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)].astype(np.float32)
-        clean = act * (act.sum(axis=1, keepdims=True) == 1)
-        x = trunk[:, inside]
-        x2 = x * x
-        block = block_of(times[inside] - starts[w])
-        for b in np.unique(block):
-            here = block == b
-            first = (w * LOCAL_SPEAKERS) * BLOCKS + b
-            rows = slice(first, first + LOCAL_SPEAKERS * BLOCKS, BLOCKS)
-            for kind, mask in enumerate((clean[here], act[here])):
-                sums[kind, rows] += (x[:, here] @ mask).T
-                squares[kind, rows] += (x2[:, here] @ mask).T
-                counts[kind, rows] += mask.sum(axis=0)
-
-
 def block_of(offset_ms: np.ndarray) -> np.ndarray:
     """The block (0..BLOCKS-1) of times ``offset_ms`` into a window."""
-    size = WINDOW_S * 1000 / BLOCKS
-    return np.clip((np.asarray(offset_ms) // size).astype(int), 0, BLOCKS - 1)
+    return unit_of(offset_ms) // UNITS_PER_BLOCK
+
+
+def unit_of(offset_ms: np.ndarray) -> np.ndarray:
+    """The unit (0..UNITS-1) of times ``offset_ms`` into a window."""
+    size = WINDOW_S * 1000 / UNITS
+    return np.clip((np.asarray(offset_ms) // size).astype(int), 0, UNITS - 1)
 
 
 def _finish(
-    net: torch.nn.Module, sums: np.ndarray, squares: np.ndarray, counts: np.ndarray, blocks: int
+    net: torch.nn.Module,
+    sums: np.ndarray,
+    squares: np.ndarray,
+    counts: np.ndarray,
+    blocks: int,
+    windows: np.ndarray,
 ) -> LocalEmbeddings:
-    """Statistics of (window, local speaker, block) -> embeddings, through the model's last layer."""
+    """Statistics of (window, local speaker, block) -> embeddings, through the model's last layer.
+
+    The rows are ``windows`` x local speakers x ``blocks``, in that order.
+    """
     clean_ms = counts[0] * TRUNK_MS
     any_ms = counts[1] * TRUNK_MS
     reliable = clean_ms >= MIN_CLEAN_MS
@@ -204,7 +289,7 @@ def _finish(
     else:
         vectors = np.zeros((0, campplus.EMBEDDING_DIM), dtype=np.float32)
     return LocalEmbeddings(
-        window=keep // (LOCAL_SPEAKERS * blocks),
+        window=windows[keep // (LOCAL_SPEAKERS * blocks)],
         local=keep // blocks % LOCAL_SPEAKERS,
         block=keep % blocks,
         vectors=vectors,

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tui.engine.local_embeddings import block_of
+from tui.engine.local_embeddings import unit_of
 from tui.engine.script import Word
 from tui.engine.segmentation import (
     FRAME_DURATION_S,
@@ -60,7 +60,7 @@ class Grid:
             centre_s = (t * FRAME_MS + FRAME_MS / 2 - start) / 1000.0
             f = np.rint((centre_s - FRAME_DURATION_S / 2) / FRAME_STEP_S).astype(int)
             f = np.clip(f, 0, FRAMES_PER_WINDOW - 1)
-            self._frames.append((t, f, block_of(t * FRAME_MS + FRAME_MS / 2 - start)))
+            self._frames.append((t, f, unit_of(t * FRAME_MS + FRAME_MS / 2 - start)))
             self.cover[t] += 1
             self.talkers[t] += seg.activity[w, f].sum(axis=1)
 
@@ -88,8 +88,9 @@ class Grid:
     def speakers(self, mapping: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(active (frames, k) bool, score (frames, k)) given each local speaker's global one.
 
-        ``mapping`` is (windows, 3, blocks), -1 where a local speaker's block
-        has no global speaker.
+        ``mapping`` is (windows, 3, units), -1 where a local speaker's unit
+        (:data:`tui.engine.local_embeddings.UNITS` per window) has no global
+        speaker.
         """
         score = np.zeros((self.n, k), dtype=np.float32)
         for w, (t, f, blocks) in enumerate(self._frames):
