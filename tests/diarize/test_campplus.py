@@ -145,3 +145,49 @@ def test_campplus_is_another_name_for_the_builtin_diarizer() -> None:
     assert isinstance(get_diarizer("campplus"), BuiltinDiarizer)
     assert isinstance(get_diarizer("builtin"), BuiltinDiarizer)
     assert isinstance(get_diarizer(None), BuiltinDiarizer)
+
+
+def test_units_blocks_and_tracks_are_one_pass_and_units_keep_the_window_apart(
+    convs: dict[str, Conv],
+) -> None:
+    """The 0.5 s units sum to their blocks (same clean speech), windows are finished in time
+    order as the pass leaves them, and no unit that moves gives two local speakers of one
+    window the same speaker."""
+    from tui.engine import builtin_diarizer, local_embeddings, reconstruct, segmentation
+    from tui.engine.vad import gain
+
+    conv = convs["room_3spk_phone"]
+    scale = float(gain(conv.audio))
+    seg = segmentation.segment(conv.audio, gain=scale)
+    grid = reconstruct.Grid(seg, len(conv.audio) * 1000 // 16000)
+    tracks, blocks, units = local_embeddings.embed(
+        conv.audio, seg, grid.speech_regions(), gain=scale
+    )
+    assert len(units.window) > len(blocks.window) > 0
+    for emb, per in ((blocks, local_embeddings.BLOCKS), (units, local_embeddings.UNITS)):
+        key = (emb.window * 3 + emb.local) * per + emb.block
+        assert np.all(np.diff(key) > 0)  # one row per pair, in time order
+    # a block's clean speech is its units' (rows only exist with 0.2 s of speech)
+    unit_ms: dict[tuple[int, int, int], float] = {}
+    for w, local, u, ms in zip(units.window, units.local, units.block, units.clean_ms, strict=True):
+        b = (int(w), int(local), int(u) // local_embeddings.UNITS_PER_BLOCK)
+        unit_ms[b] = unit_ms.get(b, 0.0) + float(ms)
+    for w, local, b, ms in zip(
+        blocks.window, blocks.local, blocks.block, blocks.clean_ms, strict=True
+    ):
+        assert unit_ms.get((int(w), int(local), int(b)), 0.0) <= ms + 1e-6
+    mapping, centroids = builtin_diarizer._block_speakers(
+        seg, tracks, blocks, segmentation.STEP_S, None, None, None
+    )
+    fine = builtin_diarizer._unit_speakers(mapping, units, centroids)
+    assert fine.shape[2] == local_embeddings.UNITS and len(centroids) == 3
+    coarse = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK, axis=2)
+    moved = 0
+    for w in range(fine.shape[0]):
+        for u in range(fine.shape[2]):
+            if np.array_equal(fine[w, :, u], coarse[w, :, u]):
+                continue  # (a block too short to embed keeps its track's speaker as it was)
+            moved += 1
+            said = [s for s in fine[w, :, u] if s >= 0]
+            assert len(said) == len(set(said))
+    assert moved > 0  # some units really take another speaker than their block
