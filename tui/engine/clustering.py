@@ -17,7 +17,8 @@ one window).
    minimum.
 3. A small cluster as alike as one person to a bigger one joins it
    (:func:`merge_alike`): one wrongly split block is enough for the
-   constraint to keep two clusters of one voice apart.
+   constraint to keep two clusters of one voice apart.  This is asked again
+   once every reliable embedding is placed (step 4), on those centroids.
 4. Every embedding, reliable or not, goes to a speaker: per group, the
    one-to-one assignment of its local speakers to speakers (Hungarian) that
    is most alike in total, so the group's local speakers stay different
@@ -118,6 +119,15 @@ def cluster(
                 refined[j] = _normalise(members.mean(axis=0, keepdims=True))[0]
         assigned = assign(normed, windows, refined)
         centroids = refined
+        # The small-speaker rule once more, on these centroids: a piece of one voice
+        # can look less alike to it on the linkage's sample than on every block placed.
+        mask = np.asarray(reliable, dtype=bool) & (assigned >= 0)
+        if not num_speakers and len(centroids) > lo and mask.any():
+            points = _normalise(vectors[mask])
+            kept = merge_alike(points, assigned[mask], clean_ms[mask], MERGE_ABOVE, lo)
+            if len(np.unique(kept)) < len(np.unique(assigned[mask])):
+                centroids = _centroids(points, kept)
+                assigned = assign(normed, windows, centroids)
     return assigned, centroids
 
 
