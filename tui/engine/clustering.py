@@ -32,6 +32,14 @@ never per chunk).
 
 The thresholds were chosen on the TUNING voices only
 (``benchmarks/calibrate_encoder.py``, whose docstring has the rules).
+
+How many speakers, when the user does not say: :func:`spectral_count`, the
+eigengap of a neighbour graph of 1.5 s pieces of the speech (3D-Speaker's
+spectral clustering, as senko runs it), once the file has enough pieces;
+the linkage's own threshold only for shorter files.  The threshold alone
+sits on a knife's edge on voices it was not tuned on (a fixed similarity
+does not carry from one set of voices to another); the eigengap is relative
+to each file.
 """
 
 from __future__ import annotations
@@ -61,6 +69,23 @@ MAX_SPEAKERS = 20
 #: Above this many reliable embeddings, the linkage sees an even subsample.
 MAX_POINTS = 1000
 
+# The count (spectral_count): 3D-Speaker's speaker-diarization recipe
+# (egs/3dspeaker/speaker-diarization/conf/diar.yaml) with senko's settings, not
+# tuned here.
+#: Fewer pieces than this: too few for a graph; the linkage's threshold counts.
+COUNT_MIN_PIECES = 10
+#: Each piece keeps its most alike neighbours: this share of all, at least COUNT_MIN_NEIGHBOURS.
+COUNT_PVAL = 0.012
+COUNT_MIN_NEIGHBOURS = 6
+#: Clusters of fewer pieces than this are no speakers of their own.
+COUNT_MIN_CLUSTER = 4
+#: Two clusters whose mean pieces are more alike than this are one speaker.
+COUNT_MERGE_COS = 0.875
+#: The most speakers the eigengap looks for (the user's --max-speakers may say more).
+COUNT_MAX = 15
+#: Above this many pieces the graph is built on an even subsample (memory n^2).
+COUNT_MAX_PIECES = 2000
+
 
 def cluster(
     vectors: np.ndarray,
@@ -73,6 +98,7 @@ def cluster(
     min_speakers: int | None = None,
     max_speakers: int | None = None,
     threshold: float | None = None,
+    estimate: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speaker (0..k-1) per embedding, and the k centroids (k, dim), L2-normed.
 
@@ -81,7 +107,10 @@ def cluster(
     group never go together (the cannot-link rule);
     ``overlap_factor`` the share of each window's speech no other window has
     seen (step / window), used to count a cluster's speech once.
-    ``threshold`` defaults to :data:`THRESHOLD`.
+    ``threshold`` defaults to :data:`THRESHOLD`.  ``estimate`` is a count
+    worked out beforehand (:func:`spectral_count`): the linkage goes to it as
+    to a count the user gave, but unlike the user's it is only an estimate,
+    so the small-speaker rule may still join a piece of one voice to it.
     """
     threshold = THRESHOLD if threshold is None else threshold
     n = len(vectors)
@@ -93,16 +122,17 @@ def cluster(
     if len(core) > MAX_POINTS:
         core = core[np.linspace(0, len(core) - 1, MAX_POINTS).astype(int)]
     points = _normalise(vectors[core])
-    lo = max(1, min_speakers or 1)
+    floor = lo = max(1, min_speakers or 1)
     hi = max(lo, max_speakers or MAX_SPEAKERS)
     if num_speakers:
-        lo = hi = num_speakers
+        floor = lo = hi = num_speakers
+    elif estimate:
+        lo = hi = int(np.clip(estimate, lo, hi))
+    fixed = bool(num_speakers or estimate)
     cannot = _cannot_link(windows[core], locals_[core])
     # The threshold's own count first (never under lo): small pieces are dissolved
     # or joined before a count the user gave merges whole speakers.
-    labels = constrained_linkage(
-        points, cannot, lo, MAX_SPEAKERS if num_speakers else hi, threshold
-    )
+    labels = constrained_linkage(points, cannot, lo, MAX_SPEAKERS if fixed else hi, threshold)
     labels = _dissolve_small(points, cannot, labels, clean_ms[core] * overlap_factor, lo)
     labels = merge_alike(points, labels, clean_ms[core], MERGE_ABOVE, lo)
     labels = _merge_down(points, cannot, labels, hi)
@@ -122,13 +152,75 @@ def cluster(
         # The small-speaker rule once more, on these centroids: a piece of one voice
         # can look less alike to it on the linkage's sample than on every block placed.
         mask = np.asarray(reliable, dtype=bool) & (assigned >= 0)
-        if not num_speakers and len(centroids) > lo and mask.any():
+        if not num_speakers and len(centroids) > floor and mask.any():
             points = _normalise(vectors[mask])
-            kept = merge_alike(points, assigned[mask], clean_ms[mask], MERGE_ABOVE, lo)
+            kept = merge_alike(points, assigned[mask], clean_ms[mask], MERGE_ABOVE, floor)
             if len(np.unique(kept)) < len(np.unique(assigned[mask])):
                 centroids = _centroids(points, kept)
                 assigned = assign(normed, windows, centroids)
     return assigned, centroids
+
+
+def spectral_count(
+    pieces: np.ndarray, min_speakers: int | None = None, max_speakers: int | None = None
+) -> int | None:
+    """How many speakers talk in a file, from embeddings of its speech in short pieces.
+
+    Spectral clustering as 3D-Speaker does it (and senko after it): every
+    piece keeps only its most alike neighbours in the affinity matrix, the
+    count is where the unnormalised Laplacian's eigenvalues jump most, the
+    pieces are clustered (k-means on the eigenvectors), clusters of under
+    COUNT_MIN_CLUSTER pieces are dissolved, and clusters more alike than
+    COUNT_MERGE_COS are joined.  None when there are too few pieces.
+    """
+    n = len(pieces)
+    if n < COUNT_MIN_PIECES:
+        return None
+    if n > COUNT_MAX_PIECES:
+        pieces = pieces[np.linspace(0, n - 1, COUNT_MAX_PIECES).astype(int)]
+        n = COUNT_MAX_PIECES
+    from sklearn.cluster import KMeans
+
+    x = _normalise(pieces)
+    affinity = (x @ x.T).astype(np.float64)
+    drop = min(int((1 - COUNT_PVAL) * n), n - COUNT_MIN_NEIGHBOURS)
+    if drop > 0:
+        lowest = np.argsort(affinity, axis=1)[:, :drop]
+        np.put_along_axis(affinity, lowest, 0.0, axis=1)
+    affinity = 0.5 * (affinity + affinity.T)
+    np.fill_diagonal(affinity, 0.0)
+    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
+    values, vectors = np.linalg.eigh(laplacian)
+    lo = max(1, min_speakers or 1)
+    hi = max(lo, max_speakers or COUNT_MAX)
+    gaps = np.diff(values[lo - 1 : hi + 1])
+    k = min(int(np.argmax(gaps)) + lo, n) if len(gaps) else lo
+    labels = KMeans(n_clusters=k, random_state=0).fit_predict(vectors[:, :k])
+    labels = _fold_minor(x, labels)
+    while len(ids := np.unique(labels)) > 1:
+        centres = _normalise(np.stack([x[labels == j].mean(axis=0) for j in ids]))
+        sims = np.triu(centres @ centres.T, 1)
+        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        if sims[a, b] < COUNT_MERGE_COS:
+            break
+        labels[labels == ids[b]] = ids[a]
+    return int(np.clip(len(np.unique(labels)), lo, hi))
+
+
+def _fold_minor(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Pieces of clusters smaller than COUNT_MIN_CLUSTER go to the most alike bigger one."""
+    ids, sizes = np.unique(labels, return_counts=True)
+    major = ids[sizes >= COUNT_MIN_CLUSTER]
+    if len(major) == len(ids):
+        return labels
+    if len(major) == 0:
+        return np.zeros_like(labels)
+    centres = np.stack([x[labels == j].mean(axis=0) for j in major])
+    centres = centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-8)
+    out = labels.copy()
+    minor = ~np.isin(labels, major)
+    out[minor] = major[np.argmax(x[minor] @ centres.T, axis=1)]
+    return out
 
 
 def _cannot_link(windows: np.ndarray, locals_: np.ndarray) -> np.ndarray:
