@@ -105,6 +105,7 @@ class BuiltinDiarizer:
         seg = segmentation.segment(audio, self.step_s, progress=stage(0.0, 0.3), gain=scale)
         grid = reconstruct.Grid(seg, duration_ms)
         regions = grid.speech_regions()
+        speech = grid.speech_regions(pad_ms=0)
         if num_speakers == 1 or not regions:
             mapping = np.zeros(
                 (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.UNITS), int
@@ -117,7 +118,7 @@ class BuiltinDiarizer:
             estimate = None
             if num_speakers is None:
                 pieces = local_embeddings.pieces(
-                    audio, grid.speech_regions(pad_ms=0), progress=stage(0.75, 0.9), gain=scale
+                    audio, speech, progress=stage(0.75, 0.9), gain=scale
                 )
                 estimate = clustering.spectral_count(pieces, min_speakers, max_speakers)
             mapping, centroids = _block_speakers(
@@ -139,7 +140,7 @@ class BuiltinDiarizer:
         overlaps = reconstruct.overlaps_of(active, duration_ms)
         if progress:
             progress(1.0)
-        return Labelling(segments, overlaps, grid.speech_regions(pad_ms=0), active, score)
+        return Labelling(segments, overlaps, speech, active, score)
 
 
 def _block_speakers(

@@ -196,14 +196,12 @@ def spectral_count(
     gaps = np.diff(values[lo - 1 : hi + 1])
     k = min(int(np.argmax(gaps)) + lo, n) if len(gaps) else lo
     labels = KMeans(n_clusters=k, random_state=0).fit_predict(vectors[:, :k])
-    labels = _fold_minor(x, labels)
-    while len(ids := np.unique(labels)) > 1:
-        centres = _normalise(np.stack([x[labels == j].mean(axis=0) for j in ids]))
-        sims = np.triu(centres @ centres.T, 1)
-        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        if sims[a, b] < COUNT_MERGE_COS:
-            break
-        labels[labels == ids[b]] = ids[a]
+    labels = _join_closest(
+        x,
+        _fold_minor(x, labels),
+        1,
+        lambda ids, labels, sims: np.where(sims >= COUNT_MERGE_COS, sims, -np.inf),
+    )
     return int(np.clip(len(np.unique(labels)), lo, hi))
 
 
@@ -215,8 +213,7 @@ def _fold_minor(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return labels
     if len(major) == 0:
         return np.zeros_like(labels)
-    centres = np.stack([x[labels == j].mean(axis=0) for j in major])
-    centres = centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-8)
+    centres = _centroids(x, labels, keep=major)
     out = labels.copy()
     minor = ~np.isin(labels, major)
     out[minor] = major[np.argmax(x[minor] @ centres.T, axis=1)]
