@@ -157,3 +157,37 @@ def test_a_data_dir_removed_under_the_server_answers_500s_and_keeps_reading(
     finally:
         server.stop()
     assert server.process.returncode == 0
+
+
+def test_a_thread_that_first_reads_after_the_data_dir_is_gone_reads_the_open_database(
+    tmp_path: Path,
+) -> None:
+    """The server opens one connection per thread; a thread that starts after the data
+    dir was removed (and a folder of that name made again) must neither fail nor find a
+    new empty database where the old one was."""
+    from tui.backend.store import Store
+
+    store = Store(tmp_path / "data")
+    with store.tx() as db:
+        db.execute(
+            "INSERT INTO tokens (hash, client_id, created_at, expires_at)"
+            " VALUES ('h', 'c', 0, 9999999999)"
+        )
+    shutil.rmtree(tmp_path / "data")
+    (tmp_path / "data").mkdir()  # as a later write's folder making could
+    seen: list[object] = []
+
+    def read() -> None:
+        try:
+            with store.snapshot() as db:
+                seen.append(db.execute("SELECT count(*) FROM tokens").fetchone()[0])
+        except Exception as exc:  # noqa: BLE001 - the failure is the finding
+            seen.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [1, 1, 1, 1]
+    assert not (tmp_path / "data" / "reelscript.db").exists()

@@ -67,11 +67,12 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / DB_NAME
+        self._spare: sqlite3.Connection | None = None
         self._open_storage(LocalStorage(self.data_dir))
-        #: Held while an upload is stored and recorded, and while retention removes
-        #: uploads (see housekeeping.retain): neither sees the other half done.
-        self.media_lock = threading.Lock()
-        self.migrate()
+        # Kept for a thread that opens its first connection after the database
+        # file is gone (the data dir removed under the server): it reads through
+        # this one instead of creating an empty database where the old one was.
+        self._spare = self._connect(shared=True)
 
     def _open_storage(self, storage: LocalStorage) -> None:
         self.storage = storage
@@ -83,6 +84,8 @@ class Store:
         #: Held while an upload is stored and recorded, and while retention removes
         #: uploads (see housekeeping.retain): neither sees the other half done.
         self.media_lock = threading.Lock()
+        self._spare = None
+        self._spare_lock = threading.RLock()
         self.migrate()
 
     def queued(self, job_id: str) -> None:
@@ -103,41 +106,70 @@ class Store:
     def db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            # See the module docstring: no WAL (its -shm file is mmap'd), no mmap.
-            conn.execute("PRAGMA mmap_size=0")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "persist":
-                conn.execute("PRAGMA journal_mode=PERSIST")  # a data dir from a WAL version
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            try:
+                conn = self._connect()
+            except sqlite3.OperationalError:
+                if self._spare is None or Path(self.path).exists():
+                    raise
+                return self._spare  # the file is gone: read what the server has open
             self._local.conn = conn
         return conn
+
+    def _connect(self, shared: bool = False) -> sqlite3.Connection:
+        # Only the first open (the migration) may create the database file: a
+        # file gone later is an error, never a new empty database.
+        mode = "rw" if self._spare is not None or shared else "rwc"
+        # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
+        conn = sqlite3.connect(
+            f"{Path(self.path).absolute().as_uri()}?mode={mode}",
+            uri=True,
+            timeout=30,
+            isolation_level=None,
+            check_same_thread=not shared,
+        )
+        conn.row_factory = sqlite3.Row
+        # See the module docstring: no WAL (its -shm file is mmap'd), no mmap.
+        conn.execute("PRAGMA mmap_size=0")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "persist":
+            conn.execute("PRAGMA journal_mode=PERSIST")  # a data dir from a WAL version
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    @contextmanager
+    def _held(self, db: sqlite3.Connection) -> Iterator[None]:
+        """The spare connection serves one transaction at a time."""
+        if db is self._spare:
+            with self._spare_lock:
+                yield
+        else:
+            yield
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: taken at once (IMMEDIATE), committed or rolled back whole."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            _end(db)
-            self._rolled_back()
-            raise
+        with self._held(db):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                _end(db)
+                self._rolled_back()
+                raise
         self._committed()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every query inside sees the same committed state."""
         db = self.db
-        db.execute("BEGIN")
-        try:
-            yield db
-        finally:
-            _end(db)
+        with self._held(db):
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                _end(db)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
