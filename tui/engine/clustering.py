@@ -98,7 +98,6 @@ def cluster(
     min_speakers: int | None = None,
     max_speakers: int | None = None,
     threshold: float | None = None,
-    estimate: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speaker (0..k-1) per embedding, and the k centroids (k, dim), L2-normed.
 
@@ -107,10 +106,7 @@ def cluster(
     group never go together (the cannot-link rule);
     ``overlap_factor`` the share of each window's speech no other window has
     seen (step / window), used to count a cluster's speech once.
-    ``threshold`` defaults to :data:`THRESHOLD`.  ``estimate`` is a count
-    worked out beforehand (:func:`spectral_count`): the linkage goes to it as
-    to a count the user gave, but unlike the user's it is only an estimate,
-    so the small-speaker rule may still join a piece of one voice to it.
+    ``threshold`` defaults to :data:`THRESHOLD`.
     """
     threshold = THRESHOLD if threshold is None else threshold
     n = len(vectors)
@@ -126,9 +122,7 @@ def cluster(
     hi = max(lo, max_speakers or MAX_SPEAKERS)
     if num_speakers:
         floor = lo = hi = num_speakers
-    elif estimate:
-        lo = hi = int(np.clip(estimate, lo, hi))
-    fixed = bool(num_speakers or estimate)
+    fixed = bool(num_speakers)
     cannot = _cannot_link(windows[core], locals_[core])
     # The threshold's own count first (never under lo): small pieces are dissolved
     # or joined before a count the user gave merges whole speakers.
@@ -177,7 +171,10 @@ def spectral_count(
 
 
 def spectral_speakers(
-    pieces: np.ndarray, min_speakers: int | None = None, max_speakers: int | None = None
+    pieces: np.ndarray,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    exact: int | None = None,
 ) -> np.ndarray | None:
     """(k, dim) the speakers' centroids, from embeddings of a file's speech in short pieces.
 
@@ -188,10 +185,12 @@ def spectral_speakers(
     COUNT_MIN_CLUSTER pieces are dissolved, and clusters more alike than
     COUNT_MERGE_COS are joined.  Each speaker's centroid is the mean of its
     pieces.  None when there are too few pieces.  (Dissolving and joining may
-    leave fewer than ``min_speakers``: the caller decides.)
+    leave fewer than ``min_speakers``: the caller decides.)  With ``exact``
+    (the user's count) the k-means makes that many clusters and none is
+    dissolved or joined.
     """
     n = len(pieces)
-    if n < COUNT_MIN_PIECES:
+    if n < COUNT_MIN_PIECES or (exact or 0) > n:
         return None
     if n > COUNT_MAX_PIECES:
         pieces = pieces[np.linspace(0, n - 1, COUNT_MAX_PIECES).astype(int)]
@@ -208,6 +207,9 @@ def spectral_speakers(
     np.fill_diagonal(affinity, 0.0)
     laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
     values, vectors = np.linalg.eigh(laplacian)
+    if exact:
+        labels = KMeans(n_clusters=exact, random_state=0).fit_predict(vectors[:, :exact])
+        return _centroids(x, labels)
     lo, hi = _count_bounds(min_speakers, max_speakers)
     gaps = np.diff(values[lo - 1 : hi + 1])
     k = min(int(np.argmax(gaps)) + lo, n) if len(gaps) else lo
@@ -389,6 +391,11 @@ def assign(vectors: np.ndarray, windows: np.ndarray, centroids: np.ndarray) -> n
 def _compact(labels: np.ndarray) -> np.ndarray:
     _, inverse = np.unique(labels, return_inverse=True)
     return inverse.astype(int)
+
+
+def centroids_of(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(k, dim) the L2-normed mean of each label's points, labels 0..k-1 in order."""
+    return _centroids(points, labels)
 
 
 def _centroids(
