@@ -63,11 +63,12 @@ class Store:
 
     #: The column that orders rows of one timestamp as they were inserted.
     insertion = "rowid"
+    #: Read through by a thread whose first connection comes after the file is gone.
+    _spare: sqlite3.Connection | None
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / DB_NAME
-        self._spare: sqlite3.Connection | None = None
         self._open_storage(LocalStorage(self.data_dir))
         # Kept for a thread that opens its first connection after the database
         # file is gone (the data dir removed under the server): it reads through
@@ -109,7 +110,7 @@ class Store:
             try:
                 conn = self._connect()
             except sqlite3.OperationalError:
-                if self._spare is None or Path(self.path).exists():
+                if self._spare is None or self.path.exists():
                     raise
                 return self._spare  # the file is gone: read what the server has open
             self._local.conn = conn
@@ -121,7 +122,7 @@ class Store:
         mode = "rw" if self._spare is not None or shared else "rwc"
         # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
         conn = sqlite3.connect(
-            f"{Path(self.path).absolute().as_uri()}?mode={mode}",
+            f"{self.path.absolute().as_uri()}?mode={mode}",
             uri=True,
             timeout=30,
             isolation_level=None,

@@ -119,14 +119,10 @@ class BuiltinDiarizer:
                 audio, seg, regions, progress=stage(0.3, 0.75), gain=scale
             )
             pieces = local_embeddings.pieces(audio, speech, progress=stage(0.75, 0.9), gain=scale)
-            lo = num_speakers or max(1, min_speakers or 1)
-            hi = num_speakers or max(lo, max_speakers or clustering.MAX_SPEAKERS)
             found = clustering.spectral_speakers(pieces, min_speakers, max_speakers, num_speakers)
-            if found is not None and not lo <= len(found) <= hi:
-                # joined or dissolved past the user's bounds: that many clusters, then
-                found = clustering.spectral_speakers(pieces, exact=int(np.clip(len(found), lo, hi)))
             if found is not None:
-                mapping, centroids = _piece_speakers(seg, tracks, blocks, found, lo, self.step_s)
+                floor = num_speakers or min_speakers or 1
+                mapping, centroids = _piece_speakers(seg, tracks, blocks, found, floor, self.step_s)
             else:  # too little speech for a graph of pieces
                 mapping, centroids = _block_speakers(
                     seg, tracks, blocks, self.step_s, num_speakers, min_speakers, max_speakers
@@ -174,14 +170,26 @@ def _block_speakers(
         min_speakers=min_speakers,
         max_speakers=max_speakers,
     )
+    return _placed(seg, tracks, blocks, labels, labels >= 0, centroids), centroids
+
+
+def _placed(
+    seg: segmentation.Segmentation,
+    tracks: local_embeddings.LocalEmbeddings,
+    blocks: local_embeddings.LocalEmbeddings,
+    labels: np.ndarray,
+    ok: np.ndarray,
+    centroids: np.ndarray,
+) -> np.ndarray:
+    """(windows, 3, blocks): the ``ok`` blocks' ``labels``; every other block of a local
+    speaker the speaker of its whole track (-1 where there is none)."""
     shape = (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS)
     mapping = np.full(shape, -1)
     if len(centroids):
         own = clustering.assign(tracks.vectors, tracks.window, centroids)
         mapping[tracks.window, tracks.local, :] = own[:, None]
-    ok = labels >= 0
     mapping[blocks.window[ok], blocks.local[ok], blocks.block[ok]] = labels[ok]
-    return mapping, centroids
+    return mapping
 
 
 def _piece_speakers(
@@ -210,21 +218,17 @@ def _piece_speakers(
     """
     slot = blocks.window * local_embeddings.BLOCKS + blocks.block
     usable = blocks.clean_ms >= local_embeddings.MIN_ANY_MS
+    share = min(1.0, step_s / segmentation.WINDOW_S)  # each moment is in 2 windows
     while True:
         labels = clustering.assign(blocks.vectors, slot, centroids)
         ok = (labels >= 0) & usable
-        share = min(1.0, step_s / segmentation.WINDOW_S)  # each moment is in 2 windows
         said = share * np.bincount(
             labels[ok], weights=blocks.clean_ms[ok], minlength=len(centroids)
         )
         if len(centroids) <= min_speakers or said.min() >= clustering.MIN_SPEAKER_MS:
             break
         centroids = np.delete(centroids, int(np.argmin(said)), axis=0)
-    shape = (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS)
-    mapping = np.full(shape, -1)
-    own = clustering.assign(tracks.vectors, tracks.window, centroids)
-    mapping[tracks.window, tracks.local, :] = own[:, None]
-    mapping[blocks.window[ok], blocks.local[ok], blocks.block[ok]] = labels[ok]
+    mapping = _placed(seg, tracks, blocks, labels, ok, centroids)
     # The units (pooled from the same trunk pass as the blocks) are compared with
     # centroids of the blocks placed, not with the pieces' (embedded alone): like
     # with like (tuning conversations 8.19 -> 8.04 %).

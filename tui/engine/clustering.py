@@ -160,14 +160,10 @@ def spectral_count(
 ) -> int | None:
     """How many speakers talk in a file, from embeddings of its speech in short pieces.
 
-    The number of :func:`spectral_speakers`, kept inside the user's bounds;
-    None when there are too few pieces.
+    The number of :func:`spectral_speakers`; None when there are too few pieces.
     """
     centroids = spectral_speakers(pieces, min_speakers, max_speakers)
-    if centroids is None:
-        return None
-    lo, hi = _count_bounds(min_speakers, max_speakers)
-    return int(np.clip(len(centroids), lo, hi))
+    return None if centroids is None else len(centroids)
 
 
 def spectral_speakers(
@@ -184,10 +180,10 @@ def spectral_speakers(
     pieces are clustered (k-means on the eigenvectors), clusters of under
     COUNT_MIN_CLUSTER pieces are dissolved, and clusters more alike than
     COUNT_MERGE_COS are joined.  Each speaker's centroid is the mean of its
-    pieces.  None when there are too few pieces.  (Dissolving and joining may
-    leave fewer than ``min_speakers``: the caller decides.)  With ``exact``
-    (the user's count) the k-means makes that many clusters and none is
-    dissolved or joined.
+    pieces.  Where dissolving and joining leave a count outside the user's
+    bounds, the k-means makes the nearest count inside them instead.  With
+    ``exact`` (the user's count) the k-means makes that many clusters and none
+    is dissolved or joined.  None when there are too few pieces.
     """
     n = len(pieces)
     if n < COUNT_MIN_PIECES or (exact or 0) > n:
@@ -203,18 +199,23 @@ def spectral_speakers(
     # only the eigenpairs the count and the k-means read (an hour's graph: n x 16, not n x n)
     last = min(n - 1, max(hi, exact or 0))
     values, vectors = eigh(_laplacian(x), subset_by_index=[0, last], overwrite_a=True)
+
+    def clusters(k: int) -> np.ndarray:
+        return KMeans(n_clusters=k, random_state=0).fit_predict(vectors[:, :k])
+
     if exact:
-        labels = KMeans(n_clusters=exact, random_state=0).fit_predict(vectors[:, :exact])
-        return _centroids(x, labels)
+        return _centroids(x, clusters(exact))
     gaps = np.diff(values[lo - 1 : hi + 1])
     k = min(int(np.argmax(gaps)) + lo, n) if len(gaps) else lo
-    labels = KMeans(n_clusters=k, random_state=0).fit_predict(vectors[:, :k])
     labels = _join_closest(
         x,
-        _fold_minor(x, labels),
+        _fold_minor(x, clusters(k)),
         1,
         lambda ids, labels, sims: np.where(sims >= COUNT_MERGE_COS, sims, -np.inf),
     )
+    found = len(np.unique(labels))
+    if not lo <= found <= hi:  # joined or dissolved past the user's bounds
+        labels = clusters(int(np.clip(found, lo, hi)))
     return _centroids(x, labels)
 
 
