@@ -69,6 +69,18 @@ def test_too_few_pieces_leave_the_count_to_the_threshold(convs: dict[str, Conv])
     assert clustering.spectral_count(pieces[: clustering.COUNT_MIN_PIECES]) is not None
 
 
+def test_more_speakers_asked_for_than_there_are_pieces_gives_no_count(
+    convs: dict[str, Conv],
+) -> None:
+    """The labeller then clusters the blocks instead (a k-means of 14 clusters of 12
+    pieces used to stop the whole run with a ValueError)."""
+    pieces, _, _ = _pieces(convs["room_2spk_backchannel"])
+    few = pieces[: clustering.COUNT_MIN_PIECES + 2]
+    assert clustering.spectral_speakers(few, min_speakers=len(few) + 2) is None
+    assert clustering.spectral_speakers(few, exact=len(few) + 1) is None
+    assert len(clustering.spectral_speakers(few, min_speakers=len(few) - 1)) >= len(few) - 1
+
+
 def test_the_users_bounds_hold(convs: dict[str, Conv]) -> None:
     pieces, _, _ = _pieces(convs["room_2spk_backchannel"])
     assert clustering.spectral_count(pieces, min_speakers=4) >= 4

@@ -183,11 +183,12 @@ def spectral_speakers(
     pieces.  Where dissolving and joining leave a count outside the user's
     bounds, the k-means makes the nearest count inside them instead.  With
     ``exact`` (the user's count) the k-means makes that many clusters and none
-    is dissolved or joined.  None when there are too few pieces.
+    is dissolved or joined.  None when there are too few pieces (under
+    COUNT_MIN_PIECES, or fewer than the speakers asked for).
     """
     n = len(pieces)
-    if n < COUNT_MIN_PIECES or (exact or 0) > n:
-        return None
+    if n < COUNT_MIN_PIECES or max(exact or 0, min_speakers or 0) > n:
+        return None  # (a k-means cannot make more clusters than there are pieces)
     if n > COUNT_MAX_PIECES:
         pieces = pieces[np.linspace(0, n - 1, COUNT_MAX_PIECES).astype(int)]
         n = COUNT_MAX_PIECES
