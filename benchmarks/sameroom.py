@@ -15,6 +15,8 @@ Sets (split by voice: no voice is in both ``tune`` and ``eval``):
 * ``tune_uneven``: conversations of the TUNE_VOICES with uneven shares of
   the talk (a chair, people who say little; not in the default ``--sets``)
   -- tuning data too;
+* ``tune_calls``: short phone calls of the TUNE_VOICES with quick turns (not
+  in the default ``--sets``) -- tuning data too;
 * ``eval``: EVAL_VOICES only -- scored once, after the thresholds are frozen;
 * ``quiet``: the ``eval`` files 20 and 40 dB down;
 * ``real``: the real recordings (``know``, ``frint980428``, ``short_{0,1,2}``);
@@ -276,6 +278,49 @@ TUNE_UNEVEN = (
         shares=(0.3, 0.25, 0.15, 0.12, 0.1, 0.08),
     ),
 )
+#: Short phone calls of the tuning voices: 25-45 s, quick turns (0.6-3 s),
+#: replies that start before the other has finished, backchannels.  In a
+#: call this short the count has few pieces to go on, and with quick turns
+#: many 1.5 s pieces hold both voices; no other tuning file is like that.
+#: Tuning data like ``TUNE``; built as the set ``tune_calls``.
+TUNE_CALLS = (
+    Spec("calls_1spk", ("mosqueda",), 30, (2, 8), phone=True, snr_db=20, seed=160),
+    *(
+        Spec(
+            f"calls_2spk_{tag}",
+            pair,
+            seconds,
+            (0.6, 3),
+            (-0.3, 0.3),
+            3,
+            6,
+            phone=True,
+            snr_db=20,
+            seed=seed,
+            shares=shares,
+        )
+        for tag, pair, seconds, seed, shares in (
+            ("a", ("herbold", "sawant"), 30, 161, None),
+            ("b", ("strauss", "mosqueda"), 35, 162, None),
+            ("c", ("june_fr", "carlo_it"), 30, 163, None),
+            ("d", ("sawant", "strauss"), 45, 164, None),
+            ("e", ("mosqueda", "herbold"), 30, 165, (0.7, 0.3)),
+            ("f", ("carlo_it", "reader_en"), 40, 166, None),
+        )
+    ),
+    Spec(
+        "calls_3spk",
+        ("herbold", "strauss", "june_fr"),
+        45,
+        (0.6, 3),
+        (-0.3, 0.3),
+        3,
+        6,
+        phone=True,
+        snr_db=20,
+        seed=167,
+    ),
+)
 EVAL = (
     Spec("eval_1spk", ("lewis",), 90, (3, 12), seed=201),
     Spec(
@@ -484,7 +529,7 @@ def main() -> None:
     if args.eq:
         voices, suffix = sources.equalise_meetings(voices, sources.meetings(src)), "_eq"
         sets = [s for s in sets if s in ("tune", "eval")]
-    if {"tune", "tune_more", "tune_uneven", "eval", "quiet"} & set(sets):
+    if {"tune", "tune_more", "tune_uneven", "tune_calls", "eval", "quiet"} & set(sets):
         words = english_words(src, voices)
     if "tune" in sets:
         write_set(args.out / f"tune{suffix}", built_items(TUNE, voices, words))
@@ -492,6 +537,8 @@ def main() -> None:
         write_set(args.out / "tune_more", built_items(TUNE_MORE, voices, words))
     if "tune_uneven" in sets:
         write_set(args.out / "tune_uneven", built_items(TUNE_UNEVEN, voices, words))
+    if "tune_calls" in sets:
+        write_set(args.out / "tune_calls", built_items(TUNE_CALLS, voices, words))
     if "eval" in sets or "quiet" in sets:
         items = built_items(EVAL, voices, words)
         if "eval" in sets:

@@ -78,3 +78,36 @@ def test_a_speaker_with_too_little_speech_is_dropped_unless_the_user_asked_for_i
     assert len(centroids) == 2
     _, kept = _piece_speakers(seg, tracks, blocks, voices, 3, 5.0)
     assert len(kept) == 3
+
+
+def _units(rows: list[tuple[int, int, int, np.ndarray]]) -> LocalEmbeddings:
+    """(window, local, unit, vector) rows with 0.5 s of clean speech each."""
+    n = len(rows)
+    return LocalEmbeddings(
+        np.array([r[0] for r in rows]),
+        np.array([r[1] for r in rows]),
+        np.array([r[2] for r in rows]),
+        np.array([r[3] for r in rows], dtype=np.float32),
+        np.ones(n, bool),
+        np.full(n, 500.0),
+    )
+
+
+def test_a_unit_takes_its_voice_back_where_the_other_track_is_silent() -> None:
+    """One person passed from local track 0 to track 1 within a block: the block gave
+    track 1 somebody else; where track 0 no longer talks, track 1's units take
+    their own voice back.  Where both talk, they stay two people."""
+    from tui.engine.builtin_diarizer import _unit_speakers
+
+    a, b = _voice(0), _voice(1)
+    mapping = np.full((1, segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS), -1)
+    mapping[0, 0, 0], mapping[0, 1, 0] = 0, 1  # block 0: track 0 is A, track 1 "B"
+    units = _units(
+        [(0, 0, 0, a), (0, 0, 1, a)]  # A on track 0 in units 0 and 1
+        + [(0, 1, 1, a), (0, 1, 3, a), (0, 1, 4, b)]  # A on track 1 from unit 1, then B
+    )
+    out = _unit_speakers(mapping, units, np.stack([a, b]))
+    assert out[0, 0, :2].tolist() == [0, 0]
+    assert out[0, 1, 1] == 1  # track 0 talks here too, as A: track 1 cannot be A
+    assert out[0, 1, 3] == 0  # track 0 is silent: A again
+    assert out[0, 1, 4] == 1
