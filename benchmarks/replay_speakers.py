@@ -1,0 +1,138 @@
+"""Score the labeller's clustering steps quickly, on cached segmentation and embeddings.
+
+    python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
+        [--cache .evaldata/replay] [--files a,b] [--units-held-by-any]
+
+The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
+the count's pieces: :mod:`tui.engine.builtin_diarizer` steps 1-2) is run once
+per file and kept in ``--cache``; the steps after it (the count, the speakers
+from the pieces, the blocks' and units' speakers, the reconstruction) are
+replayed from it with the code as it is, so a change to them is scored on a
+whole set in seconds, both ways in one run.  DER as ``bench_speakers.py
+--no-asr`` scores it (segments, collar 0.25 s, overlap skipped).
+
+``--units-held-by-any`` replays the unit rule as it was before: a 0.5 s unit
+held off a speaker by any other local speaker of its window, talking in that
+unit or not (docs/speakers.md, *The unit rule*).  One torch thread, as the
+pipeline's labeller runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_speakers import MORE_SETS, SETS, ders, load_set  # noqa: E402
+from tui.engine import (  # noqa: E402
+    builtin_diarizer,
+    clustering,
+    local_embeddings,
+    reconstruct,
+    segmentation,
+)
+from tui.engine.vad import gain  # noqa: E402
+
+
+def prepared(f: dict, cache: Path) -> dict:
+    """A file's segmentation, embeddings and count pieces (computed once, then cached)."""
+    path = cache / f"{f['set']}__{f['meta']['name']}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    audio = f["audio"]
+    scale = float(gain(audio))
+    duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
+    seg = segmentation.segment(audio, segmentation.STEP_S, gain=scale)
+    grid = reconstruct.Grid(seg, duration_ms)
+    speech = grid.speech_regions(pad_ms=0)
+    tracks, blocks, units = local_embeddings.embed(audio, seg, grid.speech_regions(), gain=scale)
+    pieces = local_embeddings.pieces(audio, speech, gain=scale)
+    data = {"seg": seg, "duration_ms": duration_ms, "tracks": tracks, "blocks": blocks}
+    data |= {"units": units, "pieces": pieces}
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(data))
+    return data
+
+
+def held_by_any(mapping: np.ndarray, units, centroids: np.ndarray) -> np.ndarray:
+    """The unit rule before: any other local speaker of the window holds its speaker."""
+    out = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK, axis=2)
+    if len(centroids) < 2:
+        return out
+    best = np.argmax(units.vectors @ centroids.T, axis=1)
+    for i in np.flatnonzero(units.clean_ms >= local_embeddings.MIN_ANY_MS):
+        w, local, u = units.window[i], units.local[i], units.block[i]
+        if out[w, local, u] >= 0 and best[i] != out[w, local, u]:
+            if best[i] not in np.delete(out[w, :, u], local):
+                out[w, local, u] = best[i]
+    return out
+
+
+def labelled(d: dict, old_units: bool) -> list[tuple[float, float, int]]:
+    """(start_s, end_s, speaker) as the labeller would give them, without a user's count."""
+    seg, tracks, blocks, units = d["seg"], d["tracks"], d["blocks"], d["units"]
+    step = segmentation.STEP_S
+    found = clustering.spectral_speakers(d["pieces"])
+    if found is not None:
+        mapping, centroids = builtin_diarizer._piece_speakers(seg, tracks, blocks, found, 1, step)
+    else:
+        mapping, centroids = builtin_diarizer._block_speakers(
+            seg, tracks, blocks, step, None, None, None
+        )
+    rule = held_by_any if old_units else builtin_diarizer._unit_speakers
+    mapping = rule(mapping, units, centroids)
+    k = max(1, int(mapping.max()) + 1)
+    active, _ = reconstruct.Grid(seg, d["duration_ms"]).speakers(mapping, k)
+    return [
+        (s / 1000, e / 1000, spk) for s, e, spk in reconstruct.segments_of(active, d["duration_ms"])
+    ]
+
+
+def main() -> None:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="tune")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1] / ".evaldata"
+    )
+    parser.add_argument("--cache", type=Path)
+    parser.add_argument("--files", default="")
+    parser.add_argument("--units-held-by-any", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    cache = args.cache or args.data / "replay"
+    only = set(args.files.split(",")) if args.files else None
+    means = []
+    for name in args.sets.split(","):
+        if name not in (*SETS, *MORE_SETS):
+            sys.exit(f"no set {name!r}: one of {', '.join((*SETS, *MORE_SETS))}")
+        rows = []
+        for f in load_set(args.data, name, only):
+            hyp = labelled(prepared(f, cache), args.units_held_by_any)
+            ref = len({s for *_, s in f["turns"]})
+            found = len({s for *_, s in hyp})
+            der = ders(f["turns"], hyp)["der"]
+            rows.append((der, ref == found))
+            print(
+                f"{name:12} {f['meta']['name']:26} ref {ref} found {found}  DER {100 * der:5.1f} %"
+            )
+        print(
+            f"== {name}: DER {100 * np.mean([r[0] for r in rows]):.2f} %, "
+            f"count right {sum(r[1] for r in rows)} of {len(rows)}"
+        )
+        means += rows
+    if len(args.sets.split(",")) > 1:
+        print(
+            f"== all: DER {100 * np.mean([r[0] for r in means]):.2f} %, "
+            f"count right {sum(r[1] for r in means)} of {len(means)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
