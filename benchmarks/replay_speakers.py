@@ -29,13 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_speakers import MORE_SETS, SETS, ders, load_set  # noqa: E402
-from tui.engine import (  # noqa: E402
-    builtin_diarizer,
-    clustering,
-    local_embeddings,
-    reconstruct,
-    segmentation,
-)
+from tui.engine import builtin_diarizer, local_embeddings, reconstruct, segmentation  # noqa: E402
 from tui.engine.vad import gain  # noqa: E402
 
 
@@ -75,15 +69,10 @@ def held_by_any(mapping: np.ndarray, units, centroids: np.ndarray) -> np.ndarray
 
 def labelled(d: dict, old_units: bool) -> list[tuple[float, float, int]]:
     """(start_s, end_s, speaker) as the labeller would give them, without a user's count."""
-    seg, tracks, blocks, units = d["seg"], d["tracks"], d["blocks"], d["units"]
-    step = segmentation.STEP_S
-    found = clustering.spectral_speakers(d["pieces"])
-    if found is not None:
-        mapping, centroids = builtin_diarizer._piece_speakers(seg, tracks, blocks, found, 1, step)
-    else:
-        mapping, centroids = builtin_diarizer._block_speakers(
-            seg, tracks, blocks, step, None, None, None
-        )
+    seg, units = d["seg"], d["units"]
+    mapping, centroids = builtin_diarizer.global_speakers(
+        seg, d["tracks"], d["blocks"], d["pieces"], segmentation.STEP_S, None, None, None
+    )
     rule = held_by_any if old_units else builtin_diarizer._unit_speakers
     mapping = rule(mapping, units, centroids)
     k = max(1, int(mapping.max()) + 1)

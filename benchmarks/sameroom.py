@@ -278,6 +278,31 @@ TUNE_UNEVEN = (
         shares=(0.3, 0.25, 0.15, 0.12, 0.1, 0.08),
     ),
 )
+
+
+def _call(
+    name: str,
+    voices: tuple[str, ...],
+    seconds: float,
+    seed: int,
+    shares: tuple[float, ...] | None = None,
+) -> Spec:
+    """A short phone call of ``TUNE_CALLS``: quick turns, early replies, backchannels."""
+    return Spec(
+        name,
+        voices,
+        seconds,
+        (0.6, 3),
+        (-0.3, 0.3),
+        3,
+        6,
+        phone=True,
+        snr_db=20,
+        seed=seed,
+        shares=shares,
+    )
+
+
 #: Short phone calls of the tuning voices: 25-45 s, quick turns (0.6-3 s),
 #: replies that start before the other has finished, backchannels.  In a
 #: call this short the count has few pieces to go on, and with quick turns
@@ -285,41 +310,13 @@ TUNE_UNEVEN = (
 #: Tuning data like ``TUNE``; built as the set ``tune_calls``.
 TUNE_CALLS = (
     Spec("calls_1spk", ("mosqueda",), 30, (2, 8), phone=True, snr_db=20, seed=160),
-    *(
-        Spec(
-            f"calls_2spk_{tag}",
-            pair,
-            seconds,
-            (0.6, 3),
-            (-0.3, 0.3),
-            3,
-            6,
-            phone=True,
-            snr_db=20,
-            seed=seed,
-            shares=shares,
-        )
-        for tag, pair, seconds, seed, shares in (
-            ("a", ("herbold", "sawant"), 30, 161, None),
-            ("b", ("strauss", "mosqueda"), 35, 162, None),
-            ("c", ("june_fr", "carlo_it"), 30, 163, None),
-            ("d", ("sawant", "strauss"), 45, 164, None),
-            ("e", ("mosqueda", "herbold"), 30, 165, (0.7, 0.3)),
-            ("f", ("carlo_it", "reader_en"), 40, 166, None),
-        )
-    ),
-    Spec(
-        "calls_3spk",
-        ("herbold", "strauss", "june_fr"),
-        45,
-        (0.6, 3),
-        (-0.3, 0.3),
-        3,
-        6,
-        phone=True,
-        snr_db=20,
-        seed=167,
-    ),
+    _call("calls_2spk_a", ("herbold", "sawant"), 30, 161),
+    _call("calls_2spk_b", ("strauss", "mosqueda"), 35, 162),
+    _call("calls_2spk_c", ("june_fr", "carlo_it"), 30, 163),
+    _call("calls_2spk_d", ("sawant", "strauss"), 45, 164),
+    _call("calls_2spk_e", ("mosqueda", "herbold"), 30, 165, (0.7, 0.3)),
+    _call("calls_2spk_f", ("carlo_it", "reader_en"), 40, 166),
+    _call("calls_3spk", ("herbold", "strauss", "june_fr"), 45, 167),
 )
 EVAL = (
     Spec("eval_1spk", ("lewis",), 90, (3, 12), seed=201),

@@ -119,14 +119,9 @@ class BuiltinDiarizer:
                 audio, seg, regions, progress=stage(0.3, 0.75), gain=scale
             )
             pieces = local_embeddings.pieces(audio, speech, progress=stage(0.75, 0.9), gain=scale)
-            found = clustering.spectral_speakers(pieces, min_speakers, max_speakers, num_speakers)
-            if found is not None:
-                floor = num_speakers or min_speakers or 1
-                mapping, centroids = _piece_speakers(seg, tracks, blocks, found, floor, self.step_s)
-            else:  # too little speech for a graph of pieces
-                mapping, centroids = _block_speakers(
-                    seg, tracks, blocks, self.step_s, num_speakers, min_speakers, max_speakers
-                )
+            mapping, centroids = global_speakers(
+                seg, tracks, blocks, pieces, self.step_s, num_speakers, min_speakers, max_speakers
+            )
             mapping = _unit_speakers(mapping, units, centroids)
             k = max(1, int(mapping.max()) + 1)
         active, score = grid.speakers(mapping, k)
@@ -137,6 +132,26 @@ class BuiltinDiarizer:
         if progress:
             progress(1.0)
         return Labelling(segments, overlaps, speech, active, score)
+
+
+def global_speakers(
+    seg: segmentation.Segmentation,
+    tracks: local_embeddings.LocalEmbeddings,
+    blocks: local_embeddings.LocalEmbeddings,
+    pieces: np.ndarray,
+    step_s: float,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(windows, 3, blocks) each local speaker's block's speaker, and the speakers' centroids:
+    from the clusters of the count's pieces, or (too little speech for their graph)
+    from the blocks' linkage.  The units are placed after this (:func:`_unit_speakers`)."""
+    found = clustering.spectral_speakers(pieces, min_speakers, max_speakers, num_speakers)
+    if found is not None:
+        floor = num_speakers or min_speakers or 1
+        return _piece_speakers(seg, tracks, blocks, found, floor, step_s)
+    return _block_speakers(seg, tracks, blocks, step_s, num_speakers, min_speakers, max_speakers)
 
 
 def _block_speakers(
