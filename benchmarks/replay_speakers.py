@@ -1,7 +1,7 @@
 """Score the labeller's clustering steps quickly, on cached segmentation and embeddings.
 
     python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
-        [--cache .evaldata/replay] [--files a,b] [--units-held-by-any]
+        [--cache .evaldata/replay] [--files a,b] [--units-held-by-any] [--quiet 20,40]
 
 The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
 the count's pieces: :mod:`tui.engine.builtin_diarizer` steps 1-2) is run once
@@ -10,6 +10,10 @@ from the pieces, the blocks' and units' speakers, the reconstruction) are
 replayed from it with the code as it is, so a change to them is scored on a
 whole set in seconds, both ways in one run.  DER as ``bench_speakers.py
 --no-asr`` scores it (segments, collar 0.25 s, overlap skipped).
+
+``--quiet 20,40`` replays every file also 20 and 40 dB down, written to 16
+bits as ``sameroom.py``'s ``quiet`` set is (so tuning files can show what the
+held-out quiet copies measure: whether the count flips with the level).
 
 ``--units-held-by-any`` replays the unit rule as it was before: a 0.5 s unit
 held off a speaker by any other local speaker of its window, talking in that
@@ -82,6 +86,18 @@ def labelled(d: dict, old_units: bool) -> list[tuple[float, float, int]]:
     ]
 
 
+def _with_quiet(files: list[dict], quiet: str) -> list[dict]:
+    """``files``, each followed by its copies ``quiet`` dB down (16-bit, as the quiet set)."""
+    out = []
+    for f in files:
+        out.append(f)
+        for db in (int(x) for x in quiet.split(",") if x):
+            audio = np.round(f["audio"] * 10 ** (-db / 20) * 32768).clip(-32768, 32767) / 32768
+            meta = {**f["meta"], "name": f"{f['meta']['name']}_{db}db"}
+            out.append({**f, "meta": meta, "audio": audio.astype(np.float32)})
+    return out
+
+
 def main() -> None:
     import torch
 
@@ -93,6 +109,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--files", default="")
     parser.add_argument("--units-held-by-any", action="store_true")
+    parser.add_argument("--quiet", default="", help="also each file this many dB down: 20,40")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = args.cache or args.data / "replay"
@@ -102,7 +119,7 @@ def main() -> None:
         if name not in (*SETS, *MORE_SETS):
             sys.exit(f"no set {name!r}: one of {', '.join((*SETS, *MORE_SETS))}")
         rows = []
-        for f in load_set(args.data, name, only):
+        for f in _with_quiet(load_set(args.data, name, only), args.quiet):
             hyp = labelled(prepared(f, cache), args.units_held_by_any)
             ref = len({s for *_, s in f["turns"]})
             found = len({s for *_, s in hyp})
