@@ -11,9 +11,11 @@ replayed from it with the code as it is, so a change to them is scored on a
 whole set in seconds, both ways in one run.  DER as ``bench_speakers.py
 --no-asr`` scores it (segments, collar 0.25 s, overlap skipped).
 
-``--quiet 20,40`` replays every file also 20 and 40 dB down, written to 16
-bits as ``sameroom.py``'s ``quiet`` set is (so tuning files can show what the
-held-out quiet copies measure: whether the count flips with the level).
+``--quiet 20,40`` replays every file also 20 and 40 dB down, rounded to 16
+bits (``sameroom.py``'s held-out ``quiet`` set is written at the same
+precision), so tuning files can show what the quiet copies measure: whether
+the count flips with the level.  The copies are cached by name
+(``<file>_20db``) like the files themselves.
 
 ``--units-held-by-any`` replays the unit rule as it was before: a 0.5 s unit
 held off a speaker by any other local speaker of its window, talking in that
@@ -86,12 +88,23 @@ def labelled(d: dict, old_units: bool) -> list[tuple[float, float, int]]:
     ]
 
 
-def _with_quiet(files: list[dict], quiet: str) -> list[dict]:
-    """``files``, each followed by its copies ``quiet`` dB down (16-bit, as the quiet set)."""
+def _levels(text: str) -> list[int]:
+    """``"20,40"`` -> [20, 40]: dB below the file's own level."""
+    try:
+        levels = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not whole dB values: {text!r} (e.g. 20,40)") from None
+    if any(db <= 0 for db in levels):
+        raise argparse.ArgumentTypeError(f"levels are dB down, above 0: {text!r}")
+    return levels
+
+
+def _with_quiet(files: list[dict], quiet: list[int]) -> list[dict]:
+    """``files``, each followed by its copies ``quiet`` dB down, rounded to 16 bits."""
     out = []
     for f in files:
         out.append(f)
-        for db in (int(x) for x in quiet.split(",") if x):
+        for db in quiet:
             audio = np.round(f["audio"] * 10 ** (-db / 20) * 32768).clip(-32768, 32767) / 32768
             meta = {**f["meta"], "name": f"{f['meta']['name']}_{db}db"}
             out.append({**f, "meta": meta, "audio": audio.astype(np.float32)})
@@ -109,7 +122,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--files", default="")
     parser.add_argument("--units-held-by-any", action="store_true")
-    parser.add_argument("--quiet", default="", help="also each file this many dB down: 20,40")
+    parser.add_argument(
+        "--quiet", default="", type=_levels, help="also each file this many dB down: 20,40"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = args.cache or args.data / "replay"
