@@ -10,7 +10,9 @@ Voices:
   recorded the English and the Spanish prompts (one person, two recordings), June
   Wallack the French, Carlo the Italian, and another woman the Russian.  June and
   Carlo tune; Allison and the Russian voice are measured.  Read from the unpacked
-  packages under ``--asterisk`` (default .evaldata/src/x/usr/share/asterisk/sounds).
+  packages under ``--asterisk`` (default .evaldata/src/x/usr/share/asterisk/sounds,
+  where the packages missing there are downloaded with ``apt-get download`` and
+  unpacked; a prompt set missing elsewhere stops the benchmark with one line).
 
 A *recording* is one person's speech in one meeting (or one prompt set); its
 speech is cut into pieces of PIECE_S seconds (at most PIECES per recording),
@@ -40,11 +42,13 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import subprocess
 import sys
 import wave
 import zipfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +70,14 @@ ASTERISK = (
     / "sounds"
 )
 #: prompt folder -> (person, recording); the same person in two folders is two recordings.
+#: prompt folder -> the Debian package that holds it (sameroom.py fetches all but Spanish).
+PACKAGES = {
+    "en_US_f_Allison": "asterisk-core-sounds-en-g722",
+    "es_MX_f_Allison": "asterisk-core-sounds-es-g722",
+    "fr_CA_f_June": "asterisk-core-sounds-fr-g722",
+    "it_IT_m_Carlo": "asterisk-core-sounds-it-g722",
+    "ru_RU_f_IvrvoiceRU": "asterisk-core-sounds-ru-g722",
+}
 PROMPTS = {
     "en_US_f_Allison": ("allison", "ast-en"),
     "es_MX_f_Allison": ("allison", "ast-es"),
@@ -119,12 +131,30 @@ def asterisk(folder: Path) -> dict[tuple[str, str], np.ndarray]:
     return out
 
 
+def fetch_prompts(folder: Path) -> None:
+    """Download and unpack the prompt packages missing under ``folder`` (the default only)."""
+    missing = [sub for sub in PROMPTS if not (folder / sub).is_dir()]
+    if missing and folder == ASTERISK:
+        src = ASTERISK.parents[4]  # .evaldata/src, where sameroom.py unpacks into x/
+        src.mkdir(parents=True, exist_ok=True)
+        debs = sorted({PACKAGES[sub] for sub in missing})
+        subprocess.run(["apt-get", "download", *debs], cwd=src, check=True, capture_output=True)
+        for deb in debs:
+            (found,) = src.glob(f"{deb}_*.deb")
+            subprocess.run(["dpkg-deb", "-x", str(found), "x"], cwd=src, check=True)
+        missing = [sub for sub in PROMPTS if not (folder / sub).is_dir()]
+    if missing:
+        sys.exit(f"bench_voices: no prompt set {', '.join(missing)} under {folder}")
+
+
 def prints(recordings: dict[tuple[str, str], np.ndarray], phone: bool) -> dict:
-    """(person, recording) -> list of piece prints (cached on disk)."""
+    """(person, recording) -> list of piece prints (cached on disk, for these recordings)."""
     cache = cache_dir() / f"voice_prints{'_phone' if phone else ''}_{int(PIECE_S)}x{PIECES}.npz"
+    made_from = np.array(sorted(f"{p}|{r}" for p, r in recordings))
     if cache.exists():
         data = np.load(cache)
-        return {tuple(k.split("|")): list(data[k]) for k in data.files}
+        if "__from__" in data.files and np.array_equal(data["__from__"], made_from):
+            return {tuple(k.split("|")): list(data[k]) for k in data.files if k != "__from__"}
     out = {}
     step = int(PIECE_S * 16000)
     for (person, rec), audio in sorted(recordings.items()):
@@ -138,7 +168,8 @@ def prints(recordings: dict[tuple[str, str], np.ndarray], phone: bool) -> dict:
         if vecs:
             out[(person, rec)] = vecs
         print(f"  {person:10s} {rec:14s} {len(vecs)} pieces", file=sys.stderr)
-    np.savez(cache, **{f"{p}|{r}": np.array(v) for (p, r), v in out.items()})
+    arrays: dict[str, Any] = {f"{p}|{r}": np.array(v) for (p, r), v in out.items()}
+    np.savez(cache, __from__=made_from, **arrays)
     return out
 
 
@@ -153,7 +184,8 @@ def profile(person: str, full: dict, but: str) -> voices.Profile:
 
 
 def tune(full: dict, test: dict, people: tuple[str, ...]) -> tuple[float, int, int, float]:
-    same, other = [], []
+    same: list[float] = []
+    other: list[float] = []
     for (person, rec), vecs in test.items():
         if person not in people:
             continue
@@ -239,11 +271,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asterisk", type=Path, default=ASTERISK)
     args = parser.parse_args()
+    fetch_prompts(args.asterisk)
     recordings = speakerbox()
-    if args.asterisk.exists():
-        recordings.update(asterisk(args.asterisk))
-    else:
-        print(f"note: no asterisk prompts at {args.asterisk}; speakerbox only", file=sys.stderr)
+    recordings.update(asterisk(args.asterisk))
     full = prints(recordings, phone=False)
     phone = prints(recordings, phone=True)
     threshold, n_same, n_other, accepted = tune(full, full, TUNE_PEOPLE)
