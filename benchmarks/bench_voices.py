@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import subprocess
 import sys
 import wave
 import zipfile
@@ -54,6 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import sameroom_sources  # noqa: E402
 from benchmarks.conversations import EVALUATION, TUNING, cache_dir, phone_band, wheel_path  # noqa: E402
 from tui.engine import voices  # noqa: E402
 
@@ -70,14 +70,6 @@ ASTERISK = (
     / "sounds"
 )
 #: prompt folder -> (person, recording); the same person in two folders is two recordings.
-#: prompt folder -> the Debian package that holds it (sameroom.py fetches all but Spanish).
-PACKAGES = {
-    "en_US_f_Allison": "asterisk-core-sounds-en-g722",
-    "es_MX_f_Allison": "asterisk-core-sounds-es-g722",
-    "fr_CA_f_June": "asterisk-core-sounds-fr-g722",
-    "it_IT_m_Carlo": "asterisk-core-sounds-it-g722",
-    "ru_RU_f_IvrvoiceRU": "asterisk-core-sounds-ru-g722",
-}
 PROMPTS = {
     "en_US_f_Allison": ("allison", "ast-en"),
     "es_MX_f_Allison": ("allison", "ast-es"),
@@ -135,13 +127,10 @@ def fetch_prompts(folder: Path) -> None:
     """Download and unpack the prompt packages missing under ``folder`` (the default only)."""
     missing = [sub for sub in PROMPTS if not (folder / sub).is_dir()]
     if missing and folder == ASTERISK:
-        src = ASTERISK.parents[4]  # .evaldata/src, where sameroom.py unpacks into x/
-        src.mkdir(parents=True, exist_ok=True)
-        debs = sorted({PACKAGES[sub] for sub in missing})
-        subprocess.run(["apt-get", "download", *debs], cwd=src, check=True, capture_output=True)
-        for deb in debs:
-            (found,) = src.glob(f"{deb}_*.deb")
-            subprocess.run(["dpkg-deb", "-x", str(found), "x"], cwd=src, check=True)
+        # .evaldata/src, where sameroom.py unpacks the others (all but Spanish) into x/;
+        # a prompt folder's package is named by its language: es_MX_f_Allison -> -es-
+        debs = sorted({f"asterisk-core-sounds-{sub.split('_')[0]}-g722" for sub in missing})
+        sameroom_sources.fetch_debs(ASTERISK.parents[4], debs, unpack=True)
         missing = [sub for sub in PROMPTS if not (folder / sub).is_dir()]
     if missing:
         sys.exit(f"bench_voices: no prompt set {', '.join(missing)} under {folder}")

