@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SETS = ("tune", "eval", "quiet", "real")
 EQ_SETS = ("tune_eq", "eval_eq")  # built with sameroom.py --eq; not in "all"
-MORE_SETS = ("tune_more", "tune_uneven", "tune_calls")  # more tuning conversations; not in "all"
+#: More tuning sets (sameroom.py builds them on request); not in "all".
+MORE_SETS = ("tune_more", "tune_uneven", "tune_calls", "tune_calls_more")
 SR = 16000
 
 

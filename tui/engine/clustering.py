@@ -74,6 +74,13 @@ MAX_POINTS = 1000
 # tuned here.
 #: Fewer pieces than this: too few for a graph; the linkage's threshold counts.
 COUNT_MIN_PIECES = 10
+#: Fewer pieces than this (about 30 s of speech) and no count from the user: the
+#: blocks' linkage counts instead of the eigengap.  Chosen on the tuning voices by a
+#: rule written first (most counts right over the tuning conversations and short
+#: calls at 0, -20 and -40 dB, 141 copies): 10 / 20 / 30 / 40 gave 120 / 121 / 118 /
+#: 116 (docs/speakers.md, Calibration).  A user's count still uses the pieces
+#: from COUNT_MIN_PIECES on.
+COUNT_MIN_PIECES_ESTIMATE = 20
 #: Each piece keeps its most alike neighbours: this share of all, at least COUNT_MIN_NEIGHBOURS.
 COUNT_PVAL = 0.012
 COUNT_MIN_NEIGHBOURS = 6
@@ -184,11 +191,14 @@ def spectral_speakers(
     bounds, the k-means makes the nearest count inside them instead.  With
     ``exact`` (the user's count) the k-means makes that many clusters and none
     is dissolved or joined.  None when there are too few pieces (under
-    COUNT_MIN_PIECES, or fewer than the speakers asked for).
+    COUNT_MIN_PIECES, under COUNT_MIN_PIECES_ESTIMATE without ``exact``, or
+    fewer than the speakers asked for).
     """
     n = len(pieces)
     if n < COUNT_MIN_PIECES or max(exact or 0, min_speakers or 0) > n:
         return None  # (a k-means cannot make more clusters than there are pieces)
+    if not exact and n < COUNT_MIN_PIECES_ESTIMATE:
+        return None  # too few for the eigengap to count on
     if n > COUNT_MAX_PIECES:
         pieces = pieces[np.linspace(0, n - 1, COUNT_MAX_PIECES).astype(int)]
         n = COUNT_MAX_PIECES
