@@ -341,6 +341,13 @@ TUNE_CALLS_MORE = (
     _call("callsm_2spk_k", ("herbold", "carlo_it"), 30, 182, (0.7, 0.3)),
     _call("callsm_2spk_l", ("sawant", "strauss"), 35, 183),
 )
+#: The tuning sets beyond ``tune`` (built only when asked for), by set name.
+MORE_TUNING = {
+    "tune_more": TUNE_MORE,
+    "tune_uneven": TUNE_UNEVEN,
+    "tune_calls": TUNE_CALLS,
+    "tune_calls_more": TUNE_CALLS_MORE,
+}
 EVAL = (
     Spec("eval_1spk", ("lewis",), 90, (3, 12), seed=201),
     Spec(
@@ -549,20 +556,13 @@ def main() -> None:
     if args.eq:
         voices, suffix = sources.equalise_meetings(voices, sources.meetings(src)), "_eq"
         sets = [s for s in sets if s in ("tune", "eval")]
-    if {"tune", "tune_more", "tune_uneven", "tune_calls", "tune_calls_more", "eval", "quiet"} & set(
-        sets
-    ):
+    if {"tune", "eval", "quiet", *MORE_TUNING} & set(sets):
         words = english_words(src, voices)
     if "tune" in sets:
         write_set(args.out / f"tune{suffix}", built_items(TUNE, voices, words))
-    if "tune_more" in sets:
-        write_set(args.out / "tune_more", built_items(TUNE_MORE, voices, words))
-    if "tune_uneven" in sets:
-        write_set(args.out / "tune_uneven", built_items(TUNE_UNEVEN, voices, words))
-    if "tune_calls" in sets:
-        write_set(args.out / "tune_calls", built_items(TUNE_CALLS, voices, words))
-    if "tune_calls_more" in sets:
-        write_set(args.out / "tune_calls_more", built_items(TUNE_CALLS_MORE, voices, words))
+    for name, specs in MORE_TUNING.items():
+        if name in sets:
+            write_set(args.out / name, built_items(specs, voices, words))
     if "eval" in sets or "quiet" in sets:
         items = built_items(EVAL, voices, words)
         if "eval" in sets:
