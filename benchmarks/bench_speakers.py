@@ -37,10 +37,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.sameroom import MORE_TUNING  # noqa: E402
+
 SETS = ("tune", "eval", "quiet", "real")
 EQ_SETS = ("tune_eq", "eval_eq")  # built with sameroom.py --eq; not in "all"
 #: More tuning sets (sameroom.py builds them on request); not in "all".
-MORE_SETS = ("tune_more", "tune_uneven", "tune_calls", "tune_calls_more")
+MORE_SETS = tuple(MORE_TUNING)
 SR = 16000
 
 
