@@ -28,14 +28,15 @@ def _cpu_has_avx512() -> bool:
 
 #: Measured: the French evaluation clip's WER against its bound of 0.30 (fixed, and
 #: met, on an Intel AVX-512 machine; not moved after seeing these figures).  Since the
-#: recogniser hears through silero-vad's model it is over the bound on every CPU
-#: measured: 0.316 on a 2-core AMD EPYC with AVX-512 and on a 2-core Intel Xeon with
-#: AVX-512 (and AMX), and over it on an AMD EPYC without AVX-512 (0.386 there with the
-#: previous speech detector).  Strict: an XPASS says the French clip is within its
-#: bound again.
+#: recogniser hears through silero-vad's model: 0.316 on a 2-core AMD EPYC with AVX-512
+#: and on a 2-core Intel Xeon with AVX-512 (and AMX), over the bound on an AMD EPYC
+#: without AVX-512, and 0.246 -- within it -- on a 2-core AMD EPYC of family 25 model 17
+#: (Zen 4, AVX-512 with bf16).  One word in 57 decides it, and which side a CPU lands
+#: on is known only by measuring it there, so the mark is not strict: an XPASS reports a
+#: CPU where the clip is within its bound, an XFAIL one where it is not.
 FRENCH_OVER_ITS_BOUND = pytest.mark.xfail(
-    reason="French WER 0.316 over 0.30 measured on every CPU since silero-vad (docs/languages.md)",
-    strict=True,
+    reason="French WER over 0.30 on most CPUs measured since silero-vad (docs/languages.md)",
+    strict=False,
 )
 
 #: Measured: the Spanish evaluation clip's WER against its bound of 0.20 (fixed, and
