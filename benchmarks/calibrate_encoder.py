@@ -172,10 +172,11 @@ def main() -> None:
     if args.grid:
         from tui.engine.builtin_diarizer import BuiltinDiarizer
 
-        saved = clustering.THRESHOLD, clustering.MIN_SPEAKER_MS
+        saved = clustering.THRESHOLD, clustering.MIN_SPEAKER_MS, clustering.LINKAGE_MIN_SPEAKER_MS
         for threshold in (0.40, 0.45, 0.50):
             for least in (1000, 3000):
-                clustering.THRESHOLD, clustering.MIN_SPEAKER_MS = threshold, least
+                clustering.THRESHOLD = threshold
+                clustering.MIN_SPEAKER_MS = clustering.LINKAGE_MIN_SPEAKER_MS = least
                 ders, right = [], 0
                 for _, audio, turns in data:
                     result = BuiltinDiarizer().diarize(audio, [])
@@ -185,7 +186,7 @@ def main() -> None:
                     f"THRESHOLD {threshold:.2f} MIN_SPEAKER_MS {least}: mean DER "
                     f"{np.mean(ders):.3f}, counts right {right}/{len(data)}"
                 )
-        clustering.THRESHOLD, clustering.MIN_SPEAKER_MS = saved
+        clustering.THRESHOLD, clustering.MIN_SPEAKER_MS, clustering.LINKAGE_MIN_SPEAKER_MS = saved
         print(f"(now: THRESHOLD {saved[0]}, MIN_SPEAKER_MS {saved[1]})")
 
 

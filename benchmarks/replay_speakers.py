@@ -2,6 +2,7 @@
 
     python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
         [--cache .evaldata/replay] [--files a,b] [--units-held-by-any] [--quiet 20,40]
+        [--excerpts 30] [--thresholds 0.40,0.45,0.50] [--least 1000,3000]
 
 The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
 the count's pieces: :func:`tui.engine.builtin_diarizer.hear`) is run once per
@@ -17,6 +18,24 @@ bits (``sameroom.py``'s held-out ``quiet`` set is written at the same
 precision), so tuning files can show what the quiet copies measure: whether
 the count flips with the level.  The copies are cached by name
 (``<file>_20db``) like the files themselves.
+
+``--excerpts 30`` cuts every file into consecutive 30 s excerpts (the
+last, shorter part dropped; the reference cropped with it) and replays each
+as a file of its own: short clips, as the blocks' linkage counts them
+(under :data:`tui.engine.clustering.COUNT_MIN_PIECES_ESTIMATE` pieces), made
+from longer tuning conversations.  An excerpt's count is right when it
+finds the reference's voices with 2 s of speech or more in it (a voice
+that says less is neither asked for nor an error); a whole file's, all of
+its reference's voices.
+
+``--thresholds 0.40,0.45`` replays every file once per value of the
+linkage's threshold (:data:`tui.engine.clustering.THRESHOLD`) and closes
+with a table per value: counts right and DER over all files, over the files
+under the eigengap's floor of pieces (the only ones the threshold counts
+without a user's count), and over the short calls.  ``--least 1000,3000``
+does the same for the clean speech a speaker of the linkage needs
+(:data:`tui.engine.clustering.LINKAGE_MIN_SPEAKER_MS`), and with both,
+every pair of values is replayed.
 
 ``--units-held-by-any`` replays the unit rule as it was before: a 0.5 s unit
 held off a speaker by any other local speaker of its window, talking in that
@@ -35,8 +54,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench_speakers import MORE_SETS, SETS, ders, load_set  # noqa: E402
-from tui.engine import builtin_diarizer, local_embeddings, segmentation  # noqa: E402
+from benchmarks.bench_speakers import MORE_SETS, SETS, ders, load_set, voices_2s  # noqa: E402
+from tui.engine import builtin_diarizer, clustering, local_embeddings, segmentation  # noqa: E402
 
 
 def prepared(f: dict, cache: Path) -> builtin_diarizer.Heard:
@@ -94,6 +113,30 @@ def _with_quiet(files: list[dict], quiet: list[int]) -> list[dict]:
     return out
 
 
+def _excerpts(files: list[dict], seconds: float) -> list[dict]:
+    """Each file cut into consecutive ``seconds``-long excerpts, the reference cropped to each."""
+    out = []
+    n = int(round(seconds * segmentation.SAMPLE_RATE))
+    for f in files:
+        for k in range(len(f["audio"]) // n):
+            a, b = k * seconds, (k + 1) * seconds
+            turns = [
+                (max(s, a) - a, min(e, b) - a, spk) for s, e, spk in f["turns"] if e > a and s < b
+            ]
+            meta = {**f["meta"], "name": f"{f['meta']['name']}_x{k}"}
+            audio = f["audio"][k * n : (k + 1) * n]
+            out.append({**f, "meta": meta, "audio": audio, "turns": turns, "excerpt": True})
+    return [f for f in out if voices_2s(f["turns"])]
+
+
+def _floats(text: str) -> list[float]:
+    """``"0.40,0.45"`` -> [0.4, 0.45]."""
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not numbers: {text!r} (e.g. 0.40,0.45)") from None
+
+
 def main() -> None:
     import torch
 
@@ -108,34 +151,74 @@ def main() -> None:
     parser.add_argument(
         "--quiet", default="", type=_levels, help="also each file this many dB down: 20,40"
     )
+    parser.add_argument("--excerpts", type=float, help="cut every file into excerpts this long (s)")
+    parser.add_argument(
+        "--thresholds", type=_floats, help="replay at each linkage threshold: 0.40,0.45"
+    )
+    parser.add_argument(
+        "--least", type=_floats, help="replay at each linkage speaker's least ms: 1000,3000"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = args.cache or args.data / "replay"
     only = set(args.files.split(",")) if args.files else None
-    means = []
+    grid = bool(args.thresholds or args.least)
+    settings = [
+        (threshold, int(least))
+        for least in (args.least or [clustering.LINKAGE_MIN_SPEAKER_MS])
+        for threshold in (args.thresholds or [clustering.THRESHOLD])
+    ]
+    rows: list[dict] = []
     for name in args.sets.split(","):
         if name not in (*SETS, *MORE_SETS):
             sys.exit(f"no set {name!r}: one of {', '.join((*SETS, *MORE_SETS))}")
-        rows = []
-        for f in _with_quiet(load_set(args.data, name, only), args.quiet):
-            hyp = labelled(prepared(f, cache), args.units_held_by_any)
-            ref = len({s for *_, s in f["turns"]})
-            found = len({s for *_, s in hyp})
-            der = ders(f["turns"], hyp)["der"]
-            rows.append((der, ref == found))
-            print(
-                f"{name:12} {f['meta']['name']:26} ref {ref} found {found}  DER {100 * der:5.1f} %"
-            )
-        print(
-            f"== {name}: DER {100 * np.mean([r[0] for r in rows]):.2f} %, "
-            f"count right {sum(r[1] for r in rows)} of {len(rows)}"
-        )
-        means += rows
-    if len(args.sets.split(",")) > 1:
-        print(
-            f"== all: DER {100 * np.mean([r[0] for r in means]):.2f} %, "
-            f"count right {sum(r[1] for r in means)} of {len(means)}"
-        )
+        files = load_set(args.data, name, only)
+        if args.excerpts:
+            files = _excerpts(files, args.excerpts)
+        for f in _with_quiet(files, args.quiet):
+            heard = prepared(f, cache)
+            ref = voices_2s(f["turns"]) if f.get("excerpt") else len({s for *_, s in f["turns"]})
+            pieces = 0 if heard.voices is None else len(heard.voices.pieces)
+            for setting in settings:
+                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS = setting
+                hyp = labelled(heard, args.units_held_by_any)
+                found = len({s for *_, s in hyp})
+                der = ders(f["turns"], hyp)["der"]
+                rows.append(
+                    {
+                        "set": name,
+                        "setting": setting,
+                        "der": der,
+                        "right": ref == found,
+                        "linkage": pieces < clustering.COUNT_MIN_PIECES_ESTIMATE,
+                    }
+                )
+                print(
+                    f"{name:12} {f['meta']['name']:26} {pieces:4d} pieces  ref {ref} "
+                    f"found {found}  DER {100 * der:5.1f} %"
+                    + (f"  ({_setting(setting)})" if grid else "")
+                )
+    for setting in settings:
+        mine = [r for r in rows if r["setting"] == setting]
+        groups = [(name, [r for r in mine if r["set"] == name]) for name in args.sets.split(",")]
+        if len(groups) > 1:
+            groups.append(("all", mine))
+        if grid:
+            groups += [
+                ("linkage-counted", [r for r in mine if r["linkage"]]),
+                ("short calls", [r for r in mine if r["set"].startswith("tune_calls")]),
+            ]
+        for label, part in groups:
+            if part:
+                print(
+                    (f"== {_setting(setting)} " if grid else "== ")
+                    + f"{label}: DER {100 * np.mean([r['der'] for r in part]):.2f} %, "
+                    f"count right {sum(r['right'] for r in part)} of {len(part)}"
+                )
+
+
+def _setting(setting: tuple[float, int]) -> str:
+    return f"threshold {setting[0]:.2f} least {setting[1]} ms"
 
 
 if __name__ == "__main__":
