@@ -123,7 +123,8 @@ def _excerpts(files: list[dict], seconds: float) -> list[dict]:
             turns = [
                 (max(s, a) - a, min(e, b) - a, spk) for s, e, spk in f["turns"] if e > a and s < b
             ]
-            meta = {**f["meta"], "name": f"{f['meta']['name']}_x{k}"}
+            # The length in the name: the cache keeps excerpts of every length apart.
+            meta = {**f["meta"], "name": f"{f['meta']['name']}_x{seconds:g}s{k}"}
             audio = f["audio"][k * n : (k + 1) * n]
             out.append({**f, "meta": meta, "audio": audio, "turns": turns, "excerpt": True})
     return [f for f in out if voices_2s(f["turns"])]
