@@ -23,7 +23,10 @@ them (else it is left out: a segmentation error, not a voice).  Then:
 * ``clustering.THRESHOLD`` and ``clustering.MIN_SPEAKER_MS``, with
   ``--grid``: the labeller runs on every tuning conversation for THRESHOLD
   0.40 / 0.45 / 0.50 and MIN_SPEAKER_MS 1 s / 3 s; the rule is the lowest
-  mean DER (collar 0.25 s, overlap skipped), ties broken by more counts right;
+  mean DER (collar 0.25 s, overlap skipped), ties broken by more counts right
+  (how THRESHOLD was first chosen, 0.45; since the linkage counts only short
+  files it is chosen on short copies with ``replay_speakers.py --thresholds``,
+  docs/speakers.md);
 * also printed (no threshold depends on it): the equal-error similarity of
   same- and different-person block pairs from different windows.
 """
