@@ -110,6 +110,8 @@ def asterisk(folder: Path) -> dict[tuple[str, str], np.ndarray]:
     for sub, key in PROMPTS.items():
         pieces, total = [], 0.0
         for path in sorted((folder / sub).glob("*.g722")):
+            if not sameroom_sources.is_speech_prompt(path.stem):
+                continue  # a beep or a tone is no voice
             with av.open(str(path), format="g722") as c:
                 r = av.AudioResampler(format="flt", layout="mono", rate=16000)
                 audio = [x.to_ndarray().ravel() for f in c.decode(audio=0) for x in r.resample(f)]
@@ -139,7 +141,8 @@ def fetch_prompts(folder: Path) -> None:
 def prints(recordings: dict[tuple[str, str], np.ndarray], phone: bool) -> dict:
     """(person, recording) -> list of piece prints (cached on disk, for these recordings)."""
     cache = cache_dir() / f"voice_prints{'_phone' if phone else ''}_{int(PIECE_S)}x{PIECES}.npz"
-    made_from = np.array(sorted(f"{p}|{r}" for p, r in recordings))
+    # Each recording's length too: the same names read from other prompts are other prints.
+    made_from = np.array(sorted(f"{p}|{r}|{len(a)}" for (p, r), a in recordings.items()))
     if cache.exists():
         data = np.load(cache)
         if "__from__" in data.files and np.array_equal(data["__from__"], made_from):

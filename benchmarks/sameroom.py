@@ -422,17 +422,18 @@ QUIET_DB = (-20, -40)
 def english_words(src: Path, voices: dict) -> dict[str, list[dict]]:
     """tiny.en words of every English clip (cached in ``src/words_en.json``)."""
     cache = src / "words_en.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
+    out = json.loads(cache.read_text()) if cache.exists() else {}
+    wanted = [(cid, clip) for v in ENGLISH for cid, clip in voices[v]]
+    if all(cid in out for cid, _ in wanted):
+        return {cid: out[cid] for cid, _ in wanted}
     from tui.engine import transcribe
 
-    out = {}
-    for v in ENGLISH:
-        for cid, clip in voices[v]:
+    for cid, clip in wanted:
+        if cid not in out:  # clips named otherwise before (or new) are recognised again
             words = transcribe.recognise(clip, transcribe.speech_regions(clip), device="cpu").words
             out[cid] = [w.to_dict() for w in words]
     cache.write_text(json.dumps(out))
-    return out
+    return {cid: out[cid] for cid, _ in wanted}
 
 
 def build(spec: Spec, voices: dict, words: dict) -> Built:
@@ -459,6 +460,8 @@ def build(spec: Spec, voices: dict, words: dict) -> Built:
             share = dict.fromkeys(choices, 1.0)
         said = {v: sum(len(p[1]) for p in pieces if p[2] == v) for v in choices}
         voice = min(choices, key=lambda v: (said[v] / share[v], rng.random()))
+        if readers[voice].empty():
+            break  # a voice has said all it has: the conversation ends a little early
         n += 1
         short = spec.interject_every and n % spec.interject_every == 0
         piece = readers[voice].take(rng.uniform(0.4, 1.0) if short else rng.uniform(*spec.turn_s))

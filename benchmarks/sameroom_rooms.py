@@ -100,6 +100,10 @@ class Reader:
         self.pos = 0
         self.used: list[str] = []
 
+    def empty(self) -> bool:
+        """Whether every clip has been read."""
+        return self.i >= len(self.clips)
+
     def take(self, seconds: float) -> np.ndarray:
         """About ``seconds`` of speech: a clip's next stretch, or several short clips joined."""
         out: list[np.ndarray] = []

@@ -43,6 +43,20 @@ ASTERISK = {  # voice name -> (Debian package, folder under /usr/share/asterisk/
     "ivr_ru": ("asterisk-core-sounds-ru-g722", "ru_RU_f_IvrvoiceRU"),
 }
 # es_MX is also named "Allison": possibly the en voice, so it is not used at all.
+#: Prompts of every Asterisk sound set that are not speech: the English listing
+#: (asterisk-core-sounds-en, core-sounds-en.txt) describes exactly these in brackets
+#: ("[this is a simple beep tone]", "[sound of monkeys screaming]") and ``silence/``
+#: holds 1-10 s of near-digital silence (peak about -70 dBFS), which a voice's
+#: relative trim keeps whole and its level normalisation raises to speech level.
+#: Each language's set has the same names.
+NON_SPEECH = frozenset({"beep", "beeperr", "ascending-2tone", "descending-2tone", "tt-monkeys"})
+
+
+def is_speech_prompt(relative: str) -> bool:
+    """Whether the Asterisk prompt ``relative`` (``digits/7``, ``silence/3``; no suffix) is speech."""
+    return relative not in NON_SPEECH and not relative.startswith("silence/")
+
+
 EXAMPLES = "x/usr/share/doc/transcriber/examples"
 
 Clip = tuple[str, np.ndarray]  # (source id, float32 16 kHz audio)
@@ -108,12 +122,16 @@ def voices(src: Path) -> dict[str, list[Clip]]:
         for p in sorted(glob.glob(str(src / LIBRIVOX / "*.wav")))
     ]
     for name, (_, folder) in ASTERISK.items():
-        paths = sorted(
-            glob.glob(
-                str(src / "x/usr/share/asterisk/sounds" / folder / "**/*.g722"), recursive=True
-            )
+        root = src / "x/usr/share/asterisk/sounds" / folder
+        prompts = sorted(
+            p.relative_to(root).with_suffix("").as_posix() for p in root.glob("**/*.g722")
         )
-        out[name] = [(f"asterisk:{folder}/{Path(p).stem}", _g722(p)) for p in paths]
+        # Named by the path under the folder: digits/1 and silence/1 are different clips.
+        out[name] = [
+            (f"asterisk:{folder}/{rel}", _g722(str(root / f"{rel}.g722")))
+            for rel in prompts
+            if is_speech_prompt(rel)
+        ]
     return out
 
 
