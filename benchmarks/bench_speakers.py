@@ -164,6 +164,13 @@ class Senko:
         return [(float(g["start"]), float(g["end"]), str(g["speaker"])) for g in segs], took
 
 
+def _senko_label(senko: Senko | None) -> str:
+    """How senko ran, for the table's first line."""
+    if senko is None:
+        return "off"
+    return "on (filterbank as its GPU path computes it)" if senko.portable else "on"
+
+
 def _portable_fbank(audio, subsegments, *, sample_offset=0):
     """senko's GPU-path features (diarizer.py, ``_extract_fbank_features_gpu``) on the CPU."""
     import kaldi_native_fbank as knf
@@ -334,7 +341,7 @@ def main() -> None:
     if senko:
         senko.run(noise)
     print(
-        f"diarizer {args.diarizer}; senko {'off' if senko is None else 'on'}; ASR {'off' if args.no_asr else 'tiny.en'}"
+        f"diarizer {args.diarizer}; senko {_senko_label(senko)}; ASR {'off' if args.no_asr else 'tiny.en'}"
     )
     print(
         "r2s/f2s: voices with >= 2 s of speech; DER collar 0.25, skip_overlap; DER+ov: overlap scored"

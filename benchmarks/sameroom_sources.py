@@ -123,13 +123,14 @@ def voices(src: Path) -> dict[str, list[Clip]]:
     ]
     for name, (_, folder) in ASTERISK.items():
         root = src / "x/usr/share/asterisk/sounds" / folder
+        # Named by the path under the folder (digits/1 and silence/1 are different
+        # clips), in the order of those names.
         prompts = sorted(
-            p.relative_to(root).with_suffix("").as_posix() for p in root.glob("**/*.g722")
+            (p.relative_to(root).with_suffix("").as_posix(), p) for p in root.glob("**/*.g722")
         )
-        # Named by the path under the folder: digits/1 and silence/1 are different clips.
         out[name] = [
-            (f"asterisk:{folder}/{rel}", _g722(str(root / f"{rel}.g722")))
-            for rel in prompts
+            (f"asterisk:{folder}/{rel}", _g722(str(p)))
+            for rel, p in prompts
             if is_speech_prompt(rel)
         ]
     return out
