@@ -93,7 +93,7 @@ def labelled_embeddings(audio: np.ndarray, turns: Turns) -> tuple[np.ndarray, ..
     audio = level(audio)
     seg = segmentation.segment(audio)
     grid = reconstruct.Grid(seg, len(audio) * 1000 // SR)
-    _, emb, _ = local_embeddings.embed(audio, seg, grid.speech_regions())
+    emb = local_embeddings.embed(audio, seg, grid.speech_regions()).blocks
     names = sorted({w for *_, w in turns})
     ref = np.zeros((grid.n, len(names)), dtype=bool)
     for s, e, who in turns:

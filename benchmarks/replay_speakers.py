@@ -1,7 +1,7 @@
 """Score the labeller's clustering steps quickly, on cached segmentation and embeddings.
 
     python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
-        [--cache .evaldata/replay] [--files a,b] [--units-held-by-any] [--quiet 20,40]
+        [--cache .evaldata/replay] [--files a,b] [--rules current,on-grid] [--quiet 20,40]
         [--excerpts 30] [--thresholds 0.40,0.45,0.50] [--least 1000,3000]
 
 The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
@@ -37,9 +37,14 @@ does the same for the clean speech a speaker of the linkage needs
 (:data:`tui.engine.clustering.LINKAGE_MIN_SPEAKER_MS`), and with both,
 every pair of values is replayed.
 
-``--units-held-by-any`` replays the unit rule as it was before: a 0.5 s unit
+``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
+as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
+the window's grid only (no shifted units), ``held-by-any`` also with a unit
 held off a speaker by any other local speaker of its window, talking in that
-unit or not (docs/speakers.md, *The unit rule*).  One torch thread, as the
+unit or not (docs/speakers.md, *The unit rule*).  Whole files also count
+their manifests' interjections of 0.4 s or more kept: half their time or
+more on the speaker that the one-to-one mapping of most shared time gives
+their voice, as the test fixtures score them.  One torch thread, as the
 pipeline's labeller runs.
 """
 
@@ -69,23 +74,34 @@ def prepared(f: dict, cache: Path) -> builtin_diarizer.Heard:
     return heard
 
 
-def held_by_any(mapping: np.ndarray, units, centroids: np.ndarray) -> np.ndarray:
-    """The unit rule before: any other local speaker of the window holds its speaker."""
+def held_by_any(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarray:
+    """The unit rule before: any other local speaker of the window holds its speaker
+    (units on the grid only)."""
+    units = voices.units
     out = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK, axis=2)
-    if len(centroids) < 2:
-        return out
-    best = np.argmax(units.vectors @ centroids.T, axis=1)
-    for i in np.flatnonzero(units.clean_ms >= local_embeddings.MIN_ANY_MS):
-        w, local, u = units.window[i], units.local[i], units.block[i]
-        if out[w, local, u] >= 0 and best[i] != out[w, local, u]:
-            if best[i] not in np.delete(out[w, :, u], local):
-                out[w, local, u] = best[i]
-    return out
+    if len(centroids) >= 2:
+        best = np.argmax(units.vectors @ centroids.T, axis=1)
+        for i in np.flatnonzero(units.clean_ms >= local_embeddings.MIN_ANY_MS):
+            w, local, u = units.window[i], units.local[i], units.block[i]
+            if out[w, local, u] >= 0 and best[i] != out[w, local, u]:
+                if best[i] not in np.delete(out[w, :, u], local):
+                    out[w, local, u] = best[i]
+    return np.repeat(out, local_embeddings.CELLS_PER_UNIT, axis=2)
 
 
-def labelled(heard: builtin_diarizer.Heard, old_units: bool) -> list[tuple[float, float, int]]:
+def on_grid(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarray:
+    """The unit rule with the units on the window's grid only (no shifted units)."""
+    from dataclasses import replace
+
+    none = local_embeddings._empty()
+    return builtin_diarizer._unit_speakers(mapping, replace(voices, shifted=none), centroids)
+
+
+RULES = {"held-by-any": held_by_any, "on-grid": on_grid}
+
+
+def labelled(heard: builtin_diarizer.Heard, rule=None) -> list[tuple[float, float, int]]:
     """(start_s, end_s, speaker) as the labeller would give them, without a user's count."""
-    rule = held_by_any if old_units else None
     labelling = builtin_diarizer.label(heard, segmentation.STEP_S, unit_rule=rule)
     return [(seg.start_ms / 1000, seg.end_ms / 1000, seg.speaker) for seg in labelling.segments]
 
@@ -148,7 +164,9 @@ def main() -> None:
     )
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--files", default="")
-    parser.add_argument("--units-held-by-any", action="store_true")
+    parser.add_argument(
+        "--rules", default="current", help="unit rules to replay: current,on-grid,held-by-any"
+    )
     parser.add_argument(
         "--quiet", default="", type=_levels, help="also each file this many dB down: 20,40"
     )
@@ -164,10 +182,15 @@ def main() -> None:
     cache = args.cache or args.data / "replay"
     only = set(args.files.split(",")) if args.files else None
     grid = bool(args.thresholds or args.least)
+    rules = args.rules.split(",")
+    if unknown := [r for r in rules if r != "current" and r not in RULES]:
+        sys.exit(f"no unit rule {unknown[0]!r}: one of current, {', '.join(RULES)}")
+    grid = grid or len(rules) > 1
     settings = [
-        (threshold, int(least))
+        (threshold, int(least), rule)
         for least in (args.least or [clustering.LINKAGE_MIN_SPEAKER_MS])
         for threshold in (args.thresholds or [clustering.THRESHOLD])
+        for rule in rules
     ]
     rows: list[dict] = []
     for name in args.sets.split(","):
@@ -181,10 +204,11 @@ def main() -> None:
             ref = voices_2s(f["turns"]) if f.get("excerpt") else len({s for *_, s in f["turns"]})
             pieces = 0 if heard.voices is None else len(heard.voices.pieces)
             for setting in settings:
-                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS = setting
-                hyp = labelled(heard, args.units_held_by_any)
+                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS, rule = setting
+                hyp = labelled(heard, RULES.get(rule))
                 found = len({s for *_, s in hyp})
                 der = ders(f["turns"], hyp)["der"]
+                kept = (0, 0) if f.get("excerpt") else interjections_kept(f, hyp)
                 rows.append(
                     {
                         "set": name,
@@ -192,11 +216,13 @@ def main() -> None:
                         "der": der,
                         "right": ref == found,
                         "linkage": pieces < clustering.COUNT_MIN_PIECES_ESTIMATE,
+                        "kept": kept,
                     }
                 )
                 print(
                     f"{name:12} {f['meta']['name']:26} {pieces:4d} pieces  ref {ref} "
                     f"found {found}  DER {100 * der:5.1f} %"
+                    + (f"  interjections {kept[0]}/{kept[1]}" if kept[1] else "")
                     + (f"  ({_setting(setting)})" if grid else "")
                 )
     for setting in settings:
@@ -214,12 +240,39 @@ def main() -> None:
                 print(
                     (f"== {_setting(setting)} " if grid else "== ")
                     + f"{label}: DER {100 * np.mean([r['der'] for r in part]):.2f} %, "
-                    f"count right {sum(r['right'] for r in part)} of {len(part)}"
+                    f"count right {sum(r['right'] for r in part)} of {len(part)}, "
+                    f"interjections kept {sum(r['kept'][0] for r in part)}"
+                    f" of {sum(r['kept'][1] for r in part)}"
                 )
 
 
-def _setting(setting: tuple[float, int]) -> str:
-    return f"threshold {setting[0]:.2f} least {setting[1]} ms"
+def interjections_kept(f: dict, hyp: list[tuple[float, float, int]]) -> tuple[int, int]:
+    """(kept, all) of the file's interjections of 0.4 s or more (its manifest's events)."""
+    from scipy.optimize import linear_sum_assignment
+
+    events = [
+        e for e in f["meta"].get("events", []) if e[3] == "interjection" and e[1] - e[0] >= 0.4
+    ]
+    if not events:
+        return 0, 0
+    names = sorted({s for *_, s in f["turns"]})
+    found = sorted({s for *_, s in hyp})
+    shared = np.zeros((len(names), len(found)))
+    for a, b, who in f["turns"]:
+        for c, d, spk in hyp:
+            shared[names.index(who), found.index(spk)] += max(0.0, min(b, d) - max(a, c))
+    rows, cols = linear_sum_assignment(-shared)
+    to_found = {names[r]: found[c] for r, c in zip(rows, cols, strict=True)}
+    kept = 0
+    for a, b, who, _ in events:
+        mine = to_found.get(who)
+        inside = sum(max(0.0, min(b, d) - max(a, c)) for c, d, spk in hyp if spk == mine)
+        kept += inside / (b - a) >= 0.5
+    return kept, len(events)
+
+
+def _setting(setting: tuple[float, int, str]) -> str:
+    return f"threshold {setting[0]:.2f} least {setting[1]} ms units {setting[2]}"
 
 
 if __name__ == "__main__":

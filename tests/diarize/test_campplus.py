@@ -160,11 +160,14 @@ def test_units_blocks_and_tracks_are_one_pass_and_units_keep_the_window_apart(
     scale = float(gain(conv.audio))
     seg = segmentation.segment(conv.audio, gain=scale)
     grid = reconstruct.Grid(seg, len(conv.audio) * 1000 // 16000)
-    tracks, blocks, units = local_embeddings.embed(
-        conv.audio, seg, grid.speech_regions(), gain=scale
-    )
-    assert len(units.window) > len(blocks.window) > 0
-    for emb, per in ((blocks, local_embeddings.BLOCKS), (units, local_embeddings.UNITS)):
+    heard = local_embeddings.embed(conv.audio, seg, grid.speech_regions(), gain=scale)
+    tracks, blocks, units, shifted = heard.tracks, heard.blocks, heard.units, heard.shifted
+    assert len(units.window) > len(blocks.window) > 0 and len(shifted.window) > 0
+    for emb, per in (
+        (blocks, local_embeddings.BLOCKS),
+        (units, local_embeddings.UNITS),
+        (shifted, local_embeddings.SHIFTED),
+    ):
         key = (emb.window * 3 + emb.local) * per + emb.block
         assert np.all(np.diff(key) > 0)  # one row per pair, in time order
     # a block's clean speech is its units' (rows only exist with 0.2 s of speech)
@@ -179,11 +182,14 @@ def test_units_blocks_and_tracks_are_one_pass_and_units_keep_the_window_apart(
     mapping, centroids = builtin_diarizer._block_speakers(
         seg, tracks, blocks, segmentation.STEP_S, None, None, None
     )
-    fine = builtin_diarizer._unit_speakers(mapping, units, centroids)
-    assert fine.shape[2] == local_embeddings.UNITS and len(centroids) == 3
-    coarse = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK, axis=2)
+    voices = builtin_diarizer.Voices(tracks, blocks, units, shifted, np.zeros((0, 192)))
+    fine = builtin_diarizer._unit_speakers(mapping, voices, centroids)
+    assert fine.shape[2] == local_embeddings.CELLS and len(centroids) == 3
+    per = local_embeddings.CELLS_PER_UNIT
+    coarse = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK * per, axis=2)
     talks = np.zeros(fine.shape, dtype=bool)
-    talks[units.window, units.local, units.block] = True
+    for k in range(per):
+        talks[units.window, units.local, units.block * per + k] = True
     moved = 0
     for w in range(fine.shape[0]):
         for u in range(fine.shape[2]):

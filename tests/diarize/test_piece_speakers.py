@@ -106,8 +106,42 @@ def test_a_unit_takes_its_voice_back_where_the_other_track_is_silent() -> None:
         [(0, 0, 0, a), (0, 0, 1, a)]  # A on track 0 in units 0 and 1
         + [(0, 1, 1, a), (0, 1, 3, a), (0, 1, 4, b)]  # A on track 1 from unit 1, then B
     )
-    out = _unit_speakers(mapping, units, np.stack([a, b]))
+    out = _cells_to_units(_unit_speakers(mapping, _voices(units), np.stack([a, b])))
     assert out[0, 0, :2].tolist() == [0, 0]
     assert out[0, 1, 1] == 1  # track 0 talks here too, as A: track 1 cannot be A
     assert out[0, 1, 3] == 0  # track 0 is silent: A again
     assert out[0, 1, 4] == 1
+
+
+def test_a_yes_across_two_grid_units_keeps_its_speaker_by_the_shifted_unit() -> None:
+    """A "Yes." of B from the middle of unit 2 to the middle of unit 3, on A's track: each
+    grid unit is half A, half B, and more alike A; the shifted unit between them holds
+    only B, is more alike B than they are A, and gives its two cells to B."""
+    from tui.engine.builtin_diarizer import _unit_speakers
+
+    a, b = _voice(0), _voice(1)
+    half = (a + b) / np.linalg.norm(a + b)
+    mixed = (0.9 * a + 0.1 * half) / np.linalg.norm(0.9 * a + 0.1 * half)
+    mapping = np.full((1, segmentation.LOCAL_SPEAKERS, local_embeddings.BLOCKS), -1)
+    mapping[0, 0, 0] = 0  # block 0: track 0 is A
+    grid = _units([(0, 0, u, a) for u in (0, 1, 4)] + [(0, 0, 2, mixed), (0, 0, 3, mixed)])
+    shifted = _units([(0, 0, j, a) for j in (0, 1, 3)] + [(0, 0, 2, b)])  # cells 5-6: B
+    centroids = np.stack([a, b])
+    out = _unit_speakers(mapping, _voices(grid, shifted), centroids)
+    assert out[0, 0, :10].tolist() == [0, 0, 0, 0, 0, 1, 1, 0, 0, 0]
+    on_grid = _unit_speakers(mapping, _voices(grid), centroids)
+    assert on_grid[0, 0, :10].tolist() == [0] * 10  # without the shifted units: lost
+
+
+def _voices(units: LocalEmbeddings, shifted: LocalEmbeddings | None = None):
+    from tui.engine.builtin_diarizer import Voices
+
+    none = local_embeddings._empty()
+    return Voices(none, none, units, shifted or none, np.zeros((0, DIM), np.float32))
+
+
+def _cells_to_units(cells: np.ndarray) -> np.ndarray:
+    """(windows, 3, cells) -> (windows, 3, units), where both cells of a unit agree."""
+    per = local_embeddings.CELLS_PER_UNIT
+    assert (cells[:, :, ::per] == cells[:, :, 1::per]).all()
+    return cells[:, :, ::per]

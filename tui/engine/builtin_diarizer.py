@@ -115,6 +115,7 @@ class Voices:
     tracks: local_embeddings.LocalEmbeddings  # per (window, local speaker)
     blocks: local_embeddings.LocalEmbeddings  # per (window, local speaker, 2.5 s block)
     units: local_embeddings.LocalEmbeddings  # per (window, local speaker, 0.5 s unit)
+    shifted: local_embeddings.LocalEmbeddings  # the same, the units shifted by 0.25 s
     pieces: np.ndarray  # (pieces, dim) 1.5 s pieces of the speech, each embedded alone
 
 
@@ -147,11 +148,11 @@ def hear(
     speech = grid.speech_regions(pad_ms=0)
     if not voices or not regions:
         return Heard(seg, grid, duration_ms, speech, None)
-    tracks, blocks, units = local_embeddings.embed(
-        audio, seg, regions, progress=stage(0.3, 0.75), gain=scale
-    )
+    e = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.75), gain=scale)
     pieces = local_embeddings.pieces(audio, speech, progress=stage(0.75, 0.9), gain=scale)
-    return Heard(seg, grid, duration_ms, speech, Voices(tracks, blocks, units, pieces))
+    return Heard(
+        seg, grid, duration_ms, speech, Voices(e.tracks, e.blocks, e.units, e.shifted, pieces)
+    )
 
 
 def label(
@@ -160,25 +161,25 @@ def label(
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
-    unit_rule: Callable[[np.ndarray, local_embeddings.LocalEmbeddings, np.ndarray], np.ndarray]
-    | None = None,
+    unit_rule: Callable[[np.ndarray, Voices, np.ndarray], np.ndarray] | None = None,
 ) -> Labelling:
     """Steps 3-4 on what was heard: global speakers, units, reconstruction.
 
-    ``unit_rule`` places the 0.5 s units (default :func:`_unit_speakers`;
-    ``benchmarks/replay_speakers.py`` replays an earlier rule through it).
+    ``unit_rule`` places the 0.25 s cells by the units (default
+    :func:`_unit_speakers`; ``benchmarks/replay_speakers.py`` replays an
+    earlier rule through it).
     """
     seg, v = heard.seg, heard.voices
     if v is None:
         mapping = np.zeros(
-            (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.UNITS), int
+            (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.CELLS), int
         )
         k = 1
     else:
         mapping, centroids = global_speakers(
             seg, v.tracks, v.blocks, v.pieces, step_s, num_speakers, min_speakers, max_speakers
         )
-        mapping = (unit_rule or _unit_speakers)(mapping, v.units, centroids)
+        mapping = (unit_rule or _unit_speakers)(mapping, v, centroids)
         k = max(1, int(mapping.max()) + 1)
     active, score = heard.grid.speakers(mapping, k)
     segments = [
@@ -308,19 +309,24 @@ def _piece_speakers(
     return mapping, centroids
 
 
-def _unit_speakers(
-    mapping: np.ndarray, units: local_embeddings.LocalEmbeddings, centroids: np.ndarray
-) -> np.ndarray:
-    """(windows, 3, units): each 0.5 s unit with 0.2 s of clean speech goes to the speaker
-    its own voice is most alike, unless another local speaker of that window who
-    talks in that unit has that speaker; the others keep their block's speaker.
+def _unit_speakers(mapping: np.ndarray, voices: Voices, centroids: np.ndarray) -> np.ndarray:
+    """(windows, 3, cells): each 0.25 s cell of a local track goes to the speaker of the
+    more confident of the two 0.5 s units that cover it (on the grid and shifted
+    by a cell), unless another local speaker of that window who talks there
+    has that speaker; cells no unit reads keep their block's speaker.
+
+    A unit with 0.2 s of clean speech reads its cells: the speaker its own
+    voice is most alike, with that similarity as its confidence (a unit that
+    holds one voice is more alike its speaker than one that holds two).
 
     A 2.5 s block that holds a quick reply or a "Yes." of someone else is
     mostly the other voice, so the block's speaker is not the reply's.  On
-    the tuning conversations (19 files) this took the mean DER from 10.0 % to
-    7.9 % and the interjections kept from 28 to 50 of 75; units of 1.25,
-    0.83 and 0.25 s did less well (8.7, 8.3, 8.5 %), and asking a unit to be
-    more alike than its block's speaker by a margin (0.03 to 0.3) did no better.
+    the tuning conversations (19 files) units on the grid took the mean DER
+    from 10.0 % to 7.9 % and the interjections kept from 28 to 50 of 75;
+    units of 1.25, 0.83 and 0.25 s did less well (8.7, 8.3, 8.5 %), and
+    asking a unit to be more alike than its block's speaker by a margin
+    (0.03 to 0.3) did no better.  A "Yes." that starts mid-unit fills neither
+    of its two grid units; it fills one of the shifted ones.
 
     Only a local speaker who talks in that unit (has 0.2 s of speech there) can
     hold a speaker against it: the segmentation sometimes passes one person
@@ -329,18 +335,28 @@ def _unit_speakers(
     must be free to take their own voice back where the first track is silent
     (the 25 tuning conversations 8.4 -> 6.7 %, the short calls 23.1 -> 19.4 %).
     """
-    out = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK, axis=2)
+    per_unit = local_embeddings.CELLS_PER_UNIT
+    out = np.repeat(mapping, local_embeddings.UNITS_PER_BLOCK * per_unit, axis=2)
     if len(centroids) < 2:
         return out
-    talks = np.zeros(out.shape, dtype=bool)
-    talks[units.window, units.local, units.block] = True
-    sims = units.vectors @ centroids.T
-    best = np.argmax(sims, axis=1)
-    for i in np.flatnonzero(units.clean_ms >= local_embeddings.MIN_ANY_MS):
-        w, local, u = units.window[i], units.local[i], units.block[i]
-        if out[w, local, u] < 0 or best[i] == out[w, local, u]:
-            continue
-        others = np.delete(np.arange(out.shape[1]), local)
-        if best[i] not in out[w, others[talks[w, others, u]], u]:
-            out[w, local, u] = best[i]
+    units = voices.units
+    talks = np.zeros(out.shape, dtype=bool)  # per cell: talks in the grid unit holding it
+    for k in range(per_unit):
+        talks[units.window, units.local, units.block * per_unit + k] = True
+    conf = np.full(out.shape, -np.inf, dtype=np.float32)
+    read = np.full(out.shape, -1)
+    for emb, first in ((units, 0), (voices.shifted, 1)):
+        ok = emb.clean_ms >= local_embeddings.MIN_ANY_MS
+        sims = emb.vectors[ok] @ centroids.T
+        best, alike = np.argmax(sims, axis=1), np.max(sims, axis=1)
+        w, local, cell = emb.window[ok], emb.local[ok], emb.block[ok] * per_unit + first
+        for k in range(per_unit):
+            better = alike > conf[w, local, cell + k]
+            at = (w[better], local[better], cell[better] + k)
+            conf[at], read[at] = alike[better], best[better]
+    others_of = [np.delete(np.arange(out.shape[1]), local) for local in range(out.shape[1])]
+    for w, local, c in zip(*np.nonzero((read >= 0) & (read != out) & (out >= 0)), strict=True):
+        others = others_of[local]
+        if read[w, local, c] not in out[w, others[talks[w, others, c]], c]:
+            out[w, local, c] = read[w, local, c]
     return out

@@ -20,7 +20,10 @@ embedding serves a block too short to embed.
 Each block is cut once more into UNITS_PER_BLOCK units of 0.5 s, each with
 its own embedding: once the blocks are clustered, a unit goes to the speaker
 its own voice is most alike (:func:`tui.engine.builtin_diarizer._unit_speakers`),
-so a "Yes." or a quick reply inside a block keeps its own speaker.
+so a "Yes." or a quick reply inside a block keeps its own speaker.  The
+statistics are kept per 0.25 s cell, so the units come twice: on the
+window's 0.5 s grid, and shifted by one cell (a "Yes." that straddles two
+units of the grid fills one of the shifted ones).
 
 A pair with too little clean speech (``MIN_CLEAN_MS``) is pooled from all its
 frames, overlapped ones included, and marked unreliable: it is assigned to a
@@ -62,6 +65,11 @@ BLOCKS = 4
 #: Units per block (0.5 s each): the finest piece of a track given a speaker.
 UNITS_PER_BLOCK = 5
 UNITS = BLOCKS * UNITS_PER_BLOCK
+#: Cells per unit (0.25 s each): the statistics' grain, and the finest piece given a speaker.
+CELLS_PER_UNIT = 2
+CELLS = UNITS * CELLS_PER_UNIT
+#: Units shifted by one cell, per window: cells 1-2, 3-4, ... (the last cell has none).
+SHIFTED = UNITS - 1
 #: A pair with this much speech where it talks alone shapes the clusters.
 MIN_CLEAN_MS = 1000
 #: A pair with less than this much speech at all gets no embedding.
@@ -94,24 +102,34 @@ class LocalEmbeddings:
     clean_ms: np.ndarray  # (n,) ms of clean speech pooled
 
 
+@dataclass
+class Embedded:
+    """A file's local embeddings: per track, per 2.5 s block, per 0.5 s unit, per shifted unit."""
+
+    tracks: LocalEmbeddings  # block always 0
+    blocks: LocalEmbeddings  # block 0..BLOCKS-1
+    units: LocalEmbeddings  # block: the unit 0..UNITS-1 (cells 2u, 2u+1)
+    shifted: LocalEmbeddings  # block: j 0..SHIFTED-1 (cells 2j+1, 2j+2)
+
+
 def embed(
     audio: np.ndarray,
     seg: Segmentation,
     regions: Sequence[tuple[int, int]],
     progress: Callable[[float], None] | None = None,
     gain: float = 1.0,
-) -> tuple[LocalEmbeddings, LocalEmbeddings, LocalEmbeddings]:
+) -> Embedded:
     """Embeddings of every (window, local speaker), of its blocks and of its units.
 
     Over the speech ``regions`` (ms) of ``seg``, the audio times ``gain``
-    (scaled piece by piece, never copied whole); the blocks' statistics are
-    the sums of their units', the tracks' the sums of their blocks', so all
-    three come from the one trunk pass.
+    (scaled piece by piece, never copied whole); units, blocks and tracks
+    sum the statistics of their 0.25 s cells, so all of them come from the
+    one trunk pass.
     """
     net = campplus.get_model()
     trunk_net = campplus._trunk_model()
     stats = _Stats(seg)
-    out: list[tuple[LocalEmbeddings, LocalEmbeddings, LocalEmbeddings]] = []
+    out: list[tuple[LocalEmbeddings, ...]] = []
     total = sum(e - s for s, e in regions) or 1
     done = 0
     groups = _groups(regions)
@@ -134,8 +152,7 @@ def embed(
         out.append(stats.finish(net, until))
         if progress:
             progress(done / total)
-    tracks, blocks, units = (_concat([o[i] for o in out]) for i in range(3))
-    return tracks, blocks, units
+    return Embedded(*(_concat([o[i] for o in out]) for i in range(4)))
 
 
 def pieces(
@@ -191,8 +208,9 @@ def _piece_spans(s: int, e: int, step: int) -> list[tuple[int, int]]:
 class _Stats:
     """Per window touched by the trunk pass: [clean, any] x (sum, sum of squares), frame counts.
 
-    Per (local speaker, unit): float32 (a unit sums at most 25 trunk frames);
-    blocks and tracks sum their units in float64 when the window is finished.
+    Per (local speaker, 0.25 s cell): float32 (a cell sums at most 13 trunk
+    frames); units, blocks and tracks sum their cells in float64 when the
+    window is finished.
     """
 
     def __init__(self, seg: Segmentation) -> None:
@@ -202,7 +220,7 @@ class _Stats:
 
     def _of(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if w not in self.open:
-            pairs = LOCAL_SPEAKERS * UNITS
+            pairs = LOCAL_SPEAKERS * CELLS
             self.open[w] = (
                 np.zeros((2, pairs, CHANNELS), dtype=np.float32),
                 np.zeros((2, pairs, CHANNELS), dtype=np.float32),
@@ -230,45 +248,49 @@ class _Stats:
             x = trunk[:, inside]
             x2 = x * x
             sums, squares, counts = self._of(w)
-            unit = unit_of(times[inside] - self.starts[w])
-            for u in np.unique(unit):
-                here = unit == u
-                rows = slice(u, LOCAL_SPEAKERS * UNITS, UNITS)
+            cell = cell_of(times[inside] - self.starts[w])
+            for c in np.unique(cell):
+                here = cell == c
+                rows = slice(c, LOCAL_SPEAKERS * CELLS, CELLS)
                 for kind, mask in enumerate((clean[here], act[here])):
                     sums[kind, rows] += (x[:, here] @ mask).T
                     squares[kind, rows] += (x2[:, here] @ mask).T
                     counts[kind, rows] += mask.sum(axis=0)
 
-    def finish(
-        self, net: torch.nn.Module, until_ms: int | None
-    ) -> tuple[LocalEmbeddings, LocalEmbeddings, LocalEmbeddings]:
+    def finish(self, net: torch.nn.Module, until_ms: int | None) -> tuple[LocalEmbeddings, ...]:
         """Embeddings of the open windows that end by ``until_ms`` (all when None); dropped after."""
         ready = sorted(
             w for w in self.open if until_ms is None or self.starts[w] + WINDOW_S * 1000 <= until_ms
         )
         if not ready:
-            return _empty(), _empty(), _empty()
+            return _empty(), _empty(), _empty(), _empty()
         sums, squares, counts = (
             np.stack([self.open[w][i] for w in ready], axis=1) for i in range(3)
         )
         for w in ready:
             del self.open[w]
-        # (2, windows, 3 x UNITS, ...) -> pairs of (window, local speaker, unit)
-        shape = (2, len(ready) * LOCAL_SPEAKERS * UNITS)
-        sums, squares = (x.reshape(*shape, CHANNELS) for x in (sums, squares))
-        counts = counts.reshape(shape)
+        # (2, windows, 3 x CELLS, ...) -> (2, pairs of (window, local speaker), CELLS, ...)
+        pairs = len(ready) * LOCAL_SPEAKERS
+        sums, squares = (x.reshape(2, pairs, CELLS, CHANNELS) for x in (sums, squares))
+        counts = counts.reshape(2, pairs, CELLS)
         windows = np.asarray(ready)
 
-        def summed(per: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def summed(cells: slice, per: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """Runs of ``per`` cells of ``cells`` summed -> rows (pair, run)."""
             return tuple(
-                x.reshape(2, -1, per, *x.shape[2:]).sum(axis=2, dtype=np.float64)
+                x[:, :, cells]
+                .reshape(2, pairs, -1, per, *x.shape[3:])
+                .sum(axis=3, dtype=np.float64)
+                .reshape(2, -1, *x.shape[3:])
                 for x in (sums, squares, counts)
             )
 
+        every = slice(0, CELLS)
         return (
-            _finish(net, *summed(UNITS), 1, windows),
-            _finish(net, *summed(UNITS_PER_BLOCK), BLOCKS, windows),
-            _finish(net, sums, squares, counts, UNITS, windows),
+            _finish(net, *summed(every, CELLS), 1, windows),
+            _finish(net, *summed(every, CELLS // BLOCKS), BLOCKS, windows),
+            _finish(net, *summed(every, CELLS_PER_UNIT), UNITS, windows),
+            _finish(net, *summed(slice(1, CELLS - 1), CELLS_PER_UNIT), SHIFTED, windows),
         )
 
 
@@ -320,8 +342,13 @@ def block_of(offset_ms: np.ndarray) -> np.ndarray:
 
 def unit_of(offset_ms: np.ndarray) -> np.ndarray:
     """The unit (0..UNITS-1) of times ``offset_ms`` into a window."""
-    size = WINDOW_S * 1000 / UNITS
-    return np.clip((np.asarray(offset_ms) // size).astype(int), 0, UNITS - 1)
+    return cell_of(offset_ms) // CELLS_PER_UNIT
+
+
+def cell_of(offset_ms: np.ndarray) -> np.ndarray:
+    """The 0.25 s cell (0..CELLS-1) of times ``offset_ms`` into a window."""
+    size = WINDOW_S * 1000 / CELLS
+    return np.clip((np.asarray(offset_ms) // size).astype(int), 0, CELLS - 1)
 
 
 def _finish(

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tui.engine.local_embeddings import unit_of
+from tui.engine.local_embeddings import cell_of
 from tui.engine.script import Word
 from tui.engine.segmentation import (
     FRAME_DURATION_S,
@@ -60,7 +60,7 @@ class Grid:
             centre_s = (t * FRAME_MS + FRAME_MS / 2 - start) / 1000.0
             f = np.rint((centre_s - FRAME_DURATION_S / 2) / FRAME_STEP_S).astype(int)
             f = np.clip(f, 0, FRAMES_PER_WINDOW - 1)
-            self._frames.append((t, f, unit_of(t * FRAME_MS + FRAME_MS / 2 - start)))
+            self._frames.append((t, f, cell_of(t * FRAME_MS + FRAME_MS / 2 - start)))
             self.cover[t] += 1
             self.talkers[t] += seg.activity[w, f].sum(axis=1)
 
@@ -88,15 +88,15 @@ class Grid:
     def speakers(self, mapping: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(active (frames, k) bool, score (frames, k)) given each local speaker's global one.
 
-        ``mapping`` is (windows, 3, units), -1 where a local speaker's unit
-        (:data:`tui.engine.local_embeddings.UNITS` per window) has no global
-        speaker.
+        ``mapping`` is (windows, 3, cells), -1 where a local speaker's 0.25 s
+        cell (:data:`tui.engine.local_embeddings.CELLS` per window) has no
+        global speaker.
         """
         score = np.zeros((self.n, k), dtype=np.float32)
-        for w, (t, f, blocks) in enumerate(self._frames):
+        for w, (t, f, cells) in enumerate(self._frames):
             act = self.seg.activity[w, f]
             for local in range(act.shape[1]):
-                spk = mapping[w, local, blocks]
+                spk = mapping[w, local, cells]
                 on = (spk >= 0) & act[:, local]
                 np.add.at(score, (t[on], spk[on]), 1.0)
         score /= np.maximum(self.cover, 1)[:, None]
