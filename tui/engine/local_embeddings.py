@@ -88,6 +88,8 @@ PIECES_WANTED = 60
 MIN_PIECE_MS = 250
 TRUNK_MS = 20
 CHANNELS = 512
+#: Trunk frames added to the statistics at a time (one window's length).
+_ADD_FRAMES = int(WINDOW_S * 1000) // TRUNK_MS
 
 
 @dataclass
@@ -145,7 +147,12 @@ def embed(
             outputs = iter(campplus._trunks(trunk_net, [p for cut in cuts for p in cut]))
             for (start_ms, end_ms), cut in zip(group, cuts, strict=True):
                 trunk = torch.cat([next(outputs) for _ in cut], dim=-1).float().numpy()
-                stats.add(start_ms, trunk)
+                # A window's worth of frames at a time, and the windows the pass
+                # has left finished at once: few windows' statistics are ever open.
+                for a in range(0, trunk.shape[1], _ADD_FRAMES):
+                    stats.add(start_ms + a * TRUNK_MS, trunk[:, a : a + _ADD_FRAMES])
+                    read_to = start_ms + min(a + _ADD_FRAMES, trunk.shape[1]) * TRUNK_MS
+                    out.append(stats.finish(net, read_to))
                 done += end_ms - start_ms
         # Windows the pass has left for good are finished, and their statistics dropped.
         until = groups[k + 1][0][0] if k + 1 < len(groups) else None
