@@ -145,3 +145,28 @@ def _cells_to_units(cells: np.ndarray) -> np.ndarray:
     per = local_embeddings.CELLS_PER_UNIT
     assert (cells[:, :, ::per] == cells[:, :, 1::per]).all()
     return cells[:, :, ::per]
+
+
+def test_an_even_disagreement_of_two_windows_goes_to_the_more_confident_cell() -> None:
+    """Two windows (0-10 s and 5-15 s) hear one voice from 6 to 7 s; the first calls it
+    speaker 1, the second speaker 0.  Each has one vote: the cell read with more
+    confidence decides, whichever speaker number it carries."""
+    from tui.engine import reconstruct
+
+    frames = segmentation.FRAMES_PER_WINDOW
+    activity = np.zeros((2, frames, segmentation.LOCAL_SPEAKERS), bool)
+    at = np.arange(frames) * segmentation.FRAME_STEP_S + segmentation.FRAME_DURATION_S / 2
+    activity[0, (at >= 6) & (at < 7), 0] = True
+    activity[1, (at >= 1) & (at < 2), 0] = True
+    grid = reconstruct.Grid(segmentation.Segmentation([0, 5000], activity), 15_000)
+    mapping = np.full((2, segmentation.LOCAL_SPEAKERS, local_embeddings.CELLS), -1)
+    mapping[0, 0], mapping[1, 0] = 1, 0
+    heard = slice(650, 690)  # 6.5-6.9 s, in 10 ms frames
+    for sure, expected in ((0, 1), (1, 0)):
+        confidence = np.zeros(mapping.shape, np.float32)
+        confidence[sure, 0] = 0.8
+        confidence[1 - sure, 0] = 0.4
+        active, _ = grid.speakers(mapping, 2, confidence)
+        assert active[heard, expected].all() and not active[heard, 1 - expected].any()
+    active, _ = grid.speakers(mapping, 2)
+    assert active[heard, 0].all()  # without confidences: the lower speaker number

@@ -182,7 +182,8 @@ def label(
         )
         mapping = (unit_rule or _unit_speakers)(mapping, v, centroids)
         k = max(1, int(mapping.max()) + 1)
-    active, score = heard.grid.speakers(mapping, k)
+        confidence = _cell_confidence(mapping, v, centroids)
+    active, score = heard.grid.speakers(mapping, k, confidence if v is not None else None)
     segments = [
         SpeakerSegment(s, e, spk)
         for s, e, spk in reconstruct.segments_of(active, heard.duration_ms)
@@ -361,3 +362,25 @@ def _unit_speakers(mapping: np.ndarray, voices: Voices, centroids: np.ndarray) -
         if read[w, local, c] not in out[w, others[talks[w, others, c]], c]:
             out[w, local, c] = read[w, local, c]
     return out
+
+
+def _cell_confidence(mapping: np.ndarray, voices: Voices, centroids: np.ndarray) -> np.ndarray:
+    """(windows, 3, cells): how alike the units that read a cell are to the speaker it got
+    (the most alike of its two units; 0 where no unit reads it).
+
+    Where the two windows over a moment disagree evenly, the reconstruction
+    gives the moment to the better-heard reading (:meth:`reconstruct.Grid.speakers`).
+    """
+    conf = np.zeros(mapping.shape, dtype=np.float32)
+    per_unit = local_embeddings.CELLS_PER_UNIT
+    for emb, first in ((voices.units, 0), (voices.shifted, 1)):
+        ok = emb.clean_ms >= local_embeddings.MIN_ANY_MS
+        w, local, vectors = emb.window[ok], emb.local[ok], emb.vectors[ok]
+        cell = emb.block[ok] * per_unit + first
+        for k in range(per_unit):
+            spk = mapping[w, local, cell + k]
+            ok_spk = (spk >= 0) & (spk < len(centroids))
+            sims = np.einsum("ij,ij->i", vectors[ok_spk], centroids[spk[ok_spk]])
+            at = (w[ok_spk], local[ok_spk], cell[ok_spk] + k)
+            np.maximum.at(conf, at, sims.astype(np.float32))
+    return conf

@@ -7,7 +7,8 @@ local speaker is.  Per 10 ms of the file:
 * how many people talk: the number of active local speakers, averaged over
   the windows that cover the moment, rounded (halves up);
 * who: that many of the global speakers with the highest average activity
-  over those windows.
+  over those windows (where two windows disagree evenly, the speaker of the
+  cell its unit heard more surely).
 
 Runs of one speaker's activity become segments (they may overlap another
 speaker's); stretches where two or more talk are the overlaps.  A word goes
@@ -85,23 +86,31 @@ class Grid:
                 out.append((s, e))
         return out
 
-    def speakers(self, mapping: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def speakers(
+        self, mapping: np.ndarray, k: int, confidence: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(active (frames, k) bool, score (frames, k)) given each local speaker's global one.
 
         ``mapping`` is (windows, 3, cells), -1 where a local speaker's 0.25 s
         cell (:data:`tui.engine.local_embeddings.CELLS` per window) has no
-        global speaker.
+        global speaker.  ``confidence`` (the same shape) breaks the windows'
+        even disagreements: the speaker of the more confident cell ranks first
+        (without it, the lower speaker number).
         """
         score = np.zeros((self.n, k), dtype=np.float32)
+        tiebreak = np.zeros((self.n, k), dtype=np.float32)
         for w, (t, f, cells) in enumerate(self._frames):
             act = self.seg.activity[w, f]
             for local in range(act.shape[1]):
                 spk = mapping[w, local, cells]
                 on = (spk >= 0) & act[:, local]
                 np.add.at(score, (t[on], spk[on]), 1.0)
+                if confidence is not None:
+                    np.add.at(tiebreak, (t[on], spk[on]), confidence[w, local, cells][on])
         score /= np.maximum(self.cover, 1)[:, None]
         count = np.minimum(self.count(), k)
-        ranked = np.argsort(-score, axis=1, kind="stable")
+        # The tiebreak (at most 2 x 1e-3) never outweighs a window's vote (0.5 at least).
+        ranked = np.argsort(-(score + 1e-3 * tiebreak), axis=1, kind="stable")
         active = np.zeros_like(score, dtype=bool)
         for c in range(1, k + 1):
             rows = np.flatnonzero(count >= c)
