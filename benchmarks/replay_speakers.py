@@ -61,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_speakers import MORE_SETS, SETS, ders, load_set, voices_2s  # noqa: E402
 from tui.engine import builtin_diarizer, clustering, local_embeddings, segmentation  # noqa: E402
+from tui.engine.diarize import DiarizationResult  # noqa: E402
 
 
 def prepared(f: dict, cache: Path) -> builtin_diarizer.Heard:
@@ -100,10 +101,9 @@ def on_grid(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarray:
 RULES = {"held-by-any": held_by_any, "on-grid": on_grid}
 
 
-def labelled(heard: builtin_diarizer.Heard, rule=None) -> list[tuple[float, float, int]]:
-    """(start_s, end_s, speaker) as the labeller would give them, without a user's count."""
-    labelling = builtin_diarizer.label(heard, segmentation.STEP_S, unit_rule=rule)
-    return [(seg.start_ms / 1000, seg.end_ms / 1000, seg.speaker) for seg in labelling.segments]
+def labelled(heard: builtin_diarizer.Heard, rule=None) -> DiarizationResult:
+    """What the labeller would give, without a user's count (and without words)."""
+    return builtin_diarizer.label(heard, segmentation.STEP_S, unit_rule=rule).with_words([])
 
 
 def _levels(text: str) -> list[int]:
@@ -205,10 +205,11 @@ def main() -> None:
             pieces = 0 if heard.voices is None else len(heard.voices.pieces)
             for setting in settings:
                 clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS, rule = setting
-                hyp = labelled(heard, RULES.get(rule))
+                result = labelled(heard, RULES.get(rule))
+                hyp = [(g.start_ms / 1000, g.end_ms / 1000, g.speaker) for g in result.segments]
                 found = len({s for *_, s in hyp})
                 der = ders(f["turns"], hyp)["der"]
-                kept = (0, 0) if f.get("excerpt") else interjections_kept(f, hyp)
+                kept = (0, 0) if f.get("excerpt") else interjections_kept(f, result)
                 rows.append(
                     {
                         "set": name,
@@ -246,28 +247,23 @@ def main() -> None:
                 )
 
 
-def interjections_kept(f: dict, hyp: list[tuple[float, float, int]]) -> tuple[int, int]:
-    """(kept, all) of the file's interjections of 0.4 s or more (its manifest's events)."""
-    from scipy.optimize import linear_sum_assignment
+def interjections_kept(f: dict, result: DiarizationResult) -> tuple[int, int]:
+    """(kept, all) of the file's interjections of 0.4 s or more (its manifest's events),
+    scored by the test fixtures' own functions (tests/diarize/scoring.py)."""
+    from tests.diarize.scoring import mapping, speaker_share
+
+    def ms(s: float) -> int:
+        return round(s * 1000)
 
     events = [
         e for e in f["meta"].get("events", []) if e[3] == "interjection" and e[1] - e[0] >= 0.4
     ]
     if not events:
         return 0, 0
-    names = sorted({s for *_, s in f["turns"]})
-    found = sorted({s for *_, s in hyp})
-    shared = np.zeros((len(names), len(found)))
-    for a, b, who in f["turns"]:
-        for c, d, spk in hyp:
-            shared[names.index(who), found.index(spk)] += max(0.0, min(b, d) - max(a, c))
-    rows, cols = linear_sum_assignment(-shared)
-    to_found = {names[r]: found[c] for r, c in zip(rows, cols, strict=True)}
-    kept = 0
-    for a, b, who, _ in events:
-        mine = to_found.get(who)
-        inside = sum(max(0.0, min(b, d) - max(a, c)) for c, d, spk in hyp if spk == mine)
-        kept += inside / (b - a) >= 0.5
+    to_found = mapping([(ms(a), ms(b), who) for a, b, who in f["turns"]], result)
+    kept = sum(
+        speaker_share(result, ms(a), ms(b), to_found.get(who, -1)) >= 0.5 for a, b, who, _ in events
+    )
     return kept, len(events)
 
 

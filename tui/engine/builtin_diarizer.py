@@ -40,7 +40,7 @@ filterbank's floor would otherwise flatten its quiet frames).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,6 +171,7 @@ def label(
     earlier rule through it).
     """
     seg, v = heard.seg, heard.voices
+    confidence = None
     if v is None:
         mapping = np.zeros(
             (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.CELLS), int
@@ -183,7 +184,7 @@ def label(
         mapping = (unit_rule or _unit_speakers)(mapping, v, centroids)
         k = max(1, int(mapping.max()) + 1)
         confidence = _cell_confidence(mapping, v, centroids)
-    active, score = heard.grid.speakers(mapping, k, confidence if v is not None else None)
+    active, score = heard.grid.speakers(mapping, k, confidence)
     segments = [
         SpeakerSegment(s, e, spk)
         for s, e, spk in reconstruct.segments_of(active, heard.duration_ms)
@@ -347,11 +348,8 @@ def _unit_speakers(mapping: np.ndarray, voices: Voices, centroids: np.ndarray) -
         talks[units.window, units.local, units.block * per_unit + k] = True
     conf = np.full(out.shape, -np.inf, dtype=np.float32)
     read = np.full(out.shape, -1)
-    for emb, first in ((units, 0), (voices.shifted, 1)):
-        ok = emb.clean_ms >= local_embeddings.MIN_ANY_MS
-        sims = emb.vectors[ok] @ centroids.T
+    for w, local, cell, sims in _readings(voices, centroids):
         best, alike = np.argmax(sims, axis=1), np.max(sims, axis=1)
-        w, local, cell = emb.window[ok], emb.local[ok], emb.block[ok] * per_unit + first
         for k in range(per_unit):
             better = alike > conf[w, local, cell + k]
             at = (w[better], local[better], cell[better] + k)
@@ -372,15 +370,21 @@ def _cell_confidence(mapping: np.ndarray, voices: Voices, centroids: np.ndarray)
     gives the moment to the better-heard reading (:meth:`reconstruct.Grid.speakers`).
     """
     conf = np.zeros(mapping.shape, dtype=np.float32)
-    per_unit = local_embeddings.CELLS_PER_UNIT
+    for w, local, cell, sims in _readings(voices, centroids):
+        for k in range(local_embeddings.CELLS_PER_UNIT):
+            spk = mapping[w, local, cell + k]
+            ok = (spk >= 0) & (spk < len(centroids))
+            at = (w[ok], local[ok], cell[ok] + k)
+            np.maximum.at(conf, at, sims[ok, spk[ok]].astype(np.float32))
+    return conf
+
+
+def _readings(
+    voices: Voices, centroids: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The units that read their cells (0.2 s of clean speech), on the grid, then shifted:
+    (window, local speaker, first of their two cells, similarity to each centroid)."""
     for emb, first in ((voices.units, 0), (voices.shifted, 1)):
         ok = emb.clean_ms >= local_embeddings.MIN_ANY_MS
-        w, local, vectors = emb.window[ok], emb.local[ok], emb.vectors[ok]
-        cell = emb.block[ok] * per_unit + first
-        for k in range(per_unit):
-            spk = mapping[w, local, cell + k]
-            ok_spk = (spk >= 0) & (spk < len(centroids))
-            sims = np.einsum("ij,ij->i", vectors[ok_spk], centroids[spk[ok_spk]])
-            at = (w[ok_spk], local[ok_spk], cell[ok_spk] + k)
-            np.maximum.at(conf, at, sims.astype(np.float32))
-    return conf
+        cell = emb.block[ok] * local_embeddings.CELLS_PER_UNIT + first
+        yield emb.window[ok], emb.local[ok], cell, emb.vectors[ok] @ centroids.T
