@@ -4,6 +4,8 @@ that are paths, malformed and oversized bodies, resuming with an unknown event i
 from __future__ import annotations
 
 import hashlib
+import select
+import socket
 import time
 from pathlib import Path
 
@@ -216,6 +218,48 @@ def test_oversized_json_bodies_are_413_request_too_large(strict_server: LiveServ
         headers=auth(token),
     )
     envelope(urls, 413, 422)
+
+
+def _raw_post(url: str, token: str, length: int) -> socket.socket:
+    """A connection that has sent the headers of a ``length``-byte POST to /run_sse, no body."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    head = (
+        f"POST /run_sse HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+    conn.sendall(head.encode())
+    return conn
+
+
+def _answer(conn: socket.socket) -> bytes:
+    """Everything the server sends until it closes (a reset fails the test)."""
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    return data
+
+
+def test_an_oversized_body_is_read_to_its_end_before_the_413(strict_server: LiveServer) -> None:
+    """A server that answered and closed while the client still sent would reset the
+    connection, and the client could lose the answer (seen as "connection reset")."""
+    url, token = strict_server.url, new_token(strict_server.url)
+    conn = _raw_post(url, token, 3 * MB)
+    with conn:
+        conn.sendall(b"x" * MB)
+        assert select.select([conn], [], [], 1.0)[0] == [], "answered before the body was read"
+        conn.sendall(b"x" * (2 * MB))
+        answer = _answer(conn)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"request too large" in answer
+    huge = _raw_post(url, token, 10 * 1024 * MB)  # past what is worth reading: answered at once
+    with huge:
+        assert answer_head(huge).startswith(b"HTTP/1.1 413")
+
+
+def answer_head(conn: socket.socket) -> bytes:
+    assert select.select([conn], [], [], 10.0)[0], "no answer to a 10 GB declared body"
+    return conn.recv(65536)
 
 
 def test_a_script_is_held_to_a_size_of_its_media(strict_server: LiveServer, media) -> None:

@@ -31,6 +31,10 @@ SCRIPT_BASE_BYTES = 1024 * 1024
 SCRIPT_BYTES_PER_MINUTE = 256 * 1024
 #: Addresses whose failures are remembered at once (the oldest is forgotten first).
 MAX_TRACKED = 10_000
+#: An oversized body up to this size is read to its end (and dropped) before the 413 is
+#: sent: a server that closes while the client is still sending resets the connection,
+#: and the client never reads the answer.  Past it the answer goes at once.
+DRAIN_BYTES = 64 * 1024 * 1024
 
 
 class RequestTooLarge(ApiError):
@@ -81,6 +85,8 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
+            if int(declared) <= DRAIN_BYTES:
+                await self._drain(receive, 0)
             await self._refuse(send, limit)
             return
         chunks, size = [], 0
@@ -91,6 +97,8 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > limit:
+                if message.get("more_body", False):
+                    await self._drain(receive, size)
                 await self._refuse(send, limit)
                 return
             if not message.get("more_body", False):
@@ -105,6 +113,17 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _drain(receive: Any, size: int) -> None:
+        """Read the rest of a refused body, dropping it, up to :data:`DRAIN_BYTES` in all."""
+        while size <= DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     @staticmethod
     async def _refuse(send: Any, limit: int) -> None:
