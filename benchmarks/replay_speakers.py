@@ -3,6 +3,7 @@
     python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
         [--cache .evaldata/replay] [--files a,b] [--rules current,on-grid] [--quiet 20,40]
         [--excerpts 30] [--thresholds 0.40,0.45,0.50] [--least 1000,3000]
+        [--counts estimated,given]
 
 The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
 the count's pieces: :func:`tui.engine.builtin_diarizer.hear`) is run once per
@@ -36,6 +37,10 @@ without a user's count), and over the short calls.  ``--least 1000,3000``
 does the same for the clean speech a speaker of the linkage needs
 (:data:`tui.engine.clustering.LINKAGE_MIN_SPEAKER_MS`), and with both,
 every pair of values is replayed.
+
+``--counts estimated,given`` replays every file without a user's count (as
+by default) and with the reference's count given as ``--speakers`` would
+give it (an excerpt's: its voices with 2 s or more), each in the same run.
 
 ``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
 as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
@@ -101,9 +106,13 @@ def on_grid(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarray:
 RULES = {"held-by-any": held_by_any, "on-grid": on_grid}
 
 
-def labelled(heard: builtin_diarizer.Heard, rule=None) -> DiarizationResult:
-    """What the labeller would give, without a user's count (and without words)."""
-    return builtin_diarizer.label(heard, segmentation.STEP_S, unit_rule=rule).with_words([])
+def labelled(
+    heard: builtin_diarizer.Heard, rule=None, count: int | None = None
+) -> DiarizationResult:
+    """What the labeller would give, with the user's ``count`` or without one (and without words)."""
+    return builtin_diarizer.label(
+        heard, segmentation.STEP_S, num_speakers=count, unit_rule=rule
+    ).with_words([])
 
 
 def _levels(text: str) -> list[int]:
@@ -177,6 +186,11 @@ def main() -> None:
     parser.add_argument(
         "--least", type=_floats, help="replay at each linkage speaker's least ms: 1000,3000"
     )
+    parser.add_argument(
+        "--counts",
+        default="estimated",
+        help="estimated (no user's count), given (the reference's count as --speakers), or both",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = args.cache or args.data / "replay"
@@ -185,12 +199,16 @@ def main() -> None:
     rules = args.rules.split(",")
     if unknown := [r for r in rules if r != "current" and r not in RULES]:
         sys.exit(f"no unit rule {unknown[0]!r}: one of current, {', '.join(RULES)}")
-    grid = grid or len(rules) > 1
+    counts = args.counts.split(",")
+    if unknown := [c for c in counts if c not in ("estimated", "given")]:
+        sys.exit(f"no count {unknown[0]!r}: estimated or given")
+    grid = grid or len(rules) > 1 or len(counts) > 1
     settings = [
-        (threshold, int(least), rule)
+        (threshold, int(least), rule, count)
         for least in (args.least or [clustering.LINKAGE_MIN_SPEAKER_MS])
         for threshold in (args.thresholds or [clustering.THRESHOLD])
         for rule in rules
+        for count in counts
     ]
     rows: list[dict] = []
     for name in args.sets.split(","):
@@ -204,8 +222,8 @@ def main() -> None:
             ref = voices_2s(f["turns"]) if f.get("excerpt") else len({s for *_, s in f["turns"]})
             pieces = 0 if heard.voices is None else len(heard.voices.pieces)
             for setting in settings:
-                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS, rule = setting
-                result = labelled(heard, RULES.get(rule))
+                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS, rule, count = setting
+                result = labelled(heard, RULES.get(rule), ref if count == "given" else None)
                 hyp = [(g.start_ms / 1000, g.end_ms / 1000, g.speaker) for g in result.segments]
                 found = len({s for *_, s in hyp})
                 der = ders(f["turns"], hyp)["der"]
@@ -267,8 +285,8 @@ def interjections_kept(f: dict, result: DiarizationResult) -> tuple[int, int]:
     return kept, len(events)
 
 
-def _setting(setting: tuple[float, int, str]) -> str:
-    return f"threshold {setting[0]:.2f} least {setting[1]} ms units {setting[2]}"
+def _setting(setting: tuple[float, int, str, str]) -> str:
+    return f"threshold {setting[0]:.2f} least {setting[1]} ms units {setting[2]} count {setting[3]}"
 
 
 if __name__ == "__main__":
