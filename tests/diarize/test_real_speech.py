@@ -10,6 +10,8 @@ A fixture that fails one of these checks is a regression of the labelling.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,27 @@ def test_exact_speaker_count_is_respected(convs: dict[str, Conv]) -> None:
         result = diarizer.diarize(conv.audio, conv.words, num_speakers=n)
         assert result.num_speakers == n, n
         assert max(result.word_speakers) < n
+
+
+def test_a_count_given_is_a_count_heard(convs: dict[str, Conv]) -> None:
+    """Every speaker of the user's count gets speech, even where the pieces' k-means
+    makes a speaker of pieces no block is like (here four pieces of a made-up voice
+    added to a real file's): the blocks' linkage cut at that count labels it then."""
+    from tui.engine import builtin_diarizer, segmentation
+
+    heard = builtin_diarizer.hear(convs["room_2spk_backchannel"].audio, segmentation.STEP_S)
+    voices = heard.voices
+    assert voices is not None
+    made_up = np.random.default_rng(0).standard_normal(voices.pieces.shape[1])
+    made_up *= np.linalg.norm(voices.pieces[0]) / np.linalg.norm(made_up)
+    pieces = np.vstack([voices.pieces, np.repeat(made_up[None], 4, axis=0)])
+    odd = replace(heard, voices=replace(voices, pieces=pieces.astype(voices.pieces.dtype)))
+    by_pieces, _ = builtin_diarizer._placed_speakers(
+        odd, segmentation.STEP_S, (3, None, None), None, linkage=False
+    )
+    assert builtin_diarizer._heard_speakers(by_pieces) == 2  # the made-up voice has no speech
+    result = builtin_diarizer.label(odd, segmentation.STEP_S, num_speakers=3)
+    assert len({g.speaker for g in result.segments}) == 3
 
 
 def test_min_and_max_speakers_are_respected(convs: dict[str, Conv]) -> None:

@@ -171,26 +171,49 @@ def label(
     earlier rule through it).
     """
     seg, v = heard.seg, heard.voices
-    confidence = None
     if v is None:
         mapping = np.zeros(
             (len(seg.starts_ms), segmentation.LOCAL_SPEAKERS, local_embeddings.CELLS), int
         )
-        k = 1
+        active, score = heard.grid.speakers(mapping, 1)
     else:
-        mapping, centroids = global_speakers(
-            seg, v.tracks, v.blocks, v.pieces, step_s, num_speakers, min_speakers, max_speakers
-        )
-        mapping = (unit_rule or _unit_speakers)(mapping, v, centroids)
-        k = max(1, int(mapping.max()) + 1)
-        confidence = _cell_confidence(mapping, v, centroids)
-    active, score = heard.grid.speakers(mapping, k, confidence)
+        counts = (num_speakers, min_speakers, max_speakers)
+        active, score = _placed_speakers(heard, step_s, counts, unit_rule, linkage=False)
+        if num_speakers and _heard_speakers(active) < num_speakers:
+            # The user's count, and the pieces' k-means left one of them no speech:
+            # the blocks' linkage cut at that count, where it leaves more of them.
+            again = _placed_speakers(heard, step_s, counts, unit_rule, linkage=True)
+            if _heard_speakers(again[0]) > _heard_speakers(active):
+                active, score = again
     segments = [
         SpeakerSegment(s, e, spk)
         for s, e, spk in reconstruct.segments_of(active, heard.duration_ms)
     ]
     overlaps = reconstruct.overlaps_of(active, heard.duration_ms)
     return Labelling(segments, overlaps, heard.speech, active, score)
+
+
+def _placed_speakers(
+    heard: Heard,
+    step_s: float,
+    counts: tuple[int | None, int | None, int | None],
+    unit_rule: Callable[[np.ndarray, Voices, np.ndarray], np.ndarray] | None,
+    linkage: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 3-4 on heard voices: (active, score) on the grid (:meth:`reconstruct.Grid.speakers`)."""
+    v = heard.voices
+    assert v is not None
+    mapping, centroids = global_speakers(
+        heard.seg, v.tracks, v.blocks, v.pieces, step_s, *counts, linkage=linkage
+    )
+    mapping = (unit_rule or _unit_speakers)(mapping, v, centroids)
+    k = max(1, int(mapping.max()) + 1)
+    return heard.grid.speakers(mapping, k, _cell_confidence(mapping, v, centroids))
+
+
+def _heard_speakers(active: np.ndarray) -> int:
+    """How many speakers have any speech on the grid."""
+    return int(active.any(axis=0).sum())
 
 
 def global_speakers(
@@ -202,11 +225,17 @@ def global_speakers(
     num_speakers: int | None,
     min_speakers: int | None,
     max_speakers: int | None,
+    linkage: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(windows, 3, blocks) each local speaker's block's speaker, and the speakers' centroids:
-    from the clusters of the count's pieces, or (too little speech for their graph)
-    from the blocks' linkage.  The units are placed after this (:func:`_unit_speakers`)."""
-    found = clustering.spectral_speakers(pieces, min_speakers, max_speakers, num_speakers)
+    from the clusters of the count's pieces, or (too little speech for their graph, or
+    ``linkage``) from the blocks' linkage.  The units are placed after this
+    (:func:`_unit_speakers`)."""
+    found = (
+        None
+        if linkage
+        else clustering.spectral_speakers(pieces, min_speakers, max_speakers, num_speakers)
+    )
     if found is not None:
         floor = num_speakers or min_speakers or 1
         return _piece_speakers(seg, tracks, blocks, found, floor, step_s)
