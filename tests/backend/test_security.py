@@ -240,6 +240,12 @@ def _answer(conn: socket.socket) -> bytes:
     return data
 
 
+def _answer_head(conn: socket.socket) -> bytes:
+    """The first bytes the server sends (within 10 s)."""
+    assert select.select([conn], [], [], 10.0)[0], "no answer to a 10 GB declared body"
+    return conn.recv(65536)
+
+
 def test_an_oversized_body_is_read_to_its_end_before_the_413(strict_server: LiveServer) -> None:
     """A server that answered and closed while the client still sent would reset the
     connection, and the client could lose the answer (seen as "connection reset")."""
@@ -254,12 +260,7 @@ def test_an_oversized_body_is_read_to_its_end_before_the_413(strict_server: Live
     assert b"request too large" in answer
     huge = _raw_post(url, token, 10 * 1024 * MB)  # past what is worth reading: answered at once
     with huge:
-        assert answer_head(huge).startswith(b"HTTP/1.1 413")
-
-
-def answer_head(conn: socket.socket) -> bytes:
-    assert select.select([conn], [], [], 10.0)[0], "no answer to a 10 GB declared body"
-    return conn.recv(65536)
+        assert _answer_head(huge).startswith(b"HTTP/1.1 413")
 
 
 def test_a_script_is_held_to_a_size_of_its_media(strict_server: LiveServer, media) -> None:
