@@ -7,12 +7,17 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.backend.media import make_speech_video, make_video
+from tests.engine.conftest import DATA
 from tests.live_server import LiveServer, start_server
+from tui.backend import credits
+from tui.backend.config import Backend, Config
+from tui.backend.store import Store
 from tui.client.http import Client
 
 ATTRIBUTION = {"X-Skill-Source": "tests", "X-Skill-Version": "0", "X-Skill-Platform": "cli"}
@@ -104,3 +109,27 @@ def db(server: LiveServer) -> sqlite3.Connection:
     conn = sqlite3.connect(server.data_dir / "reelscript.db", timeout=30)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def backend_with_a_file(
+    tmp_path: Path,
+    media: str,
+    duration_ms: int,
+    *,
+    model: str | None = None,
+    language: str = "en",
+    starting_credits: int = 20,
+    store: Store | None = None,
+) -> tuple[Backend, str, Any, str]:
+    """A backend on a real store (no server) with a token, a session of ``language`` and
+    ``media`` from tests/data uploaded: (backend, token, session, video_id)."""
+    store = store or Store(tmp_path / "data")
+    backend = Backend(Config(data_dir=tmp_path / "data", model=model), store)
+    token = credits.authenticate(store, credits.issue_token(store, "c1", starting_credits)["token"])
+    assert token
+    sid = store.create_session(token, "project", language)["session_id"]
+    copy = tmp_path / media
+    shutil.copy(DATA / media, copy)
+    info = {"name": media, "has_audio": True, "duration_ms": duration_ms}
+    video_id = store.add_file(sid, f"sha-{media}", copy, info)["video_id"]
+    return backend, token, store.session(sid, token), video_id

@@ -2,14 +2,22 @@
 
 Against the real server with the real engine on the repository's demo video.
 (A crash between the parts, and a job that fails before them: tests/backend/test_faults.py.)
+The last test drives the backend's own functions on a real store and the real worker,
+to see every state a stream can read while a follow-up starts.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.backend.conftest import backend_with_a_file
+from tui.backend import actions, agent, jobs, worker
+from tui.backend.store import Store
 from tui.client.http import Client, Event
 
 
@@ -90,3 +98,60 @@ async def test_help_among_requests_is_answered_and_the_rest_done(client: Client)
     assert calls(events) == ["credits"]
     said = " ".join(e.text for e in events)
     assert said.startswith("I can: ") and "Credits: " in said
+
+
+class _Watched(Store):
+    """The real store, reading after each commit what a stream of ``watched`` would see."""
+
+    watched: str | None = None
+    ended_early: list[list[str]]
+
+    def _committed(self) -> None:
+        super()._committed()
+        if self.watched is None:
+            return
+        rows, busy = self.poll_invocation(self.watched, 0)
+        answered = [a["name"] for a in _answers(rows)]
+        if not busy and "export" not in answered:
+            self.ended_early.append(answered)
+
+
+def _answers(rows: list) -> list[dict]:
+    """The function responses among an invocation's stored events."""
+    return [
+        part["function_response"]
+        for row in rows
+        for part in json.loads(row["data"]).get("content", {}).get("parts", [])
+        if "function_response" in part
+    ]
+
+
+@pytest.mark.slow
+def test_a_stream_stays_open_until_the_follow_up_export_is_answered(tmp_path: Path) -> None:
+    """The export that waited for a job is queued in the commit that takes it up: no
+    committed state shows the invocation finished before the export's answer (a stream
+    polling at that moment ended without it)."""
+    store = _Watched(tmp_path / "data")
+    store.ended_early = []
+    backend, token, session, _ = backend_with_a_file(
+        tmp_path, "reading_short.wav", 12_000, model="tiny.en", store=store
+    )
+    invocation = agent.handle(
+        backend, session, token, "transcribe reading_short.wav and export srt"
+    )
+    store.watched = invocation
+    job = jobs.claim(store, os.getpid())
+    assert job is not None
+    worker.run(store, job, "tiny.en", 100 * 1024 * 1024)
+    assert actions.continue_pending(backend) == 1
+    deadline = time.monotonic() + 60
+    while store.poll_invocation(invocation, 0)[1] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    backend.exports.shutdown(wait=True)
+    assert store.ended_early == []
+    rows, busy = store.poll_invocation(invocation, 0)
+    assert not busy
+    assert [(a["name"], a["response"]["status"]) for a in _answers(rows)] == [
+        ("extract", "completed"),
+        ("export", "completed"),
+    ]

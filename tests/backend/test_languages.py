@@ -8,33 +8,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import langid
 import pytest
 
-from tests.engine.conftest import DATA
-from tui.backend import agent, credits, jobs, worker
-from tui.backend.config import Backend, Config
-from tui.backend.store import Store
+from tests.backend.conftest import backend_with_a_file
+from tui.backend import agent, jobs, worker
+from tui.backend.config import Backend
 
 SPANISH = "lang_es_eval.mkv"
 FRENCH = "lang_fr_eval.webm"
 
 
 def _backend(tmp_path: Path, language: str, media: str) -> tuple[Backend, str, Any]:
-    store = Store(tmp_path / "data")
-    backend = Backend(Config(data_dir=tmp_path / "data"), store)
-    token = credits.authenticate(store, credits.issue_token(store, "c1", 20)["token"])
-    assert token
-    sid = store.create_session(token, "project", language)["session_id"]
-    copy = tmp_path / media
-    shutil.copy(DATA / media, copy)
-    info = {"name": media, "has_audio": True, "duration_ms": 31_000}
-    store.add_file(sid, f"sha-{media}", copy, info)
-    return backend, token, store.session(sid, token)
+    backend, token, session, _ = backend_with_a_file(tmp_path, media, 31_000, language=language)
+    return backend, token, session
 
 
 def _queued(backend: Backend, session: Any, token: str, text: str) -> dict[str, Any]:

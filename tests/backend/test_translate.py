@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.backend.conftest import EXTRACT
-from tests.engine.conftest import DATA
+from tests.backend.conftest import EXTRACT, backend_with_a_file
 from tui.backend import agent, credits, jobs, worker
-from tui.backend.config import Backend, Config
-from tui.backend.store import Store
+from tui.backend.config import Backend
 from tui.client.http import Client
 
 
@@ -54,17 +51,9 @@ async def test_translate_names_a_missing_file(rich_client: Client) -> None:
 
 def _backend(tmp_path: Path, model: str | None) -> tuple[Backend, str, Any, str]:
     """A backend's store with a token, a session and one real uploaded file."""
-    store = Store(tmp_path / "data")
-    backend = Backend(Config(data_dir=tmp_path / "data", model=model), store)
-    token = credits.authenticate(store, credits.issue_token(store, "c1", 10)["token"])
-    assert token
-    sid = store.create_session(token, "project", "fr")["session_id"]
-    media = tmp_path / "reading_short.wav"
-    shutil.copy(DATA / "reading_short.wav", media)
-    info = {"name": "reading_short.wav", "has_audio": True, "duration_ms": 12_000}
-    video_id = store.add_file(sid, "sha-of-reading", media, info)["video_id"]
-    session = store.session(sid, token)
-    return backend, token, session, video_id
+    return backend_with_a_file(
+        tmp_path, "reading_short.wav", 12_000, model=model, language="fr", starting_credits=10
+    )
 
 
 def test_multilingual_server_queues_a_translation_job(tmp_path: Path) -> None:

@@ -279,18 +279,18 @@ def export(ctx: Context, args: dict[str, Any]) -> None:
     if what == "captioned":
         options.update(resolution=args.get("resolution", "1080p"), fit=args.get("fit", "blur"))
         what = f"a {_FRAMES[options['resolution']]} video with the captions in the picture"
-    ctx.after.append(
-        lambda: exports.start(
-            ctx.backend,
-            ctx.token,
-            ctx.session["id"],
-            render_id,
-            args["format"],
-            script.video_id,
-            options,
-            invocation=(ctx.invocation, ctx.call_id),
-        )
+    exports.queue(
+        ctx.store,
+        ctx.db,
+        ctx.token,
+        ctx.session["id"],
+        render_id,
+        args["format"],
+        script.video_id,
+        options,
+        invocation=(ctx.invocation, ctx.call_id),
     )
+    ctx.after.append(lambda: exports.submit(ctx.backend, ctx.token, render_id))
     events.add(
         ctx.store,
         ctx.db,

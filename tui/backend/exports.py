@@ -30,6 +30,7 @@ from tui.backend import rendering
 from tui.backend.config import Backend
 from tui.backend.errors import Invalid, NotFound, engine_reason
 from tui.backend.models import RENDER_ID_PATTERN, RENDER_ID_RULE
+from tui.backend.store import Store
 from tui.engine.formats.names import FORMATS, output_name
 
 
@@ -46,16 +47,38 @@ def start(
     fmt: str,
     video_id: str | None,
     options: dict[str, Any],
-    invocation: tuple[str, str] | None = None,
 ) -> str:
-    """Queue an export of ``video_id``'s script (default: the session's latest script)."""
-    store = backend.store
+    """Queue an export of ``video_id``'s script (default: the session's latest script) and start it."""
+    with backend.store.tx() as db:
+        queue(backend.store, db, token, session_id, render_id, fmt, video_id, options)
+    submit(backend, token, render_id)
+    return render_id
+
+
+def queue(
+    store: Store,
+    db: sqlite3.Connection,
+    token: str,
+    session_id: str,
+    render_id: str,
+    fmt: str,
+    video_id: str | None,
+    options: dict[str, Any],
+    invocation: tuple[str, str] | None = None,
+) -> None:
+    """Store an export as queued in the open transaction ``db``; :func:`submit` starts it
+    once that has committed.
+
+    One that ``/run_sse`` asked for is queued in the same transaction as the
+    answer that announces it: from that commit on its invocation has work
+    running, so no stream of it ends before the export's result is sent.
+    """
     if fmt not in FORMATS:
         raise Invalid(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
     if not re.fullmatch(RENDER_ID_PATTERN, render_id):
         raise Invalid(f"invalid export id {render_id!r}: {RENDER_ID_RULE}")
     if video_id is None:
-        session = store.db.execute(
+        session = db.execute(
             "SELECT latest_video_id FROM sessions WHERE id=?", (session_id,)
         ).fetchone()
         scripts = store.scripts(session_id)
@@ -67,27 +90,29 @@ def start(
     if video_id is None or store.script(video_id) is None:
         raise Invalid("there is no script to export yet: extract one first")
     inv_id, call_id = invocation or (None, None)
-    with store.tx() as db:
-        used = db.execute("SELECT 1 FROM exports WHERE token=? AND id=?", (token, render_id))
-        if used.fetchone() is not None:
-            raise Invalid(f"export id {render_id} is already used: choose a new id")
-        db.execute(
-            "INSERT INTO exports (id, token, session_id, video_id, format, options,"
-            " invocation_id, call_id, status, created_at) VALUES (?,?,?,?,?,?,?,?,'queued',?)",
-            (
-                render_id,
-                token,
-                session_id,
-                video_id,
-                fmt,
-                json.dumps(options),
-                inv_id,
-                call_id,
-                time.time(),
-            ),
-        )
+    used = db.execute("SELECT 1 FROM exports WHERE token=? AND id=?", (token, render_id))
+    if used.fetchone() is not None:
+        raise Invalid(f"export id {render_id} is already used: choose a new id")
+    db.execute(
+        "INSERT INTO exports (id, token, session_id, video_id, format, options,"
+        " invocation_id, call_id, status, created_at) VALUES (?,?,?,?,?,?,?,?,'queued',?)",
+        (
+            render_id,
+            token,
+            session_id,
+            video_id,
+            fmt,
+            json.dumps(options),
+            inv_id,
+            call_id,
+            time.time(),
+        ),
+    )
+
+
+def submit(backend: Backend, token: str, render_id: str) -> None:
+    """Start a queued export on the export threads (its row committed)."""
     backend.exports.submit(_run, backend, token, render_id)
-    return render_id
 
 
 def _run(backend: Backend, token: str, render_id: str) -> None:
