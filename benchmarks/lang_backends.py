@@ -1,6 +1,7 @@
 """Does a language clip's WER hang on the CPU?  The same clips under other matrix backends.
 
     python benchmarks/lang_backends.py [--clips tune|eval] [--compute int8,float32]
+    python benchmarks/lang_backends.py --pool eval --sounds ROOT [--backends A,B,C,D]
 
 CTranslate2 multiplies int8 matrices with Intel MKL on Intel CPUs and with oneDNN
 elsewhere, each with the widest instructions the CPU has; the words Whisper writes
@@ -17,6 +18,16 @@ Each clip of ``tests/data/lang_*_<clips>.*`` is scripted by the CLI
 compute type (``--compute`` replaces the CPU compute type of every model loaded),
 and its WER against the known text printed, with how many (clip, backend) pairs
 wrote other words than ``A``.  Results in docs/languages.md.
+
+``--pool eval`` (or ``tune``) scripts instead the *whole* pool of each
+language's prompts that the test clips are drawn from
+(``tests/data/make_language_fixtures.py``: the same rule, the same alternate
+deal, so the evaluation pool holds the evaluation clip's prompts and about
+ten times more), joined into clips of about POOL_CLIP_S seconds, and prints
+each language's WER over all of its pool's words beside its bound: whether a
+30-second clip's side of its bound says something about the language or only
+about the arithmetic.  ``ROOT`` holds the unpacked prompt packages, as for
+the fixtures' maker.
 """
 
 from __future__ import annotations
@@ -32,9 +43,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.engine.lang_scoring import normalise, wer  # noqa: E402
+from tests.engine.lang_scoring import WER_BOUNDS, normalise, wer  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
+#: Seconds of prompts (and their gaps) per clip of a pool.
+POOL_CLIP_S = 60.0
 BACKENDS = {
     "A": {},
     "B": {"ONEDNN_MAX_CPU_ISA": "AVX2", "CT2_FORCE_CPU_ISA": "AVX2"},
@@ -62,11 +75,77 @@ def script_text(clip: Path, compute: str, backend: dict[str, str]) -> tuple[str,
     return " ".join(t["text"] for t in script["turns"]), script["language"]
 
 
+def pool_clips(sounds: Path, which: str, folder: Path) -> list[tuple[Path, str, str]]:
+    """Each language's whole ``which`` pool in clips under ``folder``: (wav, language, text)."""
+    import soundfile
+
+    sys.path.insert(0, str(DATA))
+    import make_language_fixtures as fixtures
+
+    out = []
+    for code in fixtures.LANGS:
+        usable = fixtures.prompts(sounds, code)
+        if not usable:
+            raise SystemExit(f"no {code} prompts under {sounds}: unpack the prompt packages there")
+        pool = usable[0::2] if which == "tune" else usable[1::2]
+        while pool:
+            audio, timed = fixtures.assemble(fixtures.take(pool, POOL_CLIP_S), code)
+            path = folder / f"pool_{code}_{len(out)}.wav"
+            soundfile.write(path, audio, fixtures.SR)
+            out.append((path, code, " ".join(p["text"] for p in timed)))
+    return out
+
+
+def by_language(clips, texts: dict[Path, str]) -> dict[str, float]:
+    """Each language's WER over all of its clips' words."""
+    import jiwer
+
+    out = {}
+    for code in dict.fromkeys(c[1] for c in clips):
+        mine = [c for c in clips if c[1] == code]
+        refs = [normalise(text) for _, _, text in mine]
+        out[code] = float(jiwer.wer(refs, [normalise(texts[path]) for path, _, _ in mine]))
+    return out
+
+
+def pools(args: argparse.Namespace) -> None:
+    if args.sounds is None:
+        raise SystemExit("--pool needs --sounds ROOT (the unpacked prompt packages)")
+    with tempfile.TemporaryDirectory() as folder:
+        clips = pool_clips(args.sounds, args.pool, Path(folder))
+        for compute in args.compute.split(","):
+            for name in args.backends.split(","):
+                texts = {}
+                for path, code, text in clips:
+                    texts[path], language = script_text(path, compute, BACKENDS[name])
+                    print(
+                        f"{compute:8} {name} {path.name:14} {code}->{language} "
+                        f"WER {wer(texts[path], text):.3f}",
+                        flush=True,
+                    )
+                words = {
+                    c: sum(len(normalise(t).split()) for _, k, t in clips if k == c)
+                    for c in WER_BOUNDS
+                }
+                for code, rate in by_language(clips, texts).items():
+                    print(
+                        f"== {compute} {name} {code}: WER {rate:.3f} over {words[code]} words"
+                        f" (bound {WER_BOUNDS[code]:.2f})",
+                        flush=True,
+                    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", choices=("tune", "eval"), default="tune")
     parser.add_argument("--compute", default="int8,float32")
+    parser.add_argument("--pool", choices=("tune", "eval"), help="a whole pool, not the clips")
+    parser.add_argument("--sounds", type=Path, help="the unpacked prompt packages (--pool)")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="with --pool: A,B,C,D")
     args = parser.parse_args()
+    if args.pool:
+        pools(args)
+        return
     clips = sorted(p for p in DATA.glob(f"lang_*_{args.clips}.*") if p.suffix != ".json")
     for compute in args.compute.split(","):
         written: dict[tuple[str, str], str] = {}
