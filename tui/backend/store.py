@@ -65,6 +65,8 @@ class Store:
     insertion = "rowid"
     #: Read through by a thread whose first connection comes after the file is gone.
     _spare: sqlite3.Connection | None
+    #: (device, inode) of the database file the spare has open.
+    _file: tuple[int, int] | None = None
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
@@ -74,6 +76,7 @@ class Store:
         # file is gone (the data dir removed under the server): it reads through
         # this one instead of creating an empty database where the old one was.
         self._spare = self._connect(shared=True)
+        self._file = _identity(self.path)
 
     def _open_storage(self, storage: LocalStorage) -> None:
         self.storage = storage
@@ -107,6 +110,10 @@ class Store:
     def db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            if self._spare is not None and _identity(self.path) != self._file:
+                # The file is gone, or another is there (the data dir removed under the
+                # server and made again): read what the server has open, never that one.
+                return self._spare
             try:
                 conn = self._connect()
             except sqlite3.OperationalError:
@@ -386,3 +393,12 @@ class Store:
             "SELECT * FROM exports WHERE session_id=? AND status='completed' ORDER BY created_at",
             (session_id,),
         ).fetchall()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None where there is none."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
