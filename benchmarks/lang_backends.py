@@ -96,15 +96,16 @@ def pool_clips(sounds: Path, which: str, folder: Path) -> list[tuple[Path, str, 
     return out
 
 
-def by_language(clips, texts: dict[Path, str]) -> dict[str, float]:
-    """Each language's WER over all of its clips' words."""
+def by_language(clips, texts: dict[Path, str]) -> dict[str, tuple[float, int]]:
+    """Each language's WER over all of its clips' words, and how many words those are."""
     import jiwer
 
     out = {}
     for code in dict.fromkeys(c[1] for c in clips):
         mine = [c for c in clips if c[1] == code]
         refs = [normalise(text) for _, _, text in mine]
-        out[code] = float(jiwer.wer(refs, [normalise(texts[path]) for path, _, _ in mine]))
+        rate = float(jiwer.wer(refs, [normalise(texts[path]) for path, _, _ in mine]))
+        out[code] = rate, sum(len(r.split()) for r in refs)
     return out
 
 
@@ -123,13 +124,9 @@ def pools(args: argparse.Namespace) -> None:
                         f"WER {wer(texts[path], text):.3f}",
                         flush=True,
                     )
-                words = {
-                    c: sum(len(normalise(t).split()) for _, k, t in clips if k == c)
-                    for c in WER_BOUNDS
-                }
-                for code, rate in by_language(clips, texts).items():
+                for code, (rate, words) in by_language(clips, texts).items():
                     print(
-                        f"== {compute} {name} {code}: WER {rate:.3f} over {words[code]} words"
+                        f"== {compute} {name} {code}: WER {rate:.3f} over {words} words"
                         f" (bound {WER_BOUNDS[code]:.2f})",
                         flush=True,
                     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -144,10 +143,7 @@ def test_a_stream_stays_open_until_the_follow_up_export_is_answered(tmp_path: Pa
     assert job is not None
     worker.run(store, job, "tiny.en", 100 * 1024 * 1024)
     assert actions.continue_pending(backend) == 1
-    deadline = time.monotonic() + 60
-    while store.poll_invocation(invocation, 0)[1] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    backend.exports.shutdown(wait=True)
+    backend.exports.shutdown(wait=True)  # the export it submitted has run to its end
     assert store.ended_early == []
     rows, busy = store.poll_invocation(invocation, 0)
     assert not busy

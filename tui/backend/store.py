@@ -63,7 +63,7 @@ class Store:
 
     #: The column that orders rows of one timestamp as they were inserted.
     insertion = "rowid"
-    #: Read through by a thread whose first connection comes after the file is gone.
+    #: Read through by a thread whose first connection comes after the file is gone or replaced.
     _spare: sqlite3.Connection | None
     #: (device, inode) of the database file the spare has open.
     _file: tuple[int, int] | None = None
