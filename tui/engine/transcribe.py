@@ -19,6 +19,7 @@ text; only multilingual models can (an English-only model says so with
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ SAMPLE_RATE = 16000
 # well inside the bar; int8 weights are the fastest CPU compute type.
 BEAM_SIZE = 1
 SEED = 1
+#: Whisper's temperature fallback: where greedy decoding looks wrong it samples again.
+TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 # The recogniser wants whole sentences: speech regions closer than this are
 # read as one (faster-whisper's own vad_filter uses 2 s of silence, 400 ms pad).
@@ -65,6 +68,13 @@ ASR_PAD_MS = 400
 # never longer than MAX_REGION_MS.
 GROUP_MS = 4 * 60_000
 MAX_REGION_MS = 2 * 60_000
+# Whisper can end a 30 s window early: a last timestamp that says "nothing after
+# this" makes faster-whisper skip the rest of the window, and the speech there is
+# never written (seen on some CPUs' arithmetic, docs/languages.md).  Speech the
+# detector found that no written word touches (within REREAD_TOUCH_MS), at least
+# REREAD_MIN_MS of it in a row, is read again on its own, once.
+REREAD_MIN_MS = 1000
+REREAD_TOUCH_MS = 200
 
 
 @dataclass
@@ -199,9 +209,7 @@ def recognise(
                     inside = sum(max(0.0, min(e, t_ms) - s) for s, e in group)
                     progress(min(1.0, (done + inside) / total_ms))
 
-            found, _, _ = _recognise_group(
-                whisper, audio, group, run.language, task, report, cancel
-            )
+            found, _, _ = _read(whisper, audio, group, speech, run.language, task, report, cancel)
             words.extend(found)
             done_ms += sum(e - s for s, e in group)
     spoken = _by_share(runs)
@@ -238,9 +246,7 @@ def _write_windows(
                 inside = sum(max(0.0, min(e, t_ms) - s) for s, e in window)
                 progress(min(0.95, (done + inside) / total))
 
-        words, language, prob = _recognise_group(
-            whisper, audio, regions, None, task, report, cancel
-        )
+        words, language, prob = _read(whisper, audio, regions, speech, None, task, report, cancel)
         found.append((language, prob))
         ahead[tuple(window)] = (language, words)
         done += sum(e - s for s, e in window)
@@ -305,6 +311,79 @@ def snap_to_speech(words: list[Word], speech: list[tuple[int, int]]) -> list[Wor
     return words
 
 
+def _read(
+    whisper: Any,
+    audio: np.ndarray,
+    regions: list[tuple[int, int]],
+    speech: list[tuple[int, int]],
+    language: str | None,
+    task: str,
+    report: Callable[[float], None],
+    cancel: threading.Event | None,
+) -> tuple[list[Word], str, float]:
+    """:func:`_recognise_group`, then the speech in ``regions`` it wrote nothing for, again."""
+    words, found, probability = _recognise_group(
+        whisper, audio, regions, language, task, report, cancel
+    )
+    if not words:
+        return words, found, probability  # nothing written at all: no speech Whisper knows
+    again = [
+        w
+        for gap in unwritten(words, _inside(speech, regions))
+        for w in _recognise_group(whisper, audio, gap, found, task, lambda _t: None, cancel)[0]
+    ]
+    if again:
+        words = sorted(words + again, key=lambda w: (w.s, w.e))
+    return words, found, probability
+
+
+def _inside(speech: list[tuple[int, int]], regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The fine ``speech`` regions clipped to the recognition ``regions``."""
+    out = []
+    for lo, hi in regions:
+        out += [(max(s, lo), min(e, hi)) for s, e in speech if s < hi and e > lo]
+    return out
+
+
+def unwritten(words: list[Word], speech: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Runs of ``speech`` regions no word touches, each with REREAD_MIN_MS of speech or more.
+
+    Each run is returned as the recognition regions to read it again: padded as
+    :func:`asr_regions` pads, but never into the words written before and after it.
+    """
+    spans = sorted((w.s, w.e) for w in words)
+    starts = [s for s, _ in spans]
+    ends = list(itertools.accumulate((e for _, e in spans), max))
+    runs: list[list[tuple[int, int]]] = []
+    fresh = True  # the next untouched region starts a run
+    for s, e in speech:
+        i = bisect.bisect_left(starts, e + REREAD_TOUCH_MS)  # the words starting before its end
+        if i > 0 and ends[i - 1] > s - REREAD_TOUCH_MS:
+            fresh = True
+        elif fresh:
+            runs.append([(s, e)])
+            fresh = False
+        else:
+            runs[-1].append((s, e))
+    out = []
+    for run in runs:
+        if sum(e - s for s, e in run) < REREAD_MIN_MS:
+            continue
+        i = bisect.bisect_left(starts, run[0][0])
+        lo = ends[i - 1] if i else 0
+        j = bisect.bisect_left(starts, run[-1][1])
+        hi = starts[j] if j < len(starts) else run[-1][1] + ASR_PAD_MS
+        regions = [(max(s - ASR_PAD_MS, lo), min(e + ASR_PAD_MS, hi)) for s, e in run]
+        joined: list[tuple[int, int]] = []
+        for s, e in regions:
+            if joined and s <= joined[-1][1]:
+                joined[-1] = (joined[-1][0], max(joined[-1][1], e))
+            else:
+                joined.append((s, e))
+        out.append(joined)
+    return out
+
+
 def _recognise_group(
     whisper: Any,
     audio: np.ndarray,
@@ -332,6 +411,7 @@ def _recognise_group(
         language=language if is_multilingual(whisper) else "en",
         task=task,
         beam_size=BEAM_SIZE,
+        temperature=list(TEMPERATURES),
         word_timestamps=True,
         vad_filter=False,
         condition_on_previous_text=False,
