@@ -46,6 +46,7 @@ from tui.engine.models import (  # noqa: F401 - the engine's model API, re-expor
     translate_refusal,
 )
 from tui.engine.script import Word
+from tui.engine.vad import merge_regions
 
 SAMPLE_RATE = 16000
 
@@ -373,14 +374,9 @@ def unwritten(words: list[Word], speech: list[tuple[int, int]]) -> list[list[tup
         lo = ends[i - 1] if i else 0
         j = bisect.bisect_left(starts, run[-1][1])
         hi = starts[j] if j < len(starts) else run[-1][1] + ASR_PAD_MS
-        regions = [(max(s - ASR_PAD_MS, lo), min(e + ASR_PAD_MS, hi)) for s, e in run]
-        joined: list[tuple[int, int]] = []
-        for s, e in regions:
-            if joined and s <= joined[-1][1]:
-                joined[-1] = (joined[-1][0], max(joined[-1][1], e))
-            else:
-                joined.append((s, e))
-        out.append(joined)
+        out.append(
+            merge_regions((max(s - ASR_PAD_MS, lo), min(e + ASR_PAD_MS, hi)) for s, e in run)
+        )
     return out
 
 
