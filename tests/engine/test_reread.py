@@ -1,21 +1,29 @@
-"""Speech the recogniser wrote nothing for is read again.
+"""Speech the recogniser wrote nothing for is read again; reading is repeatable.
 
 Whisper can end a 30 s window early (its last timestamp says nothing follows),
 and faster-whisper then skips the rest of the window: whole sentences lost
 from the script.  ``transcribe.unwritten`` finds the speech no word touches;
 the recogniser reads it again on its own.
+
+Where Whisper falls back to sampling, each piece samples from a generator
+that starts at the seed (``models.FreshSampling``), so a file's words do not
+depend on what the process read before it.
 """
 
 from __future__ import annotations
 
-import pytest
+import ctranslate2
+import numpy as np
 
 from tests.engine.conftest import DATA
 from tui.engine.media import decode_audio
+from tui.engine.models import afresh
 from tui.engine.script import Word
 from tui.engine.transcribe import (
     ASR_PAD_MS,
     REREAD_MIN_MS,
+    SEED,
+    load_model,
     recognise,
     speech_regions,
     unwritten,
@@ -66,11 +74,6 @@ def test_runs_are_cut_by_written_speech() -> None:
     assert [[r[0][0], r[-1][1]] for r in runs] == [[0, 1900], [5600, 8400]]
 
 
-@pytest.mark.xfail(
-    reason="the temperature fallback's samples depend on what the process decoded before"
-    " (ctranslate2 seeds each worker thread's generator once): docs/languages.md",
-    strict=True,
-)
 def test_recognition_does_not_hang_on_what_the_process_recognised_before() -> None:
     """The same clip gives the same words however many files the process read first.
 
@@ -85,3 +88,31 @@ def test_recognition_does_not_hang_on_what_the_process_recognised_before() -> No
     first = recognise(clip, speech, language="es")
     again = recognise(clip, speech, language="es")  # as if after any other file
     assert [(w.w, w.s, w.e) for w in again.words] == [(w.w, w.s, w.e) for w in first.words]
+
+
+def test_a_sample_after_a_sample_starts_from_the_seed() -> None:
+    """Whisper's sampling draws the same tokens each time once the model is made afresh."""
+    whisper, _ = load_model("tiny.en")
+    clip = decode_audio(DATA / "lang_es_eval.mkv")[: 16000 * 30]
+    features = ctranslate2.StorageView.from_array(
+        np.ascontiguousarray(whisper.feature_extractor(clip)[None, :, :3000])
+    )
+    start = whisper.hf_tokenizer.token_to_id("<|startoftranscript|>")
+    notimestamps = whisper.hf_tokenizer.token_to_id("<|notimestamps|>")
+
+    def sample() -> list[int]:
+        ctranslate2.set_random_seed(SEED)
+        afresh(whisper)
+        found = whisper.model.generate(
+            whisper.model.encode(features),
+            [[start, notimestamps]],
+            beam_size=1,
+            sampling_topk=0,
+            sampling_temperature=1.0,
+            max_length=40,
+        )
+        return found[0].sequences_ids[0]
+
+    first = sample()
+    assert whisper.model.sampled  # it really drew
+    assert sample() == first

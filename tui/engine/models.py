@@ -165,7 +165,75 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+class FreshSampling:
+    """A Whisper model's CTranslate2 half, rebuilt after it has sampled.
+
+    Where greedy decoding looks wrong, Whisper samples again at higher
+    temperatures.  CTranslate2 draws those samples from a generator that each
+    of its worker threads seeds once, the first time it samples, so a piece
+    decoded after any sampling would draw from wherever the stream had got to:
+    the same file could come out differently depending on what the process
+    (a server's worker, the app, watch) read before.  Rebuilding the model
+    starts new worker threads, whose generators start again from the seed
+    (``ctranslate2.set_random_seed``).  It costs a reload (about 0.2 s for
+    tiny.en), and only after a piece that sampled.
+
+    Everything but :meth:`generate` and :meth:`afresh` passes through.
+    """
+
+    def __init__(self, model: Any, build: Any) -> None:
+        self._model = model
+        self._build = build
+        self.sampled = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("sampling_topk", 1) != 1:  # 1 = always the best token: no draw
+            self.sampled = True
+        return self._model.generate(*args, **kwargs)
+
+    def afresh(self) -> None:
+        """Start the next piece from the seed: rebuild if anything sampled since the last."""
+        if self.sampled:
+            self._model = self._build()  # a call still running keeps the old one alive
+            self.sampled = False
+
+
+def afresh(whisper: Any) -> None:
+    """Let ``whisper``'s next decoding sample as a fresh process would (see :class:`FreshSampling`)."""
+    if isinstance(whisper.model, FreshSampling):
+        whisper.model.afresh()
+
+
 def _load(source: str, name: str, device: str, compute_type: str) -> Any:
+    whisper = _whisper(source, name, device, compute_type)
+    whisper.model = FreshSampling(whisper.model, _builder(source, device, compute_type))
+    return whisper
+
+
+def _builder(source: str, device: str, compute_type: str) -> Any:
+    """How to build the CTranslate2 model again, as faster-whisper built it from ``source``."""
+    import ctranslate2
+
+    if Path(source).is_dir():
+        path = source
+    else:  # a model name: faster-whisper has just found (or fetched) it in the cache
+        from faster_whisper.utils import download_model
+
+        path = download_model(source, local_files_only=True)
+    threads = _cores() if device == "cpu" else 0
+
+    def build() -> Any:
+        return ctranslate2.models.Whisper(
+            path, device=device, compute_type=compute_type, intra_threads=threads
+        )
+
+    return build
+
+
+def _whisper(source: str, name: str, device: str, compute_type: str) -> Any:
     from faster_whisper import WhisperModel
 
     kwargs: dict[str, Any] = {"device": device, "compute_type": compute_type}

@@ -37,6 +37,7 @@ from tui.engine.models import (  # noqa: F401 - the engine's model API, re-expor
     DEFAULT_MODEL,
     TASKS,
     Plan,
+    afresh,
     check_language,
     is_multilingual,
     load_model,
@@ -399,9 +400,11 @@ def _recognise_group(
     ]
     speech_audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
     # Where greedy decoding looks wrong (repetitive text, low probability) Whisper
-    # samples again at higher temperatures: a fixed seed makes that repeatable, so
-    # the same file always gives the same script.
+    # samples again at higher temperatures: a fixed seed, and a generator that starts
+    # from it for every piece, make that repeatable, so the same file always gives the
+    # same script, whatever the process decoded before.
     ctranslate2.set_random_seed(SEED)
+    afresh(whisper)
     segments, info = whisper.transcribe(
         speech_audio,
         language=language if is_multilingual(whisper) else "en",
