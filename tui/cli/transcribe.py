@@ -11,11 +11,13 @@ name with a newline, tab or other control character is printed escaped
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tui.engine.errors import EngineError, NoSpeechFound, OutputNotWritable, one_line
+from tui.engine.errors import (
+    Cancelled,
+    EngineError,
+    NoSpeechFound,
+    OutputNotWritable,
+    one_line,
+)
 from tui.engine.formats import captioned, parse_formats, write
 from tui.engine.pipeline import Options, overall_fraction, transcribe_file
 from tui.engine.script import Script
@@ -73,7 +81,7 @@ def run(files: list[Path], **options: Any) -> int:
     cancel = threading.Event()
     progress = _progress_bar(err, quiet)
     claimed: dict[tuple[Path, str], Path] = {}
-    with progress:
+    with progress, _interrupt_cancels(cancel):
         for path in files:
             # a.mp4 and a.mov into one folder would both write a.md: keep the first.
             key = ((Path(out) if out is not None else path.parent).resolve(), path.stem)
@@ -89,7 +97,7 @@ def run(files: list[Path], **options: Any) -> int:
             claimed[key] = path
             try:
                 written = _one(path, out, formats, engine_options, options, progress, cancel)
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, Cancelled):  # Cancelled: Ctrl-C, seen by the pipeline
                 cancel.set()
                 _say(err, f"error: {path}: cancelled")
                 return 130
@@ -111,6 +119,31 @@ def run(files: list[Path], **options: Any) -> int:
                 for target in written:
                     _say(progress.console, f"wrote {target}")
     return first_failure
+
+
+@contextlib.contextmanager
+def _interrupt_cancels(cancel: threading.Event) -> Iterator[None]:
+    """Ctrl-C sets ``cancel`` as well as raising KeyboardInterrupt.
+
+    A library can lose the KeyboardInterrupt: PyAV's resampler, interrupted
+    while it raises its own "try again" error, ends the loop that catches that
+    error and carries on, and the file would be scripted to the end after
+    the user stopped it.  The pipeline checks ``cancel`` as it goes (every
+    packet it decodes, every piece it recognises), so the stop still holds.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers are the main thread's
+        return
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        cancel.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _engine_options(options: dict[str, Any]) -> Options:
@@ -169,10 +202,14 @@ def _one(
         if out is None and path.is_file():  # fail before the work, not after it
             check_writable(folder)
         script = transcribe_file(path, engine_options, progress=report, cancel=cancel)
+        if cancel.is_set():  # stopped after the pipeline's last look
+            raise Cancelled("cancelled", str(path))
         if options.get("book") is not None and script.speaker_matches:
             options["book"].heard(sorted({m["voice"] for m in script.speaker_matches.values()}))
         progress.update(task, stage="writing")
-        written = _write_all(script, formats, folder, path, options, _rendering(progress, task))
+        written = _write_all(
+            script, formats, folder, path, options, _rendering(progress, task), cancel
+        )
     finally:
         progress.remove_task(task)
     if not script.turns:
@@ -190,6 +227,7 @@ def _write_all(
     source: Path,
     options: dict[str, Any],
     progress: Callable[[float, float | None], None],
+    cancel: threading.Event,
 ) -> list[Path]:
     written = []
     for fmt in formats:
@@ -197,7 +235,7 @@ def _write_all(
         if fmt == "captioned":
             resolution = captioned.FRAMES[str(options.get("frame") or "16:9")]
             video = {"resolution": resolution, "fit": options.get("fit") or "blur"}
-            video["progress"] = progress
+            video["progress"], video["cancel"] = progress, cancel
             note = captioned.picture_note(source)
             if note and not options.get("quiet"):
                 Console(stderr=True, highlight=False).print(f"note: {note}", markup=False)

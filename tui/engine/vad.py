@@ -22,8 +22,10 @@ a recording is split into speech the same at any level.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import signal
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -107,16 +109,37 @@ def _silero() -> tuple[Callable[..., list[dict]], object]:
     """silero-vad's ``get_speech_timestamps`` and a fresh ONNX model.
 
     The package's import and loader catch every exception with a bare
-    ``except:``, Ctrl-C included; SIGINT is held back while they run, so an
-    interrupt then is delivered right after them instead of being lost.
+    ``except:``, Ctrl-C included: an interrupt then is held back and raised
+    right after them instead of being lost (:func:`_interrupts_held`).
     """
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    with _interrupts_held():
         from silero_vad import get_speech_timestamps, load_silero_vad
 
         return get_speech_timestamps, load_silero_vad(onnx=True)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C during the block takes effect when the block is done, not inside it.
+
+    Python raises KeyboardInterrupt only in the main thread, and there at
+    whatever it is running, whichever thread the kernel gave SIGINT to (so
+    blocking the signal in this thread alone does not hold it back while the
+    labeller's or the libraries' threads run): the main thread's handler is
+    swapped for one that only notes the signal, and the signal is raised
+    again, to the handler that was there, once the block is done.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # no KeyboardInterrupt can be raised here
+        return
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
+    try:
+        yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        if noted:
+            signal.raise_signal(signal.SIGINT)
 
 
 def merge_regions(regions: Iterable[tuple[int, int]], gap_ms: int = 0) -> list[tuple[int, int]]:

@@ -1,0 +1,73 @@
+"""Ctrl-C stops the work even where a library would lose it.
+
+Python raises KeyboardInterrupt in the main thread at whatever runs there; a
+library that catches everything (silero-vad's bare ``except:``), or that ends
+a loop on its own error raised just then (PyAV's resampler), can lose it, and
+the CLI would script the file to the end after the user stopped it.  The
+real signal is raised in these tests, in this process's main thread.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from tui.cli.transcribe import _interrupt_cancels
+from tui.engine.vad import _interrupts_held
+
+
+def test_ctrl_c_cancels_even_where_the_interrupt_is_lost() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    cancel = threading.Event()
+    with _interrupt_cancels(cancel):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass  # what a library that loses it does
+    assert cancel.is_set()  # the pipeline checks it as it goes
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_inside_a_held_block_is_raised_after_it() -> None:
+    """Held back in the main thread whichever thread the kernel gives the signal to.
+
+    Another thread runs, as the labeller's and the libraries' do: blocking
+    SIGINT in the main thread alone would let the signal in through it.
+    """
+    before = signal.getsignal(signal.SIGINT)
+    stop = threading.Event()
+    beside = threading.Thread(target=stop.wait)
+    beside.start()
+    finished = False
+    try:
+        with pytest.raises(KeyboardInterrupt), _interrupts_held():
+            try:
+                os.kill(os.getpid(), signal.SIGINT)  # to the process, as Ctrl-C is
+                time.sleep(0.2)  # time for any handler to run in here
+            except BaseException:  # noqa: BLE001 - the bare except: of the library held
+                raise AssertionError("the interrupt reached the block") from None
+            finished = True
+    finally:
+        stop.set()
+        beside.join()
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_no_held_block_outside_the_main_thread_waits_for_a_signal() -> None:
+    """Signal handlers are the main thread's: elsewhere both leave the handler alone."""
+    seen: list[object] = []
+
+    def other() -> None:
+        with _interrupts_held(), _interrupt_cancels(threading.Event()):
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    before = signal.getsignal(signal.SIGINT)
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen == [before]
