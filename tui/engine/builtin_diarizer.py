@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tui.engine import clustering, local_embeddings, reconstruct, segmentation
+from tui.engine import clustering, local_embeddings, memory, reconstruct, segmentation
 from tui.engine.diarize import (
     DiarizationResult,
     Progress,
@@ -144,13 +144,16 @@ def hear(
         return (lambda f: progress(a + (b - a) * f)) if progress else None
 
     seg = segmentation.segment(audio, step_s, progress=stage(0.0, 0.3), gain=scale)
+    memory.release_freed()  # after each stage: recognition allocates beside it
     grid = reconstruct.Grid(seg, duration_ms)
     regions = grid.speech_regions()
     speech = grid.speech_regions(pad_ms=0)
     if not voices or not regions:
         return Heard(seg, grid, duration_ms, speech, None)
     e = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.75), gain=scale)
+    memory.release_freed()
     pieces = local_embeddings.pieces(audio, speech, progress=stage(0.75, 0.9), gain=scale)
+    memory.release_freed()
     return Heard(
         seg, grid, duration_ms, speech, Voices(e.tracks, e.blocks, e.units, e.shifted, pieces)
     )

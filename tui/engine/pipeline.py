@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tui.engine import media, transcribe
+from tui.engine import media, memory, transcribe
 from tui.engine.diarize import DiarizationResult
 from tui.engine.errors import Cancelled, NoAudioStream
 from tui.engine.script import Script, Word, build_turns, default_speaker_name, speaker_id
@@ -118,6 +118,7 @@ def transcribe_file(
         path, progress=report.stage("decoding"), cancel=cancel, max_bytes=options.max_bytes
     )
     duration_ms = max(info.duration_ms, audio.size * 1000 // media.SAMPLE_RATE)
+    memory.release_freed()  # the decoder's and resampler's buffers
 
     report("vad", 0.0)
     speech = transcribe.speech_regions(audio)

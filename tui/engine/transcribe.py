@@ -28,7 +28,7 @@ from typing import Any
 import ctranslate2
 import numpy as np
 
-from tui.engine import detect, writing
+from tui.engine import detect, memory, writing
 from tui.engine.errors import Cancelled
 from tui.engine.languages import check_code
 from tui.engine.models import (  # noqa: F401 - the engine's model API, re-exported
@@ -327,15 +327,15 @@ def _read(
     words, found, probability = _recognise_group(
         whisper, audio, regions, language, task, report, cancel
     )
-    if not words:
-        return words, found, probability  # nothing written at all: no speech Whisper knows
-    again = [
-        w
-        for gap in unwritten(words, _inside(speech, regions))
-        for w in _recognise_group(whisper, audio, gap, found, task, lambda _t: None, cancel)[0]
-    ]
-    if again:
-        words = sorted(words + again, key=lambda w: (w.s, w.e))
+    if words:  # none at all: no speech Whisper knows, nothing to read again
+        again = [
+            w
+            for gap in unwritten(words, _inside(speech, regions))
+            for w in _recognise_group(whisper, audio, gap, found, task, lambda _t: None, cancel)[0]
+        ]
+        if again:
+            words = sorted(words + again, key=lambda w: (w.s, w.e))
+    memory.release_freed()  # the piece's features and decoding buffers
     return words, found, probability
 
 

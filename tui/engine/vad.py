@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from tui.engine import memory
+
 SAMPLE_RATE = 16000
 
 #: Silero settings for labelling: split at pauses of 200 ms, keep words of 120 ms.
@@ -102,6 +104,7 @@ def detect_speech(audio: np.ndarray) -> list[tuple[int, int]]:
                 regions[-1] = (regions[-1][0], end)  # one region, cut where two pieces meet
             else:
                 regions.append((start, end))
+    memory.release_freed()  # the model's buffers, the levelled pieces
     return merge_regions(regions)
 
 
