@@ -9,7 +9,6 @@ real signal is raised in these tests, in this process's main thread.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -33,27 +32,35 @@ def test_ctrl_c_cancels_even_where_the_interrupt_is_lost() -> None:
 
 
 def test_ctrl_c_inside_a_held_block_is_raised_after_it() -> None:
-    """Held back in the main thread whichever thread the kernel gives the signal to.
+    """Held back in the main thread when the kernel gives the signal to another thread.
 
-    Another thread runs, as the labeller's and the libraries' do: blocking
-    SIGINT in the main thread alone would let the signal in through it.
+    The labeller's and the libraries' threads run beside the main one: blocking
+    SIGINT in the main thread alone would let the signal in through them.
     """
     before = signal.getsignal(signal.SIGINT)
-    stop = threading.Event()
-    beside = threading.Thread(target=stop.wait)
-    beside.start()
+    ready, stop = threading.Event(), threading.Event()
+
+    def beside() -> None:  # a thread that takes SIGINT, whatever the main thread blocks
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        ready.set()
+        stop.wait()
+
+    other = threading.Thread(target=beside)
+    other.start()
+    ready.wait()
     finished = False
     try:
         with pytest.raises(KeyboardInterrupt), _interrupts_held():
             try:
-                os.kill(os.getpid(), signal.SIGINT)  # to the process, as Ctrl-C is
-                time.sleep(0.2)  # time for any handler to run in here
+                signal.pthread_kill(other.ident or 0, signal.SIGINT)
+                for _ in range(100):  # time for the handler to run in here
+                    time.sleep(0.002)
             except BaseException:  # noqa: BLE001 - the bare except: of the library held
                 raise AssertionError("the interrupt reached the block") from None
             finished = True
     finally:
         stop.set()
-        beside.join()
+        other.join()
     assert finished
     assert signal.getsignal(signal.SIGINT) is before
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -129,20 +130,27 @@ def _interrupts_held() -> Iterator[None]:
     whatever it is running, whichever thread the kernel gave SIGINT to (so
     blocking the signal in this thread alone does not hold it back while the
     labeller's or the libraries' threads run): the main thread's handler is
-    swapped for one that only notes the signal, and the signal is raised
-    again, to the handler that was there, once the block is done.
+    swapped for one that only notes the signal, and once the block is done
+    the handler that was there does what it does with it.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # no KeyboardInterrupt can be raised here
         return
     noted: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
+    if previous is None:  # not set from Python: the system's default
+        previous = signal.SIG_DFL
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        signal.signal(signal.SIGINT, previous)
         if noted:
-            signal.raise_signal(signal.SIGINT)
+            # What that handler would have done; not raise_signal(), which signals this
+            # thread only, and a thread that blocks SIGINT would never see it.
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 def merge_regions(regions: Iterable[tuple[int, int]], gap_ms: int = 0) -> list[tuple[int, int]]:
