@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import tempfile
 import threading
 import traceback
@@ -37,6 +36,7 @@ from tui.engine.errors import (
     one_line,
 )
 from tui.engine.formats import captioned, parse_formats, write
+from tui.engine.interrupts import sigint_handled_by
 from tui.engine.pipeline import Options, overall_fraction, transcribe_file
 from tui.engine.script import Script
 
@@ -131,19 +131,13 @@ def _interrupt_cancels(cancel: threading.Event) -> Iterator[None]:
     the user stopped it.  The pipeline checks ``cancel`` as it goes (every
     packet it decodes, every piece it recognises), so the stop still holds.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers are the main thread's
-        return
 
     def interrupted(_signum: int, _frame: object) -> None:
         cancel.set()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, interrupted)
-    try:
+    with sigint_handled_by(interrupted):
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _engine_options(options: dict[str, Any]) -> Options:

@@ -25,12 +25,12 @@ import bisect
 import contextlib
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from tui.engine import memory
+from tui.engine.interrupts import sigint_handled_by
 
 SAMPLE_RATE = 16000
 
@@ -126,31 +126,22 @@ def _silero() -> tuple[Callable[..., list[dict]], object]:
 def _interrupts_held() -> Iterator[None]:
     """Ctrl-C during the block takes effect when the block is done, not inside it.
 
-    Python raises KeyboardInterrupt only in the main thread, and there at
-    whatever it is running, whichever thread the kernel gave SIGINT to (so
-    blocking the signal in this thread alone does not hold it back while the
-    labeller's or the libraries' threads run): the main thread's handler is
-    swapped for one that only notes the signal, and once the block is done
-    the handler that was there does what it does with it.
+    The main thread's handler is swapped for one that only notes the signal
+    (:func:`tui.engine.interrupts.sigint_handled_by`: blocking SIGINT in this
+    thread alone would let it in through the labeller's or the libraries'
+    threads), and once the block is done the handler that was there does
+    what it does with it.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # no KeyboardInterrupt can be raised here
-        return
     noted: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
-    if previous is None:  # not set from Python: the system's default
-        previous = signal.SIG_DFL
-    try:
+    with sigint_handled_by(lambda signum, _frame: noted.append(signum)) as previous:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if noted:
-            # What that handler would have done; not raise_signal(), which signals this
-            # thread only, and a thread that blocks SIGINT would never see it.
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous == signal.SIG_DFL:
-                os.kill(os.getpid(), signal.SIGINT)
+    if noted:
+        # What that handler would have done; not raise_signal(), which signals this
+        # thread only, and a thread that blocks SIGINT would never see it.
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        elif previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def merge_regions(regions: Iterable[tuple[int, int]], gap_ms: int = 0) -> list[tuple[int, int]]:
