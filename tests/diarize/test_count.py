@@ -119,3 +119,35 @@ def test_more_speech_gets_pieces_further_apart() -> None:
     assert local_embeddings._piece_spans(0, 7000, 3000) == [(0, 1500), (3000, 4500), (5500, 7000)]
     assert local_embeddings._piece_spans(0, 1000, 3000) == [(0, 1000)]
     assert local_embeddings._piece_spans(0, 200, 3000) == []
+
+
+def test_the_kmeans_finds_separate_groups_and_keeps_its_best_start() -> None:
+    """The count's k-means: separate groups come out whole, in any order, the same every time;
+    of its starts the one with the least spread is kept (never a worse one than seed 0's)."""
+    from scipy.cluster.vq import kmeans2
+
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(4, 4)) * 10
+    truth = np.repeat(np.arange(4), [30, 5, 12, 40])
+    points = centres[truth] + rng.normal(size=(len(truth), 4)) * 0.3
+    labels = clustering.kmeans(points, 4)
+    assert len(set(zip(truth.tolist(), labels.tolist(), strict=True))) == 4  # one label per group
+    assert np.array_equal(labels, clustering.kmeans(points, 4))
+
+    def spread(labels: np.ndarray) -> float:
+        groups = [overlapping[labels == j] for j in set(labels.tolist())]
+        return float(sum(((g - g.mean(axis=0)) ** 2).sum() for g in groups))
+
+    overlapping = rng.normal(size=(200, 3))  # no true groups: starts differ
+    spreads = [
+        spread(kmeans2(overlapping, 5, 300, minit="++", rng=np.random.default_rng(s))[1])
+        for s in range(clustering.KMEANS_STARTS)
+    ]
+    assert len(set(np.round(spreads, 6))) > 1  # the starts do not all agree here
+    assert spread(clustering.kmeans(overlapping, 5)) == pytest.approx(min(spreads))
+
+
+def test_the_kmeans_of_fewer_distinct_points_than_clusters() -> None:
+    assert clustering.kmeans(np.zeros((5, 3)), 3).tolist() == [0] * 5
+    same = np.r_[np.zeros((3, 2)), np.ones((3, 2))]
+    assert len(set(clustering.kmeans(same, 3).tolist())) == 2
