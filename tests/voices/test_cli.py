@@ -41,10 +41,12 @@ def test_voices_from_the_command_line(pedersen_clip: Path, tmp_path: Path) -> No
         (("forget", "Nobody"), "no remembered voice is called 'Nobody'"),
         (("import", str(pedersen_clip)), "cannot read"),
         (("add", "X", str(tmp_path / "missing.wav")), "missing.wav"),
+        (("export", str(export / "v.json")), "cannot write to the folder"),  # a file in the way
     ):
         bad = cli(other, *args)
         assert bad.returncode == 2 and says in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+        assert bad.stderr.count(says) == 1, bad.stderr  # the file is named once
 
 
 def test_transcribe_names_a_remembered_voice(pedersen_clip: Path, tmp_path: Path) -> None:

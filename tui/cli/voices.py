@@ -124,11 +124,14 @@ def merge(ctx: click.Context, source: str, target: str) -> None:
 @click.pass_context
 def export_voices(ctx: click.Context, file: Path) -> None:
     """Write every remembered voice (embeddings, no audio) to FILE, for another machine."""
+    from tui.engine.errors import EngineError
+    from tui.engine.formats.common import atomic_write_text
+
     data = _book(ctx).export()
-    try:
-        file.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-    except OSError as exc:
-        _fail(f"cannot write {file}: {exc.strerror or exc}")
+    try:  # whole or not at all: an export cut short is never left as FILE
+        atomic_write_text(file, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    except EngineError as exc:
+        _fail(str(exc))
     click.echo(f"wrote {len(data['voices'])} voices to {file}")
 
 
@@ -158,7 +161,7 @@ def add(ctx: click.Context, name: str, clip: Path) -> None:
     try:
         audio = media.decode_audio(clip)
     except EngineError as exc:
-        _fail(f"{clip}: {exc}")
+        _fail(str(exc) if exc.path else f"{clip}: {exc}")  # the message names the file once
     voice = engine.print_of(audio, [(0, len(audio) * 1000 // media.SAMPLE_RATE)])
     if voice is None:
         _fail(f"{clip}: too little speech for a voice (at least {engine.MIN_SPEECH_S:g} s)")
