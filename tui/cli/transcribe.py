@@ -55,7 +55,7 @@ def run(files: list[Path], **options: Any) -> int:
     try:
         formats = parse_formats(str(options.get("formats") or "md"))
     except ValueError as exc:
-        _say(err, f"reelscript transcribe: {exc}")
+        _say(err, f"error: {exc}")
         return USAGE_ERROR
     engine_options = _engine_options(options)
     from tui.cli.voices import book_for_transcribe
