@@ -150,6 +150,10 @@ async def test_script_a_video_edit_save_rename_export_quit(
         assert "Sheila" in (workdir / "demo.2.txt").read_text()
         assert (workdir / "demo.txt").read_text() == "mine\n"
         assert any(line.split()[1] == "agent" for line in app.query_one(SSELog).lines[-8:])
+        # A rename in words asks whether to remember the voice: not now.
+        await wait_for(pilot, lambda: app.screen.id == "confirm-remember", 30, "the question")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is app.screen_stack[0], 10, "the answer")
 
         # Enter on a file this session has scripted shows its script, without redoing it.
         await pilot.press("alt+1", "enter")

@@ -20,19 +20,28 @@ from tui.engine.script import Script
 from .conftest import DATA, reference
 
 
+async def _with_script(
+    pilot, app, url: str, token_file: Path
+) -> tuple[ScriptEditor, Script, Script]:
+    """The app's session holds conv_3spk_quiet's upload and its reference script, shown:
+    (the editor, the reference script with its people, the script as saved)."""
+    await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
+    sid = app.connection.session_id
+    async with Client(url, token_file=token_file) as api:
+        video_id = (await api.upload_files(sid, [DATA / "conv_3spk_quiet.webm"]))[0]["video_id"]
+        _, script = reference("conv_3spk_quiet")
+        script.video_id = video_id
+        saved = Script.from_dict(await api.put_script(sid, script.to_dict()))
+    editor = app.query_one(ScriptEditor)
+    editor.load_script(saved)
+    return editor, script, saved
+
+
 async def test_rename_remembers_and_the_voices_screen(live_server, tmp_path: Path) -> None:
     token_file = tmp_path / "token.json"
     app = make_app(tmp_path, server=live_server.url, token_file=token_file)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.connection.session_id, 30, "a session")
-        sid = app.connection.session_id
-        async with Client(live_server.url, token_file=token_file) as api:
-            video_id = (await api.upload_files(sid, [DATA / "conv_3spk_quiet.webm"]))[0]["video_id"]
-            _, script = reference("conv_3spk_quiet")
-            script.video_id = video_id
-            saved = Script.from_dict(await api.put_script(sid, script.to_dict()))
-        editor = app.query_one(ScriptEditor)
-        editor.load_script(saved)
+        editor, script, saved = await _with_script(pilot, app, live_server.url, token_file)
         pedersen = next(s for s, p in script.people.items() if p == "pedersen")  # type: ignore[attr-defined]
 
         async def names() -> list[str]:
@@ -87,3 +96,54 @@ async def test_rename_remembers_and_the_voices_screen(live_server, tmp_path: Pat
         assert await names() == []
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, VoicesScreen), 10, "closed")
+
+
+async def test_a_rename_in_the_prompt_asks_to_remember_the_voice(
+    live_server, tmp_path: Path, monkeypatch
+) -> None:
+    """ "rename Speaker 2 to Sheila" in the prompt bar: the app asks once whether to remember
+    the voice (unset setting; "Not now" is the default answer); with the setting "never" it
+    does not ask and remembers nothing."""
+    from tui.app.dialogs.confirm import ConfirmScreen
+
+    monkeypatch.delenv("REELSCRIPT_REMEMBER_VOICES", raising=False)
+    token_file = tmp_path / "token.json"
+    app = make_app(tmp_path, server=live_server.url, token_file=token_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor, script, saved = await _with_script(pilot, app, live_server.url, token_file)
+        people = script.people  # type: ignore[attr-defined]
+        pedersen = next(s for s, p in people.items() if p == "pedersen")
+        other = next(s for s, p in people.items() if p != "pedersen")
+
+        async def names() -> list[str]:
+            return [
+                v["name"] for v in (await app.connection.voices("GET", "/api/voices"))["voices"]
+            ]
+
+        async def say(text: str) -> None:
+            await pilot.press("f6")
+            await type_text(pilot, text)
+            await pilot.press("enter")
+            await wait_for_group(pilot, "job")
+
+        await say(f"rename {saved.speakers[pedersen]} to Sheila")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30, "the question")
+        assert app.screen.id == "confirm-remember" and "Sheila" in str(app.screen.question)
+        await pilot.press("y")
+        await wait_for_group(pilot, "remember-voice")
+        for _ in range(600):
+            if await names() == ["Sheila"]:
+                break
+            await pilot.pause(0.1)
+        assert await names() == ["Sheila"]
+        assert editor.script is not None and editor.script.speakers[pedersen] == "Sheila"
+
+        monkeypatch.setenv("REELSCRIPT_REMEMBER_VOICES", "never")
+        await say(f"rename {saved.speakers[other]} to Ray")
+        await wait_for(
+            pilot, lambda: editor.script is not None and editor.script.speakers[other] == "Ray", 30,
+            "the rename",
+        )  # fmt: skip
+        await pilot.pause(0.5)
+        assert app.screen is app.screen_stack[0]  # no question
+        assert await names() == ["Sheila"]

@@ -43,6 +43,7 @@ from tui.app.messages import (
     Heartbeat,
     JobProgress,
     LogLine,
+    SpeakerRenamed,
     StateLoaded,
     StreamEnded,
     StreamStarted,
@@ -167,6 +168,10 @@ class ReelscriptApp(App[int]):
     @on(ExportReady)
     def _export_ready(self, message: ExportReady) -> None:
         self.editing.save_asked_export(message)
+
+    @on(SpeakerRenamed)
+    def _speaker_renamed(self, message: SpeakerRenamed) -> None:
+        self.editing.renamed_in_words(message)
 
     @on(JobProgress)
     def _job_progress(self, message: JobProgress) -> None:

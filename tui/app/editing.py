@@ -7,6 +7,7 @@ refused save leaves the editor as it was.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from tui.app.dialogs.conflict import ConflictScreen
 from tui.app.dialogs.export import ExportChoice, ExportScreen, RenderScreen
 from tui.app.dialogs.speakers import SpeakerEdit, SpeakersScreen
 from tui.app.dialogs.voices import VoicesScreen, remember_setting, remember_voice
-from tui.app.messages import ExportReady, LogLine
+from tui.app.messages import ExportReady, LogLine, SpeakerRenamed
 from tui.app.panes.file_browser import FileBrowser
 from tui.app.panes.script_editor import ScriptEditor
 from tui.app.script_text import script_to_text
@@ -167,6 +168,32 @@ class ScriptEditing:
         if edit.kind == "rename" and edit.remember and script.video_id:
             sid = script.resolve_speaker(edit.speaker)
             remember_voice(self.app, script.video_id, sid, script.speaker_name(sid))
+
+    def renamed_in_words(self, renamed: SpeakerRenamed) -> None:
+        """A speaker renamed from the prompt: its voice is remembered as the setting says
+        (``REELSCRIPT_REMEMBER_VOICES``): "always", "never", or (unset) the app asks once,
+        for this rename, with "No" the answer Enter or Escape gives."""
+        choice = remember_setting()
+        if choice == "never" or re.fullmatch(r"(?i)speaker\s*\d+", renamed.name.strip()):
+            return
+        if choice == "always":
+            remember_voice(self.app, renamed.video_id, renamed.speaker, renamed.name)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                remember_voice(self.app, renamed.video_id, renamed.speaker, renamed.name)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Remember {renamed.name}'s voice, so that later files name {renamed.name}? "
+                "(Only its voice print is kept, never the audio.)",
+                yes="Remember",
+                no="Not now",
+                id="confirm-remember",
+            ),
+            answered,
+        )
 
     def voices_screen(self) -> None:
         """The Voices screen: remembered voices to rename, merge or forget."""

@@ -49,6 +49,15 @@ class ExportReady(Message):
 
 
 @dataclass
+class SpeakerRenamed(Message):
+    """A speaker was renamed in words ("rename Speaker 2 to Sheila"): the app may remember the voice."""
+
+    video_id: str
+    speaker: str
+    name: str
+
+
+@dataclass
 class Heartbeat(Message):
     """The stream is alive and the job still running."""
 

@@ -15,7 +15,14 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.app.messages import ChoiceNeeded, ExportReady, Heartbeat, JobProgress, LogLine
+from tui.app.messages import (
+    ChoiceNeeded,
+    ExportReady,
+    Heartbeat,
+    JobProgress,
+    LogLine,
+    SpeakerRenamed,
+)
 from tui.client.types import Event, Job, SessionState
 
 
@@ -72,6 +79,13 @@ def event_messages(event: Event, at: datetime) -> tuple[list[Message], bool]:
                 out.append(ChoiceNeeded(list(result.get("edited") or [])))
             if response.get("name") == "export" and result.get("url"):
                 out.append(ExportReady(str(result.get("format") or "md"), str(result["url"])))
+            if response.get("name") == "rename" and result.get("status") == "ok":
+                if result.get("speaker") and result.get("video_id") and result.get("name"):
+                    out.append(
+                        SpeakerRenamed(
+                            str(result["video_id"]), str(result["speaker"]), str(result["name"])
+                        )
+                    )
     return out, had_text
 
 

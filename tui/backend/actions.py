@@ -193,7 +193,9 @@ class _Unchanged(Exception):
     """An edit that finds nothing to change (says why); no revision is made."""
 
 
-def _edit(ctx: Context, change: Any, done: str) -> None:
+def _edit(ctx: Context, change: Any, done: str, told: dict[str, Any] | None = None) -> None:
+    """Apply ``change`` to the latest script and save it; ``told``: fields ``change``
+    fills in for the answer (which speaker it renamed)."""
     script = ctx.script()
     if script is None:
         ctx.answer({"status": "no_script"}, "There is no script yet: extract one first.")
@@ -217,6 +219,7 @@ def _edit(ctx: Context, change: Any, done: str) -> None:
             "video_id": saved["video_id"],
             "revision": saved["revision"],
             "speakers": saved["speakers"],
+            **(told or {}),
         },
         done.format(detail=detail),
     )
@@ -233,13 +236,16 @@ def _speaker(script: Script, said: str) -> str:
 
 
 def rename(ctx: Context, args: dict[str, Any]) -> None:
+    told: dict[str, Any] = {}
+
     def change(script: Script) -> str:
         sid = _speaker(script, args["speaker"])
         old = script.speaker_name(sid)
         script.rename_speaker(sid, args["name"])
+        told.update(speaker=sid, name=script.speaker_name(sid))  # the app may remember the voice
         return f"{old} is now {script.speaker_name(sid)}"
 
-    _edit(ctx, change, "Renamed: {detail}.")
+    _edit(ctx, change, "Renamed: {detail}.", told)
 
 
 def merge(ctx: Context, args: dict[str, Any]) -> None:
