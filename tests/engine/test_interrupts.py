@@ -9,6 +9,7 @@ real signal is raised in these tests, in this process's main thread.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -66,6 +67,22 @@ def test_ctrl_c_inside_a_held_block_is_raised_after_it() -> None:
         after = signal.signal(signal.SIGINT, before)
     assert finished
     assert after is signal.default_int_handler  # the block put back what was there
+
+
+def test_ctrl_c_held_in_a_block_that_fails_is_still_handed_on() -> None:
+    """A held interrupt is not lost when the block itself fails (a broken import)."""
+    seen: list[int] = []
+    before = signal.signal(signal.SIGINT, lambda signum, _frame: seen.append(signum))
+    try:
+        with pytest.raises(ImportError), _interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):  # time for the noting handler to run in here
+                time.sleep(0.002)
+            assert seen == []  # held
+            raise ImportError("a broken import")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert seen == [signal.SIGINT]
 
 
 def test_no_held_block_outside_the_main_thread_waits_for_a_signal() -> None:

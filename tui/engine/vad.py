@@ -133,15 +133,18 @@ def _interrupts_held() -> Iterator[None]:
     what it does with it.
     """
     noted: list[int] = []
-    with sigint_handled_by(lambda signum, _frame: noted.append(signum)) as previous:
-        yield
-    if noted:
-        # What that handler would have done; not raise_signal(), which signals this
-        # thread only, and a thread that blocks SIGINT would never see it.
-        if callable(previous):
-            previous(signal.SIGINT, None)
-        elif previous == signal.SIG_DFL:
-            os.kill(os.getpid(), signal.SIGINT)
+    previous = None
+    try:
+        with sigint_handled_by(lambda signum, _frame: noted.append(signum)) as previous:
+            yield
+    finally:  # once that handler is back, and even when the block failed (a broken import)
+        if noted:
+            # What that handler would have done; not raise_signal(), which signals this
+            # thread only, and a thread that blocks SIGINT would never see it.
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 def merge_regions(regions: Iterable[tuple[int, int]], gap_ms: int = 0) -> list[tuple[int, int]]:
