@@ -79,13 +79,9 @@ def event_messages(event: Event, at: datetime) -> tuple[list[Message], bool]:
                 out.append(ChoiceNeeded(list(result.get("edited") or [])))
             if response.get("name") == "export" and result.get("url"):
                 out.append(ExportReady(str(result.get("format") or "md"), str(result["url"])))
-            if response.get("name") == "rename" and result.get("status") == "ok":
-                if result.get("speaker") and result.get("video_id") and result.get("name"):
-                    out.append(
-                        SpeakerRenamed(
-                            str(result["video_id"]), str(result["speaker"]), str(result["name"])
-                        )
-                    )
+            renamed = [str(result.get(key) or "") for key in ("video_id", "speaker", "name")]
+            if response.get("name") == "rename" and result.get("status") == "ok" and all(renamed):
+                out.append(SpeakerRenamed(*renamed))
     return out, had_text
 
 
