@@ -3,7 +3,7 @@
     python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
         [--cache .evaldata/replay] [--files a,b] [--rules current,on-grid] [--quiet 20,40]
         [--excerpts 30] [--thresholds 0.40,0.45,0.50] [--least 1000,3000]
-        [--counts estimated,given] [--kmeans scipy,sklearn]
+        [--counts estimated,given] [--kmeans scipy,sklearn] [--steps 5,2.5]
 
 The slow part of labelling a file (segmentation-3.0, the CAM++ trunk pass and
 the count's pieces: :func:`tui.engine.builtin_diarizer.hear`) is run once per
@@ -47,6 +47,11 @@ eigenvectors as the labeller runs it (scipy's, :func:`tui.engine.clustering.kmea
 and as it ran before (scikit-learn's ``KMeans``, one greedy k-means++ start,
 ``random_state=0``), each in the same run.
 
+``--steps 5,2.5`` hears every file with the segmentation's windows that many
+seconds apart (each step cached in a folder of its own under ``--cache``) and
+replays each, in the same run: what a finer step buys, and what it costs in
+the hearing, which the run times.
+
 ``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
 as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
 the window's grid only (no shifted units), ``held-by-any`` also with a unit
@@ -63,6 +68,7 @@ from __future__ import annotations
 import argparse
 import pickle
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +80,15 @@ from tui.engine import builtin_diarizer, clustering, local_embeddings, segmentat
 from tui.engine.diarize import DiarizationResult  # noqa: E402
 
 
-def prepared(f: dict, cache: Path) -> builtin_diarizer.Heard:
-    """What the labeller's models hear in a file (computed once, then cached)."""
+def prepared(f: dict, cache: Path, step_s: float = segmentation.STEP_S) -> builtin_diarizer.Heard:
+    """What the labeller's models hear in a file, windows ``step_s`` apart (computed once,
+    then cached; another step than the labeller's is cached in a folder of its own)."""
+    if step_s != segmentation.STEP_S:
+        cache = cache / f"step{step_s:g}"
     path = cache / f"{f['set']}__{f['meta']['name']}.heard.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    heard = builtin_diarizer.hear(f["audio"], segmentation.STEP_S)
+    heard = builtin_diarizer.hear(f["audio"], step_s)
     cache.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(heard))
     return heard
@@ -122,12 +131,13 @@ KMEANS = {"scipy": clustering.kmeans, "sklearn": sklearn_kmeans}
 
 
 def labelled(
-    heard: builtin_diarizer.Heard, rule=None, count: int | None = None
+    heard: builtin_diarizer.Heard,
+    rule=None,
+    count: int | None = None,
+    step_s: float = segmentation.STEP_S,
 ) -> DiarizationResult:
     """What the labeller would give, with the user's ``count`` or without one (and without words)."""
-    return builtin_diarizer.label(
-        heard, segmentation.STEP_S, num_speakers=count, unit_rule=rule
-    ).with_words([])
+    return builtin_diarizer.label(heard, step_s, num_speakers=count, unit_rule=rule).with_words([])
 
 
 def _levels(text: str) -> list[int]:
@@ -209,6 +219,11 @@ def main() -> None:
     parser.add_argument(
         "--kmeans", default="scipy", help="the count's k-means to replay: scipy,sklearn"
     )
+    parser.add_argument(
+        "--steps",
+        type=_floats,
+        help=f"the segmentation's window steps to hear and replay (s): {segmentation.STEP_S:g},2.5",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = args.cache or args.data / "replay"
@@ -223,9 +238,11 @@ def main() -> None:
     means = args.kmeans.split(",")
     if unknown := [m for m in means if m not in KMEANS]:
         sys.exit(f"no k-means {unknown[0]!r}: {' or '.join(KMEANS)}")
-    grid = grid or len(rules) > 1 or len(counts) > 1 or len(means) > 1
+    steps = args.steps or [segmentation.STEP_S]
+    grid = grid or len(rules) > 1 or len(counts) > 1 or len(means) > 1 or len(steps) > 1
     settings = [
-        (threshold, int(least), rule, count, mean)
+        (threshold, int(least), rule, count, mean, step)
+        for step in steps
         for least in (args.least or [clustering.LINKAGE_MIN_SPEAKER_MS])
         for threshold in (args.thresholds or [clustering.THRESHOLD])
         for rule in rules
@@ -233,6 +250,7 @@ def main() -> None:
         for mean in means
     ]
     rows: list[dict] = []
+    heard_cpu: dict[float, float] = {}  # CPU s spent hearing (0 for files from the cache)
     for name in args.sets.split(","):
         if name not in (*SETS, *MORE_SETS):
             sys.exit(f"no set {name!r}: one of {', '.join((*SETS, *MORE_SETS))}")
@@ -240,13 +258,20 @@ def main() -> None:
         if args.excerpts:
             files = _excerpts(files, args.excerpts)
         for f in _with_quiet(files, args.quiet):
-            heard = prepared(f, cache)
+            heards = {}
+            for step in steps:
+                began = time.process_time()
+                heards[step] = prepared(f, cache, step)
+                heard_cpu[step] = heard_cpu.get(step, 0.0) + time.process_time() - began
             ref = voices_2s(f["turns"]) if f.get("excerpt") else len({s for *_, s in f["turns"]})
-            pieces = 0 if heard.voices is None else len(heard.voices.pieces)
             for setting in settings:
-                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS, rule, count, mean = setting
+                threshold, least, rule, count, mean, step = setting
+                clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS = threshold, least
                 clustering.kmeans = KMEANS[mean]
-                result = labelled(heard, RULES.get(rule), ref if count == "given" else None)
+                heard = heards[step]
+                pieces = 0 if heard.voices is None else len(heard.voices.pieces)
+                given = ref if count == "given" else None
+                result = labelled(heard, RULES.get(rule), given, step)
                 hyp = [(g.start_ms / 1000, g.end_ms / 1000, g.speaker) for g in result.segments]
                 found = len({s for *_, s in hyp})
                 der = ders(f["turns"], hyp)["der"]
@@ -267,6 +292,11 @@ def main() -> None:
                     + (f"  interjections {kept[0]}/{kept[1]}" if kept[1] else "")
                     + (f"  ({_setting(setting)})" if grid else "")
                 )
+    if len(steps) > 1:
+        print(
+            "== hearing (files not in the cache): "
+            + ", ".join(f"step {step:g} s {cpu:.1f} CPU s" for step, cpu in heard_cpu.items())
+        )
     for setting in settings:
         mine = [r for r in rows if r["setting"] == setting]
         groups = [(name, [r for r in mine if r["set"] == name]) for name in args.sets.split(",")]
@@ -309,9 +339,12 @@ def interjections_kept(f: dict, result: DiarizationResult) -> tuple[int, int]:
     return kept, len(events)
 
 
-def _setting(setting: tuple[float, int, str, str, str]) -> str:
-    threshold, least, rule, count, mean = setting
-    return f"threshold {threshold:.2f} least {least} ms units {rule} count {count} k-means {mean}"
+def _setting(setting: tuple[float, int, str, str, str, float]) -> str:
+    threshold, least, rule, count, mean, step = setting
+    return (
+        f"threshold {threshold:.2f} least {least} ms units {rule} count {count} "
+        f"k-means {mean} step {step:g} s"
+    )
 
 
 if __name__ == "__main__":
