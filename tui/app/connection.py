@@ -295,7 +295,7 @@ class Connection:
 
         async def call() -> Any:
             try:
-                extra = {"json": body} if body is not None else {}
+                extra: dict[str, Any] = {"json": body} if body is not None else {}
                 return await self.api._send(method, path, **extra)
             except NotFound as error:
                 raise BackendError(str(error)) from error

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -263,7 +264,7 @@ def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -
     help="Token of /api/admin/workers (worker hosts, devices, models, current jobs).",
 )
 @click.pass_context
-def serve(ctx: click.Context, **options: object) -> None:
+def serve(ctx: click.Context, **options: Any) -> None:
     """Run the backend service alone (for a GPU box or a shared machine)."""
     from tui.backend.server import serve as run_server
 
@@ -271,9 +272,9 @@ def serve(ctx: click.Context, **options: object) -> None:
     limits = {
         "tokens_per_hour": options.pop("tokens_per_hour"),
         "auth_failures_per_minute": options.pop("auth_failures_per_minute"),
-        "trusted_proxies": tuple(options.pop("trusted_proxies")),  # type: ignore[arg-type]
-        "max_json_bytes": int(options.pop("max_json_kb")) * 1024,  # type: ignore[call-overload]
-        "max_script_bytes": int(options.pop("max_script_mb")) * 1024 * 1024,  # type: ignore[call-overload]
+        "trusted_proxies": tuple(options.pop("trusted_proxies")),
+        "max_json_bytes": int(options.pop("max_json_kb")) * 1024,
+        "max_script_bytes": int(options.pop("max_script_mb")) * 1024 * 1024,
         **team_settings(options),
         "admin_token": options.pop("admin_token"),
     }
@@ -304,7 +305,7 @@ def serve(ctx: click.Context, **options: object) -> None:
 @also_after("server", "token_file", "data_dir", "diarizer")
 @click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
 @click.pass_context
-def watch(ctx: click.Context, folder: Path, **options: object) -> None:
+def watch(ctx: click.Context, folder: Path, **options: Any) -> None:
     """Watch FOLDER and write a script for every new video."""
     from tui.watch import run_headless
 
@@ -328,7 +329,7 @@ def watch(ctx: click.Context, folder: Path, **options: object) -> None:
     help="Speaker labels of this worker's jobs.",
 )
 @click.option("--max-upload-mb", type=click.IntRange(1), default=500, show_default=True)
-def worker(**options: object) -> None:
+def worker(**options: Any) -> None:
     """Run one team job worker: jobs from --queue, state in --database, files in --storage."""
     from tui.backend.team_worker import main as run_worker
 
@@ -343,7 +344,7 @@ def worker(**options: object) -> None:
             model=options["model"],
             device=options["device"],
             diarizer=options["diarizer"],
-            max_bytes=int(options["max_upload_mb"]) * 1024 * 1024,  # type: ignore[call-overload]
+            max_bytes=int(options["max_upload_mb"]) * 1024 * 1024,
             lease_s=float(os.environ.get("REELSCRIPT_LEASE_S", "30")),
         )
     )

@@ -16,7 +16,7 @@ import os
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,7 @@ def check_writable(folder: Path) -> None:
 def _one(
     path: Path,
     out: Path | None,
-    formats: list[str],
+    formats: Sequence[str],
     engine_options: Options,
     options: dict[str, Any],
     progress: Progress,
@@ -216,7 +216,7 @@ def _one(
 
 def _write_all(
     script: Script,
-    formats: list[str],
+    formats: Sequence[str],
     folder: Path,
     source: Path,
     options: dict[str, Any],

@@ -14,6 +14,7 @@ with NO_COLOR set or on a monochrome terminal.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -244,7 +245,7 @@ class Timeline(Widget, can_focus=True):
         lines.append(self._lane("Speech", self._speech_cells(width)))
         for index, (sid, name) in enumerate(self._speakers()):
             colour = self._colour(index)
-            turns = (
+            turns: list[tuple[int, int, dict[str, Any]]] = (
                 [(t.start_ms, t.end_ms, {}) for t in self.script.turns if t.speaker == sid]
                 if self.script
                 else []
@@ -287,7 +288,7 @@ class Timeline(Widget, can_focus=True):
 
     def _fill(
         self,
-        segments: list[tuple[int, int, dict[str, Any]]],
+        segments: Sequence[tuple[int, int, dict[str, Any]]],
         glyph: str,
         width: int,
         style: Style | None = None,
