@@ -37,17 +37,26 @@ async def _with_script(
     return editor, script, saved
 
 
+async def _names(app) -> list[str]:
+    """The names of the voices the app's identity has remembered, as the API lists them."""
+    return [v["name"] for v in (await app.connection.voices("GET", "/api/voices"))["voices"]]
+
+
+async def _until_names(pilot, app, expected: list[str], tries: int = 600) -> None:
+    """Wait (0.1 s a try) until the remembered voices are ``expected``; assert they are."""
+    for _ in range(tries):
+        if await _names(app) == expected:
+            break
+        await pilot.pause(0.1)
+    assert await _names(app) == expected
+
+
 async def test_rename_remembers_and_the_voices_screen(live_server, tmp_path: Path) -> None:
     token_file = tmp_path / "token.json"
     app = make_app(tmp_path, server=live_server.url, token_file=token_file)
     async with app.run_test(size=(120, 40)) as pilot:
         editor, script, saved = await _with_script(pilot, app, live_server.url, token_file)
         pedersen = next(s for s, p in script.people.items() if p == "pedersen")  # type: ignore[attr-defined]
-
-        async def names() -> list[str]:
-            return [
-                v["name"] for v in (await app.connection.voices("GET", "/api/voices"))["voices"]
-            ]
 
         async def rename(name: str, remember: bool) -> None:
             await pilot.press("ctrl+n")
@@ -67,14 +76,10 @@ async def test_rename_remembers_and_the_voices_screen(live_server, tmp_path: Pat
             assert app.screen is app.screen_stack[0]
 
         await rename("Sheila", remember=False)
-        assert editor.script.speakers[pedersen] == "Sheila" and await names() == []
+        assert editor.script.speakers[pedersen] == "Sheila" and await _names(app) == []
         await rename("Sheila", remember=True)
 
-        for _ in range(600):
-            if await names() == ["Sheila"]:
-                break
-            await pilot.pause(0.1)
-        assert await names() == ["Sheila"]
+        await _until_names(pilot, app, ["Sheila"])
 
         assert any(a.action == "voices" and a.keys == "Ctrl+R" for a in actions(app))
         await pilot.press("ctrl+r")
@@ -85,15 +90,11 @@ async def test_rename_remembers_and_the_voices_screen(live_server, tmp_path: Pat
         app.screen.query_one("#voice-name", Input).focus()
         await type_text(pilot, "Sheila Roe")
         await pilot.press("enter")
-        for _ in range(300):
-            if await names() == ["Sheila Roe"]:
-                break
-            await pilot.pause(0.1)
-        assert await names() == ["Sheila Roe"]
+        await _until_names(pilot, app, ["Sheila Roe"], tries=300)
         await wait_for(pilot, lambda: str(table.get_row_at(0)[0]) == "Sheila Roe", 30, "row")
         await pilot.click("#voice-forget")
         await wait_for(pilot, lambda: table.row_count == 0, 30, "the voice forgotten")
-        assert await names() == []
+        assert await _names(app) == []
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, VoicesScreen), 10, "closed")
 
@@ -115,11 +116,6 @@ async def test_a_rename_in_the_prompt_asks_to_remember_the_voice(
         pedersen = next(s for s, p in people.items() if p == "pedersen")
         other = next(s for s, p in people.items() if p != "pedersen")
 
-        async def names() -> list[str]:
-            return [
-                v["name"] for v in (await app.connection.voices("GET", "/api/voices"))["voices"]
-            ]
-
         async def say(text: str) -> None:
             await pilot.press("f6")
             await type_text(pilot, text)
@@ -131,11 +127,7 @@ async def test_a_rename_in_the_prompt_asks_to_remember_the_voice(
         assert app.screen.id == "confirm-remember" and "Sheila" in str(app.screen.question)
         await pilot.press("y")
         await wait_for_group(pilot, "remember-voice")
-        for _ in range(600):
-            if await names() == ["Sheila"]:
-                break
-            await pilot.pause(0.1)
-        assert await names() == ["Sheila"]
+        await _until_names(pilot, app, ["Sheila"])
         assert editor.script is not None and editor.script.speakers[pedersen] == "Sheila"
 
         monkeypatch.setenv("REELSCRIPT_REMEMBER_VOICES", "never")
@@ -146,4 +138,4 @@ async def test_a_rename_in_the_prompt_asks_to_remember_the_voice(
         )  # fmt: skip
         await pilot.pause(0.5)
         assert app.screen is app.screen_stack[0]  # no question
-        assert await names() == ["Sheila"]
+        assert await _names(app) == ["Sheila"]

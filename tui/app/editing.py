@@ -7,7 +7,6 @@ refused save leaves the editor as it was.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from tui.app.panes.file_browser import FileBrowser
 from tui.app.panes.script_editor import ScriptEditor
 from tui.app.script_text import script_to_text
 from tui.engine.formats.names import output_suffix
-from tui.engine.script import Script
+from tui.engine.script import Script, is_default_speaker_name
 from tui.watch.outputs import numbered
 
 if TYPE_CHECKING:
@@ -174,7 +173,7 @@ class ScriptEditing:
         (``REELSCRIPT_REMEMBER_VOICES``): "always", "never", or (unset) the app asks once,
         for this rename, with "No" the answer Enter or Escape gives."""
         choice = remember_setting()
-        if choice == "never" or re.fullmatch(r"(?i)speaker\s*\d+", renamed.name.strip()):
+        if choice == "never" or is_default_speaker_name(renamed.name):
             return
         if choice == "always":
             remember_voice(self.app, renamed.video_id, renamed.speaker, renamed.name)

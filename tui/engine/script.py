@@ -11,6 +11,7 @@ until renamed).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,6 +241,11 @@ class Script:
 def default_speaker_name(speaker_id: str) -> str:
     number = speaker_id[1:] if speaker_id.startswith("S") else speaker_id
     return f"Speaker {number}"
+
+
+def is_default_speaker_name(name: str) -> bool:
+    """Whether ``name`` is a name like :func:`default_speaker_name` gives ("Speaker 3")."""
+    return re.fullmatch(r"(?i)speaker\s*\d+", name.strip()) is not None
 
 
 def speaker_id(index: int) -> str:
