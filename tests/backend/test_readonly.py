@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -191,3 +193,55 @@ def test_a_thread_that_first_reads_after_the_data_dir_is_gone_reads_the_open_dat
         t.join()
     assert seen == [1, 1, 1, 1]
     assert not (tmp_path / "data" / "reelscript.db").exists()
+
+
+def test_a_worker_starting_after_the_data_dir_is_gone_stops_and_makes_no_new_database(
+    tmp_path: Path,
+) -> None:
+    """A worker process started late (after the data dir was removed under the server)
+    must not make the data dir and a database again: SQLite finds journals by path, so
+    the server's connections would take that new database's first journal for their own
+    and roll it back into the file they still have open, emptying it."""
+    from tui.backend.store import Store
+
+    data = tmp_path / "data"
+    store = Store(data)
+    with store.tx() as db:
+        db.execute(
+            "INSERT INTO tokens (hash, client_id, created_at, expires_at)"
+            " VALUES ('h', 'c', 0, 9999999999)"
+        )
+    shutil.rmtree(data)
+    code = (
+        "import os, sys; from tui.backend.worker import worker_main; "
+        "worker_main(sys.argv[1], None, os.getppid(), 1 << 20)"
+    )
+    worker = subprocess.run(
+        [sys.executable, "-c", code, str(data)],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert worker.returncode == 1, worker.stderr
+    assert "cannot open the data dir" in worker.stderr and "Traceback" not in worker.stderr
+    assert not data.exists()
+    with store.snapshot() as db:
+        assert db.execute("SELECT count(*) FROM tokens").fetchone()[0] == 1
+    with pytest.raises(sqlite3.OperationalError, match="removed or replaced"):
+        with store.tx() as db:
+            db.execute("DELETE FROM tokens")
+
+
+def test_a_write_after_the_database_file_was_replaced_is_refused(tmp_path: Path) -> None:
+    """A data dir removed and made again (another server started on it): the old store's
+    writes are refused rather than landing in the removed file or the new one's journal."""
+    from tui.backend.store import Store
+
+    old = Store(tmp_path / "data")
+    shutil.rmtree(tmp_path / "data")
+    new = Store(tmp_path / "data")
+    with pytest.raises(sqlite3.OperationalError, match="removed or replaced"):
+        with old.tx() as db:
+            db.execute("INSERT INTO meta VALUES ('k', 'v')")
+    with new.tx() as db:
+        db.execute("INSERT INTO meta VALUES ('k', 'v')")
+    with new.snapshot() as db:
+        assert db.execute("SELECT value FROM meta WHERE key='k'").fetchone()[0] == "v"

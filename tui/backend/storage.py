@@ -18,9 +18,12 @@ from pathlib import Path
 class LocalStorage:
     """A storage root on a file system: ``media/``, ``exports/`` and ``tmp/`` under it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, create: bool = True) -> None:
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise FileNotFoundError(f"the data dir {self.root} is gone")
         self.media_dir = self.root / "media"
         self.exports_dir = self.root / "exports"
         self.tmp_dir = self.root / "tmp"

@@ -14,6 +14,16 @@ process with no log line.  Through ``write()`` calls the same refusal is an
 SQLite error (a one-line 500) while reads go on, and processes still share
 the database by file locks.  The journal is kept (``PERSIST``): 0.65 ms a
 transaction on the development machine, 12 ms with ``DELETE`` (WAL: 0.09 ms).
+
+A database file removed under a running server stays readable through the
+connections that have it open, and must stay the only database at its path:
+SQLite finds a connection's journal by *path*, so a new database made where
+the old one was (its first transaction's journal records 0 pages) would be
+taken by the old connections for their own hot journal and rolled back into
+the old file, emptying it.  Only the process that owns the data dir (the
+server, the CLI) makes it; the processes the server starts open it with
+``create=False``, and a write is refused once the file at the path is no
+longer the one this store opened.
 """
 
 from __future__ import annotations
@@ -68,10 +78,15 @@ class Store:
     #: (device, inode) of the database file the spare has open.
     _file: tuple[int, int] | None = None
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, create: bool = True) -> None:
+        """``create=False`` (the worker processes, the workers' supervisor) opens a
+        data dir the server made and never makes one: a process starting after the
+        data dir was removed must not make a new database where the old one was (see
+        the module docstring)."""
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / DB_NAME
-        self._open_storage(LocalStorage(self.data_dir))
+        self._create = create
+        self._open_storage(LocalStorage(self.data_dir, create=create))
         # Kept for a thread that opens its first connection after the database
         # file is gone (the data dir removed under the server): it reads through
         # this one instead of creating an empty database where the old one was.
@@ -123,10 +138,15 @@ class Store:
             self._local.conn = conn
         return conn
 
+    def replaced(self) -> bool:
+        """The database file this store opened is no longer the one at its path
+        (removed, or removed and made again)."""
+        return self._file is not None and _identity(self.path) != self._file
+
     def _connect(self, shared: bool = False) -> sqlite3.Connection:
         # Only the first open (the migration) may create the database file: a
         # file gone later is an error, never a new empty database.
-        mode = "rw" if self._spare is not None or shared else "rwc"
+        mode = "rwc" if self._create and self._spare is None and not shared else "rw"
         # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
         conn = sqlite3.connect(
             f"{self.path.absolute().as_uri()}?mode={mode}",
@@ -160,6 +180,10 @@ class Store:
         with self._held(db):
             db.execute("BEGIN IMMEDIATE")
             try:
+                if self.replaced():
+                    # Written now, it would land in a removed file (lost) and go through
+                    # the journal of whatever database is at the path now.
+                    raise sqlite3.OperationalError("the database file was removed or replaced")
                 yield db
                 db.execute("COMMIT")
             except BaseException:

@@ -98,7 +98,11 @@ def worker_main(
     except OSError:
         pass
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
-    store = Store(Path(data_dir))
+    try:
+        store = Store(Path(data_dir), create=False)
+    except (OSError, sqlite3.Error) as exc:
+        log.error("worker %s cannot open the data dir, stopping: %s", os.getpid(), exc)
+        raise SystemExit(1) from None
     _preload(model, diarizer)
     while True:
         job = jobs.claim(store, os.getpid())
@@ -345,8 +349,17 @@ class WorkerPool:
         self._thread.start()
 
     def _supervise(self) -> None:
-        store = Store(self.data_dir)
+        try:
+            store = Store(self.data_dir, create=False)
+        except (OSError, sqlite3.Error) as exc:
+            log.error("workers are not supervised: %s", exc)
+            return
         while not self._stop.wait(1.0):
+            if store.replaced():
+                # Removed under the server: a new worker could not open it (and must
+                # not make a new one); the API goes on answering from what it has open.
+                log.error("the data dir %s is gone: workers are not restarted", self.data_dir)
+                return
             for index, proc in enumerate(self.procs):
                 if proc.is_alive() or self._stop.is_set():
                     continue
