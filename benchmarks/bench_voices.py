@@ -41,6 +41,7 @@ engine's full-band prints; docs/voices.md).
 
     python benchmarks/bench_voices.py            # prints the table (cached prints)
     python benchmarks/bench_voices.py --narrowband
+    python benchmarks/bench_voices.py --asnorm     # the 4-fold figures, plain and AS-norm
 """
 
 from __future__ import annotations
@@ -181,7 +182,50 @@ def profile(person: str, full: dict, but: str) -> voices.Profile:
     return book or voices.Profile(person, centroids=[])
 
 
-def tune(full: dict, test: dict, people: tuple[str, ...]) -> tuple[float, int, int, float]:
+#: (profile, print vector, the piece's person) -> score; the engine's: the best cosine.
+Scorer = Any
+
+
+def plain(prof: voices.Profile, vector: np.ndarray, person: str) -> float:
+    return prof.score(vector)
+
+
+class AsNorm:
+    """Adaptive score normalisation: each cosine (print e, centroid t) becomes
+    0.5 * ((s - mu_e) / sd_e + (s - mu_t) / sd_t), mu and sd over the top ``k`` cosines
+    of e (and of t) against a cohort of prints of people who are neither the piece's
+    person nor the profile's; a profile's score is its best centroid's."""
+
+    def __init__(self, full: dict, pool: tuple[str, ...], k: int = 20) -> None:
+        self.k = k
+        self.cohort = {
+            person: np.array(
+                [voices.unit(v) for (p, _), vecs in full.items() if p == person for v in vecs]
+            )  # fmt: skip
+            for person in pool
+        }
+
+    def _stats(self, vector: np.ndarray, leave: set[str]) -> tuple[float, float]:
+        cohort = np.concatenate([m for p, m in self.cohort.items() if p not in leave])
+        top = np.sort(cohort @ voices.unit(vector))[-self.k :]
+        return float(top.mean()), float(top.std()) + 1e-6
+
+    def __call__(self, prof: voices.Profile, vector: np.ndarray, person: str) -> float:
+        if not prof.usable():
+            return -1e9
+        leave = {person, prof.name}
+        mu_e, sd_e = self._stats(vector, leave)
+        best = -1e9
+        for centroid in prof.centroids:
+            s = float(voices.unit(centroid.vector) @ voices.unit(vector))
+            mu_t, sd_t = self._stats(centroid.vector, leave)
+            best = max(best, 0.5 * ((s - mu_e) / sd_e + (s - mu_t) / sd_t))
+        return best
+
+
+def tune(
+    full: dict, test: dict, people: tuple[str, ...], scorer: Scorer = plain
+) -> tuple[float, int, int, float]:
     same: list[float] = []
     other: list[float] = []
     for (person, rec), vecs in test.items():
@@ -190,7 +234,7 @@ def tune(full: dict, test: dict, people: tuple[str, ...]) -> tuple[float, int, i
         for q in people:
             prof = profile(q, full, rec)
             if prof.centroids:
-                (same if q == person else other).extend(prof.score(v) for v in vecs)
+                (same if q == person else other).extend(scorer(prof, v, person) for v in vecs)
     other.sort(reverse=True)
     allowed = int(0.01 * len(other))  # at most 1 % of different-person pairs accepted
     threshold = math.ceil((other[allowed] + 1e-9) * 100) / 100
@@ -199,7 +243,12 @@ def tune(full: dict, test: dict, people: tuple[str, ...]) -> tuple[float, int, i
 
 
 def evaluate(
-    full: dict, test: dict, people: tuple[str, ...], threshold: float, counted: tuple = ()
+    full: dict,
+    test: dict,
+    people: tuple[str, ...],
+    threshold: float,
+    counted: tuple = (),
+    scorer: Scorer = plain,
 ) -> dict:
     """Right- and false-name counts of the speakers in ``counted`` (default: all ``people``)."""
     counted = counted or people
@@ -214,7 +263,7 @@ def evaluate(
             found = {p: voices.Print(test[(p, rec)][k], PIECE_S)
                      for p in present if k < len(test[(p, rec)])}  # fmt: skip
             book = [profile(q, full, rec) for q in people]
-            named = voices.match(found, book, threshold)
+            named = voices.match(found, book, threshold, scorer_for(scorer, found))
             for p in [p for p in found if p in counted]:
                 known = any(b.name == p and b.centroids for b in book)
                 got = named.get(p, ("", 0))[0]
@@ -226,7 +275,7 @@ def evaluate(
             for p in [p for p in found if p in counted]:  # the file with p's profile forgotten
                 without = [b for b in book if b.name != p]
                 false_n += 1
-                false += p in voices.match(found, without, threshold)
+                false += p in voices.match(found, without, threshold, scorer_for(scorer, found))
     return {"right": (right, right_n), "false": (false, false_n)}
 
 
@@ -236,15 +285,24 @@ def folds(people: tuple[str, ...], k: int = FOLDS) -> list[tuple[str, ...]]:
     return [tuple(ordered[i::k]) for i in range(k)]
 
 
-def cross_validated(full: dict, test: dict, people: tuple[str, ...]) -> dict:
+def scorer_for(scorer: Scorer, found: dict[str, voices.Print]) -> Any:
+    """The engine's match calls score(profile, vector): the piece's person found by its vector."""
+    if scorer is plain:
+        return None
+    whose = {id(found_print.vector): person for person, found_print in found.items()}
+    return lambda prof, vector: scorer(prof, vector, whose[id(vector)])
+
+
+def cross_validated(full: dict, test: dict, people: tuple[str, ...], norm: bool = False) -> dict:
     """Each group's speakers counted at the threshold the rule gives on the other groups."""
     total = {"right": [0, 0], "false": [0, 0]}
     chosen = []
     for held in folds(people):
         rest = tuple(p for p in people if p not in held)
-        threshold = tune(full, full, rest)[0]
+        scorer = AsNorm(full, rest) if norm else plain
+        threshold = tune(full, full, rest, scorer)[0]
         chosen.append(threshold)
-        result = evaluate(full, test, people, threshold, counted=held)
+        result = evaluate(full, test, people, threshold, counted=held, scorer=scorer)
         for key in total:
             total[key][0] += result[key][0]
             total[key][1] += result[key][1]
@@ -273,12 +331,26 @@ def main() -> None:
         action="store_true",
         help="every print from the speech band-limited to 8 kHz",
     )
+    parser.add_argument(
+        "--asnorm",
+        action="store_true",
+        help="the 4-fold figures with adaptive score normalisation beside the plain ones",
+    )
     args = parser.parse_args()
     fetch_prompts(args.asterisk)
     recordings = speakerbox()
     recordings.update(asterisk(args.asterisk))
     full = prints(recordings, phone=False)
     phone = prints(recordings, phone=True)
+    if args.asnorm:
+        for label, test in (("full band", full), ("phone", phone)):
+            for norm in (False, True):
+                result = cross_validated(full, test, ALL_PEOPLE, norm=norm)
+                print(f"{FOLDS}-fold by person, {label}, {'AS-norm' if norm else 'plain'} "
+                      f"(thresholds {result['thresholds']}):")  # fmt: skip
+                print(f"  right-name {rate(*result['right'])}")
+                print(f"  false-name {rate(*result['false'])}")
+        return
     conditions = (("full band", full), ("phone", phone))
     if args.narrowband:  # a full-band piece, band-limited, is its phone copy: one condition
         full = phone

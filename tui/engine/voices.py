@@ -24,6 +24,7 @@ docs/voices.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,16 +165,22 @@ def prints(audio: np.ndarray, script: Script) -> dict[str, Print]:
 
 
 def match(
-    found: dict[str, Print], profiles: list[Profile], threshold: float = THRESHOLD
+    found: dict[str, Print],
+    profiles: list[Profile],
+    threshold: float = THRESHOLD,
+    score: Callable[[Profile, np.ndarray], float] | None = None,
 ) -> dict[str, tuple[str, float]]:
-    """speaker id -> (profile name, similarity): one name per speaker at most, one speaker per name."""
+    """speaker id -> (profile name, similarity): one name per speaker at most, one speaker per name.
+
+    ``score`` (default: :meth:`Profile.score`) is how a profile scores a print."""
     from scipy.optimize import linear_sum_assignment
 
     usable = [p for p in profiles if p.usable()]
     sids = [sid for sid, p in found.items() if p.seconds >= MIN_SPEECH_S]
     if not usable or not sids:
         return {}
-    scores = np.array([[p.score(found[sid].vector) for p in usable] for sid in sids])
+    scored = score or (lambda profile, vector: profile.score(vector))
+    scores = np.array([[scored(p, found[sid].vector) for p in usable] for sid in sids])
     rows, cols = linear_sum_assignment(np.where(scores >= threshold, scores, -1.0), maximize=True)
     return {
         sids[r]: (usable[c].name, round(float(scores[r, c]), 3))
