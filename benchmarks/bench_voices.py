@@ -42,6 +42,7 @@ engine's full-band prints; docs/voices.md).
     python benchmarks/bench_voices.py            # prints the table (cached prints)
     python benchmarks/bench_voices.py --narrowband
     python benchmarks/bench_voices.py --asnorm     # the 4-fold figures, plain and AS-norm
+    python benchmarks/bench_voices.py --mean       # the same, profiles scored by their mean
 """
 
 from __future__ import annotations
@@ -190,6 +191,13 @@ def plain(prof: voices.Profile, vector: np.ndarray, person: str) -> float:
     return prof.score(vector)
 
 
+def mean_of_centroids(prof: voices.Profile, vector: np.ndarray, person: str) -> float:
+    """A profile's score as the mean cosine over its centroids (the engine: the best)."""
+    if not prof.usable():
+        return -1.0
+    return float(np.mean([voices.unit(c.vector) @ voices.unit(vector) for c in prof.centroids]))
+
+
 class AsNorm:
     """Adaptive score normalisation: each cosine (print e, centroid t) becomes
     0.5 * ((s - mu_e) / sd_e + (s - mu_t) / sd_t), mu and sd over the top ``k`` cosines
@@ -293,13 +301,13 @@ def scorer_for(scorer: Scorer, found: dict[str, voices.Print]) -> Any:
     return lambda prof, vector: scorer(prof, vector, whose[id(vector)])
 
 
-def cross_validated(full: dict, test: dict, people: tuple[str, ...], norm: bool = False) -> dict:
+def cross_validated(full: dict, test: dict, people: tuple[str, ...], norm: str = "") -> dict:
     """Each group's speakers counted at the threshold the rule gives on the other groups."""
     total = {"right": [0, 0], "false": [0, 0]}
     chosen = []
     for held in folds(people):
         rest = tuple(p for p in people if p not in held)
-        scorer = AsNorm(full, rest) if norm else plain
+        scorer = {"": plain, "asnorm": AsNorm(full, rest), "mean": mean_of_centroids}[norm]
         threshold = tune(full, full, rest, scorer)[0]
         chosen.append(threshold)
         result = evaluate(full, test, people, threshold, counted=held, scorer=scorer)
@@ -336,17 +344,23 @@ def main() -> None:
         action="store_true",
         help="the 4-fold figures with adaptive score normalisation beside the plain ones",
     )
+    parser.add_argument(
+        "--mean",
+        action="store_true",
+        help="the 4-fold figures with a profile scored by its centroids' mean cosine",
+    )
     args = parser.parse_args()
     fetch_prompts(args.asterisk)
     recordings = speakerbox()
     recordings.update(asterisk(args.asterisk))
     full = prints(recordings, phone=False)
     phone = prints(recordings, phone=True)
-    if args.asnorm:
+    if args.asnorm or args.mean:
+        variant = "asnorm" if args.asnorm else "mean"
         for label, test in (("full band", full), ("phone", phone)):
-            for norm in (False, True):
+            for norm in ("", variant):
                 result = cross_validated(full, test, ALL_PEOPLE, norm=norm)
-                print(f"{FOLDS}-fold by person, {label}, {'AS-norm' if norm else 'plain'} "
+                print(f"{FOLDS}-fold by person, {label}, {norm or 'plain'} "
                       f"(thresholds {result['thresholds']}):")  # fmt: skip
                 print(f"  right-name {rate(*result['right'])}")
                 print(f"  false-name {rate(*result['false'])}")
