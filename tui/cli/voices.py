@@ -87,7 +87,8 @@ def list_voices(ctx: click.Context) -> None:
         when = row["last_heard"]
         heard = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "never"
         note = "  (needs a new sample: made with another encoder)" if row["needs_sample"] else ""
-        click.echo(f"{row['name']}\t{row['files']} files\tlast heard {heard}{note}")
+        files = f"{row['files']} file" + ("" if row["files"] == 1 else "s")
+        click.echo(f"{row['name']}\t{files}\tlast heard {heard}{note}")
 
 
 @voices.command()
