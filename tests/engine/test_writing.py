@@ -148,3 +148,28 @@ def test_translated_and_two_language_headers(tmp_path: Path) -> None:
     )
     script.translated_from, script.languages = "", ["es", "fr"]
     assert "- Language: Spanish (es), French (fr)" in write(script, "md", tmp_path).read_text()
+
+
+def test_a_full_cue_leaves_no_word_alone_in_the_next() -> None:
+    """A sentence one word too long for a cue is cut evenly, not into a full cue and a
+    one-word cue ("número." alone on screen for a second)."""
+    sentence = (
+        "clave incorrecta, por favor ingrese su número de agentes seguido por la tecla de número."
+    )
+    words = timed(sentence.split(), 0, 350) + timed(["Gracias."], 20_000)
+    cues = build_cues(script_of(words, "es"))
+    shown = [" ".join(c.lines) for c in cues]
+    assert " ".join(shown).split() == [w.w for w in words]
+    assert shown[-1] == "Gracias."  # alone after a pause: that is the speech's own rhythm
+    assert [len(s.split()) for s in shown[:-1]] == [7, 8], shown  # was 14 and 1
+    for cue in cues:
+        assert len(cue.lines) <= 2 and all(len(line) <= MAX_LINE for line in cue.lines)
+    # The same in a script without spaces: no one-word cue after a full one.
+    # (24 characters of 0.3 s: the 7 s a cue may last hold 23 of them; "。" was left alone.)
+    zh_cues = build_cues(
+        script_of(timed(list("我们今天聊一聊怎么用手机拍视频然后再聊一聊剪辑。")), "zh")
+    )
+    assert ["".join(c.lines) for c in zh_cues] == [
+        "我们今天聊一聊怎么用手机",
+        "拍视频然后再聊一聊剪辑。",
+    ]

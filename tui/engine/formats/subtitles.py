@@ -2,7 +2,9 @@
 
 A cue holds at most two lines of about 42 characters, shows for 1 to 7
 seconds, never spans two speakers, and starts with the speaker's name when
-the speaker changes (when the script has more than one speaker).
+the speaker changes (when the script has more than one speaker).  A cue that
+fills up one or two words before its sentence ends is cut evenly with the
+next instead, so that no word is left alone on screen.
 
 Line length is measured in display cells (``wcwidth``): a Chinese or Japanese
 character takes two, and such lines hold at most MAX_LINE_WIDE cells (18
@@ -27,6 +29,9 @@ MAX_MS = 7000
 # so that cues follow the rhythm of speech rather than filling up blindly.
 PAUSE_MS = 800
 SENTENCE_MS = 2500
+#: A full cue whose sentence would end in a next cue of this many words or fewer
+#: ("número." alone for a second) is cut at the most even place instead.
+ORPHAN_WORDS = 2
 
 
 @dataclass
@@ -52,6 +57,7 @@ def build_cues(script: Script, max_line: int = MAX_LINE) -> list[Cue]:
         start = 0
         while start < len(words):
             end = _cue_end(words, start, prefix, max_line)
+            end = _no_orphan(words, start, end, prefix, max_line)
             chunk = words[start:end]
             text = prefix + join_words(w.w for w in chunk)
             cues.append(Cue(chunk[0].s, chunk[-1].e, wrap(text, max_line), turn.speaker))
@@ -81,6 +87,37 @@ def _cue_end(words: list[Word], start: int, prefix: str, max_line: int = MAX_LIN
             break
         end += 1
     return end
+
+
+def _full(words: list[Word], start: int, end: int, prefix: str, max_line: int) -> bool:
+    """Whether the cue ``words[start:end]`` ended for want of room (or of time)."""
+    if end >= len(words):
+        return False
+    text = prefix + join_words(w.w for w in words[start : end + 1])
+    return not _fits(text, max_line) or words[end].e - words[start].s > MAX_MS
+
+
+def _no_orphan(words: list[Word], start: int, end: int, prefix: str, max_line: int) -> int:
+    """``end``, or where to cut instead so that a full cue does not leave one or two
+    words alone in the next: the two cues split as evenly as their widths allow."""
+    if not _full(words, start, end, prefix, max_line):
+        return end
+    after = _cue_end(words, end, "", max_line)
+    if after - end > ORPHAN_WORDS or _full(words, end, after, "", max_line):
+        return end
+    best, best_width = end, None
+    for k in range(start + 1, after):
+        a = prefix + join_words(w.w for w in words[start:k])
+        b = join_words(w.w for w in words[k:after])
+        if not (_fits(a, max_line) and _fits(b, max_line)):
+            continue
+        if words[k - 1].e - words[start].s > MAX_MS or words[after - 1].e - words[k].s > MAX_MS:
+            continue
+        # Most even first; at the same evenness, after a clause mark.
+        width = (max(display_width(a), display_width(b)), not _ends_clause(words[k - 1].w))
+        if best_width is None or width < best_width:
+            best, best_width = k, width
+    return best
 
 
 def _ends_clause(word: str, marks: str = CLAUSE_MARKS) -> bool:
