@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.watch.media import write_tone_mp4
-from tui.engine.formats.names import WATCH_FORMATS, parse_formats
+from tui.engine.formats.names import parse_formats
 from tui.watch.ledger import Ledger, sha256_file
 from tui.watch.outputs import (
     OutputWriter,
@@ -188,9 +188,9 @@ def test_out_folder_mirrors_sub_folders_and_mp4_keeps_the_video(tmp_path: Path) 
 
 
 def test_formats_are_checked() -> None:
-    assert parse_formats("md, SRT,md,docx", WATCH_FORMATS) == ("md", "srt", "docx")
+    assert parse_formats("md, SRT,md,docx") == ("md", "srt", "docx")
     with pytest.raises(ValueError, match="unknown format pdf"):
-        parse_formats("md,pdf", WATCH_FORMATS)
+        parse_formats("md,pdf")
 
 
 def test_only_old_temp_files_of_ours_are_swept(tmp_path: Path) -> None:
@@ -231,3 +231,17 @@ def test_one_watcher_at_a_time_per_video_across_processes(tmp_path: Path) -> Non
     assert ledger.claim("abc") is None  # its process is gone: the claim counts for nothing
     ledger.release("abc")
     assert ledger.claim("abc") is None
+
+
+def test_the_watch_command_takes_the_captioned_frame_and_refuses_an_unknown_one(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "tui.cli", "watch", str(tmp_path), "-f", "captioned"]
+    usage = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0 and "captioned" in usage.stdout and "--frame" in usage.stdout
+    bad = subprocess.run([*command, "--frame", "4:3"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "'4:3' is not one of '16:9', '9:16', 'source'" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -320,6 +320,36 @@ async def test_the_mp4_export_landing_in_the_folder_is_not_taken_for_a_new_video
     assert len(run.of(FileQueued)) == 2
 
 
+@pytest.mark.slow
+async def test_captioned_vertical_videos_come_out_of_a_watched_folder(
+    folder: Path, tmp_path: Path, live_server, isolated_home: Path, data_dir: Path
+) -> None:
+    """A creator's Shorts folder: every video dropped in comes out as subtitles and a
+    1080x1920 video with the captions in the picture, which is not taken for a new video."""
+    from tui.engine import media
+
+    video = folder / "demo.mp4"
+    picture = {"resolution": "1080x1920", "fit": "crop"}
+    async with watching(
+        folder, live_server, isolated_home, formats="srt,captioned", picture=picture
+    ) as run:
+        shutil.copy(data_dir / "demo.mp4", tmp_path / "demo.mp4")
+        (tmp_path / "demo.mp4").rename(video)
+        await run.until(lambda r: bool(r.of(FileDone, video) or r.of(FileFailed, video)), 600)
+        await asyncio.sleep(1.5)  # the captioned video settles: it must not be queued
+
+    assert run.of(FileFailed) == []
+    made = folder / "demo.captioned.mp4"
+    assert run.of(FileDone, video)[0].outputs == (folder / "demo.srt", made)
+    info = media.probe(made)
+    assert (info.width, info.height) == (1080, 1920)
+    assert info.duration_ms == pytest.approx(29900, abs=300)
+    assert [e for _, e in run.events if e.path == made] == []
+    # The render's own progress reaches the watcher's: more than the two formats' steps.
+    exporting = [e.progress for e in run.of(FileWorking, video) if e.stage == "exporting"]
+    assert len(set(exporting)) > 3 and exporting == sorted(exporting)
+
+
 async def test_a_removed_folder_stops_the_watcher_with_a_clear_error(
     folder: Path, isolated_home: Path
 ) -> None:

@@ -19,10 +19,11 @@ from tui.cli.options import (
     DIARIZERS,
     also_after,
     group_options,
+    picture_options,
     team_options,
     team_settings,
 )
-from tui.engine.formats.names import WATCH_FORMATS, formats_help
+from tui.engine.formats.names import formats_help
 
 
 class _AppByDefault(click.Group):
@@ -136,20 +137,7 @@ def languages() -> None:
     "speaker).",
 )
 @click.option("--timestamps/--no-timestamps", default=True, show_default=True)
-@click.option(
-    "--frame",
-    type=click.Choice(["16:9", "9:16", "source"]),
-    default="16:9",
-    show_default=True,
-    help="Frame of the captioned export: 1920x1080, 1080x1920 (vertical) or the video's own.",
-)
-@click.option(
-    "--fit",
-    type=click.Choice(["blur", "crop"]),
-    default="blur",
-    show_default=True,
-    help="A picture of another shape than the frame: whole over a blurred fill, or cropped.",
-)
+@picture_options
 @click.option(
     "--max-size-mb",
     type=click.IntRange(1),
@@ -289,9 +277,8 @@ def serve(ctx: click.Context, **options: Any) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write scripts here (default: next to each video).",
 )
-@click.option(
-    "-f", "--format", "formats", default="md", show_default=True, help=formats_help(WATCH_FORMATS)
-)
+@click.option("-f", "--format", "formats", default="md", show_default=True, help=formats_help())
+@picture_options
 @click.option("-r", "--recursive", is_flag=True, help="Watch sub-folders too.")
 @click.option(
     "--settle",

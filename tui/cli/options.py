@@ -82,6 +82,26 @@ def group_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
+def picture_options(command):  # type: ignore[no-untyped-def]
+    """--frame, --fit: the captioned export's frame and how a picture fills it."""
+    from tui.engine.formats.names import FRAMES
+
+    command = click.option(
+        "--fit",
+        type=click.Choice(["blur", "crop"]),
+        default="blur",
+        show_default=True,
+        help="A picture of another shape than the frame: whole over a blurred fill, or cropped.",
+    )(command)
+    return click.option(
+        "--frame",
+        type=click.Choice(list(FRAMES)),
+        default="16:9",
+        show_default=True,
+        help="Frame of the captioned export: 1920x1080, 1080x1920 (vertical) or the video's own.",
+    )(command)
+
+
 def team_options(command):  # type: ignore[no-untyped-def]
     """--database, --queue, --storage: a team's shared services (docs/team.md)."""
     for option in reversed(

@@ -36,6 +36,7 @@ from tui.engine.errors import (
     one_line,
 )
 from tui.engine.formats import captioned, parse_formats, write
+from tui.engine.formats.names import FRAMES
 from tui.engine.interrupts import sigint_handled_by
 from tui.engine.pipeline import Options, overall_fraction, transcribe_file
 from tui.engine.script import Script
@@ -227,7 +228,7 @@ def _write_all(
     for fmt in formats:
         video: dict[str, Any] = {}
         if fmt == "captioned":
-            resolution = captioned.FRAMES[str(options.get("frame") or "16:9")]
+            resolution = FRAMES[str(options.get("frame") or "16:9")]
             video = {"resolution": resolution, "fit": options.get("fit") or "blur"}
             video["progress"], video["cancel"] = progress, cancel
             note = captioned.picture_note(source)

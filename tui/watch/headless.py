@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from tui.engine.formats.names import WATCH_FORMATS, output_suffix, parse_formats
+from tui.engine.formats.names import FRAMES, output_suffix, parse_formats
 from tui.watch.events import WatchStats
 from tui.watch.report import TerminalReport
 from tui.watch.watcher import FolderWatcher
@@ -102,18 +102,23 @@ def run_headless(
     force: bool = False,
     quiet: bool = False,
     diarizer: str | None = None,
+    frame: str = "16:9",
+    fit: str = "blur",
 ) -> int:
-    """Watch ``folder`` until interrupted; returns the process exit code."""
+    """Watch ``folder`` until interrupted; returns the process exit code.
+
+    ``frame`` and ``fit`` are the captioned export's (``--frame``, ``--fit``)."""
     try:
-        chosen = parse_formats(formats, WATCH_FORMATS)
+        chosen = parse_formats(formats)
     except ValueError as error:
         TerminalReport(folder, WatchStats(), quiet=quiet).say(
             f"reelscript watch: {error}", error=True
         )
         return EXIT_USAGE
     options = dict(
-        out=out, formats=chosen, recursive=recursive, settle=settle, new_only=new_only, force=force
-    )
+        out=out, formats=chosen, recursive=recursive, settle=settle, new_only=new_only, force=force,
+        picture={"resolution": FRAMES[frame], "fit": fit},
+    )  # fmt: skip
     folder = Path(folder).expanduser().resolve()
     return asyncio.run(_watch(folder, server, token_file, data_dir, quiet, options, diarizer))
 

@@ -60,6 +60,7 @@ async def script_video(
     prompt: str,
     progress: Progress,
     existing: tuple[str, str] | None = None,
+    picture: dict[str, str] | None = None,
 ) -> tuple[list[str], set[str], tuple[str, str]]:
     """Script ``path`` and download each format's export to ``destinations[fmt]``.
 
@@ -69,7 +70,8 @@ async def script_video(
     format could be exported.  One API session per video, so that each
     request names its file without doubt.  ``existing`` (session id, video
     id) is a script the user already has (and may have edited): it is
-    exported as it is, never made again.
+    exported as it is, never made again.  ``picture`` (``resolution``, ``fit``) is
+    how a ``captioned`` export is framed.
     """
     if existing is not None:
         session_id, video_id = existing
@@ -82,8 +84,22 @@ async def script_video(
     failed: set[str] = set()
     for done, (fmt, dest) in enumerate(destinations.items()):
         progress("exporting", done / len(destinations), None)
+
+        def rendering(status: dict[str, Any], done: int = done) -> None:
+            share = float(status.get("progress") or 0.0)
+            progress("exporting", (done + share) / len(destinations), status.get("eta_s"))
+
+        framing = (picture or {}) if fmt == "captioned" else {}
         try:
-            await client.export(session_id, fmt, dest, video_id=video_id)
+            await client.export(
+                session_id,
+                fmt,
+                dest,
+                video_id=video_id,
+                resolution=framing.get("resolution"),
+                fit=framing.get("fit"),
+                on_progress=rendering,
+            )
         except ServerError as error:  # this format could not be made: keep the others
             failed.add(fmt)
             notes.append(f"no {fmt}: {_without_name(error.message, path)}")

@@ -21,7 +21,7 @@ from typing import Any
 from watchfiles import Change, awatch
 
 from tui.client.flow import EXTRACT_PROMPT
-from tui.engine.formats.names import WATCH_FORMATS, output_format, parse_formats
+from tui.engine.formats.names import output_format, parse_formats
 from tui.watch.events import (
     FileDone,
     FileFailed,
@@ -80,11 +80,14 @@ class FolderWatcher:
         on_event: Callable[[WatchEvent], None] | None = None,
         retry_after: float = RETRY_FIRST_S,
         scripted: Callable[[Path], tuple[str, str] | None] | None = None,
+        picture: dict[str, str] | None = None,
     ) -> None:
         self.folder = Path(folder).expanduser().resolve()
         self.client = client
         self.out = Path(out).expanduser().resolve() if out is not None else None
-        self.formats = parse_formats(formats, WATCH_FORMATS)
+        self.formats = parse_formats(formats)
+        #: The captioned export's ``resolution`` and ``fit`` (API names; default: the server's).
+        self.picture = dict(picture or {})
         self.recursive = recursive
         self.new_only = new_only
         self.force = force
@@ -324,6 +327,7 @@ class FolderWatcher:
                 prompt=self.prompt,
                 progress=progress,
                 existing=self.scripted(path) if self.scripted is not None else None,
+                picture=self.picture,
             )
             self.writer.discard([item for item in staged if item.fmt in failed])
             staged = [item for item in staged if item.fmt not in failed]

@@ -45,7 +45,6 @@ RESOLUTIONS: dict[str, tuple[int, int] | None] = {
     "source": None,
 }
 #: The CLI's ``--frame`` -> resolution.
-FRAMES = {"16:9": "1080p", "9:16": "1080x1920", "source": "source"}
 #: How a picture of another shape fills the frame.
 FITS = ("blur", "crop")
 AUDIO_ONLY_RATE = 30

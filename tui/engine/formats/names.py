@@ -20,9 +20,8 @@ from pathlib import Path
 #: Every export format, in the order they are listed to users.
 FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "captioned", "rttm")
 
-#: The formats the folder watcher writes: every one but ``captioned`` (a re-encoded
-#: video with its own frame and fit choices, asked for one file at a time).
-WATCH_FORMATS = tuple(f for f in FORMATS if f != "captioned")
+#: The ``captioned`` export's frames, as users name them -> as the API names them.
+FRAMES = {"16:9": "1080p", "9:16": "1080x1920", "source": "source"}
 
 #: The file name endings that are not simply ``.<format>``.
 _SUFFIXES = {"mp4": ".script.mp4", "captioned": ".captioned.mp4"}
