@@ -77,7 +77,7 @@ def test_a_spanish_job_detects_spanish_and_says_so(tmp_path: Path) -> None:
         for r in rows
         for p in json.loads(r["data"]).get("content", {}).get("parts", [])
     )
-    assert f"The script of {SPANISH} is ready (in Spanish)" in said  # what the Log shows
+    assert f"The script of {SPANISH} is ready (in Spanish): 1 speaker, " in said  # the Log's line
 
 
 @pytest.mark.slow

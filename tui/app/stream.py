@@ -24,6 +24,7 @@ from tui.app.messages import (
     SpeakerRenamed,
 )
 from tui.client.types import Event, Job, SessionState
+from tui.engine.writing import plural
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -106,11 +107,6 @@ def summarise(before: SessionState | None, after: SessionState) -> list[str]:
         if media.get("id") not in old_media:
             lines.append(f"{media.get('format')} export ready")
     return lines or ["nothing changed in the session"]
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 turn``, ``3 turns``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def script_words(script: dict[str, Any]) -> str:

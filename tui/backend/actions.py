@@ -22,6 +22,7 @@ from tui.backend.context import Context
 from tui.backend.errors import ApiError
 from tui.backend.state import build_draft
 from tui.engine.script import Script
+from tui.engine.writing import plural
 
 log = logging.getLogger("reelscript.actions")
 
@@ -330,14 +331,16 @@ def status(ctx: Context, args: dict[str, Any]) -> None:
     job_list = [jobs.public(r) for r in rows]
     tracks = {0: "video", 1: "speech", 7: "text"}
     lines = [
-        f"{len(files)} file(s); {len(job_list)} job(s)"
+        f"{plural(len(files), 'file')}; {plural(len(job_list), 'job')}"
         + (f", last: {job_list[-1]['status']}" if job_list else "")
     ]
     for track in draft["t"]:
-        lines.append(f"{tracks.get(track['tt'], track['tt'])} track: {len(track['sg'])} segment(s)")
+        lines.append(
+            f"{tracks.get(track['tt'], track['tt'])} track: {plural(len(track['sg']), 'segment')}"
+        )
     if script:
         lines.append(
-            f"script: {len(script.turns)} turn(s), speakers {', '.join(script.speakers.values())}"
+            f"script: {plural(len(script.turns), 'turn')}, speakers {', '.join(script.speakers.values())}"
         )
     ctx.answer(
         {

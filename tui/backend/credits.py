@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.backend.store import Store, hash_token
+from tui.engine.writing import plural
 
 TOKEN_LIFETIME_S = 7 * 24 * 3600
 #: Media minutes per credit: one credit per started minute.
@@ -46,7 +47,7 @@ class NotEnoughCredits(Exception):
     def __init__(self, needed: int, available: int) -> None:
         self.needed, self.available = needed, available
         super().__init__(
-            f"this needs {needed} credit(s) and {available} are available"
+            f"this needs {plural(needed, 'credit')} and {available} are available"
             " (1 credit per started minute of media)"
         )
 

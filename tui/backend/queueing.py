@@ -15,6 +15,7 @@ from typing import Any
 from tui.backend import credits, events, jobs
 from tui.backend.context import Context
 from tui.backend.errors import NoCredits
+from tui.engine.writing import plural
 
 
 def _pick_files(files: list[dict[str, Any]], which: Any) -> list[dict[str, Any]]:
@@ -102,7 +103,7 @@ def _queue(
     parts = []
     if queued:
         names = ", ".join(q["name"] for q in queued)
-        parts.append(f"{doing} {names} ({cost_total} credit(s) frozen until done).")
+        parts.append(f"{doing} {names} ({plural(cost_total, 'credit')} frozen until done).")
     parts.extend(s + "." for s in skipped)
     if edited:
         ctx.halted = True

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from tui.backend import credits, events, jobs, voices_store
 from tui.backend.errors import engine_reason
 from tui.backend.store import Store
+from tui.engine.writing import plural
 
 if TYPE_CHECKING:
     from tui.engine.pipeline import Options
@@ -299,8 +300,8 @@ def _complete(
             },
             message=(
                 f"The {'English translation' if task == 'translate' else 'script'}"
-                f" of {name} is ready ({_spoken(saved)}): {speakers} speaker(s), "
-                f"{len(saved['turns'])} turn(s)."
+                f" of {name} is ready ({_spoken(saved)}): {plural(speakers, 'speaker')}, "
+                f"{plural(len(saved['turns']), 'turn')}."
                 if saved["turns"]
                 else f"No speech was found in {name}; the script is empty."
             ),

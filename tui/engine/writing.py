@@ -16,6 +16,12 @@ from collections.abc import Collection, Iterable
 
 from wcwidth import wcswidth, wcwidth
 
+
+def plural(count: int, noun: str) -> str:
+    """``1 turn``, ``3 turns`` (English nouns that take an s)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 # Scripts written without spaces between words (code point ranges).
 _NO_SPACE_RANGES = (
     (0x0E00, 0x0EFF),  # Thai, Lao
