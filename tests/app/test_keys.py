@@ -78,3 +78,21 @@ async def test_the_palette_shows_each_actions_key(media_folder: Path) -> None:
         await pilot.pause(0.5)
         shown = " ".join(str(o.prompt) for o in app.screen.query_one("CommandList").options)
         assert "Save" in shown and "(Ctrl+S)" in shown, shown
+
+
+async def test_the_prompt_bar_says_how_to_reach_it_until_it_is_reached(media_folder: Path) -> None:
+    """Typing into a pane presses its keys; the unfocused prompt bar says which key leads to
+    it, and once there it shows what to ask."""
+    from tui.app.panes.prompt_bar import PLACEHOLDER, UNFOCUSED
+
+    app = make_app(media_folder, autoconnect=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        bar = app.query_one(PromptBar)
+        assert not bar.has_focus and bar.placeholder == UNFOCUSED
+        assert UNFOCUSED.startswith("F6 or 5 to ask")
+        await pilot.press("5")
+        assert app.focused is bar and bar.placeholder == PLACEHOLDER
+        await pilot.press("f2")
+        assert isinstance(app.focused, FileBrowser) and bar.placeholder == UNFOCUSED
+        await pilot.press("f6")
+        assert app.focused is bar and bar.placeholder == PLACEHOLDER

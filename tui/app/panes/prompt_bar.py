@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.widgets import Input
 
 PLACEHOLDER = "Ask: transcribe with speaker labels · rename Speaker 2 to Sheila · export srt"
+#: Shown while another pane has the focus: how to get here (typing there presses its keys).
+UNFOCUSED = "F6 or 5 to ask: transcribe · rename Speaker 2 to Sheila · export srt"
 
 
 class PromptBar(Input):
@@ -52,9 +54,15 @@ class PromptBar(Input):
             return self.bar
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder=PLACEHOLDER, id=id, compact=True)
+        super().__init__(placeholder=UNFOCUSED, id=id, compact=True)
         self.history: list[str] = []
         self._position = 0
+
+    def on_focus(self) -> None:
+        self.placeholder = PLACEHOLDER
+
+    def on_blur(self) -> None:
+        self.placeholder = UNFOCUSED
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
