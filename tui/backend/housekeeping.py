@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.backend.store import Store
+from tui.engine.writing import plural
 
 log = logging.getLogger("reelscript.housekeeping")
 _STORED = re.compile(r"^[0-9a-f]{64}\.[A-Za-z0-9]+$")
@@ -87,8 +88,8 @@ def sweep(store: Store) -> Swept:
                 swept.remove(path)
     if swept.files:
         log.warning(
-            "removed %d file(s) (%.1f MB) left by an interrupted server",
-            swept.files,
+            "removed %s (%.1f MB) left by an interrupted server",
+            plural(swept.files, "file"),
             swept.bytes / 1e6,
         )
     return swept
@@ -161,9 +162,10 @@ def retain(store: Store, keep_days: float, now: float | None = None) -> Swept:
                 swept.remove(upload)
     if swept.files:
         log.warning(
-            "removed %d file(s) (%.1f MB) of sessions idle for over %g day(s)",
-            swept.files,
+            "removed %s (%.1f MB) of sessions idle for over %g day%s",
+            plural(swept.files, "file"),
             swept.bytes / 1e6,
             keep_days,
+            "" if keep_days == 1 else "s",
         )
     return swept

@@ -51,6 +51,7 @@ from tui.backend.store import Store
 from tui.backend.voices_api import router as voices_router
 from tui.backend.worker import WorkerPool
 from tui.datadir import resolve_data_dir, write_json
+from tui.engine.writing import plural
 
 log = logging.getLogger("reelscript.server")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -136,10 +137,10 @@ def create_app(config: Config, start_workers: bool = True) -> FastAPI:
             )
         if resumed or failed or interrupted:
             log.warning(
-                "after restart: %d job(s) resumed, %d failed, %d export(s) failed",
-                resumed,
+                "after restart: %s resumed, %d failed, %s failed",
+                plural(resumed, "job"),
                 failed,
-                interrupted,
+                plural(interrupted, "export"),
             )
         pool = WorkerPool(
             config.data_dir,
