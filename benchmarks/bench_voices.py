@@ -320,8 +320,11 @@ def cross_validated(full: dict, test: dict, people: tuple[str, ...], norm: str =
     chosen = []
     for held in folds(people):
         rest = tuple(p for p in people if p not in held)
-        scorer = plain if norm == "speakers" else {
-            "": plain, "asnorm": AsNorm(full, rest), "mean": mean_of_centroids}[norm]  # fmt: skip
+        scorer: Scorer = plain
+        if norm == "asnorm":
+            scorer = AsNorm(full, rest)
+        elif norm == "mean":
+            scorer = mean_of_centroids
         if norm == "speakers":
             threshold = tune_speakers(full, rest, people)
         else:

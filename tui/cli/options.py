@@ -84,11 +84,11 @@ def group_options(command):  # type: ignore[no-untyped-def]
 
 def picture_options(command):  # type: ignore[no-untyped-def]
     """--frame, --fit: the captioned export's frame and how a picture fills it."""
-    from tui.engine.formats.names import FRAMES
+    from tui.engine.formats.names import FITS, FRAMES
 
     command = click.option(
         "--fit",
-        type=click.Choice(["blur", "crop"]),
+        type=click.Choice(FITS),
         default="blur",
         show_default=True,
         help="A picture of another shape than the frame: whole over a blurred fill, or cropped.",

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from tui.datadir import resolve_data_dir
+from tui.engine.writing import plural
 
 
 def local_book(data_dir: Path | str | None) -> Any:
@@ -87,8 +88,7 @@ def list_voices(ctx: click.Context) -> None:
         when = row["last_heard"]
         heard = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "never"
         note = "  (needs a new sample: made with another encoder)" if row["needs_sample"] else ""
-        files = f"{row['files']} file" + ("" if row["files"] == 1 else "s")
-        click.echo(f"{row['name']}\t{files}\tlast heard {heard}{note}")
+        click.echo(f"{row['name']}\t{plural(row['files'], 'file')}\tlast heard {heard}{note}")
 
 
 @voices.command()

@@ -34,6 +34,7 @@ import numpy as np
 from tui.engine.errors import Cancelled, OutputNotWritable, UnsupportedMedia
 from tui.engine.formats import caption_draw
 from tui.engine.formats.caption_draw import Blender, Layout
+from tui.engine.formats.names import FITS
 from tui.engine.formats.subtitles import build_cues
 from tui.engine.formats.video import Recoder
 from tui.engine.script import Script
@@ -44,9 +45,6 @@ RESOLUTIONS: dict[str, tuple[int, int] | None] = {
     "1080x1920": (1080, 1920),
     "source": None,
 }
-#: The CLI's ``--frame`` -> resolution.
-#: How a picture of another shape fills the frame.
-FITS = ("blur", "crop")
 AUDIO_ONLY_RATE = 30
 #: Audio copied as it is.  MP3 is re-encoded: MP4 loses its encoder-delay tag, which
 #: would leave the sound about 25 ms late.

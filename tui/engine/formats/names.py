@@ -22,6 +22,8 @@ FORMATS = ("md", "txt", "srt", "vtt", "json", "docx", "fountain", "mp4", "captio
 
 #: The ``captioned`` export's frames, as users name them -> as the API names them.
 FRAMES = {"16:9": "1080p", "9:16": "1080x1920", "source": "source"}
+#: How a picture of another shape fills the captioned export's frame.
+FITS = ("blur", "crop")
 
 #: The file name endings that are not simply ``.<format>``.
 _SUFFIXES = {"mp4": ".script.mp4", "captioned": ".captioned.mp4"}
