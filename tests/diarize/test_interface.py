@@ -100,7 +100,12 @@ def test_unknown_diarizer_and_bad_counts() -> None:
     with pytest.raises(DiarizerUnavailable):
         get_diarizer("magic")
     audio = np.zeros(16000, dtype=np.float32)
-    for kwargs in ({"num_speakers": 0}, {"min_speakers": 3, "max_speakers": 2}):
+    for kwargs in (
+        {"num_speakers": 0},
+        {"min_speakers": 3, "max_speakers": 2},
+        {"num_speakers": 3, "max_speakers": 2},  # the exact count outside the range
+        {"num_speakers": 1, "min_speakers": 2},
+    ):
         with pytest.raises(BadSpeakerCount):
             get_diarizer().diarize(audio, [], **kwargs)
 

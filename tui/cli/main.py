@@ -155,6 +155,7 @@ def languages() -> None:
     "voice is remembered.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; errors only.")
+@also_after("data_dir")
 @click.pass_context
 def transcribe(ctx: click.Context, files: tuple[Path, ...], **options: object) -> None:
     """Transcribe FILES into speaker-labelled scripts."""

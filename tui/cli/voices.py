@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
+from tui.cli.options import also_after
 from tui.datadir import resolve_data_dir
 from tui.engine.writing import plural
 
@@ -72,11 +73,13 @@ def _run(action: Any) -> Any:
 
 
 @click.group()
+@also_after("data_dir")
 def voices() -> None:
     """Remembered voices: a voice named once is named in every later script."""
 
 
 @voices.command("list")
+@also_after("data_dir")
 @click.pass_context
 def list_voices(ctx: click.Context) -> None:
     """The remembered voices: name, files heard in, last heard."""
@@ -92,6 +95,7 @@ def list_voices(ctx: click.Context) -> None:
 
 
 @voices.command()
+@also_after("data_dir")
 @click.argument("old")
 @click.argument("new")
 @click.pass_context
@@ -102,6 +106,7 @@ def rename(ctx: click.Context, old: str, new: str) -> None:
 
 
 @voices.command()
+@also_after("data_dir")
 @click.argument("name")
 @click.pass_context
 def forget(ctx: click.Context, name: str) -> None:
@@ -111,6 +116,7 @@ def forget(ctx: click.Context, name: str) -> None:
 
 
 @voices.command()
+@also_after("data_dir")
 @click.argument("source")
 @click.argument("target")
 @click.pass_context
@@ -121,6 +127,7 @@ def merge(ctx: click.Context, source: str, target: str) -> None:
 
 
 @voices.command("export")
+@also_after("data_dir")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def export_voices(ctx: click.Context, file: Path) -> None:
@@ -137,6 +144,7 @@ def export_voices(ctx: click.Context, file: Path) -> None:
 
 
 @voices.command("import")
+@also_after("data_dir")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def import_voices(ctx: click.Context, file: Path) -> None:
@@ -150,6 +158,7 @@ def import_voices(ctx: click.Context, file: Path) -> None:
 
 
 @voices.command()
+@also_after("data_dir")
 @click.argument("name")
 @click.argument("clip", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context

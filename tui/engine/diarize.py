@@ -117,6 +117,14 @@ def check_counts(
         raise BadSpeakerCount(
             f"--min-speakers {min_speakers} is more than --max-speakers {max_speakers}"
         )
+    if num_speakers and max_speakers and num_speakers > max_speakers:
+        raise BadSpeakerCount(
+            f"--speakers {num_speakers} is more than --max-speakers {max_speakers}"
+        )
+    if num_speakers and min_speakers and num_speakers < min_speakers:
+        raise BadSpeakerCount(
+            f"--speakers {num_speakers} is less than --min-speakers {min_speakers}"
+        )
 
 
 def speech_regions(
