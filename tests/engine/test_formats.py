@@ -201,6 +201,8 @@ def test_no_speech_is_said_in_every_text_format(tmp_path: Path) -> None:
     script = Script(source="quiet.mp4", duration_ms=6000, model="tiny.en")
     for fmt in ("md", "txt", "fountain"):
         assert "No speech was found" in write(script, fmt, tmp_path).read_text()
+    # no language claimed where nothing was heard (the script's code is only a default)
+    assert "- Language: none (no speech)" in write(script, "md", tmp_path).read_text()
     assert read_cues(write(script, "srt", tmp_path).read_text()) == []
 
 

@@ -11,7 +11,8 @@ def render(script: Script, *, timestamps: bool = True) -> str:
     lines = [f"Title: {title(script)}"]
     if script.source:
         lines.append(f"Source: {script.source}")
-    lines += [f"Draft date: {clock(script.duration_ms)} of {language_line(script)} audio", ""]
+    heard = f"{language_line(script)} audio" if script.turns else "audio with no speech"
+    lines += [f"Draft date: {clock(script.duration_ms)} of {heard}", ""]
     if not script.turns:
         lines += [f"[[{NO_SPEECH}]]", ""]
     for turn in script.turns:
