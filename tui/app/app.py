@@ -49,6 +49,7 @@ from tui.app.messages import (
     StreamStarted,
 )
 from tui.app.panes.file_browser import FileBrowser
+from tui.app.panes.find_bar import FindBar
 from tui.app.panes.prompt_bar import PromptBar
 from tui.app.panes.script_editor import ScriptEditor, language_note
 from tui.app.panes.sse_log import SSELog
@@ -118,6 +119,7 @@ class ReelscriptApp(App[int]):
                 # The timeline's cursor is the app's cursor_ms (state lives in reactives).
                 yield Timeline(id="timeline").data_bind(ReelscriptApp.cursor_ms)
                 yield ScriptEditor(id="script")
+                yield FindBar(id="find")
         yield PromptBar(id="prompt")
         # The palette's key is in the help screen (F1): 80 columns keep a pane's own keys.
         yield Footer(compact=True, show_command_palette=False)
@@ -248,6 +250,10 @@ class ReelscriptApp(App[int]):
         timeline = self.query_one(Timeline)
         timeline.show(draft_for(self.state.draft, script, self.state.video_infos), script)
         self.query_one("#script").border_subtitle = language_note(script)
+
+    @on(ScriptEditor.FindAsked)
+    def _find(self, message: ScriptEditor.FindAsked) -> None:
+        self.query_one(FindBar).open(message.editor)
 
     @on(ScriptEditor.CursorTime)
     def _editor_cursor(self, message: ScriptEditor.CursorTime) -> None:

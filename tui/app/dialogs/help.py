@@ -25,6 +25,7 @@ BUILT_IN = [
     ("Ctrl+P", "anywhere", "Command palette: every action, with its key"),
     ("↑ ↓ Enter", "Files", "Move; Enter on a folder opens it"),
     ("Ctrl+Z / Ctrl+Y", "Script", "Undo / redo"),
+    ("Enter / ↓, ↑", "find bar", "Next / previous match (wrapping); Escape: back to the script"),
 ]
 
 

@@ -32,7 +32,18 @@ class ScriptEditor(TextArea):
         Binding(
             "ctrl+y", "redo", "Redo", show=False, id="script.redo", tooltip="Redo what was undone"
         ),
+        Binding("ctrl+f", "find", "Find", id="script.find", tooltip="Find text in the script"),
     ]
+
+    @dataclass
+    class FindAsked(Message):
+        """Ctrl+F in the script: the find bar should open for ``editor``."""
+
+        editor: ScriptEditor
+
+        @property
+        def control(self) -> ScriptEditor:
+            return self.editor
 
     @dataclass
     class CursorTime(Message):
@@ -59,6 +70,9 @@ class ScriptEditor(TextArea):
         self._starts: list[tuple[int, int]] = []
         self._last_time: int | None = None
         self._following = False
+
+    def action_find(self) -> None:
+        self.post_message(self.FindAsked(self))
 
     # -- loading and reading back ---------------------------------------------------
     def load_script(self, script: Script | None, *, keep_cursor: bool = True) -> None:
