@@ -2,6 +2,8 @@
 
     python benchmarks/lang_backends.py [--clips tune|eval] [--compute int8,float32]
     python benchmarks/lang_backends.py --pool eval --sounds ROOT [--backends A,B,C,D]
+    python benchmarks/lang_backends.py --pool tune --sounds ROOT --backends A,B --beams 1,5 \
+        --compute int8
 
 CTranslate2 multiplies int8 matrices with Intel MKL on Intel CPUs and with oneDNN
 elsewhere, each with the widest instructions the CPU has; the words Whisper writes
@@ -38,6 +40,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,12 +61,16 @@ BACKENDS = {
 RUN = (
     "import os, sys; import tui.engine.models as m; "
     "m.COMPUTE_TYPE_CPU = os.environ['BENCH_COMPUTE_TYPE']; "
+    "import tui.engine.transcribe as t; "
+    "t.MULTILINGUAL_BEAM_SIZE = int(os.environ.get('BENCH_BEAM') or t.MULTILINGUAL_BEAM_SIZE); "
     "from tui.cli.main import main; sys.argv = ['reelscript'] + sys.argv[1:]; main()"
 )
 
 
-def script_text(clip: Path, compute: str, backend: dict[str, str]) -> tuple[str, str]:
-    env = dict(os.environ, BENCH_COMPUTE_TYPE=compute, **backend)
+def script_text(
+    clip: Path, compute: str, backend: dict[str, str], beam: str = ""
+) -> tuple[str, str]:
+    env = dict(os.environ, BENCH_COMPUTE_TYPE=compute, BENCH_BEAM=beam, **backend)
     with tempfile.TemporaryDirectory() as out:
         args = [sys.executable, "-c", RUN, "transcribe", str(clip), "-f", "json", "-o", out]
         done = subprocess.run(
@@ -109,25 +116,49 @@ def by_language(clips, texts: dict[Path, str]) -> dict[str, tuple[float, int]]:
     return out
 
 
+def pooled(clips, texts: dict[Path, str]) -> tuple[float, int]:
+    """The WER over every clip's words, all languages together."""
+    import jiwer
+
+    refs = [normalise(text) for _, _, text in clips]
+    rate = float(jiwer.wer(refs, [normalise(texts[path]) for path, _, _ in clips]))
+    return rate, sum(len(r.split()) for r in refs)
+
+
 def pools(args: argparse.Namespace) -> None:
     if args.sounds is None:
         raise SystemExit("--pool needs --sounds ROOT (the unpacked prompt packages)")
     with tempfile.TemporaryDirectory() as folder:
         clips = pool_clips(args.sounds, args.pool, Path(folder))
+        beams = args.beams.split(",")
         for compute in args.compute.split(","):
             for name in args.backends.split(","):
-                texts = {}
-                for path, code, text in clips:
-                    texts[path], language = script_text(path, compute, BACKENDS[name])
+                texts: dict[str, dict[Path, str]] = {beam: {} for beam in beams}
+                took = dict.fromkeys(beams, 0.0)
+                for n, (path, code, text) in enumerate(clips):
+                    # the beams in turn, the first alternating from clip to clip
+                    for beam in beams[n % len(beams) :] + beams[: n % len(beams)]:
+                        start = time.perf_counter()
+                        texts[beam][path], language = script_text(
+                            path, compute, BACKENDS[name], beam
+                        )
+                        took[beam] += time.perf_counter() - start
+                        print(
+                            f"{compute:8} {name} beam {beam or '-'} {path.name:14} "
+                            f"{code}->{language} WER {wer(texts[beam][path], text):.3f}",
+                            flush=True,
+                        )
+                for beam in beams:
+                    for code, (rate, words) in by_language(clips, texts[beam]).items():
+                        print(
+                            f"== {compute} {name} beam {beam or '-'} {code}: WER {rate:.3f}"
+                            f" over {words} words (bound {WER_BOUNDS[code]:.2f})",
+                            flush=True,
+                        )
+                    rate, words = pooled(clips, texts[beam])
                     print(
-                        f"{compute:8} {name} {path.name:14} {code}->{language} "
-                        f"WER {wer(texts[path], text):.3f}",
-                        flush=True,
-                    )
-                for code, (rate, words) in by_language(clips, texts).items():
-                    print(
-                        f"== {compute} {name} {code}: WER {rate:.3f} over {words} words"
-                        f" (bound {WER_BOUNDS[code]:.2f})",
+                        f"== {compute} {name} beam {beam or '-'} all: WER {rate:.3f} over "
+                        f"{words} words; {took[beam]:.1f} s wall (a process per clip)",
                         flush=True,
                     )
 
@@ -139,6 +170,12 @@ def main() -> None:
     parser.add_argument("--pool", choices=("tune", "eval"), help="a whole pool, not the clips")
     parser.add_argument("--sounds", type=Path, help="the unpacked prompt packages (--pool)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="with --pool: A,B,C,D")
+    parser.add_argument(
+        "--beams",
+        default="",
+        help="with --pool: beam sizes of the multilingual model to compare (1,5); "
+        "default: the engine's",
+    )
     args = parser.parse_args()
     if args.pool:
         pools(args)

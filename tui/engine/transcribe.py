@@ -55,6 +55,8 @@ SAMPLE_RATE = 16000
 # greedy decoding (beam 1) is ~2x faster than beam 5 for tiny.en at a WER cost
 # well inside the bar; int8 weights are the fastest CPU compute type.
 BEAM_SIZE = 1
+#: The same for a multilingual model (the bundled ``base`` writes every language but English).
+MULTILINGUAL_BEAM_SIZE = 1
 SEED = 1
 #: Whisper's temperature fallback: where greedy decoding looks wrong it samples again.
 TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -409,7 +411,7 @@ def _recognise_group(
         speech_audio,
         language=language if is_multilingual(whisper) else "en",
         task=task,
-        beam_size=BEAM_SIZE,
+        beam_size=MULTILINGUAL_BEAM_SIZE if is_multilingual(whisper) else BEAM_SIZE,
         temperature=list(TEMPERATURES),
         word_timestamps=True,
         vad_filter=False,
