@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
 from tests.app.driving import type_text
 from tests.app.sample import sample_state
 from tui.app.app import make_app
-from tui.app.panes.find_bar import FindBar, matches
+from tui.app.panes.find_bar import FindBar, matches, replaced
 from tui.app.panes.script_editor import ScriptEditor
 from tui.client.types import SessionState
+
+
+@asynccontextmanager
+async def script_shown(
+    folder: Path, size: tuple[int, int] = (120, 40)
+) -> AsyncIterator[tuple[App[object], Pilot, ScriptEditor]]:
+    """The app with the sample script in its Script pane."""
+    app = make_app(folder, autoconnect=False)
+    async with app.run_test(size=size) as pilot:
+        app.show_state(SessionState.from_dict(sample_state()))
+        await pilot.pause()
+        yield app, pilot, app.query_one(ScriptEditor)
 
 
 def test_matches_ignore_case_in_any_script() -> None:
@@ -24,11 +40,7 @@ def test_matches_ignore_case_in_any_script() -> None:
 async def test_find_steps_through_the_matches_and_returns_to_the_script(
     media_folder: Path,
 ) -> None:
-    app = make_app(media_folder, autoconnect=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.show_state(SessionState.from_dict(sample_state()))
-        await pilot.pause()
-        editor = app.query_one(ScriptEditor)
+    async with script_shown(media_folder) as (app, pilot, editor):
         bar = app.query_one(FindBar)
         assert not bar.display
         await pilot.press("f5", "ctrl+f")
@@ -58,11 +70,7 @@ async def test_find_steps_through_the_matches_and_returns_to_the_script(
 
 
 async def test_find_sees_the_text_as_edited(media_folder: Path) -> None:
-    app = make_app(media_folder, autoconnect=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.show_state(SessionState.from_dict(sample_state()))
-        await pilot.pause()
-        editor = app.query_one(ScriptEditor)
+    async with script_shown(media_folder) as (app, pilot, editor):
         await pilot.press("f5")
         editor.move_cursor(editor.document.end)
         await type_text(pilot, " Quixotic")
@@ -72,3 +80,29 @@ async def test_find_sees_the_text_as_edited(media_folder: Path) -> None:
         assert editor.selected_text == "Quixotic"
         await pilot.press("escape")
         assert editor.dirty  # the edit is still there, unsaved
+
+
+def test_replaced_takes_every_match_as_typed() -> None:
+    assert replaced("Shiela said: shiela!", "shiela", "Sheila") == ("Sheila said: Sheila!", 2)
+    assert replaced("王芳 and 王芳", "王芳", "Wang Fang") == ("Wang Fang and Wang Fang", 2)
+    assert replaced("a\\1b", "a", "\\1") == ("\\1\\1b", 1)  # the replacement as typed
+    assert replaced("text", "", "x") == ("text", 0)
+
+
+async def test_replace_all_is_one_edit_that_undo_takes_back(media_folder: Path) -> None:
+    async with script_shown(media_folder, (80, 24)) as (app, pilot, editor):
+        original = editor.text
+        total = original.lower().count("agenda")
+        assert total == 2
+        await pilot.press("f5", "ctrl+f")
+        await type_text(pilot, "agenda")
+        await pilot.press("tab")
+        assert app.focused is app.query_one("#replace-input")
+        await type_text(pilot, "Agenda")
+        await pilot.press("enter")
+        assert str(app.query_one("#find-count", Label).render()) == "2 replaced"
+        assert editor.text == original.replace("agenda", "Agenda") and editor.dirty
+        await pilot.press("escape")
+        assert app.focused is editor
+        await pilot.press("ctrl+z")  # the whole replacement, in one step
+        assert editor.text == original and not editor.dirty

@@ -4,8 +4,11 @@ Hidden until asked for (:meth:`FindBar.open`).  Every keystroke searches the
 script's text as it is now (edits included), case-insensitively, and selects
 the first match at or after where the cursor was when the bar opened; Enter
 or Down goes to the next match, Up to the previous one (both wrap), and the
-bar says which match of how many is selected.  Escape closes it and puts the
-cursor back in the script on the match, so typing goes on from there.
+bar says which match of how many is selected.  Tab leads to the replace
+field: Enter there replaces every match (a misheard name, say) as one edit,
+which Ctrl+Z in the script takes back; saving re-aligns the words as after
+any edit.  Escape closes the bar and puts the cursor back in the script on
+the match, so typing goes on from there.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ def matches(text: str, query: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(re.escape(query), text, re.IGNORECASE)]
 
 
+def replaced(text: str, query: str, by: str) -> tuple[str, int]:
+    """``text`` with every match of ``query`` (as :func:`matches` finds them) made ``by``,
+    and how many there were."""
+    if not query:
+        return text, 0
+    return re.subn(re.escape(query), lambda _: by, text, flags=re.IGNORECASE)
+
+
 class FindBar(Horizontal):
     """Find text in the script (:class:`~tui.app.panes.script_editor.ScriptEditor`)."""
 
@@ -48,6 +59,7 @@ class FindBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Find: Enter next · ↑ previous · Esc", id="find-input")
         yield Label("", id="find-count")
+        yield Input(placeholder="Replace all with… (Enter)", id="replace-input")
 
     def open(self, target: TextArea) -> None:
         """Show the bar for ``target``, starting from its selection (or its cursor)."""
@@ -79,6 +91,23 @@ class FindBar(Horizontal):
     @on(Input.Submitted, "#find-input")
     def _next(self) -> None:
         self.action_step(1)
+
+    @on(Input.Submitted, "#replace-input")
+    def _replace_all(self, event: Input.Submitted) -> None:
+        """Every match replaced, as one edit of the script (one Ctrl+Z takes it back)."""
+        query = self.query_one("#find-input", Input).value
+        if self.target is None or not query:
+            return
+        text, count = replaced(self.target.text, query, event.value)
+        if count:
+            location = self.target.cursor_location
+            self.target.history.checkpoint()
+            self.target.replace(text, (0, 0), self.target.document.end)
+            self.target.history.checkpoint()
+            if location[0] < self.target.document.line_count:
+                self.target.move_cursor(location)
+        self._search(query)
+        self.query_one("#find-count", Label).update(f"{count} replaced")
 
     def _search(self, query: str, step: int = 0) -> None:
         """Select the match ``step`` matches away from the current one (0: the first at or
