@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 from tui.cli.voices import book_for_transcribe
@@ -37,7 +38,16 @@ def test_voices_from_the_command_line(pedersen_clip: Path, tmp_path: Path) -> No
     assert "no voices remembered" in cli(home, "list").stdout
     other = tmp_path / "other"  # another machine
     assert "imported 1 voices: Sheila Roe" in cli(other, "import", str(export)).stdout
+    silence = tmp_path / "silence.wav"
+    with wave.open(str(silence), "wb") as out:  # 5 s of digital silence
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(2 * 16000 * 5))
+    two = Path(__file__).resolve().parent.parent / "data" / "demo.mp4"  # two people, 15 s + 11 s
     for args, says in (
+        (("add", "X", str(silence)), "too little speech for a voice"),
+        (("add", "X", str(two)), "2 voices speak in it"),
         (("forget", "Nobody"), "no remembered voice is called 'Nobody'"),
         (("import", str(pedersen_clip)), "cannot read"),
         (("add", "X", str(tmp_path / "missing.wav")), "missing.wav"),
@@ -47,6 +57,8 @@ def test_voices_from_the_command_line(pedersen_clip: Path, tmp_path: Path) -> No
         assert bad.returncode == 2 and says in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
         assert bad.stderr.count(says) == 1, bad.stderr  # the file is named once
+    listed = cli(other, "list").stdout.splitlines()
+    assert len(listed) == 1 and listed[0].startswith("Sheila Roe\t")  # nothing refused was kept
 
 
 def test_transcribe_names_a_remembered_voice(pedersen_clip: Path, tmp_path: Path) -> None:

@@ -21,6 +21,10 @@ from tui.cli.options import also_after
 from tui.datadir import resolve_data_dir
 from tui.engine.writing import plural
 
+#: A clip with other voices in it is a sample of its main voice only when that voice
+#: speaks at least this many times as long as the next (else it is refused).
+MAIN_VOICE_SHARE = 3.0
+
 
 def local_book(data_dir: Path | str | None) -> Any:
     """The data dir's own voice book."""
@@ -172,11 +176,27 @@ def add(ctx: click.Context, name: str, clip: Path) -> None:
         audio = media.decode_audio(clip)
     except EngineError as exc:
         _fail(str(exc) if exc.path else f"{clip}: {exc}")  # the message names the file once
-    voice = engine.print_of(audio, [(0, len(audio) * 1000 // media.SAMPLE_RATE)])
+    heard = [(sum(e - s for s, e in spans) / 1000, spans) for spans in engine.sample_voices(audio)]
+    heard = [(seconds, spans) for seconds, spans in heard if seconds >= engine.MIN_SPEECH_S]
+    if len(heard) > 1 and heard[0][0] < MAIN_VOICE_SHARE * heard[1][0]:
+        each = ", ".join(f"{seconds:.0f} s" for seconds, _ in heard)
+        _fail(
+            f"{clip}: {len(heard)} voices speak in it ({each}); `voices add` needs {name} "
+            f"alone: use a clip of {name} only, or script the file and rename {name}'s "
+            "speaker in the app (renaming remembers the voice)"
+        )
+    voice = engine.print_of(audio, heard[0][1]) if heard else None
     if voice is None:
         _fail(f"{clip}: too little speech for a voice (at least {engine.MIN_SPEECH_S:g} s)")
     import hashlib
 
     source = hashlib.sha256(audio.tobytes()).hexdigest()[:16]
     _run(lambda: _book(ctx).remember(name, voice, source))
-    click.echo(f"remembered {name} ({voice.seconds:.0f} s of speech)")
+    left = heard[1:]
+    note = (
+        f", the voice that speaks most; {plural(len(left), 'other voice')} "
+        f"({', '.join(f'{seconds:.0f} s' for seconds, _ in left)}) left out"
+        if left
+        else ""
+    )
+    click.echo(f"remembered {name} ({voice.seconds:.0f} s of speech{note})")
