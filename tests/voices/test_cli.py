@@ -47,6 +47,7 @@ def test_voices_from_the_command_line(pedersen_clip: Path, tmp_path: Path) -> No
     two = Path(__file__).resolve().parent.parent / "data" / "demo.mp4"  # two people, 15 s + 11 s
     for args, says in (
         (("add", "X", str(silence)), "too little speech for a voice"),
+        (("add", "speaker 3", str(pedersen_clip)), "what unnamed speakers are called"),
         (("add", "X", str(two)), "2 voices speak in it"),
         (("forget", "Nobody"), "no remembered voice is called 'Nobody'"),
         (("import", str(pedersen_clip)), "cannot read"),

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tui.backend.store import Store, dumps
+from tui.engine.script import is_default_speaker_name
 from tui.engine.voices import ENCODER, Centroid, Print, Profile, enrol, merge
 
 #: The length of ENCODER's embeddings.
@@ -92,7 +93,7 @@ class VoiceBook:
     # -- changing ----------------------------------------------------------------
     def remember(self, name: str, voice: Print, source: str = "") -> Profile:
         """Learn ``voice`` as ``name`` (a new voice, or one more sample of a known one)."""
-        name = _clean(name)
+        name = voice_name(name)
         profile = enrol(self.find(name), name, voice, source)
         with _tx(self.store) as db:
             db.execute("DELETE FROM voices WHERE owner=? AND name=?", (self.owner, profile.name))
@@ -120,7 +121,7 @@ class VoiceBook:
                 )
 
     def rename(self, old: str, new: str) -> None:
-        profile, new = self._need(old), _clean(new)
+        profile, new = self._need(old), voice_name(new)
         other = self.find(new)
         if other is not None and other.name != profile.name:
             raise VoiceError(f"a voice is already called {other.name!r}: merge them instead", 409)
@@ -168,7 +169,7 @@ class VoiceBook:
         names = []
         try:
             for item in data.get("voices") or []:
-                name = _clean(str(item["name"]))
+                name = voice_name(str(item["name"]))
                 centroids = [Centroid.from_dict(c) for c in item["centroids"]]
                 size = EMBEDDING_SIZE if item["encoder"] == ENCODER else len(centroids[0].vector)
                 if any(len(c.vector) != size or not np.isfinite(c.vector).all() for c in centroids):
@@ -238,10 +239,15 @@ def _centroids(profile: Profile) -> str:
     return dumps([c.to_dict() for c in profile.centroids])
 
 
-def _clean(name: str) -> str:
+def voice_name(name: str) -> str:
+    """``name`` as a voice is called (spaces tidied), or VoiceError why it cannot be one."""
     name = " ".join(str(name).split())
     if not name or len(name) > 100:
         raise VoiceError("a voice's name must be 1-100 characters", 400)
+    if is_default_speaker_name(name):  # a later file's "Speaker 1" would be two people
+        raise VoiceError(
+            f"{name!r} is what unnamed speakers are called: give the voice a name of its own", 400
+        )
     return name
 
 

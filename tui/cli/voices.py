@@ -168,10 +168,12 @@ def import_voices(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def add(ctx: click.Context, name: str, clip: Path) -> None:
     """Remember NAME from CLIP, a recording of that person alone (a few seconds or more)."""
+    from tui.backend.voices_store import voice_name
     from tui.engine import media
     from tui.engine import voices as engine
     from tui.engine.errors import EngineError
 
+    name = _run(lambda: voice_name(name))  # before minutes of listening
     try:
         audio = media.decode_audio(clip)
     except EngineError as exc:
