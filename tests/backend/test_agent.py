@@ -40,6 +40,9 @@ from tui.backend.agent import understand, understand_all
         ("合并 Speaker1 和 Speaker2", "merge", {"source": "Speaker1", "target": "Speaker2"}),
         ("remove filler words", "fillers", {}),
         ("去掉语气词", "fillers", {}),
+        ("replace Shiela with Sheila", "replace", {"old": "Shiela", "new": "Sheila"}),
+        ('replace "new york" with "New York"', "replace", {"old": "new york", "new": "New York"}),
+        ("把 王方 替换为 王芳", "replace", {"old": "王方", "new": "王芳"}),
         ("translate to English", "translate", {"language": "en"}),
         ("翻译成英文", "translate", {}),
         ("translate file 2 to English", "translate", {"file": 2, "language": "en"}),
@@ -75,6 +78,7 @@ def test_understand(text: str, action: str, args: dict) -> None:
         ("merge speakers 1 and 2 and export srt", [("merge", None), ("export", "srt")]),
         ("remove filler words; export txt without timestamps", [("fillers", None), ("export", "txt")]),
         ("提取脚本，然后导出 srt", [("extract", None), ("export", "srt")]),
+        ("replace rock and roll with jazz and export srt", [("replace", None), ("export", "srt")]),
         ("export srt, vtt and docx", [("export", "srt"), ("export", "vtt"), ("export", "docx")]),
         # One request, whatever its "and"s and commas:
         ("rename Speaker 1 to Tom and Jerry", [("rename", "Tom and Jerry")]),

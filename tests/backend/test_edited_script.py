@@ -101,3 +101,34 @@ async def test_removing_fillers_when_there_are_none_makes_no_revision(
     assert _responses(events)[-1]["status"] == "unchanged"
     assert "no filler words" in _said(events)
     assert (await api.state(session.session_id))["script"]["revision"] == revision
+
+
+async def test_replacing_a_word_edits_every_turn_and_keeps_the_timings(
+    rich_client: Client, speech_video: Path
+) -> None:
+    """Replacing a word through /run_sse: whole words, every turn, one new revision."""
+    api = rich_client
+    session = await api.create_session(language="en")
+    await api.upload_files(session.session_id, [speech_video])
+    await _ask(api, session.session_id, EXTRACT)
+    before = (await api.state(session.session_id))["script"]
+    words = [(w["w"], w["s"], w["e"]) for t in before["turns"] for w in t["words"]]
+    target = next(w for w, _, _ in words if len(w.strip(".,?!")) >= 4).strip(".,?!")
+    count = sum(w.strip(".,?!").casefold() == target.casefold() for w, _, _ in words)
+
+    events = await _ask(api, session.session_id, f'replace "{target}" with "Zanzibar"')
+    assert _responses(events)[-1]["status"] == "ok", _said(events)
+    assert f"({count} time" in _said(events)
+    after = (await api.state(session.session_id))["script"]
+    assert after["revision"] == before["revision"] + 1
+    changed = [(w["w"], w["s"], w["e"]) for t in after["turns"] for w in t["words"]]
+    assert len(changed) == len(words)  # one word for one: every word keeps its time
+    for (old, s, e), (new, s2, e2) in zip(words, changed, strict=True):
+        assert (s, e) == (s2, e2)
+        expected = "Zanzibar" if old.strip(".,?!").casefold() == target.casefold() else old
+        assert new.strip(".,?!") == expected.strip(".,?!")
+
+    events = await _ask(api, session.session_id, "replace qwertyuiop with x")
+    assert _responses(events)[-1]["status"] == "unchanged"
+    assert 'There is no "qwertyuiop"' in _said(events)
+    assert (await api.state(session.session_id))["script"]["revision"] == after["revision"]

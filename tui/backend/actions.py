@@ -33,7 +33,7 @@ HELP = (
     'video with speaker labels", optionally "2 speakers", "without timestamps", '
     '"file 2", "all files", and with a multilingual model "in French"); rename a speaker ("rename Speaker 1 to '
     'Diane"); merge speakers ("merge Speaker 2 into Speaker 1"); remove filler words; '
-    'translate to English; show status and tracks ("status"); show credits ("credits"); '
+    'replace words ("replace Shiela with Sheila"); translate to English; show status and tracks ("status"); show credits ("credits"); '
     'export ("export srt": md, txt, srt, vtt, json, docx, fountain, mp4; "export 1080p MP4" '
     'or "export vertical video with captions": a video with the captions in the picture).'
 )
@@ -270,9 +270,41 @@ def fillers(ctx: Context, args: dict[str, Any]) -> None:
         script.turns = [t for t in script.turns if t.text.strip()]
         if not removed:
             raise _Unchanged("There are no filler words to remove")
-        return str(removed)
+        return plural(removed, "filler word")
 
-    _edit(ctx, change, "Removed {detail} filler word(s).")
+    _edit(ctx, change, "Removed {detail}.")
+
+
+def replace_words(ctx: Context, args: dict[str, Any]) -> None:
+    """Every occurrence of ``old`` in the script's text made ``new`` (a misheard name, a
+    word the recogniser always gets wrong), the words re-aligned to their timings."""
+    old, new = args["old"], args["new"]
+
+    def change(script: Script) -> str:
+        pattern = _whole(old)
+        count = 0
+        for index, turn in enumerate(script.turns):
+            text, found = pattern.subn(lambda _: new, turn.text)
+            if found:
+                count += found
+                script.edit_turn_text(index, text)
+        script.turns = [t for t in script.turns if t.text.strip()]
+        if not count:
+            hint = ""
+            if any(name.casefold() == old.casefold() for name in script.speakers.values()):
+                hint = f' (a speaker\'s name: "rename {old} to {new}")'
+            raise _Unchanged(f'There is no "{old}" in the script\'s text{hint}')
+        return f'"{old}" with "{new}" ({plural(count, "time")})'
+
+    _edit(ctx, change, "Replaced {detail}.")
+
+
+def _whole(text: str) -> re.Pattern[str]:
+    """``text`` ignoring case, not inside a longer Latin word or number ("the" is not in
+    "they"); a CJK word needs no spaces around it."""
+    head = r"(?<![A-Za-z0-9])" if text[:1].isascii() and text[:1].isalnum() else ""
+    tail = r"(?![A-Za-z0-9])" if text[-1:].isascii() and text[-1:].isalnum() else ""
+    return re.compile(head + re.escape(text) + tail, re.IGNORECASE)
 
 
 def export(ctx: Context, args: dict[str, Any]) -> None:
@@ -357,6 +389,7 @@ HANDLERS = {
     "rename": rename,
     "merge": merge,
     "fillers": fillers,
+    "replace": replace_words,
     "translate": queueing.translate,
     "export": export,
     "credits": show_credits,

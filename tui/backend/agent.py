@@ -10,6 +10,8 @@ Chinese phrases side by side:
                 "把 Speaker 1 改名为 Diane"
 3. merge        "merge Speaker 2 into Speaker 1", "merge speakers 1 and 2", "合并 Speaker 1 和 Speaker 2"
 4. fillers      "remove filler words", "remove ums", "去掉语气词"
+   replace      "replace Shiela with Sheila", 'replace "new york" with "New York"',
+                "把 Shiela 替换为 Sheila" (whole words, ignoring case)
 5. translate    "translate to English", "翻译成英文", "translate file 2"
 6. export       "export srt", "export the script as docx", "导出 srt" (default format md);
                 the captions burned into the picture: "export 1080p MP4", "export vertical
@@ -72,6 +74,12 @@ RENAME = [
     re.compile(r"把\s*(?P<who>.+?)\s*(?:改名为|改名成|重命名为|改成)\s*(?P<name>.+)"),
     re.compile(r"(?P<who>speaker\s*\d+|说话人\s*\d+)\s*(?:是|叫)\s*(?P<name>.+)", re.I),
 ]
+REPLACE = [
+    re.compile(
+        r"\breplace\s+(?P<old>\"[^\"]+\"|“[^”]+”|'[^']+'|.+?)\s+(?:with|by)\s+(?P<new>.+)", re.I
+    ),
+    re.compile(r"(?:把|将)\s*(?P<old>.+?)\s*(?:替换为|替换成|换成)\s*(?P<new>.+)"),
+]
 MERGE = [
     re.compile(rf"\bmerge\s+(?:speakers\s+)?{SPEAKER}\s+(?:into|with|and|to)\s+{SPEAKER}", re.I),
     re.compile(r"合并\s*(\S+?)\s*(?:和|与|到)\s*(\S+)"),
@@ -109,9 +117,9 @@ SEPARATOR = re.compile(
 #: How a clause of its own begins: a request's verb (after "please", "also", "then").
 CLAUSE_START = re.compile(
     r"^(?:(?:please|also|then|and|finally|请|也)\s*)*"
-    r"(?:rename|remember|forget|who\s+is|call\s|merge|remove|delete|drop|clean|translate|export|download|save\s+as"
+    r"(?:rename|replace|remember|forget|who\s+is|call\s|merge|remove|delete|drop|clean|translate|export|download|save\s+as"
     r"|show|check|what|how\s+many|extract|transcribe|script\s|status|credits?\b|balance"
-    r"|help\b|speaker\s*\d+\s+(?:is|=)|把|合并|去掉|删除|翻译|导出|下载|提取|转录|转写|显示"
+    r"|help\b|speaker\s*\d+\s+(?:is|=)|把|将|合并|去掉|删除|翻译|导出|下载|提取|转录|转写|显示"
     r"|查看|状态|积分|余额|帮助|说话人\s*\d+\s*(?:是|叫))",
     re.I,
 )
@@ -198,6 +206,13 @@ def understand(text: str) -> Intent:
     voice = voices_actions.understand(text)
     if voice is not None:
         return Intent(*voice)
+    for pattern in REPLACE:
+        match = pattern.search(text)
+        if match and _clean_name(match.group("old")) and _clean_name(match.group("new")):
+            return Intent(
+                "replace",
+                {"old": _clean_name(match.group("old")), "new": _clean_name(match.group("new"))},
+            )
     for pattern in RENAME:
         match = pattern.search(text)
         if match:
