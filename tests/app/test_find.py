@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input, Label
+from textual.widgets import Checkbox, Input, Label
 
 from tests.app.driving import type_text
 from tests.app.sample import sample_state
@@ -35,6 +36,8 @@ def test_matches_ignore_case_in_any_script() -> None:
     assert matches("把 Speaker 1 改名为 王芳。王芳说", "王芳") == [(16, 18), (19, 21)]
     assert matches("a.b axb", "a.b") == [(0, 3)]  # the text as typed, not a pattern
     assert matches("anything", "") == []
+    assert matches("they saw the theme", "the", whole_words=True) == [(9, 12)]
+    assert matches("王芳说", "王芳", whole_words=True) == [(0, 2)]  # no spaces in Chinese
 
 
 async def test_find_steps_through_the_matches_and_returns_to_the_script(
@@ -58,6 +61,14 @@ async def test_find_steps_through_the_matches_and_returns_to_the_script(
         await pilot.press("up", "up")  # back to the first, then round to the last
         assert str(count.render()) == f"{total} of {total}"
         assert editor.selected_text.lower() == "the"
+
+        await pilot.press("tab", "space")  # whole words only: "they", "there" no longer
+        assert app.query_one("#find-words", Checkbox).value
+        words = len(re.findall(r"(?i)\bthe\b", editor.text))
+        assert 0 < words < total and str(count.render()).endswith(f" of {words}")
+        assert editor.selected_text.lower() == "the"  # the match nearest where it was
+        await pilot.press("space", "shift+tab")  # back to any "the", and to the text field
+        assert str(count.render()).endswith(f" of {total}") and isinstance(app.focused, Input)
 
         await type_text(pilot, "zzz")
         assert str(count.render()) == "no match"
@@ -87,6 +98,7 @@ def test_replaced_takes_every_match_as_typed() -> None:
     assert replaced("王芳 and 王芳", "王芳", "Wang Fang") == ("Wang Fang and Wang Fang", 2)
     assert replaced("a\\1b", "a", "\\1") == ("\\1\\1b", 1)  # the replacement as typed
     assert replaced("text", "", "x") == ("text", 0)
+    assert replaced("Al also said", "al", "Allen", whole_words=True) == ("Allen also said", 1)
 
 
 async def test_replace_all_is_one_edit_that_undo_takes_back(media_folder: Path) -> None:
@@ -96,7 +108,7 @@ async def test_replace_all_is_one_edit_that_undo_takes_back(media_folder: Path) 
         assert total == 2
         await pilot.press("f5", "ctrl+f")
         await type_text(pilot, "agenda")
-        await pilot.press("tab")
+        await pilot.press("tab", "tab")  # past "words", to the replace field
         assert app.focused is app.query_one("#replace-input")
         await type_text(pilot, "Agenda")
         await pilot.press("enter")

@@ -22,7 +22,7 @@ from tui.backend.context import Context
 from tui.backend.errors import ApiError
 from tui.backend.state import build_draft
 from tui.engine.script import Script
-from tui.engine.writing import plural
+from tui.engine.writing import plural, text_pattern
 
 log = logging.getLogger("reelscript.actions")
 
@@ -281,7 +281,7 @@ def replace_words(ctx: Context, args: dict[str, Any]) -> None:
     old, new = args["old"], args["new"]
 
     def change(script: Script) -> str:
-        pattern = _whole(old)
+        pattern = text_pattern(old, whole_words=True)
         count = 0
         for index, turn in enumerate(script.turns):
             text, found = pattern.subn(lambda _: new, turn.text)
@@ -297,14 +297,6 @@ def replace_words(ctx: Context, args: dict[str, Any]) -> None:
         return f'"{old}" with "{new}" ({plural(count, "time")})'
 
     _edit(ctx, change, "Replaced {detail}.")
-
-
-def _whole(text: str) -> re.Pattern[str]:
-    """``text`` ignoring case, not inside a longer Latin word or number ("the" is not in
-    "they"); a CJK word needs no spaces around it."""
-    head = r"(?<![A-Za-z0-9])" if text[:1].isascii() and text[:1].isalnum() else ""
-    tail = r"(?![A-Za-z0-9])" if text[-1:].isascii() and text[-1:].isalnum() else ""
-    return re.compile(head + re.escape(text) + tail, re.IGNORECASE)
 
 
 def export(ctx: Context, args: dict[str, Any]) -> None:

@@ -46,6 +46,17 @@ CLAUSE_MARKS = ",;:.?!，、；：。！？…،؛؟"
 _TRAILING = "\"')”’」』）】》"
 
 
+def text_pattern(text: str, whole_words: bool = False) -> re.Pattern[str]:
+    """``text`` as typed (not a pattern), ignoring case; with ``whole_words``, not inside a
+    longer Latin word or number ("the" is not in "they"); a CJK word needs no spaces
+    around it either way."""
+    head = tail = ""
+    if whole_words:
+        head = r"(?<![A-Za-z0-9])" if text[:1].isascii() and text[:1].isalnum() else ""
+        tail = r"(?![A-Za-z0-9])" if text[-1:].isascii() and text[-1:].isalnum() else ""
+    return re.compile(head + re.escape(text) + tail, re.IGNORECASE)
+
+
 def no_space(ch: str) -> bool:
     """Whether ``ch`` belongs to a script written without spaces between words."""
     cp = ord(ch)

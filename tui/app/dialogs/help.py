@@ -26,7 +26,8 @@ BUILT_IN = [
     ("↑ ↓ Enter", "Files", "Move; Enter on a folder opens it"),
     ("Ctrl+Z / Ctrl+Y", "Script", "Undo / redo"),
     ("Enter / ↓, ↑", "find bar", "Next / previous match (wrapping); Escape: back to the script"),
-    ("Tab, Enter", "find bar", "Replace every match (one edit: Ctrl+Z takes it back)"),
+    ("Tab, Space", "find bar", "Whole words only, or not"),
+    ("Tab Tab, Enter", "find bar", "Replace every match (one edit: Ctrl+Z takes it back)"),
 ]
 
 

@@ -4,8 +4,9 @@ Hidden until asked for (:meth:`FindBar.open`).  Every keystroke searches the
 script's text as it is now (edits included), case-insensitively, and selects
 the first match at or after where the cursor was when the bar opened; Enter
 or Down goes to the next match, Up to the previous one (both wrap), and the
-bar says which match of how many is selected.  Tab leads to the replace
-field: Enter there replaces every match (a misheard name, say) as one edit,
+bar says which match of how many is selected.  Tab leads to *words* (Space:
+whole words only, "the" not in "they"), then to the replace field: Enter
+there replaces every match (a misheard name, say) as one edit,
 which Ctrl+Z in the script takes back; saving re-aligns the words as after
 any edit.  Escape closes the bar and puts the cursor back in the script on
 the match, so typing goes on from there.
@@ -13,30 +14,42 @@ the match, so typing goes on from there.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Input, Label, TextArea
+from textual.widgets import Checkbox, Input, Label, TextArea
 from textual.widgets.text_area import Document, Selection
 
+from tui.engine.writing import text_pattern
 
-def matches(text: str, query: str) -> list[tuple[int, int]]:
+
+def matches(text: str, query: str, whole_words: bool = False) -> list[tuple[int, int]]:
     """Where ``query`` occurs in ``text``, ignoring case: (start, end) character offsets."""
     if not query:
         return []
-    return [(m.start(), m.end()) for m in re.finditer(re.escape(query), text, re.IGNORECASE)]
+    return [(m.start(), m.end()) for m in text_pattern(query, whole_words).finditer(text)]
 
 
-def replaced(text: str, query: str, by: str) -> tuple[str, int]:
+def replaced(text: str, query: str, by: str, whole_words: bool = False) -> tuple[str, int]:
     """``text`` with every match of ``query`` (as :func:`matches` finds them) made ``by``,
     and how many there were."""
     if not query:
         return text, 0
-    return re.subn(re.escape(query), lambda _: by, text, flags=re.IGNORECASE)
+    return text_pattern(query, whole_words).subn(lambda _: by, text)
+
+
+class WordsBox(Checkbox):
+    """The bar's "whole words" box, its mark seen without colour: X on, blank off."""
+
+    BUTTON_INNER = " "
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.BUTTON_INNER = "X" if self.value else " "
+        self.refresh()
 
 
 class FindBar(Horizontal):
@@ -59,6 +72,7 @@ class FindBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Find: Enter next · ↑ previous · Esc", id="find-input")
         yield Label("", id="find-count")
+        yield WordsBox("words", id="find-words", tooltip="Whole words only")
         yield Input(placeholder="Replace all with… (Enter)", id="replace-input")
 
     def open(self, target: TextArea) -> None:
@@ -88,6 +102,14 @@ class FindBar(Horizontal):
     def _typed(self, event: Input.Changed) -> None:
         self._search(event.value)
 
+    @on(Checkbox.Changed, "#find-words")
+    def _words(self) -> None:
+        self._search(self.query_one("#find-input", Input).value)
+
+    @property
+    def whole_words(self) -> bool:
+        return self.query_one("#find-words", Checkbox).value
+
     @on(Input.Submitted, "#find-input")
     def _next(self) -> None:
         self.action_step(1)
@@ -98,7 +120,7 @@ class FindBar(Horizontal):
         query = self.query_one("#find-input", Input).value
         if self.target is None or not query:
             return
-        text, count = replaced(self.target.text, query, event.value)
+        text, count = replaced(self.target.text, query, event.value, self.whole_words)
         if count:
             location = self.target.cursor_location
             self.target.history.checkpoint()
@@ -114,7 +136,7 @@ class FindBar(Horizontal):
         after the origin), in the text as it is now."""
         if self.target is None:
             return
-        self.found = matches(self.target.text, query)
+        self.found = matches(self.target.text, query, self.whole_words)
         if not self.found:
             self.current = -1
         elif step == 0 or self.current < 0:
