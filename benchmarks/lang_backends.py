@@ -103,26 +103,19 @@ def pool_clips(sounds: Path, which: str, folder: Path) -> list[tuple[Path, str, 
     return out
 
 
-def by_language(clips, texts: dict[Path, str]) -> dict[str, tuple[float, int]]:
-    """Each language's WER over all of its clips' words, and how many words those are."""
-    import jiwer
-
-    out = {}
-    for code in dict.fromkeys(c[1] for c in clips):
-        mine = [c for c in clips if c[1] == code]
-        refs = [normalise(text) for _, _, text in mine]
-        rate = float(jiwer.wer(refs, [normalise(texts[path]) for path, _, _ in mine]))
-        out[code] = rate, sum(len(r.split()) for r in refs)
-    return out
-
-
-def pooled(clips, texts: dict[Path, str]) -> tuple[float, int]:
-    """The WER over every clip's words, all languages together."""
+def _wer_over(clips, texts: dict[Path, str]) -> tuple[float, int]:
+    """The WER over all of ``clips``' words together, and how many words those are."""
     import jiwer
 
     refs = [normalise(text) for _, _, text in clips]
     rate = float(jiwer.wer(refs, [normalise(texts[path]) for path, _, _ in clips]))
     return rate, sum(len(r.split()) for r in refs)
+
+
+def by_language(clips, texts: dict[Path, str]) -> dict[str, tuple[float, int]]:
+    """Each language's WER over all of its clips' words, and how many words those are."""
+    codes = dict.fromkeys(c[1] for c in clips)
+    return {code: _wer_over([c for c in clips if c[1] == code], texts) for code in codes}
 
 
 def pools(args: argparse.Namespace) -> None:
@@ -155,7 +148,7 @@ def pools(args: argparse.Namespace) -> None:
                             f" over {words} words (bound {WER_BOUNDS[code]:.2f})",
                             flush=True,
                         )
-                    rate, words = pooled(clips, texts[beam])
+                    rate, words = _wer_over(clips, texts[beam])
                     print(
                         f"== {compute} {name} beam {beam or '-'} all: WER {rate:.3f} over "
                         f"{words} words; {took[beam]:.1f} s wall (a process per clip)",

@@ -14,9 +14,10 @@ from textual.widgets import Checkbox, Input, Label
 from tests.app.driving import type_text
 from tests.app.sample import sample_state
 from tui.app.app import make_app
-from tui.app.panes.find_bar import FindBar, matches, replaced
+from tui.app.panes.find_bar import FindBar, matches
 from tui.app.panes.script_editor import ScriptEditor
 from tui.client.types import SessionState
+from tui.engine.writing import replace_text
 
 
 @asynccontextmanager
@@ -93,12 +94,12 @@ async def test_find_sees_the_text_as_edited(media_folder: Path) -> None:
         assert editor.dirty  # the edit is still there, unsaved
 
 
-def test_replaced_takes_every_match_as_typed() -> None:
-    assert replaced("Shiela said: shiela!", "shiela", "Sheila") == ("Sheila said: Sheila!", 2)
-    assert replaced("王芳 and 王芳", "王芳", "Wang Fang") == ("Wang Fang and Wang Fang", 2)
-    assert replaced("a\\1b", "a", "\\1") == ("\\1\\1b", 1)  # the replacement as typed
-    assert replaced("text", "", "x") == ("text", 0)
-    assert replaced("Al also said", "al", "Allen", whole_words=True) == ("Allen also said", 1)
+def test_replace_text_takes_every_match_as_typed() -> None:
+    assert replace_text("Shiela said: shiela!", "shiela", "Sheila") == ("Sheila said: Sheila!", 2)
+    assert replace_text("王芳 and 王芳", "王芳", "Wang Fang") == ("Wang Fang and Wang Fang", 2)
+    assert replace_text("a\\1b", "a", "\\1") == ("\\1\\1b", 1)  # the replacement as typed
+    assert replace_text("text", "", "x") == ("text", 0)
+    assert replace_text("Al also said", "al", "Allen", whole_words=True) == ("Allen also said", 1)
 
 
 async def test_replace_all_is_one_edit_that_undo_takes_back(media_folder: Path) -> None:

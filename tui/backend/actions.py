@@ -22,7 +22,7 @@ from tui.backend.context import Context
 from tui.backend.errors import ApiError
 from tui.backend.state import build_draft
 from tui.engine.script import Script
-from tui.engine.writing import plural, text_pattern
+from tui.engine.writing import plural, replace_text
 
 log = logging.getLogger("reelscript.actions")
 
@@ -281,10 +281,9 @@ def replace_words(ctx: Context, args: dict[str, Any]) -> None:
     old, new = args["old"], args["new"]
 
     def change(script: Script) -> str:
-        pattern = text_pattern(old, whole_words=True)
         count = 0
         for index, turn in enumerate(script.turns):
-            text, found = pattern.subn(lambda _: new, turn.text)
+            text, found = replace_text(turn.text, old, new, whole_words=True)
             if found:
                 count += found
                 script.edit_turn_text(index, text)

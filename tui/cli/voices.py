@@ -178,8 +178,7 @@ def add(ctx: click.Context, name: str, clip: Path) -> None:
         audio = media.decode_audio(clip)
     except EngineError as exc:
         _fail(str(exc) if exc.path else f"{clip}: {exc}")  # the message names the file once
-    heard = [(sum(e - s for s, e in spans) / 1000, spans) for spans in engine.sample_voices(audio)]
-    heard = [(seconds, spans) for seconds, spans in heard if seconds >= engine.MIN_SPEECH_S]
+    heard = [voice for voice in engine.sample_voices(audio) if voice[0] >= engine.MIN_SPEECH_S]
     if len(heard) > 1 and heard[0][0] < MAIN_VOICE_SHARE * heard[1][0]:
         each = ", ".join(f"{seconds:.0f} s" for seconds, _ in heard)
         _fail(

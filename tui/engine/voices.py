@@ -145,16 +145,17 @@ def print_of(audio: np.ndarray, spans_ms: list[tuple[int, int]]) -> Print | None
     return Print(unit(mean), min(seconds, speech_s))
 
 
-def sample_voices(audio: np.ndarray) -> list[list[tuple[int, int]]]:
-    """The voices heard in a sample clip (:func:`print_of` spans each, in ms), most speech
-    first: the built-in labeller's speakers, so that a clip of two people is not taken for
-    one person's sample."""
+def sample_voices(audio: np.ndarray) -> list[tuple[float, list[tuple[int, int]]]]:
+    """The voices heard in a sample clip: (seconds of speech, :func:`print_of` spans in ms)
+    each, most speech first; the built-in labeller's speakers, so that a clip of two
+    people is not taken for one person's sample."""
     from tui.engine.builtin_diarizer import BuiltinDiarizer
 
     spans: dict[int, list[tuple[int, int]]] = {}
     for segment in BuiltinDiarizer().labels(audio).segments:
         spans.setdefault(segment.speaker, []).append((segment.start_ms, segment.end_ms))
-    return sorted(spans.values(), key=lambda voice: -sum(e - s for s, e in voice))
+    heard = [(sum(e - s for s, e in voice) / 1000, voice) for voice in spans.values()]
+    return sorted(heard, key=lambda voice: -voice[0])
 
 
 def speaker_spans(script: Script) -> dict[str, list[tuple[int, int]]]:

@@ -57,6 +57,14 @@ def text_pattern(text: str, whole_words: bool = False) -> re.Pattern[str]:
     return re.compile(head + re.escape(text) + tail, re.IGNORECASE)
 
 
+def replace_text(text: str, old: str, new: str, whole_words: bool = False) -> tuple[str, int]:
+    """``text`` with every match of :func:`text_pattern` ``old`` made ``new`` (as typed,
+    never a pattern's backreference), and how many there were."""
+    if not old:
+        return text, 0
+    return text_pattern(old, whole_words).subn(lambda _: new, text)
+
+
 def no_space(ch: str) -> bool:
     """Whether ``ch`` belongs to a script written without spaces between words."""
     cp = ord(ch)

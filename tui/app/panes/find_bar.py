@@ -23,7 +23,7 @@ from textual.containers import Horizontal
 from textual.widgets import Checkbox, Input, Label, TextArea
 from textual.widgets.text_area import Document, Selection
 
-from tui.engine.writing import text_pattern
+from tui.engine.writing import replace_text, text_pattern
 
 
 def matches(text: str, query: str, whole_words: bool = False) -> list[tuple[int, int]]:
@@ -31,14 +31,6 @@ def matches(text: str, query: str, whole_words: bool = False) -> list[tuple[int,
     if not query:
         return []
     return [(m.start(), m.end()) for m in text_pattern(query, whole_words).finditer(text)]
-
-
-def replaced(text: str, query: str, by: str, whole_words: bool = False) -> tuple[str, int]:
-    """``text`` with every match of ``query`` (as :func:`matches` finds them) made ``by``,
-    and how many there were."""
-    if not query:
-        return text, 0
-    return text_pattern(query, whole_words).subn(lambda _: by, text)
 
 
 class WordsBox(Checkbox):
@@ -120,7 +112,7 @@ class FindBar(Horizontal):
         query = self.query_one("#find-input", Input).value
         if self.target is None or not query:
             return
-        text, count = replaced(self.target.text, query, event.value, self.whole_words)
+        text, count = replace_text(self.target.text, query, event.value, self.whole_words)
         if count:
             location = self.target.cursor_location
             self.target.history.checkpoint()

@@ -57,7 +57,7 @@ def language_line(script: Script) -> str:
     """The script's language for a header: "Spanish (es)", "English (translated from French)"."""
     from tui.engine.languages import name
 
-    if not any(turn.words or turn.text.strip() for turn in script.turns):
+    if not script.turns:
         return "none (no speech)"  # nothing was heard to tell the language by
     if script.translated_from:
         return f"{name(script.language)} (translated from {name(script.translated_from)})"
