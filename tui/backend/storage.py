@@ -27,8 +27,9 @@ class LocalStorage:
         self.media_dir = self.root / "media"
         self.exports_dir = self.root / "exports"
         self.tmp_dir = self.root / "tmp"
-        for folder in (self.media_dir, self.exports_dir, self.tmp_dir):
-            folder.mkdir(exist_ok=True)
+        if create:  # a process that only opens a root (a worker) makes nothing in it
+            for folder in (self.media_dir, self.exports_dir, self.tmp_dir):
+                folder.mkdir(exist_ok=True)
 
     def relative(self, path: Path) -> str:
         """What a row keeps for ``path``: relative to the root when it is under it."""
