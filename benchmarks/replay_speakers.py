@@ -69,6 +69,7 @@ import argparse
 import pickle
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +88,30 @@ def prepared(f: dict, cache: Path, step_s: float = segmentation.STEP_S) -> built
         cache = cache / f"step{step_s:g}"
     path = cache / f"{f['set']}__{f['meta']['name']}.heard.pkl"
     if path.exists():
-        return pickle.loads(path.read_bytes())
-    heard = builtin_diarizer.hear(f["audio"], step_s)
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(heard))
+        heard = pickle.loads(path.read_bytes())
+    else:
+        heard = builtin_diarizer.hear(f["audio"], step_s)
+        cache.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(heard))
+    v = heard.voices
+    if v is not None and (v.units_alone is None or np.isnan(v.units_alone.vectors).any()):
+        # Cached before the units were also read alone: read them alone now, once.
+        from tui.engine.vad import gain
+
+        more = path.with_name(path.name.replace(".heard.pkl", ".alone.pkl"))
+        if more.exists():
+            alone = pickle.loads(more.read_bytes())
+        else:
+            alone = local_embeddings.units_alone(
+                f["audio"], heard.seg, v.units, float(gain(f["audio"]))
+            )
+            part = more.with_suffix(".part")
+            part.write_bytes(pickle.dumps(alone))
+            part.replace(more)  # whole or absent: another replay may read it at once
+        if isinstance(alone, tuple):  # kept with the shifted units' alone readings too
+            alone = alone[0]
+        readings = local_embeddings.AloneReadings.made(v.units, alone)
+        heard = replace(heard, voices=replace(v, units_alone=readings))
     return heard
 
 
@@ -111,13 +132,26 @@ def held_by_any(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarra
 
 def on_grid(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarray:
     """The unit rule with the units on the window's grid only (no shifted units)."""
-    from dataclasses import replace
-
     none = local_embeddings._empty()
-    return builtin_diarizer._unit_speakers(mapping, replace(voices, shifted=none), centroids)
+    on = replace(voices, shifted=none)
+    return builtin_diarizer._unit_speakers(mapping, on, centroids)
 
 
 RULES = {"held-by-any": held_by_any, "on-grid": on_grid}
+#: Rules that change what is heard, not how it is placed: heard -> heard.
+HEARD_RULES: dict = {
+    # the units read in context only (the labelling before the alone readings)
+    "in-context": lambda h: replace(h, voices=replace(h.voices, units_alone=None)),
+    # the grid's units read alone only
+    "alone": lambda h: replace(
+        h,
+        voices=replace(
+            h.voices,
+            units=replace(h.voices.units, vectors=h.voices.units_alone.vectors),
+            units_alone=None,
+        ),
+    ),
+}
 
 
 def sklearn_kmeans(points: np.ndarray, k: int) -> np.ndarray:
@@ -230,7 +264,7 @@ def main() -> None:
     only = set(args.files.split(",")) if args.files else None
     grid = bool(args.thresholds or args.least)
     rules = args.rules.split(",")
-    if unknown := [r for r in rules if r != "current" and r not in RULES]:
+    if unknown := [r for r in rules if r.split("@")[0] not in ("current", *RULES, *HEARD_RULES)]:
         sys.exit(f"no unit rule {unknown[0]!r}: one of current, {', '.join(RULES)}")
     counts = args.counts.split(",")
     if unknown := [c for c in counts if c not in ("estimated", "given")]:
@@ -250,6 +284,7 @@ def main() -> None:
         for mean in means
     ]
     rows: list[dict] = []
+    default_below = builtin_diarizer.ALONE_BELOW
     heard_cpu: dict[float, float] = {}  # CPU s spent hearing (0 for files from the cache)
     for name in args.sets.split(","):
         if name not in (*SETS, *MORE_SETS):
@@ -269,9 +304,14 @@ def main() -> None:
                 clustering.THRESHOLD, clustering.LINKAGE_MIN_SPEAKER_MS = threshold, least
                 clustering.kmeans = KMEANS[mean]
                 heard = heards[step]
+                # "current@0.3": grid units read alone where less sure than 0.3
+                base, _, below = rule.partition("@")
+                builtin_diarizer.ALONE_BELOW = float(below) if below else default_below
+                if base in HEARD_RULES and heard.voices is not None:
+                    heard = HEARD_RULES[base](heard)
                 pieces = 0 if heard.voices is None else len(heard.voices.pieces)
                 given = ref if count == "given" else None
-                result = labelled(heard, RULES.get(rule), given, step)
+                result = labelled(heard, RULES.get(base), given, step)
                 hyp = [(g.start_ms / 1000, g.end_ms / 1000, g.speaker) for g in result.segments]
                 found = len({s for *_, s in hyp})
                 der = ders(f["turns"], hyp)["der"]

@@ -199,3 +199,30 @@ def test_units_blocks_and_tracks_are_one_pass_and_units_keep_the_window_apart(
             said = [s for s, t in zip(fine[w, :, u], talks[w, :, u], strict=True) if t and s >= 0]
             assert len(said) == len(set(said))
     assert moved > 0  # some units really take another speaker than their block
+
+
+def test_a_unit_read_alone_hears_only_its_own_half_second(convs: dict[str, Conv]) -> None:
+    """Read in context, a unit leans to the stretch around it (CAM++'s masking layers
+    average over all of it); read alone, it is the same whatever is said around it."""
+    from tui.engine import local_embeddings, reconstruct, segmentation
+
+    conv = convs["room_3spk_phone"]
+    seg = segmentation.segment(conv.audio)
+    regions = reconstruct.Grid(seg, len(conv.audio) * 1000 // 16000).speech_regions()
+    heard = local_embeddings.embed(conv.audio, seg, regions)
+    units = local_embeddings.units_alone(conv.audio, seg, heard.units)
+    for field in ("window", "local", "block", "clean_ms"):
+        assert np.array_equal(getattr(units, field), getattr(heard.units, field))
+    assert np.allclose(np.linalg.norm(units.vectors, axis=1), 1.0, atol=1e-5)
+    # A unit at 10.0-10.5 s, the audio around it replaced by the file played backwards.
+    starts = np.asarray(seg.starts_ms)[units.window] + 500 * units.block
+    i = int(np.flatnonzero(starts == 10_000)[0])
+    cut = slice(10_000 * 16, 10_500 * 16)
+    other = conv.audio[::-1].copy()
+    other[cut] = conv.audio[cut]
+    again = local_embeddings.units_alone(other, seg, heard.units)
+    assert np.allclose(again.vectors[i], units.vectors[i], atol=1e-4)
+    context = local_embeddings.embed(other, seg, regions).units
+    same = (context.window == units.window[i]) & (context.local == units.local[i])
+    j = int(np.flatnonzero(same & (context.block == units.block[i]))[0])
+    assert float(context.vectors[j] @ heard.units.vectors[i]) < 0.99  # in context it moved

@@ -68,9 +68,6 @@ def _events(convs: dict[str, Conv], kind: str) -> list[tuple[str, int, int, str]
     ]
 
 
-@pytest.mark.xfail(
-    reason="the fixtures' interjections of 0.5 and 0.6 s go to the voice around them", strict=True
-)
 def test_an_interjection_keeps_its_own_speaker(
     convs: dict[str, Conv], labelled: dict[str, DiarizationResult]
 ) -> None:

@@ -44,7 +44,7 @@ and the count's neighbour graph then splits one voice into several.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -396,3 +396,125 @@ def _finish(
         reliable=reliable[keep],
         clean_ms=clean_ms[keep],
     )
+
+
+#: Units embedded alone per trunk batch (a unit's trunk output is 50 KB: bounded memory).
+ALONE_BATCH = 256
+
+
+def units_alone(
+    audio: np.ndarray,
+    seg: Segmentation,
+    units: LocalEmbeddings,
+    gain: float = 1.0,
+    progress: Callable[[float], None] | None = None,
+    first_cell: int = 0,
+) -> LocalEmbeddings:
+    """``units`` again (on the window's grid; ``first_cell=1``: shifted by a cell), each
+    vector from a trunk pass over its own 0.5 s alone.
+
+    Pooled from the one long pass, a unit's frames carry the context of the
+    whole stretch (CAM++'s context-aware masking averages over all of it), so
+    a 0.5 s "Yes." between two turns of another voice reads as that voice.
+    Here each unit's audio runs through the trunk by itself (one pass per
+    0.5 s of audio, shared by every window and local speaker that has a unit
+    there), and its frames where the local speaker talks are pooled: those
+    where it talks alone where there is 0.2 s of them, else all of its own.
+    """
+    cell_ms = int(WINDOW_S * 1000) // CELLS
+    unit_ms = cell_ms * CELLS_PER_UNIT
+    starts = np.asarray(seg.starts_ms)
+    firsts = starts[units.window] + (units.block * CELLS_PER_UNIT + first_cell) * cell_ms
+    spans = np.unique(firsts).astype(int)
+    stats = np.zeros((len(firsts), 2 * CHANNELS), dtype=np.float32)
+    trunk_net = campplus._trunk_model()
+    for a in range(0, len(spans), ALONE_BATCH):
+        batch = spans[a : a + ALONE_BATCH]
+        pieces = [
+            campplus.normalised_pieces(
+                campplus.features(
+                    audio[s * SAMPLE_RATE // 1000 : (s + unit_ms) * SAMPLE_RATE // 1000]
+                    * np.float32(gain)
+                )
+            )[0]
+            for s in batch
+        ]
+        with torch.inference_mode():
+            trunks = dict(zip(batch.tolist(), campplus._trunks(trunk_net, pieces), strict=True))
+        for i in np.flatnonzero((firsts >= batch[0]) & (firsts <= batch[-1])):
+            start = int(firsts[i])
+            trunk = trunks[start].float().numpy()
+            mask = _own_frames(seg, int(units.window[i]), int(units.local[i]), start, trunk)
+            x = trunk[:, mask].astype(np.float64)
+            stats[i] = np.concatenate([x.mean(axis=1), x.std(axis=1, ddof=1)])
+        if progress:
+            progress(min(1.0, (a + ALONE_BATCH) / len(spans)))
+    vectors = units.vectors.copy()
+    if len(stats):
+        with torch.inference_mode():
+            dense = campplus.get_model().get_submodule("xvector.dense")
+            got = dense(torch.from_numpy(stats)).float().numpy()
+        vectors = got / np.maximum(np.linalg.norm(got, axis=1, keepdims=True), 1e-8)
+    return replace(units, vectors=vectors)
+
+
+def _own_frames(
+    seg: Segmentation, w: int, local: int, start_ms: int, trunk: np.ndarray
+) -> np.ndarray:
+    """The trunk frames (of a unit starting at ``start_ms``) that ``local`` of window ``w``
+    speaks in: alone where that is 0.2 s or more, else all; every frame where fewer than 2."""
+    times = start_ms + TRUNK_MS * np.arange(trunk.shape[1]) + TRUNK_MS / 2
+    frame = np.rint(
+        (times - seg.starts_ms[w]) / 1000.0 / FRAME_STEP_S - FRAME_DURATION_S / 2 / FRAME_STEP_S
+    ).astype(int)
+    act = seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)]
+    talks = act[:, local].astype(bool)
+    clean = talks & (act.sum(axis=1) == 1)
+    mask = clean if clean.sum() * TRUNK_MS >= MIN_ANY_MS else talks
+    return mask if mask.sum() >= 2 else np.ones(len(mask), dtype=bool)
+
+
+class AloneReadings:
+    """The grid's units read alone (:func:`units_alone`), made when first asked for.
+
+    The labeller asks only for the units whose reading in context is unsure
+    (:data:`tui.engine.builtin_diarizer.ALONE_BELOW`), a fifth of them on the
+    tuning copies: reading every unit alone costs as much as the rest of the
+    labelling.  Kept with what was heard; pickled without the audio, so a copy
+    reads only what was made before it was pickled.
+    """
+
+    def __init__(
+        self,
+        units: LocalEmbeddings,
+        audio: np.ndarray | None = None,
+        seg: Segmentation | None = None,
+        gain: float = 1.0,
+    ) -> None:
+        self.units, self.audio, self.seg, self.gain = units, audio, seg, gain
+        self.vectors = np.full((len(units.window), campplus.EMBEDDING_DIM), np.nan, np.float32)
+
+    @classmethod
+    def made(cls, units: LocalEmbeddings, alone: LocalEmbeddings) -> AloneReadings:
+        """Every unit's reading alone, made already (``benchmarks/replay_speakers.py``)."""
+        readings = cls(units)
+        readings.vectors[:] = alone.vectors
+        return readings
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), 192): the alone vectors of the units ``rows``, made where missing."""
+        missing = rows[np.isnan(self.vectors[rows, 0])]
+        if len(missing):
+            if self.audio is None or self.seg is None:
+                raise RuntimeError("units read alone after the audio was let go")
+            some = LocalEmbeddings(
+                *(
+                    getattr(self.units, f)[missing]
+                    for f in ("window", "local", "block", "vectors", "reliable", "clean_ms")
+                )
+            )
+            self.vectors[missing] = units_alone(self.audio, self.seg, some, self.gain).vectors
+        return self.vectors[rows]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "audio": None}
