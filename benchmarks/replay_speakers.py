@@ -1,7 +1,7 @@
 """Score the labeller's clustering steps quickly, on cached segmentation and embeddings.
 
     python benchmarks/replay_speakers.py --sets tune,tune_more [--data .evaldata]
-        [--cache .evaldata/replay] [--files a,b] [--rules current,on-grid] [--quiet 20,40]
+        [--cache .evaldata/replay] [--files a,b] [--rules current,in-context] [--quiet 20,40]
         [--excerpts 30] [--thresholds 0.40,0.45,0.50] [--least 1000,3000]
         [--counts estimated,given] [--kmeans scipy,sklearn] [--steps 5,2.5]
 
@@ -52,6 +52,12 @@ seconds apart (each step cached in a folder of its own under ``--cache``) and
 replays each, in the same run: what a finer step buys, and what it costs in
 the hearing, which the run times.
 
+``--rules current,in-context,alone,current@0.2`` replays the units' readings
+as they are, in context only (as before unsure units were also read alone),
+alone only (every unit on the grid read from its own 0.5 s alone), or with
+another threshold of unsureness (:data:`tui.engine.builtin_diarizer.ALONE_BELOW`),
+each in the same run; the alone readings of every unit are made once per
+file and cached beside what was heard (``<file>.alone.pkl``).
 ``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
 as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
 the window's grid only (no shifted units), ``held-by-any`` also with a unit
