@@ -114,8 +114,6 @@ def prepared(f: dict, cache: Path, step_s: float = segmentation.STEP_S) -> built
             part = more.with_suffix(".part")
             part.write_bytes(pickle.dumps(alone))
             part.replace(more)  # whole or absent: another replay may read it at once
-        if isinstance(alone, tuple):  # kept with the shifted units' alone readings too
-            alone = alone[0]
         readings = local_embeddings.AloneReadings.made(v.units, alone)
         heard = replace(heard, voices=replace(v, units_alone=readings))
     return heard
@@ -271,7 +269,10 @@ def main() -> None:
     grid = bool(args.thresholds or args.least)
     rules = args.rules.split(",")
     if unknown := [r for r in rules if r.split("@")[0] not in ("current", *RULES, *HEARD_RULES)]:
-        sys.exit(f"no unit rule {unknown[0]!r}: one of current, {', '.join(RULES)}")
+        sys.exit(
+            f"no unit rule {unknown[0]!r}: one of current, {', '.join([*RULES, *HEARD_RULES])}"
+            " (current@0.2: another ALONE_BELOW)"
+        )
     counts = args.counts.split(",")
     if unknown := [c for c in counts if c not in ("estimated", "given")]:
         sys.exit(f"no count {unknown[0]!r}: estimated or given")

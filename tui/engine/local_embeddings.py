@@ -44,7 +44,7 @@ and the count's neighbour graph then splits one voice into several.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -102,6 +102,9 @@ class LocalEmbeddings:
     vectors: np.ndarray  # (n, 192) L2-normed
     reliable: np.ndarray  # (n,) bool: enough clean speech to shape the clusters
     clean_ms: np.ndarray  # (n,) ms of clean speech pooled
+
+
+_FIELDS = [f.name for f in fields(LocalEmbeddings)]
 
 
 @dataclass
@@ -245,12 +248,7 @@ class _Stats:
             inside = (times >= self.starts[w]) & (times < self.starts[w] + window_ms)
             if not inside.any():
                 continue
-            frame = np.rint(
-                (times[inside] - self.starts[w]) / 1000.0 / FRAME_STEP_S
-                - FRAME_DURATION_S / 2 / FRAME_STEP_S
-            ).astype(int)
-            act = self.seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)]
-            act = act.astype(np.float32)
+            act = _activity_at(self.seg, w, times[inside]).astype(np.float32)
             clean = act * (act.sum(axis=1, keepdims=True) == 1)
             x = trunk[:, inside]
             x2 = x * x
@@ -316,12 +314,7 @@ def _empty() -> LocalEmbeddings:
 def _concat(parts: Sequence[LocalEmbeddings]) -> LocalEmbeddings:
     if not parts:
         return _empty()
-    return LocalEmbeddings(
-        *(
-            np.concatenate([getattr(p, f) for p in parts])
-            for f in ("window", "local", "block", "vectors", "reliable", "clean_ms")
-        )
-    )
+    return LocalEmbeddings(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
 
 
 def _groups(regions: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
@@ -407,11 +400,9 @@ def units_alone(
     seg: Segmentation,
     units: LocalEmbeddings,
     gain: float = 1.0,
-    progress: Callable[[float], None] | None = None,
-    first_cell: int = 0,
 ) -> LocalEmbeddings:
-    """``units`` again (on the window's grid; ``first_cell=1``: shifted by a cell), each
-    vector from a trunk pass over its own 0.5 s alone.
+    """``units`` (on the window's grid) again, each vector from a trunk pass over its own
+    0.5 s alone.
 
     Pooled from the one long pass, a unit's frames carry the context of the
     whole stretch (CAM++'s context-aware masking averages over all of it), so
@@ -421,10 +412,11 @@ def units_alone(
     there), and its frames where the local speaker talks are pooled: those
     where it talks alone where there is 0.2 s of them, else all of its own.
     """
-    cell_ms = int(WINDOW_S * 1000) // CELLS
-    unit_ms = cell_ms * CELLS_PER_UNIT
+    unit_ms = int(WINDOW_S * 1000) // UNITS
     starts = np.asarray(seg.starts_ms)
-    firsts = starts[units.window] + (units.block * CELLS_PER_UNIT + first_cell) * cell_ms
+    if not len(units.window):
+        return units
+    firsts = starts[units.window] + units.block * unit_ms
     spans = np.unique(firsts).astype(int)
     stats = np.zeros((len(firsts), 2 * CHANNELS), dtype=np.float32)
     trunk_net = campplus._trunk_model()
@@ -447,15 +439,20 @@ def units_alone(
             mask = _own_frames(seg, int(units.window[i]), int(units.local[i]), start, trunk)
             x = trunk[:, mask].astype(np.float64)
             stats[i] = np.concatenate([x.mean(axis=1), x.std(axis=1, ddof=1)])
-        if progress:
-            progress(min(1.0, (a + ALONE_BATCH) / len(spans)))
-    vectors = units.vectors.copy()
-    if len(stats):
-        with torch.inference_mode():
-            dense = campplus.get_model().get_submodule("xvector.dense")
-            got = dense(torch.from_numpy(stats)).float().numpy()
-        vectors = got / np.maximum(np.linalg.norm(got, axis=1, keepdims=True), 1e-8)
-    return replace(units, vectors=vectors)
+    with torch.inference_mode():
+        dense = campplus.get_model().get_submodule("xvector.dense")
+        got = dense(torch.from_numpy(stats)).float().numpy()
+    return replace(
+        units, vectors=got / np.maximum(np.linalg.norm(got, axis=1, keepdims=True), 1e-8)
+    )
+
+
+def _activity_at(seg: Segmentation, w: int, times: np.ndarray) -> np.ndarray:
+    """(len(times), LOCAL_SPEAKERS): window ``w``'s segmentation frames nearest ``times`` (ms)."""
+    frame = np.rint(
+        (times - seg.starts_ms[w]) / 1000.0 / FRAME_STEP_S - FRAME_DURATION_S / 2 / FRAME_STEP_S
+    ).astype(int)
+    return seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)]
 
 
 def _own_frames(
@@ -464,10 +461,7 @@ def _own_frames(
     """The trunk frames (of a unit starting at ``start_ms``) that ``local`` of window ``w``
     speaks in: alone where that is 0.2 s or more, else all; every frame where fewer than 2."""
     times = start_ms + TRUNK_MS * np.arange(trunk.shape[1]) + TRUNK_MS / 2
-    frame = np.rint(
-        (times - seg.starts_ms[w]) / 1000.0 / FRAME_STEP_S - FRAME_DURATION_S / 2 / FRAME_STEP_S
-    ).astype(int)
-    act = seg.activity[w, np.clip(frame, 0, FRAMES_PER_WINDOW - 1)]
+    act = _activity_at(seg, w, times)
     talks = act[:, local].astype(bool)
     clean = talks & (act.sum(axis=1) == 1)
     mask = clean if clean.sum() * TRUNK_MS >= MIN_ANY_MS else talks
@@ -507,12 +501,7 @@ class AloneReadings:
         if len(missing):
             if self.audio is None or self.seg is None:
                 raise RuntimeError("units read alone after the audio was let go")
-            some = LocalEmbeddings(
-                *(
-                    getattr(self.units, f)[missing]
-                    for f in ("window", "local", "block", "vectors", "reliable", "clean_ms")
-                )
-            )
+            some = LocalEmbeddings(*(getattr(self.units, f)[missing] for f in _FIELDS))
             self.vectors[missing] = units_alone(self.audio, self.seg, some, self.gain).vectors
         return self.vectors[rows]
 
