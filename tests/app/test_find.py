@@ -41,6 +41,16 @@ def test_matches_ignore_case_in_any_script() -> None:
     assert matches("王芳说", "王芳", whole_words=True) == [(0, 2)]  # no spaces in Chinese
 
 
+def test_whole_words_hold_in_every_spaced_script() -> None:
+    # Accented Latin, Cyrillic and a decomposed accent are letters too: "Ren" is not
+    # a word of "René", nor "José" of "Josélito".
+    assert matches("René and Ren", "Ren", whole_words=True) == [(9, 12)]
+    assert matches("Josélito, José", "José", whole_words=True) == [(10, 14)]
+    assert matches("Rene\u0301 Rene", "Rene", whole_words=True) == [(6, 10)]
+    assert matches("Иванов и Иван", "Иван", whole_words=True) == [(9, 13)]
+    assert matches("说the话 they", "the", whole_words=True) == [(1, 4)]
+
+
 async def test_find_steps_through_the_matches_and_returns_to_the_script(
     media_folder: Path,
 ) -> None:

@@ -161,7 +161,7 @@ def hear(
         return Heard(seg, grid, duration_ms, speech, None)
     e = local_embeddings.embed(audio, seg, regions, progress=stage(0.3, 0.75), gain=scale)
     memory.release_freed()
-    alone = local_embeddings.AloneReadings(e.units, audio, seg, scale)
+    alone = local_embeddings.AloneReadings(e.units, audio, seg, scale, stage(0.9, 1.0))
     pieces = local_embeddings.pieces(audio, speech, progress=stage(0.75, 0.9), gain=scale)
     memory.release_freed()
     return Heard(

@@ -400,6 +400,7 @@ def units_alone(
     seg: Segmentation,
     units: LocalEmbeddings,
     gain: float = 1.0,
+    progress: Callable[[float], None] | None = None,
 ) -> LocalEmbeddings:
     """``units`` (on the window's grid) again, each vector from a trunk pass over its own
     0.5 s alone.
@@ -439,6 +440,8 @@ def units_alone(
             mask = _own_frames(seg, int(units.window[i]), int(units.local[i]), start, trunk)
             x = trunk[:, mask].astype(np.float64)
             stats[i] = np.concatenate([x.mean(axis=1), x.std(axis=1, ddof=1)])
+        if progress:
+            progress(min(a + ALONE_BATCH, len(spans)) / len(spans))
     with torch.inference_mode():
         dense = campplus.get_model().get_submodule("xvector.dense")
         got = dense(torch.from_numpy(stats)).float().numpy()
@@ -484,9 +487,12 @@ class AloneReadings:
         audio: np.ndarray | None = None,
         seg: Segmentation | None = None,
         gain: float = 1.0,
+        progress: Callable[[float], None] | None = None,
     ) -> None:
         self.units, self.audio, self.seg, self.gain = units, audio, seg, gain
         self.vectors = np.full((len(units.window), campplus.EMBEDDING_DIM), np.nan, np.float32)
+        # Told how much of the units asked for are read: a long file's take a while.
+        self.progress, self._told = progress, 0.0
 
     @classmethod
     def made(cls, units: LocalEmbeddings, alone: LocalEmbeddings) -> AloneReadings:
@@ -502,8 +508,17 @@ class AloneReadings:
             if self.audio is None or self.seg is None:
                 raise RuntimeError("units read alone after the audio was let go")
             some = LocalEmbeddings(*(getattr(self.units, f)[missing] for f in _FIELDS))
-            self.vectors[missing] = units_alone(self.audio, self.seg, some, self.gain).vectors
+            self.vectors[missing] = units_alone(
+                self.audio, self.seg, some, self.gain, self._tell
+            ).vectors
         return self.vectors[rows]
 
+    def _tell(self, f: float) -> None:
+        """Progress: how much of this call's units are read (the first call reads nearly
+        all that are ever asked for), never back."""
+        if self.progress is not None and f > self._told:
+            self._told = f
+            self.progress(f)
+
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "audio": None}
+        return {**self.__dict__, "audio": None, "progress": None}

@@ -48,13 +48,26 @@ _TRAILING = "\"')”’」』）】》"
 
 def text_pattern(text: str, whole_words: bool = False) -> re.Pattern[str]:
     """``text`` as typed (not a pattern), ignoring case; with ``whole_words``, not inside a
-    longer Latin word or number ("the" is not in "they"); a CJK word needs no spaces
-    around it either way."""
+    longer word or number of a spaced script ("the" is not in "they", "Rene" is not in
+    "René"); a word of a script written without spaces needs no boundary either way."""
     head = tail = ""
     if whole_words:
-        head = r"(?<![A-Za-z0-9])" if text[:1].isascii() and text[:1].isalnum() else ""
-        tail = r"(?![A-Za-z0-9])" if text[-1:].isascii() and text[-1:].isalnum() else ""
+        head = rf"(?<!{_SPACED_WORD})" if _in_spaced_word(text[:1]) else ""
+        tail = rf"(?!{_SPACED_WORD})" if _in_spaced_word(text[-1:]) else ""
     return re.compile(head + re.escape(text) + tail, re.IGNORECASE)
+
+
+# One character of a word of a spaced script: a letter or digit (any script) or a
+# combining mark ("e" + U+0301), but not one of a script written without spaces.
+_SPACED_WORD = (
+    "(?:[^\\W_"
+    + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _NO_SPACE_RANGES)
+    + "]|[\\u0300-\\u036f])"
+)
+
+
+def _in_spaced_word(ch: str) -> bool:
+    return bool(ch) and re.fullmatch(_SPACED_WORD, ch) is not None
 
 
 def replace_text(text: str, old: str, new: str, whole_words: bool = False) -> tuple[str, int]:
