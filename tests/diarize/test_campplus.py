@@ -226,3 +226,21 @@ def test_a_unit_read_alone_hears_only_its_own_half_second(convs: dict[str, Conv]
     same = (context.window == units.window[i]) & (context.local == units.local[i])
     j = int(np.flatnonzero(same & (context.block == units.block[i]))[0])
     assert float(context.vectors[j] @ heard.units.vectors[i]) < 0.99  # in context it moved
+
+
+def test_the_segmentation_keeps_how_many_talk_by_its_probabilities(
+    convs: dict[str, Conv],
+) -> None:
+    """Beside each frame's most likely class, the expected number of speakers (the
+    classes' probabilities times their sizes): 0-2, and on the whole in line with it."""
+    from tui.engine import segmentation
+
+    conv = convs["room_2spk_backchannel"]
+    seg = segmentation.segment(conv.audio)
+    assert seg.expected is not None and seg.expected.shape == seg.activity.shape[:2]
+    assert float(seg.expected.min()) >= 0 and float(seg.expected.max()) <= 2.001
+    most_likely = seg.activity.sum(axis=2)
+    for n in (0, 1, 2):
+        frames = most_likely == n
+        assert frames.any()
+        assert abs(float(seg.expected[frames].astype(np.float32).mean()) - n) < 0.5

@@ -8,6 +8,8 @@ minimum).  The real models run on real fixtures in test_real_speech.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tui.engine import clustering, local_embeddings, segmentation
@@ -170,3 +172,30 @@ def test_an_even_disagreement_of_two_windows_goes_to_the_more_confident_cell() -
         assert active[heard, expected].all() and not active[heard, 1 - expected].any()
     active, _ = grid.speakers(mapping, 2)
     assert active[heard, 0].all()  # without confidences: the lower speaker number
+
+
+def test_the_count_of_who_talks_can_follow_the_models_probabilities() -> None:
+    """Two windows hear 6-7 s: the first two voices (unsure: 1.2 expected), the second
+    one voice (sure: 1.0).  By the windows' most likely classes 1.5 talk there, rounded
+    up to 2; by the expected numbers 1.1, so one, the voice both windows hear."""
+    from tui.engine import reconstruct
+
+    frames = segmentation.FRAMES_PER_WINDOW
+    activity = np.zeros((2, frames, segmentation.LOCAL_SPEAKERS), bool)
+    expected = np.zeros((2, frames), np.float16)
+    at = np.arange(frames) * segmentation.FRAME_STEP_S + segmentation.FRAME_DURATION_S / 2
+    first, second = (at >= 6) & (at < 7), (at >= 1) & (at < 2)
+    activity[0, first, 0] = activity[0, first, 1] = True
+    activity[1, second, 0] = True
+    expected[0, first], expected[1, second] = 1.2, 1.0
+    seg = segmentation.Segmentation([0, 5000], activity, expected)
+    mapping = np.full((2, segmentation.LOCAL_SPEAKERS, local_embeddings.CELLS), -1)
+    mapping[0, 0], mapping[0, 1], mapping[1, 0] = 0, 1, 0
+    heard = slice(650, 690)  # 6.5-6.9 s, in 10 ms frames
+    hard, _ = reconstruct.Grid(seg, 15_000, soft=False).speakers(mapping, 2)
+    assert hard[heard, 0].all() and hard[heard, 1].all()
+    soft, _ = reconstruct.Grid(seg, 15_000, soft=True).speakers(mapping, 2)
+    assert soft[heard, 0].all() and not soft[heard, 1].any()
+    # Without the probabilities kept, the most likely classes count.
+    plain, _ = reconstruct.Grid(replace(seg, expected=None), 15_000, soft=True).speakers(mapping, 2)
+    assert plain[heard, 1].all()

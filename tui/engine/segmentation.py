@@ -64,11 +64,15 @@ _model: Any = None
 class Segmentation:
     """Per window: where it starts (ms) and which local speakers talk in each frame.
 
-    ``activity`` is (windows, FRAMES_PER_WINDOW, LOCAL_SPEAKERS) booleans.
+    ``activity`` is (windows, FRAMES_PER_WINDOW, LOCAL_SPEAKERS) booleans (the
+    most likely class); ``expected`` (windows, FRAMES_PER_WINDOW) how many talk
+    by the model's probabilities (each class's probability times its number of
+    speakers), None where not kept.
     """
 
     starts_ms: list[int]
     activity: np.ndarray
+    expected: np.ndarray | None = None
 
     def frame_ms(self, window: int, frame: np.ndarray | int) -> np.ndarray:
         """Centre time (ms) of ``frame`` of ``window``."""
@@ -159,6 +163,8 @@ def segment(
     starts = window_starts(len(audio), step_s)
     table = torch.from_numpy(powerset())
     activity = np.zeros((len(starts), FRAMES_PER_WINDOW, LOCAL_SPEAKERS), dtype=bool)
+    expected = np.zeros((len(starts), FRAMES_PER_WINDOW), dtype=np.float16)
+    talkers = table.sum(dim=1).float()
     audio = np.asarray(audio, dtype=np.float32)
     with torch.inference_mode():
         for i in range(0, len(starts), BATCH):
@@ -167,11 +173,13 @@ def segment(
             for row, s in enumerate(chunk):
                 piece = audio[s : s + size]
                 x[row, 0, : len(piece)] = piece * np.float32(gain)
-            classes = net(torch.from_numpy(x)).argmax(dim=-1)
-            activity[i : i + len(chunk)] = table[classes].numpy()
+            logp = net(torch.from_numpy(x))  # log-probabilities of the 7 classes
+            activity[i : i + len(chunk)] = table[logp.argmax(dim=-1)].numpy()
+            expected[i : i + len(chunk)] = (logp.exp() @ talkers).numpy()
             if progress:
                 progress(min(1.0, (i + len(chunk)) / len(starts)))
     if len(audio) < size:
         last = int((len(audio) / SAMPLE_RATE) / FRAME_STEP_S) + 1
         activity[0, last:] = False
-    return Segmentation([s * 1000 // SAMPLE_RATE for s in starts], activity)
+        expected[0, last:] = 0
+    return Segmentation([s * 1000 // SAMPLE_RATE for s in starts], activity, expected)
