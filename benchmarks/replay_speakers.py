@@ -59,11 +59,10 @@ another threshold of unsureness (:data:`tui.engine.builtin_diarizer.ALONE_BELOW`
 each in the same run; the alone readings of every unit are made once per
 file and cached beside what was heard (``<file>.alone.pkl``).
 ``--rules current,hard-count,soft-count@0.5`` replays the count of who talks
-per 10 ms as it is (the segmentation's expected number of speakers:
-:data:`tui.engine.reconstruct.SOFT_COUNT`), as it was before (each window's
-most likely class, halves up), and by expected numbers with n counted where
-the windows' average is n - 0.5 or more (``soft-count`` alone: n -
-:data:`tui.engine.reconstruct.COUNT_ROUNDING`).
+per 10 ms as it is (the segmentation's expected number of speakers, n where
+the windows' average is n - :data:`tui.engine.reconstruct.COUNT_ROUNDING` or
+more), as it was before (each window's most likely class, halves up), and by
+expected numbers with n counted at n - 0.5.
 ``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
 as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
 the window's grid only (no shifted units), ``held-by-any`` also with a unit
@@ -113,6 +112,8 @@ def prepared(f: dict, cache: Path, step_s: float = segmentation.STEP_S) -> built
         path.write_bytes(pickle.dumps(heard))
     # The grid is laid again as the code lays it now (cheap): one cached before a
     # change to the count would replay the count before.
+    if heard.seg.expected is None:  # cached before the segmentation kept it
+        sys.exit(f"{path} was heard before the expected count was kept: remove it, hear again")
     heard = replace(heard, grid=reconstruct.Grid(heard.seg, heard.duration_ms))
     v = heard.voices
     if v is not None and (v.units_alone is None or np.isnan(v.units_alone.vectors).any()):
@@ -159,22 +160,13 @@ def on_grid(mapping: np.ndarray, voices, centroids: np.ndarray) -> np.ndarray:
 RULES = {"held-by-any": held_by_any, "on-grid": on_grid}
 
 
-def _soft_grid(
-    heard: builtin_diarizer.Heard, rounding: float = reconstruct.COUNT_ROUNDING
-) -> reconstruct.Grid:
-    if heard.seg.expected is None:  # cached before the segmentation kept it
-        sys.exit("the cache was heard before the expected count was kept: remove it, hear again")
-    return reconstruct.Grid(heard.seg, heard.duration_ms, soft=True, rounding=rounding)
-
-
 #: Rules that change what is heard, not how it is placed: heard -> heard.
 HEARD_RULES: dict = {
     # the units read in context only (the labelling before the alone readings)
     "in-context": lambda h: replace(h, voices=replace(h.voices, units_alone=None)),
-    # the count of who talks from the segmentation's expected number of speakers
-    "soft-count": lambda h: replace(h, grid=_soft_grid(h)),
+    # the count of who talks before: each window's most likely class, halves up
     "hard-count": lambda h: replace(
-        h, grid=reconstruct.Grid(h.seg, h.duration_ms, soft=False, rounding=0.5)
+        h, grid=reconstruct.Grid(replace(h.seg, expected=None), h.duration_ms, rounding=0.5)
     ),
     # the grid's units read alone only
     "alone": lambda h: replace(
@@ -298,10 +290,11 @@ def main() -> None:
     only = set(args.files.split(",")) if args.files else None
     grid = bool(args.thresholds or args.least)
     rules = args.rules.split(",")
-    if unknown := [r for r in rules if r.split("@")[0] not in ("current", *RULES, *HEARD_RULES)]:
+    known = ("current", "soft-count", *RULES, *HEARD_RULES)
+    if unknown := [r for r in rules if r.split("@")[0] not in known]:
         sys.exit(
-            f"no unit rule {unknown[0]!r}: one of current, {', '.join([*RULES, *HEARD_RULES])}"
-            " (current@0.2: another ALONE_BELOW)"
+            f"no unit rule {unknown[0]!r}: one of {', '.join(known)}"
+            " (current@0.2: another ALONE_BELOW; soft-count@0.5: another COUNT_ROUNDING)"
         )
     counts = args.counts.split(",")
     if unknown := [c for c in counts if c not in ("estimated", "given")]:
@@ -343,10 +336,11 @@ def main() -> None:
                 heard = heards[step]
                 # "current@0.3": grid units read alone where less sure than 0.3
                 base, _, below = rule.partition("@")
-                if base == "soft-count" and below:
+                if base == "soft-count":
                     # "soft-count@0.6": n talk where the windows' average is n - 0.6 or more
-                    heard, below = replace(heard, grid=_soft_grid(heard, float(below))), ""
-                    base = "current"
+                    at = float(below) if below else reconstruct.COUNT_ROUNDING
+                    heard = replace(heard, grid=reconstruct.Grid(heard.seg, heard.duration_ms, at))
+                    below = ""
                 builtin_diarizer.ALONE_BELOW = float(below) if below else default_below
                 if base in HEARD_RULES and heard.voices is not None:
                     heard = HEARD_RULES[base](heard)

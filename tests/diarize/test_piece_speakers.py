@@ -192,10 +192,11 @@ def test_the_count_of_who_talks_can_follow_the_models_probabilities() -> None:
     mapping = np.full((2, segmentation.LOCAL_SPEAKERS, local_embeddings.CELLS), -1)
     mapping[0, 0], mapping[0, 1], mapping[1, 0] = 0, 1, 0
     heard = slice(650, 690)  # 6.5-6.9 s, in 10 ms frames
-    hard, _ = reconstruct.Grid(seg, 15_000, soft=False).speakers(mapping, 2)
-    assert hard[heard, 0].all() and hard[heard, 1].all()
-    soft, _ = reconstruct.Grid(seg, 15_000, soft=True).speakers(mapping, 2)
+    soft, _ = reconstruct.Grid(seg, 15_000).speakers(mapping, 2)
     assert soft[heard, 0].all() and not soft[heard, 1].any()
-    # Without the probabilities kept, the most likely classes count.
-    plain, _ = reconstruct.Grid(replace(seg, expected=None), 15_000, soft=True).speakers(mapping, 2)
-    assert plain[heard, 1].all()
+    # Without the probabilities kept, the most likely classes count (halves up).
+    for rounding in (0.5, reconstruct.COUNT_ROUNDING):
+        hard, _ = reconstruct.Grid(replace(seg, expected=None), 15_000, rounding).speakers(
+            mapping, 2
+        )
+        assert hard[heard, 0].all() and hard[heard, 1].all()

@@ -44,37 +44,30 @@ MIN_OVERLAP_MS = 100
 #: Speech regions for the encoder: joined across gaps under this, padded by PAD_MS.
 JOIN_MS = 300
 PAD_MS = 50
-#: Count who talks by the segmentation's expected number of speakers (its classes'
-#: probabilities) rather than by its most likely class, and call it n where the
-#: windows' average is n - COUNT_ROUNDING or more.  Chosen on the 141 tuning copies
+#: Who talks is counted by the segmentation's expected number of speakers (its
+#: classes' probabilities) where it kept them, else by its most likely class, and
+#: called n where the windows' average is n - COUNT_ROUNDING or more.  Chosen on the 141 tuning copies
 #: (docs/speakers.md, *Calibration*): the most likely classes, halves up, 8.51 % DER
 #: and 644 of 753 interjections kept; expected numbers rounded at 0.5 7.40 % but 632;
 #: at 0.65, the nearest to 0.5 that kept every interjection, 8.12 % and 644.
-SOFT_COUNT = True
 COUNT_ROUNDING = 0.65
 #: A word with no speaker under it looks this far for the nearest one.
 NEAREST_MS = 3000
 
 
 class Grid:
-    """The windows' local activity laid on the file's 10 ms frames."""
-
-    #: n people talk where the windows' average number is n - rounding or more.
-    rounding = COUNT_ROUNDING
+    """The windows' local activity laid on the file's 10 ms frames; n people talk where
+    the windows' average number is n - ``rounding`` or more."""
 
     def __init__(
-        self,
-        seg: Segmentation,
-        duration_ms: int,
-        soft: bool | None = None,
-        rounding: float = COUNT_ROUNDING,
+        self, seg: Segmentation, duration_ms: int, rounding: float = COUNT_ROUNDING
     ) -> None:
         self.seg, self.rounding = seg, rounding
         self.n = max(1, -(-duration_ms // FRAME_MS))
         self.cover = np.zeros(self.n, dtype=np.float32)
         self.talkers = np.zeros(self.n, dtype=np.float32)
-        # How many talk, for the count: the most likely class's, or the expected number.
-        expected = seg.expected if (SOFT_COUNT if soft is None else soft) else None
+        # How many talk, for the count: the expected number, or the most likely class's.
+        expected = seg.expected
         self.counted = self.talkers if expected is None else np.zeros_like(self.talkers)
         self._frames: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for w, start in enumerate(seg.starts_ms):
