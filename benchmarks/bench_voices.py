@@ -44,6 +44,7 @@ engine's full-band prints; docs/voices.md).
     python benchmarks/bench_voices.py --asnorm     # the 4-fold figures, plain and AS-norm
     python benchmarks/bench_voices.py --mean       # the same, profiles scored by their mean
     python benchmarks/bench_voices.py --per-speaker  # thresholds set on speakers named wrongly
+    python benchmarks/bench_voices.py --whole      # prints read in one pass, beside windows
 """
 
 from __future__ import annotations
@@ -147,9 +148,11 @@ def fetch_prompts(folder: Path) -> None:
         sys.exit(f"bench_voices: no prompt set {', '.join(missing)} under {folder}")
 
 
-def prints(recordings: dict[tuple[str, str], np.ndarray], phone: bool) -> dict:
-    """(person, recording) -> list of piece prints (cached on disk, for these recordings)."""
-    cache = cache_dir() / f"voice_prints{'_phone' if phone else ''}_{int(PIECE_S)}x{PIECES}.npz"
+def prints(recordings: dict[tuple[str, str], np.ndarray], phone: bool, whole: bool = False) -> dict:
+    """(person, recording) -> list of piece prints (cached on disk, for these recordings);
+    ``whole``: each piece read in one pass, not in the engine's windows."""
+    kind = f"{'_phone' if phone else ''}{'_whole' if whole else ''}"
+    cache = cache_dir() / f"voice_prints{kind}_{int(PIECE_S)}x{PIECES}.npz"
     # Each recording's length too: the same names read from other prompts are other prints.
     made_from = np.array(sorted(f"{p}|{r}|{len(a)}" for (p, r), a in recordings.items()))
     if cache.exists():
@@ -163,7 +166,8 @@ def prints(recordings: dict[tuple[str, str], np.ndarray], phone: bool) -> dict:
         for a in range(0, min(len(audio), step * PIECES) - step // 2, step):
             piece = audio[a : a + step]
             piece = phone_band(piece) if phone else piece
-            found = voices.print_of(piece, [(0, len(piece) * 1000 // 16000)])
+            window = None if whole else voices.WINDOW_FRAMES
+            found = voices.print_of(piece, [(0, len(piece) * 1000 // 16000)], window)
             if found is not None:
                 vecs.append(found.vector)
         if vecs:
@@ -351,6 +355,14 @@ def rate(k: int, n: int) -> str:
     return f"{100 * k / max(n, 1):5.1f} %  ({k}/{n}; 95 % CI {100 * lo:.1f}-{100 * hi:.1f} %)"
 
 
+def show_folds(full: dict, test: dict, norm: str, label: str) -> None:
+    """Print the 4-fold right- and false-name rates of one variant."""
+    result = cross_validated(full, test, ALL_PEOPLE, norm=norm)
+    print(f"{FOLDS}-fold by person, {label} (thresholds {result['thresholds']}):")
+    print(f"  right-name {rate(*result['right'])}")
+    print(f"  false-name {rate(*result['false'])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asterisk", type=Path, default=ASTERISK)
@@ -370,6 +382,11 @@ def main() -> None:
         help="the 4-fold figures with a profile scored by its centroids' mean cosine",
     )
     parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="the 4-fold figures with each print read in one pass beside the engine's windows",
+    )
+    parser.add_argument(
         "--per-speaker",
         action="store_true",
         help="the 4-fold figures with each fold's threshold set on speakers named wrongly",
@@ -380,15 +397,18 @@ def main() -> None:
     recordings.update(asterisk(args.asterisk))
     full = prints(recordings, phone=False)
     phone = prints(recordings, phone=True)
+    if args.whole:
+        whole = (prints(recordings, False, whole=True), prints(recordings, True, whole=True))
+        for label, rule in (("pair rule", ""), ("speaker rule", "speakers")):
+            for name, (f, p) in (("windows", (full, phone)), ("whole", whole)):
+                for cond, test in (("full band", f), ("phone", p)):
+                    show_folds(f, test, rule, f"{label}, {name} prints, {cond}")
+        return
     if args.asnorm or args.mean or args.per_speaker:
         variant = "asnorm" if args.asnorm else "mean" if args.mean else "speakers"
         for label, test in (("full band", full), ("phone", phone)):
             for norm in ("", variant):
-                result = cross_validated(full, test, ALL_PEOPLE, norm=norm)
-                print(f"{FOLDS}-fold by person, {label}, {norm or 'plain'} "
-                      f"(thresholds {result['thresholds']}):")  # fmt: skip
-                print(f"  right-name {rate(*result['right'])}")
-                print(f"  false-name {rate(*result['false'])}")
+                show_folds(full, test, norm, f"{label}, {norm or 'plain'}")
         return
     conditions = (("full band", full), ("phone", phone))
     if args.narrowband:  # a full-band piece, band-limited, is its phone copy: one condition

@@ -103,8 +103,12 @@ def unit(vector: Any) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-8)
 
 
-def print_of(audio: np.ndarray, spans_ms: list[tuple[int, int]]) -> Print | None:
-    """The print of the speech in ``spans_ms`` of ``audio`` (16 kHz mono), None when too little."""
+def print_of(
+    audio: np.ndarray, spans_ms: list[tuple[int, int]], window_frames: int | None = WINDOW_FRAMES
+) -> Print | None:
+    """The print of the speech in ``spans_ms`` of ``audio`` (16 kHz mono), None when too little.
+
+    ``window_frames`` None reads each turn in one pass instead of in windows."""
     from tui.engine import campplus
 
     longest = sorted(spans_ms, key=lambda span: span[0] - span[1])
@@ -125,13 +129,14 @@ def print_of(audio: np.ndarray, spans_ms: list[tuple[int, int]]) -> Print | None
             continue
         feats = campplus.features(piece)
         n = len(feats)
-        if n <= WINDOW_FRAMES:
+        size = window_frames or n
+        if n <= size:
             windows = [(0, n)]
         else:
-            hop = WINDOW_FRAMES // 2
-            windows = [(a, WINDOW_FRAMES) for a in range(0, n - WINDOW_FRAMES + 1, hop)]
-            if windows[-1][0] + WINDOW_FRAMES < n:
-                windows.append((n - WINDOW_FRAMES, WINDOW_FRAMES))
+            hop = size // 2
+            windows = [(a, size) for a in range(0, n - size + 1, hop)]
+            if windows[-1][0] + size < n:
+                windows.append((n - size, size))
         batch.append((feats, windows))
         weights += [float(count) for _, count in windows]
     seconds = sum(w for w in weights) / 100.0
