@@ -132,3 +132,27 @@ async def test_replacing_a_word_edits_every_turn_and_keeps_the_timings(
     assert _responses(events)[-1]["status"] == "unchanged"
     assert 'There is no "qwertyuiop"' in _said(events)
     assert (await api.state(session.session_id))["script"]["revision"] == after["revision"]
+
+
+async def test_replacing_keeps_the_names_given_to_the_speakers(
+    rich_client: Client, speech_video: Path
+) -> None:
+    """Scripted again (a replace, or a translation), the names the user gave go to the
+    speakers who talk when the named ones did; the answer says which names were kept."""
+    api = rich_client
+    session = await api.create_session(language="en")
+    [info] = await api.upload_files(session.session_id, [speech_video])
+    assert _responses(await _ask(api, session.session_id, EXTRACT))[-1]["status"] == "completed"
+    script = (await api.state(session.session_id))["scripts"][info["video_id"]]
+    first = script["turns"][0]["speaker"]
+    assert len({t["speaker"] for t in script["turns"]}) == 2, script["speakers"]
+    script["speakers"] = {**script["speakers"], first: "Diane"}
+    edited = await api.put_script(session.session_id, script)
+
+    events = await _ask(api, session.session_id, EXTRACT, if_edited="replace")
+    assert _responses(events)[-1]["status"] == "completed"
+    assert "Names kept from your edits: Diane." in _said(events)
+    again = (await api.state(session.session_id))["scripts"][info["video_id"]]
+    assert again["revision"] == edited["revision"] + 1
+    assert again["speakers"][again["turns"][0]["speaker"]] == "Diane"
+    assert list(again["speakers"].values()).count("Diane") == 1

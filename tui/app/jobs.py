@@ -266,7 +266,7 @@ class Jobs:
         names = ", ".join(str(e.get("name")) for e in edited) or "This file"
         question = (
             f"{names}: the script has your edits. Script it again and replace them?"
-            " (Keep costs nothing.)"
+            " (Names you gave speakers stay with their voices; keeping costs nothing.)"
         )
         replace = await self.app.push_screen_wait(
             ConfirmScreen(question, yes="Replace", no="Keep my edits", id="confirm-replace")

@@ -110,7 +110,8 @@ def _queue(
         names = ", ".join(f"{e['name']} (revision {e['revision']})" for e in edited)
         parts.append(
             f"Not scripted again, and nothing charged: {names} has your edits. Ask again "
-            'choosing "keep" (your edits stay) or "replace" (a new script replaces them).'
+            'choosing "keep" (your edits stay) or "replace" (a new script replaces them; the names you gave '
+            "speakers stay with their voices)."
         )
     events.add(
         ctx.store,

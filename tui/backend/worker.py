@@ -282,9 +282,13 @@ def _complete(
         if db.execute("SELECT claim FROM jobs WHERE id=?", (job["id"],)).fetchone()[0] != claim:
             return  # no longer ours (the server restarted and requeued it): write nothing
         voices_store.after_job(store, book, job["video_id"], script, str(job["media"]))
+        carried = _carry_names(db, job["video_id"], script)
+        if carried:
+            data["speakers"] = dict(script.speakers)
         saved = store.save_script(db, job["session_id"], data)
         assert saved is not None
         speakers = len({t["speaker"] for t in saved["turns"]})
+        kept = f" Names kept from your edits: {', '.join(carried)}." if carried else ""
         jobs.finish(
             store,
             db,
@@ -304,8 +308,20 @@ def _complete(
                 f"{plural(len(saved['turns']), 'turn')}."
                 if saved["turns"]
                 else f"No speech was found in {name}; the script is empty."
-            ),
+            )
+            + kept,
         )
+
+
+def _carry_names(db: sqlite3.Connection, video_id: str, script: Script) -> list[str]:
+    """The names the user gave the file's speakers before, given again to the same voices
+    of ``script`` (a new script of the same recording: scripted again, or translated)."""
+    from tui.engine.script import Script, carry_names
+
+    row = db.execute("SELECT data FROM scripts WHERE video_id=?", (video_id,)).fetchone()
+    if row is None:
+        return []
+    return list(carry_names(Script.from_dict(json.loads(row["data"])), script).values())
 
 
 def _spoken(script: dict) -> str:

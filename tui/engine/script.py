@@ -238,6 +238,69 @@ class Script:
             turn.end_ms = turn.words[-1].e
 
 
+def carry_names(before: Script, after: Script) -> dict[str, str]:
+    """Give ``after``'s speakers the names the user gave in ``before``, a script of the same
+    recording; returns speaker id -> the name carried.
+
+    A speaker of ``after`` takes a renamed speaker's name of ``before`` where each holds
+    most of the other's speech (so the pairing is one to one), it has no name of its own
+    yet (a remembered voice's stays), and no other speaker of ``after`` goes by that name.
+    Speech is the labeller's segments where both scripts keep them, their turns otherwise.
+    """
+    named = {
+        sid: name for sid, name in before.speakers.items() if not is_default_speaker_name(name)
+    }
+    if not named:
+        return {}
+    old, new = _speech_of(before), _speech_of(after)
+    taken = {
+        name.casefold() for sid, name in after.speakers.items() if not is_default_speaker_name(name)
+    }
+    carried: dict[str, str] = {}
+    for sid, spans in new.items():
+        if sid in after.speaker_matches or not is_default_speaker_name(after.speaker_name(sid)):
+            continue
+        mine = _length(spans)
+        shared = {o: _shared(spans, old_spans) for o, old_spans in old.items()}
+        best = max(shared, key=lambda o: shared[o], default=None)
+        if best is None or best not in named or named[best].casefold() in taken:
+            continue
+        if 2 * shared[best] > mine and 2 * shared[best] > _length(old[best]):
+            carried[sid] = named[best]
+            taken.add(named[best].casefold())
+    for sid, name in carried.items():
+        after.speakers[sid] = name
+    return carried
+
+
+def _speech_of(script: Script) -> dict[str, list[tuple[int, int]]]:
+    spans: dict[str, list[tuple[int, int]]] = {}
+    if script.segments:
+        for start, end, who in script.segments:
+            spans.setdefault(who, []).append((start, end))
+    else:
+        for turn in script.turns:
+            spans.setdefault(turn.speaker, []).append((turn.start_ms, turn.end_ms))
+    return spans
+
+
+def _length(spans: list[tuple[int, int]]) -> int:
+    return sum(max(0, e - s) for s, e in spans)
+
+
+def _shared(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:
+    """Milliseconds that spans ``a`` and ``b`` (each one speaker's, not overlapping) share."""
+    a, b = sorted(a), sorted(b)
+    i = j = total = 0
+    while i < len(a) and j < len(b):
+        total += max(0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
 def default_speaker_name(speaker_id: str) -> str:
     number = speaker_id[1:] if speaker_id.startswith("S") else speaker_id
     return f"Speaker {number}"
