@@ -12,7 +12,10 @@ from the pieces, the blocks' and units' speakers, the reconstruction:
 :func:`tui.engine.builtin_diarizer.label`) are replayed from it with the code
 as it is, so a change to them is scored on a
 whole set in seconds, both ways in one run.  DER as ``bench_speakers.py
---no-asr`` scores it (segments, collar 0.25 s, overlap skipped).
+--no-asr`` scores it (segments, collar 0.25 s, overlap skipped).  What is
+cached carries a fingerprint of the code that heard it (:func:`hearing_code`):
+after a change to that code a file is heard again, never replayed from what
+other code heard.
 
 ``--quiet 20,40`` replays every file also 20 and 40 dB down, rounded to 16
 bits (``sameroom.py``'s held-out ``quiet`` set is written at the same
@@ -63,6 +66,10 @@ per 10 ms as it is (the segmentation's expected number of speakers, n where
 the windows' average is n - :data:`tui.engine.reconstruct.COUNT_ROUNDING` or
 more), as it was before (each window's most likely class, halves up), and by
 expected numbers with n counted at n - 0.5.
+``--rules current,handover@0.3,handover@0.5`` replays the reconstruction
+with two speakers active together for less than that many seconds, where one
+hands over to the other, split at the middle
+(:data:`tui.engine.reconstruct.HANDOVER_MS`).
 ``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
 as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
 the window's grid only (no shifted units), ``held-by-any`` also with a unit
@@ -77,11 +84,17 @@ pipeline's labeller runs.
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
+import hashlib
+import inspect
 import pickle
 import sys
+import textwrap
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,12 +103,66 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_speakers import MORE_SETS, SETS, ders, load_set, voices_2s  # noqa: E402
 from tui.engine import (  # noqa: E402
     builtin_diarizer,
+    campplus,
+    campplus_onnx,
     clustering,
     local_embeddings,
     reconstruct,
     segmentation,
+    vad,
 )
 from tui.engine.diarize import DiarizationResult  # noqa: E402
+
+
+def syntax(source: str) -> str:
+    """``source``'s syntax tree, without its comments and docstrings."""
+    parsed = ast.parse(textwrap.dedent(source))
+    for node in ast.walk(parsed):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return ast.dump(parsed)
+
+
+@functools.cache
+def hearing_code() -> str:
+    """A fingerprint of the code that hears a file: the syntax of the modules and
+    functions :func:`tui.engine.builtin_diarizer.hear` runs, and the settings of the
+    grid it hears with.  A cache heard by other code is heard again."""
+    modules = (segmentation, local_embeddings, campplus, campplus_onnx, vad)
+    # Of the reconstruction, only the grid's count and speech regions are heard with.
+    grid = reconstruct.Grid
+    parts = (
+        builtin_diarizer.hear,
+        grid.__init__,
+        grid.count,
+        grid.speech_regions,
+        reconstruct._runs,
+    )
+    sources = [inspect.getsource(m) for m in (*modules, *parts)]
+    settings = repr((reconstruct.COUNT_ROUNDING, reconstruct.JOIN_MS, reconstruct.PAD_MS))
+    code = "\n".join([*(syntax(s) for s in sources), settings])
+    return hashlib.sha256(code.encode()).hexdigest()[:16]
+
+
+def _cached(path: Path) -> Any:
+    """What ``path`` keeps, where the code that made it is the code now (else None)."""
+    if not path.exists():
+        return None
+    kept = pickle.loads(path.read_bytes())
+    if isinstance(kept, dict) and kept.get("code") == hearing_code():
+        return kept["value"]
+    print(f"  {path.name}: heard by other code than now, heard again", file=sys.stderr)
+    return None
+
+
+def _keep(path: Path, value: object) -> None:
+    """Cache ``value`` with the fingerprint of the code that made it, whole or not at all
+    (another replay may read it at once)."""
+    part = path.with_suffix(".part")
+    part.write_bytes(pickle.dumps({"code": hearing_code(), "value": value}))
+    part.replace(path)
 
 
 def prepared(f: dict, cache: Path, step_s: float = segmentation.STEP_S) -> builtin_diarizer.Heard:
@@ -104,16 +171,13 @@ def prepared(f: dict, cache: Path, step_s: float = segmentation.STEP_S) -> built
     if step_s != segmentation.STEP_S:
         cache = cache / f"step{step_s:g}"
     path = cache / f"{f['set']}__{f['meta']['name']}.heard.pkl"
-    if path.exists():
-        heard = pickle.loads(path.read_bytes())
-    else:
+    heard = _cached(path)
+    if heard is None:
         heard = builtin_diarizer.hear(f["audio"], step_s)
         cache.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(heard))
+        _keep(path, heard)
     # The grid is laid again as the code lays it now (cheap): one cached before a
     # change to the count would replay the count before.
-    if heard.seg.expected is None:  # cached before the segmentation kept it
-        sys.exit(f"{path} was heard before the expected count was kept: remove it, hear again")
     heard = replace(heard, grid=reconstruct.Grid(heard.seg, heard.duration_ms))
     v = heard.voices
     if v is not None and (v.units_alone is None or np.isnan(v.units_alone.vectors).any()):
@@ -121,15 +185,12 @@ def prepared(f: dict, cache: Path, step_s: float = segmentation.STEP_S) -> built
         from tui.engine.vad import gain
 
         more = path.with_name(path.name.replace(".heard.pkl", ".alone.pkl"))
-        if more.exists():
-            alone = pickle.loads(more.read_bytes())
-        else:
+        alone = _cached(more)
+        if alone is None:
             alone = local_embeddings.units_alone(
                 f["audio"], heard.seg, v.units, float(gain(f["audio"]))
             )
-            part = more.with_suffix(".part")
-            part.write_bytes(pickle.dumps(alone))
-            part.replace(more)  # whole or absent: another replay may read it at once
+            _keep(more, alone)
         readings = local_embeddings.AloneReadings.made(v.units, alone)
         heard = replace(heard, voices=replace(v, units_alone=readings))
     return heard
@@ -290,11 +351,12 @@ def main() -> None:
     only = set(args.files.split(",")) if args.files else None
     grid = bool(args.thresholds or args.least)
     rules = args.rules.split(",")
-    known = ("current", "soft-count", *RULES, *HEARD_RULES)
+    known = ("current", "soft-count", "handover", *RULES, *HEARD_RULES)
     if unknown := [r for r in rules if r.split("@")[0] not in known]:
         sys.exit(
             f"no unit rule {unknown[0]!r}: one of {', '.join(known)}"
-            " (current@0.2: another ALONE_BELOW; soft-count@0.5: another COUNT_ROUNDING)"
+            " (current@0.2: another ALONE_BELOW; soft-count@0.5: another COUNT_ROUNDING;"
+            " handover@0.5: another HANDOVER_MS, in s)"
         )
     counts = args.counts.split(",")
     if unknown := [c for c in counts if c not in ("estimated", "given")]:
@@ -315,6 +377,7 @@ def main() -> None:
     ]
     rows: list[dict] = []
     default_below = builtin_diarizer.ALONE_BELOW
+    default_handover = reconstruct.HANDOVER_MS
     heard_cpu: dict[float, float] = {}  # CPU s spent hearing (0 for files from the cache)
     for name in args.sets.split(","):
         if name not in (*SETS, *MORE_SETS):
@@ -340,6 +403,11 @@ def main() -> None:
                     # "soft-count@0.6": n talk where the windows' average is n - 0.6 or more
                     at = float(below) if below else reconstruct.COUNT_ROUNDING
                     heard = replace(heard, grid=reconstruct.Grid(heard.seg, heard.duration_ms, at))
+                    below = ""
+                reconstruct.HANDOVER_MS = default_handover
+                if base == "handover":
+                    # "handover@0.5": two speakers under 0.5 s where one hands over, split
+                    reconstruct.HANDOVER_MS = int(1000 * float(below)) if below else 0
                     below = ""
                 builtin_diarizer.ALONE_BELOW = float(below) if below else default_below
                 if base in HEARD_RULES and heard.voices is not None:
