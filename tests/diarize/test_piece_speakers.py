@@ -200,26 +200,3 @@ def test_the_count_of_who_talks_can_follow_the_models_probabilities() -> None:
             mapping, 2
         )
         assert hard[heard, 0].all() and hard[heard, 1].all()
-
-
-def test_a_short_handover_is_split_and_an_interjection_kept() -> None:
-    from tui.engine.reconstruct import _handovers
-
-    def track(*runs: tuple[int, int, int]) -> np.ndarray:
-        active = np.zeros((300, 2), dtype=bool)
-        for a, b, who in runs:
-            active[a:b, who] = True
-        return active
-
-    # One hands over to the other with 0.4 s of both: split at the middle.
-    handed = _handovers(track((0, 100, 0), (60, 200, 1)), shorter=50)
-    assert handed[:80, 0].all() and not handed[80:, 0].any()
-    assert not handed[:80, 1].any() and handed[80:200, 1].all()
-    # A "yes" over someone who goes on: both kept.
-    yes = track((0, 200, 0), (60, 100, 1))
-    assert np.array_equal(_handovers(yes.copy(), shorter=50), yes)
-    # Both longer than the handover allows, or starting together: kept.
-    long = track((0, 100, 0), (40, 200, 1))
-    assert np.array_equal(_handovers(long.copy(), shorter=50), long)
-    together = track((60, 100, 0), (60, 200, 1))
-    assert np.array_equal(_handovers(together.copy(), shorter=50), together)

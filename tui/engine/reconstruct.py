@@ -53,10 +53,6 @@ PAD_MS = 50
 COUNT_ROUNDING = 0.65
 #: A word with no speaker under it looks this far for the nearest one.
 NEAREST_MS = 3000
-#: Two speakers active together for less than this where one hands over to the
-#: other (the first talks just before and not just after, the second the other way
-#: round) is a handover, not overlap: split at its middle.  0: kept as overlap.
-HANDOVER_MS = 0
 
 
 class Grid:
@@ -141,28 +137,7 @@ class Grid:
         active &= score > 0
         for spk in range(k):
             active[:, spk] = _clean(active[:, spk])
-        return _handovers(active, HANDOVER_MS // FRAME_MS), score
-
-
-def _handovers(active: np.ndarray, shorter: int) -> np.ndarray:
-    """``active`` with each stretch of two speakers shorter than ``shorter`` frames, where
-    one hands over to the other, split at its middle (an interjection is kept: its
-    speaker neither talks just before nor goes on just after)."""
-    n = len(active)
-    for a, b in _runs(active.sum(axis=1) == 2) if shorter > 0 else []:
-        if b - a >= shorter or a == 0 or b >= n:
-            continue
-        both = np.flatnonzero(active[a:b].all(axis=0))
-        if len(both) != 2:
-            continue
-        for first, second in (both, both[::-1]):
-            before, after = active[a - 1], active[b]
-            if before[first] and not before[second] and after[second] and not after[first]:
-                middle = (a + b) // 2
-                active[middle:b, first] = False
-                active[a:middle, second] = False
-                break
-    return active
+        return active, score
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
