@@ -2,7 +2,8 @@
 
 Runs, in a pytest of its own with ``--team``: the whole flow, the error
 codes, the schemathesis checks of the OpenAPI schema, the faults (cancel,
-disconnect and resume, heartbeats, stream limit), the security tests, and
+disconnect and resume, heartbeats, stream limit), the security tests, edited
+scripts (kept or replaced, the names given kept), and
 the voice routes (per client identity; a worker naming a remembered voice).
 Left to the laptop pass: the SIGKILL-and-restart fault test (a team's
 equivalent is test_team.py's takeover) and the areas whose logic does not
@@ -28,6 +29,7 @@ SUITE = [
     "tests/backend/test_schema.py",
     "tests/backend/test_faults.py",
     "tests/backend/test_security.py",
+    "tests/backend/test_edited_script.py",
 ]
 
 
