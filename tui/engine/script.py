@@ -245,7 +245,7 @@ def carry_names(before: Script, after: Script) -> dict[str, str]:
     A speaker of ``after`` takes a renamed speaker's name of ``before`` where each holds
     most of the other's speech (so the pairing is one to one), it has no name of its own
     yet (a remembered voice's stays), and no other speaker of ``after`` goes by that name.
-    Speech is the labeller's segments where both scripts keep them, their turns otherwise.
+    A script's speech is its labeller's segments where it keeps them, its turns otherwise.
     """
     named = {
         sid: name for sid, name in before.speakers.items() if not is_default_speaker_name(name)
