@@ -254,17 +254,16 @@ def handovers(active: np.ndarray, shorter: int, goes_on: int = 0) -> np.ndarray:
         both = np.flatnonzero(active[a:b].all(axis=0))
         if len(both) != 2:
             continue
+        before, after = active[a - 1], active[b]
         for first, second in (both, both[::-1]):
-            before, after = active[a - 1], active[b]
-            then = active[b : b + goes_on]
-            alone = len(then) == goes_on and bool(then[:, second].all() and then.sum() == goes_on)
-            if before[first] and not before[second] and after[second] and not after[first]:
-                if goes_on and not alone:
-                    break
+            if not (before[first] and not before[second] and after[second] and not after[first]):
+                continue
+            then = active[b : b + goes_on]  # the one taking over, alone for goes_on frames
+            if len(then) == goes_on and then[:, second].all() and then.sum() == goes_on:
                 middle = (a + b) // 2
                 active[middle:b, first] = False
                 active[a:middle, second] = False
-                break
+            break
     return active
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from tui.backend.context import Context
 from tui.backend.voices_store import VoiceBook, VoiceError, owner_of_account, print_of
-from tui.engine.script import Script
+from tui.engine.script import Script, speaker_spans
 
 WHO = r"(?P<who>speaker\s*\d+|s\d+|\d+|[^\s,?']+)"
 REMEMBER = re.compile(rf"\bremember\s+{WHO}(?:'s)?(?:\s+voice)?\s+as\s+(?P<name>.+)", re.I)
@@ -52,7 +52,7 @@ def _speaker_print(ctx: Context, script: Script, sid: str) -> tuple[Any, str] | 
     from tui.engine.errors import EngineError
 
     row = ctx.store.file(ctx.session["id"], script.video_id)
-    spans = voices.speaker_spans(script).get(sid, [])
+    spans = speaker_spans(script).get(sid, [])
     if row is None or not spans:
         return None
     try:

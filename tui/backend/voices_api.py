@@ -21,7 +21,7 @@ from tui.backend.config import Backend
 from tui.backend.errors import ApiError, Conflict, Invalid, NotFound
 from tui.backend.models import Envelope
 from tui.backend.voices_store import VoiceBook, VoiceError, owner_of_account, print_of
-from tui.engine.script import Script
+from tui.engine.script import Script, speaker_spans
 
 router = APIRouter(tags=["voices"])
 #: Requests are taken as the schema says, nothing coerced ("1" is not a number).
@@ -149,7 +149,7 @@ def _print_now(store: Any, row: Any, script: Script, speaker: str) -> tuple[Any,
     from tui.engine import media, voices
     from tui.engine.errors import EngineError
 
-    spans = voices.speaker_spans(script).get(speaker, [])
+    spans = speaker_spans(script).get(speaker, [])
     try:
         audio = media.decode_audio(store.located(row["path"]))
     except EngineError as exc:

@@ -282,7 +282,7 @@ def _complete(
         if db.execute("SELECT claim FROM jobs WHERE id=?", (job["id"],)).fetchone()[0] != claim:
             return  # no longer ours (the server restarted and requeued it): write nothing
         voices_store.after_job(store, book, job["video_id"], script, str(job["media"]))
-        carried = _carry_names(db, job["video_id"], script)
+        carried = _carry_names(store, job["video_id"], script)
         if carried:
             data["speakers"] = dict(script.speakers)
         saved = store.save_script(db, job["session_id"], data)
@@ -313,15 +313,16 @@ def _complete(
         )
 
 
-def _carry_names(db: sqlite3.Connection, video_id: str, script: Script) -> list[str]:
+def _carry_names(store: Store, video_id: str, script: Script) -> list[str]:
     """The names the user gave the file's speakers before, given again to the same voices
-    of ``script`` (a new script of the same recording: scripted again, or translated)."""
+    of ``script`` (a new script of the same recording: scripted again, or translated).
+    Called inside the job's transaction, which runs on ``store.db`` for both stores."""
     from tui.engine.script import Script, carry_names
 
-    row = db.execute("SELECT data FROM scripts WHERE video_id=?", (video_id,)).fetchone()
-    if row is None:
+    before = store.script(video_id)
+    if before is None:
         return []
-    return list(carry_names(Script.from_dict(json.loads(row["data"])), script).values())
+    return list(carry_names(Script.from_dict(before), script).values())
 
 
 def _spoken(script: dict) -> str:

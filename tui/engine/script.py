@@ -273,14 +273,21 @@ def carry_names(before: Script, after: Script) -> dict[str, str]:
     return carried
 
 
-def _speech_of(script: Script) -> dict[str, list[tuple[int, int]]]:
+def speaker_spans(script: Script) -> dict[str, list[tuple[int, int]]]:
+    """Each speaker's turns of ``script`` as (start_ms, end_ms)."""
     spans: dict[str, list[tuple[int, int]]] = {}
-    if script.segments:
-        for start, end, who in script.segments:
-            spans.setdefault(who, []).append((start, end))
-    else:
-        for turn in script.turns:
+    for turn in script.turns:
+        if turn.words:
             spans.setdefault(turn.speaker, []).append((turn.start_ms, turn.end_ms))
+    return spans
+
+
+def _speech_of(script: Script) -> dict[str, list[tuple[int, int]]]:
+    if not script.segments:
+        return speaker_spans(script)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for start, end, who in script.segments:
+        spans.setdefault(who, []).append((start, end))
     return spans
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tui.engine.script import Script
+from tui.engine.script import Script, speaker_spans
 
 SAMPLE_RATE = 16000  # campplus.SAMPLE_RATE (campplus, and so torch, load only to make prints)
 
@@ -161,15 +161,6 @@ def sample_voices(audio: np.ndarray) -> list[tuple[float, list[tuple[int, int]]]
         spans.setdefault(segment.speaker, []).append((segment.start_ms, segment.end_ms))
     heard = [(sum(e - s for s, e in voice) / 1000, voice) for voice in spans.values()]
     return sorted(heard, key=lambda voice: -voice[0])
-
-
-def speaker_spans(script: Script) -> dict[str, list[tuple[int, int]]]:
-    """Each speaker's turns of ``script`` as (start_ms, end_ms)."""
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for turn in script.turns:
-        if turn.words:
-            spans.setdefault(turn.speaker, []).append((turn.start_ms, turn.end_ms))
-    return spans
 
 
 def prints(audio: np.ndarray, script: Script) -> dict[str, Print]:
